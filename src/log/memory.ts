@@ -1,0 +1,443 @@
+/**
+ * The in-process log of the embedded mode. `MemoryBroker` holds the data (topics, partitions,
+ * consumer groups and their committed offsets); `MemoryLog` is a client onto it, so closing a
+ * client loses nothing, as with a real broker.
+ *
+ * Memory is bounded: a partition holds at most `maxMessagesPerPartition` messages. Room is made
+ * only by dropping messages every group on the topic has committed; when the oldest message is
+ * still unread by some group, the producer waits for that group (backpressure) and, after
+ * `produceTimeoutMs`, refuses with LOG_FULL naming the lagging group. Nothing is dropped unread.
+ */
+import { AlphaError } from "../errors.ts";
+import { partitionFor } from "./partitioner.ts";
+import type {
+  BatchHandler,
+  Consumer,
+  ConsumerOptions,
+  CreateTopicsResult,
+  Headers,
+  Log,
+  LogMessage,
+  OutgoingMessage,
+  Producer,
+  ProducerOptions,
+  TopicInfo,
+  TopicPartition,
+  TopicSpec,
+} from "./port.ts";
+import { SendGate } from "./semaphore.ts";
+
+export interface MemoryBrokerOptions {
+  /** Messages a partition keeps at most (default 200,000). */
+  maxMessagesPerPartition?: number;
+  /** How long a producer waits for room before LOG_FULL (default 30 s). */
+  produceTimeoutMs?: number;
+}
+
+interface Partition {
+  /** Offset of messages[0]. */
+  base: number;
+  messages: LogMessage[];
+  /** Fetchers waiting for new data. */
+  waiters: Set<() => void>;
+  /** Producers waiting for room. */
+  roomWaiters: Set<() => void>;
+}
+
+interface Topic {
+  spec: TopicSpec;
+  partitions: Partition[];
+}
+
+interface Member {
+  id: number;
+  topics: readonly string[];
+  assignment: TopicPartition[];
+  onAssign: () => void;
+}
+
+interface Group {
+  members: Member[];
+  /** "topic/partition" → next offset to read. */
+  committed: Map<string, number>;
+}
+
+const tp = (topic: string, partition: number) => `${topic}/${partition}`;
+
+/**
+ * Holds the embedded log's data. One per process, on the main thread; workers reach it through
+ * `serveLog` / `RemoteLog`.
+ *
+ * @example
+ * const broker = new MemoryBroker();
+ * const log = new MemoryLog(broker);
+ */
+export class MemoryBroker {
+  readonly maxMessagesPerPartition: number;
+  readonly produceTimeoutMs: number;
+  private readonly topics = new Map<string, Topic>();
+  private readonly groups = new Map<string, Group>();
+  private nextMemberId = 1;
+
+  constructor(options: MemoryBrokerOptions = {}) {
+    this.maxMessagesPerPartition = options.maxMessagesPerPartition ?? 200_000;
+    this.produceTimeoutMs = options.produceTimeoutMs ?? 30_000;
+  }
+
+  createTopics(specs: readonly TopicSpec[]): CreateTopicsResult {
+    const result: CreateTopicsResult = { created: [], existing: [] };
+    for (const spec of specs) {
+      if (this.topics.has(spec.name)) {
+        result.existing.push(spec.name);
+        continue;
+      }
+      if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
+        throw new AlphaError("TOPIC_UNKNOWN", `topic ${spec.name}: partitions must be a positive integer, got ${spec.partitions}`);
+      }
+      const partitions = Array.from({ length: spec.partitions }, () => ({
+        base: 0,
+        messages: [],
+        waiters: new Set<() => void>(),
+        roomWaiters: new Set<() => void>(),
+      }));
+      this.topics.set(spec.name, { spec: { ...spec }, partitions });
+      result.created.push(spec.name);
+    }
+    return result;
+  }
+
+  listTopics(): TopicInfo[] {
+    return [...this.topics.values()].map((t) => ({ name: t.spec.name, partitions: t.partitions.length }));
+  }
+
+  private topic(name: string): Topic {
+    const t = this.topics.get(name);
+    if (!t) throw new AlphaError("TOPIC_UNKNOWN", `unknown topic "${name}"`);
+    return t;
+  }
+
+  /** Appends messages; waits for room when a partition is full of unread messages. */
+  async append(messages: readonly OutgoingMessage[]): Promise<void> {
+    for (const m of messages) {
+      if (typeof m.key !== "string" || m.key.length === 0) {
+        throw new AlphaError("PAYLOAD_INVALID", `message for ${m.topic} has no key; every message must be keyed`);
+      }
+      const topic = this.topic(m.topic);
+      const partition = partitionFor(m.key, topic.partitions.length);
+      const p = topic.partitions[partition]!;
+      if (p.messages.length >= this.maxMessagesPerPartition) await this.makeRoom(m.topic, partition, p);
+      const value = typeof m.value === "string" ? new TextEncoder().encode(m.value) : m.value.slice();
+      p.messages.push({
+        topic: m.topic,
+        partition,
+        offset: p.base + p.messages.length,
+        key: m.key,
+        value,
+        headers: copyHeaders(m.headers),
+        timestamp: Date.now(),
+      });
+      if (p.waiters.size > 0) {
+        const waiters = [...p.waiters];
+        p.waiters.clear();
+        for (const w of waiters) w();
+      }
+    }
+  }
+
+  /** Drops messages every group has committed; waits (bounded) while the oldest is unread. */
+  private async makeRoom(topic: string, partition: number, p: Partition): Promise<void> {
+    const deadline = Date.now() + this.produceTimeoutMs;
+    while (p.messages.length >= this.maxMessagesPerPartition) {
+      const readUpTo = this.lowestCommitted(topic, partition, p.base + p.messages.length);
+      const droppable = Math.min(readUpTo - p.base, p.messages.length);
+      if (droppable > 0) {
+        p.messages.splice(0, droppable);
+        p.base += droppable;
+        continue;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new AlphaError(
+          "LOG_FULL",
+          `${topic}/${partition} holds ${p.messages.length} unread messages (the limit) and group "${this.laggingGroup(topic, partition, p.base)}" has not read them for ${this.produceTimeoutMs} ms`,
+          { canRetry: true },
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          p.roomWaiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        p.roomWaiters.add(wake);
+      });
+    }
+  }
+
+  private groupsOn(topic: string): Array<[string, Group]> {
+    const prefix = `${topic}/`;
+    return [...this.groups].filter(
+      ([, g]) => g.members.some((m) => m.topics.includes(topic)) || [...g.committed.keys()].some((k) => k.startsWith(prefix)),
+    );
+  }
+
+  private lowestCommitted(topic: string, partition: number, end: number): number {
+    let low = end;
+    for (const [, g] of this.groupsOn(topic)) low = Math.min(low, g.committed.get(tp(topic, partition)) ?? 0);
+    return low;
+  }
+
+  private laggingGroup(topic: string, partition: number, base: number): string {
+    for (const [id, g] of this.groupsOn(topic)) if ((g.committed.get(tp(topic, partition)) ?? 0) <= base) return id;
+    return "?";
+  }
+
+  /** Messages from `offset` on, at most `max`. */
+  read(topic: string, partition: number, offset: number, max: number): LogMessage[] {
+    const p = this.topic(topic).partitions[partition]!;
+    const from = Math.max(offset - p.base, 0);
+    return p.messages.slice(from, from + max);
+  }
+
+  endOffset(topic: string, partition: number): number {
+    const p = this.topic(topic).partitions[partition]!;
+    return p.base + p.messages.length;
+  }
+
+  /** Resolves when any of the partitions gets a message, or after `ms`. */
+  waitForData(parts: readonly TopicPartition[], ms: number): { promise: Promise<void>; cancel: () => void } {
+    let wake!: () => void;
+    const promise = new Promise<void>((resolve) => (wake = resolve));
+    const targets = parts.map((x) => this.topic(x.topic).partitions[x.partition]!);
+    const timer = setTimeout(() => cancel(), ms);
+    const cancel = () => {
+      clearTimeout(timer);
+      for (const p of targets) p.waiters.delete(cancel);
+      wake();
+    };
+    for (const p of targets) p.waiters.add(cancel);
+    return { promise, cancel };
+  }
+
+  join(groupId: string, topics: readonly string[], onAssign: () => void): Member {
+    for (const t of topics) this.topic(t);
+    const group = this.groups.get(groupId) ?? { members: [], committed: new Map() };
+    this.groups.set(groupId, group);
+    const member: Member = { id: this.nextMemberId++, topics: [...topics], assignment: [], onAssign };
+    group.members.push(member);
+    this.rebalance(group);
+    return member;
+  }
+
+  leave(groupId: string, member: Member): void {
+    const group = this.groups.get(groupId);
+    if (!group) return;
+    group.members = group.members.filter((m) => m !== member);
+    member.assignment = [];
+    this.rebalance(group);
+  }
+
+  /** Partition i of a topic goes to the (i mod n)-th member subscribed to it, in join order. */
+  private rebalance(group: Group): void {
+    for (const m of group.members) m.assignment = [];
+    const topics = new Set(group.members.flatMap((m) => m.topics));
+    for (const t of topics) {
+      const subscribers = group.members.filter((m) => m.topics.includes(t));
+      const count = this.topic(t).partitions.length;
+      for (let i = 0; i < count; i++) subscribers[i % subscribers.length]!.assignment.push({ topic: t, partition: i });
+    }
+    for (const m of group.members) m.onAssign();
+  }
+
+  committed(groupId: string, topic: string, partition: number): number | undefined {
+    return this.groups.get(groupId)?.committed.get(tp(topic, partition));
+  }
+
+  commit(groupId: string, offsets: ReadonlyMap<string, { topic: string; partition: number; next: number }>): void {
+    const group = this.groups.get(groupId);
+    if (!group) return;
+    for (const { topic, partition, next } of offsets.values()) {
+      const key = tp(topic, partition);
+      if ((group.committed.get(key) ?? -1) < next) group.committed.set(key, next);
+      const p = this.topic(topic).partitions[partition]!;
+      if (p.roomWaiters.size > 0) for (const w of [...p.roomWaiters]) w();
+    }
+  }
+}
+
+function copyHeaders(headers: Headers | undefined): Headers {
+  const out: Headers = {};
+  if (headers) for (const [k, v] of Object.entries(headers)) out[k] = String(v);
+  return out;
+}
+
+/**
+ * A client of a {@link MemoryBroker}: the embedded mode's implementation of the log port.
+ *
+ * @example
+ * const log = new MemoryLog(new MemoryBroker());
+ * await log.createTopics([{ name: "market.ticks", partitions: 6, retentionMs: 86_400_000 }]);
+ */
+export class MemoryLog implements Log {
+  readonly kind = "memory" as const;
+  private readonly closers = new Set<{ close(): Promise<void> }>();
+
+  constructor(readonly broker: MemoryBroker = new MemoryBroker()) {}
+
+  async createTopics(specs: readonly TopicSpec[]): Promise<CreateTopicsResult> {
+    return this.broker.createTopics(specs);
+  }
+
+  async listTopics(): Promise<TopicInfo[]> {
+    return this.broker.listTopics();
+  }
+
+  producer(options: ProducerOptions = {}): Producer {
+    const producer = new MemoryProducer(this.broker, options, (p) => this.closers.delete(p));
+    this.closers.add(producer);
+    return producer;
+  }
+
+  consumer(options: ConsumerOptions): Consumer {
+    const consumer = new MemoryConsumer(this.broker, options, (c) => this.closers.delete(c));
+    this.closers.add(consumer);
+    return consumer;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.closers].map((c) => c.close()));
+    this.closers.clear();
+  }
+}
+
+class MemoryProducer implements Producer {
+  private closed = false;
+  private readonly gate: SendGate;
+
+  constructor(
+    private readonly broker: MemoryBroker,
+    options: ProducerOptions,
+    private readonly onClose: (p: MemoryProducer) => void,
+  ) {
+    this.gate = new SendGate(options.maxInFlight ?? 8, options.maxQueued ?? 1024, `producer ${options.clientId ?? "memory"}`);
+  }
+
+  async send(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.closed) throw new AlphaError("LOG_CLOSED", "send on a closed producer");
+    // The gate's slot is held across a macrotask so that concurrent sends queue as they would
+    // against a network broker, and the maxInFlight/maxQueued bounds mean the same thing here.
+    await this.gate.run(async () => {
+      await this.broker.append(messages);
+      await new Promise<void>((r) => setImmediate(r));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.gate.idle();
+    this.onClose(this);
+  }
+}
+
+class MemoryConsumer implements Consumer {
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private rejectDone!: (err: unknown) => void;
+  private member: ReturnType<MemoryBroker["join"]> | undefined;
+  private running = false;
+  private closing = false;
+  private wakeup: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  /** "topic/partition" → next offset this member reads. */
+  private readonly positions = new Map<string, number>();
+  private readonly maxBatch: number;
+  private readonly maxWaitMs: number;
+
+  constructor(
+    private readonly broker: MemoryBroker,
+    private readonly options: ConsumerOptions,
+    private readonly onClose: (c: MemoryConsumer) => void,
+  ) {
+    this.maxBatch = options.maxBatchSize ?? 500;
+    this.maxWaitMs = options.maxWaitMs ?? 100;
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    // A rejected `done` that nobody awaits must not crash the process.
+    this.done.catch(() => {});
+  }
+
+  assignments(): TopicPartition[] {
+    return this.member ? this.member.assignment.map((a) => ({ ...a })) : [];
+  }
+
+  async run(handler: BatchHandler): Promise<void> {
+    if (this.running) throw new AlphaError("INTERNAL", "consumer.run called twice");
+    if (this.closing) throw new AlphaError("LOG_CLOSED", "run on a closed consumer");
+    this.running = true;
+    this.member = this.broker.join(this.options.groupId, this.options.topics, () => {
+      this.positions.clear();
+      this.wakeup?.();
+    });
+    this.loop = this.fetchLoop(handler);
+  }
+
+  private position(topic: string, partition: number): number {
+    const key = tp(topic, partition);
+    let pos = this.positions.get(key);
+    if (pos === undefined) {
+      pos =
+        this.broker.committed(this.options.groupId, topic, partition) ??
+        (this.options.startFrom === "latest" ? this.broker.endOffset(topic, partition) : 0);
+      this.positions.set(key, pos);
+      // A group that starts at "latest" commits its starting point, so a restart resumes there.
+      if (this.options.startFrom === "latest") {
+        this.broker.commit(this.options.groupId, new Map([[key, { topic, partition, next: pos }]]));
+      }
+    }
+    return pos;
+  }
+
+  private async fetchLoop(handler: BatchHandler): Promise<void> {
+    let start = 0;
+    try {
+      while (!this.closing) {
+        const parts = this.member!.assignment;
+        const batch: LogMessage[] = [];
+        // Start at a different partition each round so one busy partition cannot starve the rest.
+        for (let i = 0; i < parts.length && batch.length < this.maxBatch; i++) {
+          const { topic, partition } = parts[(start + i) % parts.length]!;
+          batch.push(...this.broker.read(topic, partition, this.position(topic, partition), this.maxBatch - batch.length));
+        }
+        start++;
+        if (batch.length === 0) {
+          const wait = this.broker.waitForData(parts, this.maxWaitMs);
+          this.wakeup = wait.cancel;
+          await wait.promise;
+          this.wakeup = undefined;
+          continue;
+        }
+        await handler(batch);
+        const offsets = new Map<string, { topic: string; partition: number; next: number }>();
+        for (const m of batch) offsets.set(tp(m.topic, m.partition), { topic: m.topic, partition: m.partition, next: m.offset + 1 });
+        this.broker.commit(this.options.groupId, offsets);
+        for (const [key, o] of offsets) if (this.positions.has(key)) this.positions.set(key, o.next);
+      }
+      this.resolveDone();
+    } catch (err) {
+      this.rejectDone(err);
+    } finally {
+      if (this.member) this.broker.leave(this.options.groupId, this.member);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.wakeup?.();
+    await this.loop?.catch(() => {});
+    if (!this.running) this.resolveDone();
+    this.onClose(this);
+  }
+}

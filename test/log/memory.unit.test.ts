@@ -1,0 +1,51 @@
+import { describe, expect, test } from "bun:test";
+import { AlphaError } from "../../src/errors.ts";
+import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
+import { logConformance } from "./conformance.ts";
+
+const broker = new MemoryBroker();
+logConformance("in-process", async () => new MemoryLog(broker));
+
+describe("in-process log: bounded memory", () => {
+  test("a full partition makes the producer wait for the lagging group, then go on", async () => {
+    const log = new MemoryLog(new MemoryBroker({ maxMessagesPerPartition: 10, produceTimeoutMs: 5_000 }));
+    await log.createTopics([{ name: "t", partitions: 1, retentionMs: -1 }]);
+    const seen: number[] = [];
+    const consumer = log.consumer({ groupId: "slow", topics: ["t"], maxBatchSize: 5 });
+    await consumer.run(async (batch) => {
+      await Bun.sleep(20);
+      for (const m of batch) seen.push(Number(new TextDecoder().decode(m.value)));
+    });
+    const producer = log.producer();
+    for (let i = 0; i < 100; i++) await producer.send([{ topic: "t", key: "k", value: String(i) }]);
+    const until = Date.now() + 10_000;
+    while (seen.length < 100 && Date.now() < until) await Bun.sleep(10);
+    await log.close();
+    expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  test("a group that never reads makes the producer refuse with LOG_FULL, naming the group", async () => {
+    const log = new MemoryLog(new MemoryBroker({ maxMessagesPerPartition: 3, produceTimeoutMs: 200 }));
+    await log.createTopics([{ name: "t", partitions: 1, retentionMs: -1 }]);
+    const stuck = log.consumer({ groupId: "stuck", topics: ["t"] });
+    await stuck.run(() => new Promise(() => {}));
+    const producer = log.producer();
+    await producer.send([1, 2, 3].map((i) => ({ topic: "t", key: "k", value: String(i) })));
+    const err = await producer.send([{ topic: "t", key: "k", value: "4" }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AlphaError);
+    expect((err as AlphaError).code).toBe("LOG_FULL");
+    expect((err as AlphaError).message).toContain('group "stuck"');
+  });
+
+  test("a message without a key is refused", async () => {
+    const log = new MemoryLog();
+    await log.createTopics([{ name: "t", partitions: 1, retentionMs: -1 }]);
+    const err = await log.producer().send([{ topic: "t", key: "", value: "v" }]).catch((e: unknown) => e);
+    expect((err as AlphaError).code).toBe("PAYLOAD_INVALID");
+  });
+
+  test("sending to an unknown topic is refused with TOPIC_UNKNOWN", async () => {
+    const err = await new MemoryLog().producer().send([{ topic: "nope", key: "k", value: "v" }]).catch((e: unknown) => e);
+    expect((err as AlphaError).code).toBe("TOPIC_UNKNOWN");
+  });
+});
