@@ -1,0 +1,200 @@
+/**
+ * Every setting, in one zod schema, read from the environment once at start. A bad or missing
+ * value is reported with every other problem in one {@link ConfigError}, naming each bad value
+ * (with passwords masked). Secrets never reach a log: use {@link redactedConfig}.
+ */
+import { z } from "zod";
+import { ConfigError, type Problem } from "./errors.ts";
+
+export const BROKERS = ["paper", "zerodha"] as const;
+export type Broker = (typeof BROKERS)[number];
+
+export const FEEDS = ["simulated", "replay", "none"] as const;
+export type FeedKind = (typeof FEEDS)[number];
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Hides the password of a URL-like string, even a malformed one. */
+export function maskSecret(value: string): string {
+  return value.replace(/\/\/([^:/@]*):([^@]*)@/, "//$1:***@");
+}
+
+const show = (v: string) => JSON.stringify(maskSecret(v));
+
+type Ctx = z.RefinementCtx;
+const fail = (ctx: Ctx, message: string) => {
+  ctx.addIssue({ code: "custom", message });
+  return z.NEVER;
+};
+
+const optionalUrl = (protocols: readonly string[], example: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      let url: URL;
+      try {
+        url = new URL(v);
+      } catch {
+        return fail(ctx, `not a URL, got ${show(v)} (expected e.g. ${example})`);
+      }
+      if (!protocols.includes(url.protocol)) return fail(ctx, `must start with ${protocols.join(" or ")}//, got ${show(v)}`);
+      if (!url.hostname) return fail(ctx, `has no host, got ${show(v)}`);
+      return v;
+    });
+
+const int = (name: string, def: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return def;
+      const n = Number(v);
+      if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+        return fail(ctx, `must be ${name} (an integer from ${min} to ${max}), got ${JSON.stringify(v)}`);
+      }
+      return n;
+    });
+
+const oneOf = <T extends string>(values: readonly T[], def: T) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx): T => {
+      if (v === undefined || v.trim() === "") return def;
+      const s = v.trim().toLowerCase() as T;
+      if (!values.includes(s)) return fail(ctx, `must be one of ${values.join(", ")}, got ${JSON.stringify(v)}`);
+      return s;
+    });
+
+export const configSchema = z
+  .object({
+    PORT: int("a port number", 8080, 1, 65535),
+    HOST: z.string().optional().transform((v) => (v && v.trim()) || "127.0.0.1"),
+    ACTIVE_BROKERS: z
+      .string()
+      .optional()
+      .transform((v, ctx): Broker[] => {
+        if (v === undefined || v.trim() === "") return ["paper"];
+        const names = v.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+        const unknown = names.filter((n) => !(BROKERS as readonly string[]).includes(n));
+        if (unknown.length > 0) {
+          return fail(ctx, `unknown broker ${unknown.map((u) => JSON.stringify(u)).join(", ")} in ${JSON.stringify(v)} (valid: ${BROKERS.join(", ")})`);
+        }
+        if (names.length === 0) return fail(ctx, `names no broker, got ${JSON.stringify(v)}`);
+        return [...new Set(names)] as Broker[];
+      }),
+    KAFKA_BROKERS: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v.trim() === "") return undefined;
+        const list = v.split(",").map((s) => s.trim()).filter(Boolean);
+        const bad = list.filter((b) => !/^[A-Za-z0-9_.\-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b));
+        if (bad.length > 0 || list.length === 0) return fail(ctx, `must be host:port[,host:port…], got ${JSON.stringify(v)}`);
+        return list;
+      }),
+    REDIS_URL: optionalUrl(["redis:", "rediss:"], "redis://127.0.0.1:6379"),
+    DATABASE_URL: optionalUrl(["postgres:", "postgresql:"], "postgres://user:pass@127.0.0.1:5432/db"),
+    FEED: oneOf(FEEDS, "simulated"),
+    FEED_SEED: int("a seed", 42, 0, 2 ** 31 - 1),
+    FEED_INTERVAL_MS: int("an interval in ms", 250, 1, 60_000),
+    REPLAY_FILE: z.string().optional(),
+    REPLAY_SPEED: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v.trim() === "") return 1;
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 0) return fail(ctx, `must be a speed factor ≥ 0 (0 = as fast as possible), got ${JSON.stringify(v)}`);
+        return n;
+      }),
+    LOG_LEVEL: oneOf(LOG_LEVELS, "info"),
+    KAFKA_CLIENT_ID: z.string().optional().transform((v) => v || "alpha-panda"),
+    KAFKA_SESSION_TIMEOUT_MS: int("a timeout in ms", 30_000, 1_000, 600_000),
+    KAFKA_HEARTBEAT_INTERVAL_MS: int("an interval in ms", 3_000, 100, 60_000),
+    KAFKA_FETCH_MAX_WAIT_MS: int("a wait in ms", 100, 1, 10_000),
+    SHUTDOWN_TIMEOUT_MS: int("a timeout in ms", 8_000, 100, 60_000),
+    WORKER_RESTART_MAX_MS: int("a delay in ms", 10_000, 10, 300_000),
+  });
+
+export type Env = z.input<typeof configSchema>;
+type Parsed = z.output<typeof configSchema>;
+
+/** The validated configuration, in the shape the code uses. */
+export interface Config {
+  port: number;
+  host: string;
+  activeBrokers: Broker[];
+  kafka?: {
+    brokers: string[];
+    clientId: string;
+    sessionTimeoutMs: number;
+    heartbeatIntervalMs: number;
+    fetchMaxWaitMs: number;
+  };
+  redisUrl?: string;
+  databaseUrl?: string;
+  feed: { kind: FeedKind; seed: number; intervalMs: number; replayFile?: string; replaySpeed: number };
+  logLevel: (typeof LOG_LEVELS)[number];
+  shutdownTimeoutMs: number;
+  workerRestartMaxMs: number;
+}
+
+/** "embedded" when no external service is configured. */
+export const modeOf = (c: Config): "embedded" | "distributed" =>
+  c.kafka || c.redisUrl || c.databaseUrl ? "distributed" : "embedded";
+
+/**
+ * Reads and validates the configuration; throws one ConfigError listing every problem.
+ *
+ * @example
+ * const config = loadConfig(process.env);
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const known = Object.fromEntries(Object.keys(configSchema.shape).map((k) => [k, env[k]]));
+  const result = configSchema.safeParse(known);
+  const problems: Problem[] = result.success
+    ? []
+    : result.error.issues.map((i) => ({ path: i.path.join(".") || "config", message: i.message }));
+  // Checks across fields run even when a single field failed, so one run reports everything.
+  if (env.FEED?.trim().toLowerCase() === "replay" && !env.REPLAY_FILE) {
+    problems.push({ path: "REPLAY_FILE", message: "is required when FEED=replay" });
+  }
+  if (result.success && result.data.KAFKA_HEARTBEAT_INTERVAL_MS >= result.data.KAFKA_SESSION_TIMEOUT_MS) {
+    problems.push({
+      path: "KAFKA_HEARTBEAT_INTERVAL_MS",
+      message: `must be below KAFKA_SESSION_TIMEOUT_MS (${result.data.KAFKA_SESSION_TIMEOUT_MS}), got ${result.data.KAFKA_HEARTBEAT_INTERVAL_MS}`,
+    });
+  }
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
+  const c: Parsed = result.data;
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    activeBrokers: c.ACTIVE_BROKERS,
+    kafka: c.KAFKA_BROKERS && {
+      brokers: c.KAFKA_BROKERS,
+      clientId: c.KAFKA_CLIENT_ID,
+      sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: c.KAFKA_HEARTBEAT_INTERVAL_MS,
+      fetchMaxWaitMs: c.KAFKA_FETCH_MAX_WAIT_MS,
+    },
+    redisUrl: c.REDIS_URL,
+    databaseUrl: c.DATABASE_URL,
+    feed: { kind: c.FEED, seed: c.FEED_SEED, intervalMs: c.FEED_INTERVAL_MS, replayFile: c.REPLAY_FILE, replaySpeed: c.REPLAY_SPEED },
+    logLevel: c.LOG_LEVEL,
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    workerRestartMaxMs: c.WORKER_RESTART_MAX_MS,
+  };
+}
+
+/** The configuration with every secret masked, fit for a log line. */
+export function redactedConfig(c: Config): Config {
+  return {
+    ...c,
+    redisUrl: c.redisUrl && maskSecret(c.redisUrl),
+    databaseUrl: c.databaseUrl && maskSecret(c.databaseUrl),
+  };
+}

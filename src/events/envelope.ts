@@ -1,0 +1,135 @@
+/**
+ * The event envelope of DESIGN.md: every message on every topic is one of these, as JSON.
+ * Field order is fixed here, so encode(decode(bytes)) gives the same bytes back.
+ */
+import { z } from "zod";
+import { AlphaError } from "../errors.ts";
+import { EVENT_TYPES, PAYLOADS, type EventType, type PayloadOf } from "./payloads.ts";
+
+export const ENVELOPE_VERSION = 1;
+
+export interface Envelope<T extends EventType = EventType> {
+  /** UUIDv7: time-ordered, and the dedup key. */
+  id: string;
+  type: T;
+  /** UTC, ISO 8601 with milliseconds. */
+  ts: string;
+  correlation_id: string;
+  /** The parent event's id; null for an event that starts a chain. */
+  causation_id: string | null;
+  trace_id: string;
+  /** The stage (or feed) that wrote it. */
+  source: string;
+  version: number;
+  broker: "paper" | "zerodha" | "shared";
+  /** The partition key it was sent with. */
+  key: string;
+  data: PayloadOf<T>;
+}
+
+export type AnyEnvelope = { [T in EventType]: Envelope<T> }[EventType];
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const id = z.string().regex(UUID, "must be a UUID");
+
+const envelopeSchema = z.object({
+  id,
+  type: z.enum(EVENT_TYPES as [EventType, ...EventType[]]),
+  ts: z.iso.datetime({ offset: false, precision: 3 }),
+  correlation_id: z.string().min(1),
+  causation_id: z.string().min(1).nullable(),
+  trace_id: z.string().min(1),
+  source: z.string().min(1),
+  version: z.number().int().positive(),
+  broker: z.enum(["paper", "zerodha", "shared"]),
+  key: z.string().min(1),
+  data: z.unknown(),
+});
+
+/** A new UUIDv7. */
+export const newId = (): string => Bun.randomUUIDv7();
+
+export interface NewEvent<T extends EventType> {
+  type: T;
+  source: string;
+  broker: Envelope["broker"];
+  key: string;
+  data: PayloadOf<T>;
+}
+
+function make<T extends EventType>(e: NewEvent<T>, ids: { correlation_id?: string; causation_id: string | null; trace_id?: string }): Envelope<T> {
+  const eventId = newId();
+  // Field order is the wire order.
+  return {
+    id: eventId,
+    type: e.type,
+    ts: new Date().toISOString(),
+    correlation_id: ids.correlation_id ?? eventId,
+    causation_id: ids.causation_id,
+    trace_id: ids.trace_id ?? eventId,
+    source: e.source,
+    version: ENVELOPE_VERSION,
+    broker: e.broker,
+    key: e.key,
+    data: e.data,
+  };
+}
+
+/**
+ * An event that starts a chain: its correlation and trace ids are its own id.
+ *
+ * @example
+ * const tick = createEvent({ type: "market.tick", source: "feed.simulated", broker: "shared", key: "738561", data });
+ */
+export function createEvent<T extends EventType>(e: NewEvent<T>, ids: { correlation_id?: string; trace_id?: string } = {}): Envelope<T> {
+  return make(e, { ...ids, causation_id: null });
+}
+
+/**
+ * An event caused by `parent`: same correlation and trace, causation = the parent's id.
+ *
+ * @example
+ * const signal = childOf(tick, { type: "signal.generated", source: "strategy", broker: "paper", key, data });
+ */
+export function childOf<T extends EventType>(parent: Envelope, e: NewEvent<T>): Envelope<T> {
+  return make(e, { correlation_id: parent.correlation_id, causation_id: parent.id, trace_id: parent.trace_id });
+}
+
+/** The envelope as the bytes that go on the log. */
+export const encodeEnvelope = (e: Envelope): string => JSON.stringify(e);
+
+const decoder = new TextDecoder();
+
+function reasonOf(issues: z.core.$ZodIssue[], prefix: string): string {
+  return issues.map((i) => `${[prefix, ...i.path.map(String)].join(".")}: ${i.message}`).join("; ");
+}
+
+/**
+ * Parses and validates an envelope and its payload. Throws ENVELOPE_INVALID (or PAYLOAD_INVALID)
+ * with a reason that names each bad field, e.g. "envelope.correlation_id: …".
+ *
+ * @example
+ * const event = decodeEnvelope(message.value);
+ * if (event.type === "market.tick") event.data.last_price; // typed
+ */
+export function decodeEnvelope(bytes: Uint8Array | string): AnyEnvelope {
+  const text = typeof bytes === "string" ? bytes : decoder.decode(bytes);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new AlphaError("ENVELOPE_INVALID", `envelope: not JSON (${(err as Error).message})`, { cause: err });
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new AlphaError("ENVELOPE_INVALID", "envelope: must be a JSON object");
+  }
+  const head = envelopeSchema.safeParse(raw);
+  if (!head.success) throw new AlphaError("ENVELOPE_INVALID", reasonOf(head.error.issues, "envelope"), { details: head.error.issues });
+  const data = PAYLOADS[head.data.type].safeParse(head.data.data);
+  if (!data.success) {
+    throw new AlphaError("PAYLOAD_INVALID", reasonOf(data.error.issues, `envelope.data(${head.data.type})`), { details: data.error.issues });
+  }
+  // The parsed object itself is returned (not zod's copy), so key order and any fields a newer
+  // writer added survive, and re-encoding gives the same bytes.
+  return raw as AnyEnvelope;
+}

@@ -1,0 +1,97 @@
+/**
+ * Every event type, and the zod schema of its payload. The union of types is the keys of
+ * {@link PAYLOADS}: a type string that is not here cannot be written, and cannot be read.
+ * Prices and cash are integer paise; quantities are integers.
+ */
+import { z } from "zod";
+
+const paise = z.number().int();
+const positivePaise = paise.positive();
+const qty = z.number().int().positive();
+const token = z.number().int().positive();
+const broker = z.enum(["paper", "zerodha"]);
+const side = z.enum(["BUY", "SELL"]);
+const orderType = z.enum(["MARKET", "LIMIT", "SL", "SL-M"]);
+const utc = z.iso.datetime({ offset: false });
+
+/** A price update for one instrument. */
+export const tickSchema = z.object({
+  instrument_token: token,
+  /** Last traded price, paise. */
+  last_price: positivePaise,
+  /** Last traded quantity. */
+  last_quantity: z.number().int().nonnegative().optional(),
+  /** Cumulative volume traded today. */
+  volume: z.number().int().nonnegative().optional(),
+  bid: positivePaise.optional(),
+  ask: positivePaise.optional(),
+  /** When the exchange (or the feed) says it happened. */
+  exchange_ts: utc,
+  /** Which feed produced it: simulated, replay, api, kite. */
+  feed: z.string().min(1),
+});
+
+const signal = z.object({
+  signal_id: z.string().min(1),
+  strategy_id: z.string().min(1),
+  instrument_token: token,
+  side,
+  quantity: qty,
+  order_type: orderType,
+  price: positivePaise.optional(),
+  trigger_price: positivePaise.optional(),
+  product: z.enum(["MIS", "CNC", "NRML"]).optional(),
+  /** The price the strategy saw when it decided. */
+  reference_price: positivePaise.optional(),
+  client_order_id: z.string().min(1).optional(),
+  reason: z.string().optional(),
+});
+
+const check = z.object({ rule: z.string(), passed: z.boolean(), detail: z.string().optional() });
+
+const order = z.object({
+  order_id: z.string().min(1),
+  signal_id: z.string().min(1),
+  strategy_id: z.string().min(1),
+  instrument_token: token,
+  side,
+  quantity: qty,
+  order_type: orderType,
+  price: positivePaise.optional(),
+  trigger_price: positivePaise.optional(),
+});
+
+export const PAYLOADS = {
+  "market.tick": tickSchema,
+  "signal.generated": signal,
+  "signal.validated": signal.extend({ checks: z.array(check) }),
+  "signal.rejected": signal.extend({ checks: z.array(check), reason_code: z.string().min(1), message: z.string() }),
+  "order.submitted": order.extend({ venue_order_id: z.string().optional() }),
+  "order.filled": order.extend({
+    fill_id: z.string().min(1),
+    fill_quantity: qty,
+    fill_price: positivePaise,
+    filled_quantity: z.number().int().nonnegative(),
+    fees: z.number().int().nonnegative(),
+    status: z.enum(["FILLED", "PARTIALLY_FILLED"]),
+  }),
+  "order.rejected": order.extend({ reason_code: z.string().min(1), message: z.string() }),
+  "order.cancelled": order.extend({ reason: z.string().optional() }),
+  "order.failed": order.extend({ reason_code: z.string().min(1), message: z.string() }),
+  "pnl.snapshot": z.object({
+    broker,
+    cash: paise,
+    realised_pnl: paise,
+    unrealised_pnl: paise,
+    fees: z.number().int().nonnegative(),
+    positions: z.number().int().nonnegative(),
+  }),
+} as const;
+
+export type EventType = keyof typeof PAYLOADS;
+export const EVENT_TYPES = Object.keys(PAYLOADS) as EventType[];
+
+/** The payload type of an event type. */
+export type PayloadOf<T extends EventType> = z.output<(typeof PAYLOADS)[T]>;
+
+export type Tick = PayloadOf<"market.tick">;

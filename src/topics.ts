@@ -1,0 +1,92 @@
+/**
+ * The topic table: the one place a topic name is spelled. Bootstrap (`bun run topics`), the
+ * embedded log, the stages, the tests and the docs all read it.
+ */
+import type { Broker } from "./config.ts";
+import type { TopicSpec } from "./log/port.ts";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** What a topic carries and how it is keyed. */
+export interface TopicDef {
+  /** Where the broker namespace goes: shared topics have none. */
+  scope: "shared" | "broker";
+  /** The name after the broker prefix (or the whole name for shared topics). */
+  suffix: string;
+  partitions: number;
+  retentionMs: number;
+  /** What the message key is, for readers of the table. */
+  key: string;
+  description: string;
+}
+
+export const TOPIC_TABLE = {
+  marketTicks: { scope: "shared", suffix: "market.ticks", partitions: 6, retentionMs: DAY, key: "instrument_token", description: "ticks from every feed" },
+  signalsRaw: { scope: "broker", suffix: "signals.raw", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", description: "signals from strategies and orders from the API" },
+  signalsValidated: { scope: "broker", suffix: "signals.validated", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", description: "signals that passed risk" },
+  signalsRejected: { scope: "broker", suffix: "signals.rejected", partitions: 3, retentionMs: 7 * DAY, key: "instrument_token", description: "signals risk refused, with the reason" },
+  ordersSubmitted: { scope: "broker", suffix: "orders.submitted", partitions: 6, retentionMs: 30 * DAY, key: "instrument_token", description: "orders accepted by the execution venue" },
+  ordersFilled: { scope: "broker", suffix: "orders.filled", partitions: 6, retentionMs: 30 * DAY, key: "instrument_token", description: "fills, whole and partial" },
+  ordersRejected: { scope: "broker", suffix: "orders.rejected", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", description: "orders the venue refused" },
+  ordersCancelled: { scope: "broker", suffix: "orders.cancelled", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", description: "orders cancelled" },
+  ordersFailed: { scope: "broker", suffix: "orders.failed", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", description: "orders that could not be sent" },
+  pnlSnapshots: { scope: "broker", suffix: "pnl.snapshots", partitions: 1, retentionMs: 30 * DAY, key: "broker", description: "periodic portfolio and P&L snapshots" },
+} as const satisfies Record<string, TopicDef>;
+
+export type TopicId = keyof typeof TOPIC_TABLE;
+
+/** Dead letters keep a week, on one partition: they are read by people, not by throughput. */
+const DLQ = { partitions: 1, retentionMs: 7 * DAY };
+
+/**
+ * The name of a topic for a broker namespace.
+ *
+ * @example
+ * topicName("signalsRaw", "paper"); // "paper.signals.raw"
+ * topicName("marketTicks");         // "market.ticks"
+ */
+export function topicName(id: TopicId, broker?: Broker): string {
+  const def: TopicDef = TOPIC_TABLE[id];
+  if (def.scope === "shared") return def.suffix;
+  if (!broker) throw new Error(`topic ${id} is per broker: name the broker`);
+  return `${broker}.${def.suffix}`;
+}
+
+/** The dead-letter topic of a topic. */
+export const dlqName = (topic: string): string => `${topic}.dlq`;
+
+/** The broker a topic belongs to, read from its name ("shared" for shared topics). */
+export function brokerOfTopic(topic: string): Broker | "shared" {
+  const prefix = topic.split(".", 1)[0];
+  return prefix === "paper" || prefix === "zerodha" ? prefix : "shared";
+}
+
+/** A row of the table made concrete for one namespace, with its DLQ. */
+export interface TopicRow extends TopicSpec {
+  id: TopicId;
+  key: string;
+  dlq: TopicSpec;
+}
+
+/**
+ * Every topic (and its DLQ) the given brokers need, shared topics once.
+ *
+ * @example
+ * allTopics(["paper"]).map((t) => t.name); // ["market.ticks", "paper.signals.raw", …]
+ */
+export function allTopics(brokers: readonly Broker[]): TopicRow[] {
+  const rows: TopicRow[] = [];
+  for (const [id, def] of Object.entries(TOPIC_TABLE) as Array<[TopicId, TopicDef]>) {
+    const namespaces = def.scope === "shared" ? [undefined] : brokers;
+    for (const b of namespaces) {
+      const name = topicName(id, b);
+      rows.push({ id, name, partitions: def.partitions, retentionMs: def.retentionMs, key: def.key, dlq: { name: dlqName(name), ...DLQ } });
+    }
+  }
+  return rows;
+}
+
+/** The specs to create: every topic and its DLQ. */
+export const topicSpecs = (brokers: readonly Broker[]): TopicSpec[] =>
+  allTopics(brokers).flatMap(({ name, partitions, retentionMs, dlq }) => [{ name, partitions, retentionMs }, dlq]);

@@ -1,0 +1,77 @@
+import { describe, expect, test } from "bun:test";
+import { loadConfig, modeOf, redactedConfig } from "../../src/config.ts";
+import { ConfigError } from "../../src/errors.ts";
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+};
+
+describe("config", () => {
+  test("no settings: the embedded defaults", () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.activeBrokers).toEqual(["paper"]);
+    expect(c.feed.kind).toBe("simulated");
+    expect(c.kafka).toBeUndefined();
+    expect(modeOf(c)).toBe("embedded");
+  });
+
+  test("the real services", () => {
+    const c = loadConfig({
+      KAFKA_BROKERS: "127.0.0.1:19092, kafka-2:9092",
+      REDIS_URL: "redis://127.0.0.1:16379",
+      DATABASE_URL: "postgres://alpha:alpha@127.0.0.1:15432/alpha",
+      ACTIVE_BROKERS: "paper,zerodha",
+    });
+    expect(c.kafka?.brokers).toEqual(["127.0.0.1:19092", "kafka-2:9092"]);
+    expect(c.activeBrokers).toEqual(["paper", "zerodha"]);
+    expect(modeOf(c)).toBe("distributed");
+  });
+
+  test("an unknown broker is named", () => {
+    const err = problemsOf({ ACTIVE_BROKERS: "paper,foo" });
+    expect(err.problems).toHaveLength(1);
+    expect(err.message).toContain("ACTIVE_BROKERS");
+    expect(err.message).toContain('"foo"');
+  });
+
+  test("a port that is not a number is named", () => {
+    const err = problemsOf({ PORT: "notaport" });
+    expect(err.message).toContain('PORT: must be a port number (an integer from 1 to 65535), got "notaport"');
+  });
+
+  test("every problem in one message, passwords masked", () => {
+    const err = problemsOf({
+      PORT: "70000",
+      ACTIVE_BROKERS: "paper,foo",
+      DATABASE_URL: "mysql://root:hunter2@db/x",
+      REDIS_URL: "not a url",
+      KAFKA_BROKERS: "localhost",
+      FEED: "replay",
+      LOG_LEVEL: "loud",
+    });
+    const paths = err.problems.map((p) => p.path).sort();
+    expect(paths).toEqual(["ACTIVE_BROKERS", "DATABASE_URL", "KAFKA_BROKERS", "LOG_LEVEL", "PORT", "REDIS_URL", "REPLAY_FILE"]);
+    expect(err.message).not.toContain("hunter2");
+    expect(err.message).toContain("mysql://root:***@db/x");
+  });
+
+  test("a malformed DATABASE_URL is named without its password", () => {
+    const err = problemsOf({ DATABASE_URL: "postgres://u:s3cret@" });
+    expect(err.message).toContain("DATABASE_URL");
+    expect(err.message).not.toContain("s3cret");
+  });
+
+  test("redactedConfig hides passwords", () => {
+    const c = loadConfig({ DATABASE_URL: "postgres://alpha:topsecret@h:5432/db", REDIS_URL: "redis://:pw@h:6379" });
+    const text = JSON.stringify(redactedConfig(c));
+    expect(text).not.toContain("topsecret");
+    expect(text).not.toContain(":pw@");
+  });
+});
