@@ -1,0 +1,554 @@
+/**
+ * Local Kafka, PostgreSQL and Redis for development and integration tests, without Docker.
+ *
+ *   bun run infra:up            start what is not running yet, wait until each answers, print the env
+ *   bun run infra:down          stop what infra:up started (data is kept: topics and tables survive)
+ *   bun run infra:down --clean  stop, then delete .infra/
+ *   bun scripts/infra.ts status say what runs and whether it answers (exit 1 if something does not)
+ *
+ * Everything listens on 127.0.0.1 at the ports of scripts/local-infra.ts and keeps its state
+ * (data, logs, pid files) under .infra/. Each service runs as a detached process of its own
+ * session, so it outlives this script; its pid is recorded in .infra/<service>/<service>.pid and
+ * `down` signals exactly that pid, never a process found by name. PostgreSQL and Redis come from
+ * Debian's packages (installed with apt-get when missing) but we never use their system services;
+ * Kafka's jars come from Maven Central through scripts/kafka/pom.xml.
+ */
+import { Admin } from "@platformatic/kafka";
+import postgres from "postgres";
+import {
+  chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
+} from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { LOCAL } from "./local-infra.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const INFRA = join(ROOT, ".infra");
+const KAFKA_DIR = join(ROOT, "scripts/kafka");
+const HOST = "127.0.0.1";
+
+const kafkaPort = Number(LOCAL.kafkaBrokers.split(":")[1]);
+const redisPort = Number(new URL(LOCAL.redisUrl).port);
+const db = new URL(LOCAL.databaseUrl);
+const pgPort = Number(db.port);
+
+interface Service {
+  name: string;
+  /** what `up` prints for it */
+  address: string;
+  dir: string;
+  ports: number[];
+  /** text in the process's command line: guards against a recycled pid */
+  marker: string;
+  /** PostgreSQL's fast shutdown is SIGINT (SIGTERM would wait for every client to disconnect) */
+  stopSignal: NodeJS.Signals;
+  readyTimeoutMs: number;
+  start(): Promise<number>;
+  /** whether it answers as clients use it */
+  answers(): Promise<boolean>;
+  /** whether it is ready after a start; defaults to answers() */
+  ready?(): Promise<boolean>;
+}
+
+const pidFile = (s: Service) => join(s.dir, `${s.name}.pid`);
+const logFile = (s: Service) => join(s.dir, `${s.name}.log`);
+const rel = (path: string) => relative(process.cwd(), path) || ".";
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/** Runs a command to completion; throws with its output when it fails. */
+async function run(what: string, cmd: string[], opts: { cwd?: string; uid?: number; gid?: number } = {}) {
+  const proc = Bun.spawn(cmd, { ...opts, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited,
+  ]);
+  if (code !== 0) throw new Error(`${what} failed (exit ${code}):\n${(out + err).trim()}`);
+  return out;
+}
+
+/**
+ * Starts a long-running process in a new session (setsid), so it survives this script and a
+ * Ctrl-C in the terminal, with stdout and stderr appended to its log. Returns its pid.
+ */
+function spawnDetached(cmd: string[], log: string, opts: { cwd?: string; uid?: number; gid?: number } = {}) {
+  const fd = openSync(log, "a");
+  try {
+    const proc = Bun.spawn(cmd, { ...opts, detached: true, stdio: ["ignore", fd, fd] });
+    proc.unref();
+    return proc.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readPid(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, "utf8").trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // exists, but not ours to signal
+  }
+}
+
+/** Alive (not a zombie) and still the process we started, judged by its command line. */
+function isOurs(pid: number, marker: string): boolean {
+  if (!alive(pid)) return false;
+  const proc = `/proc/${pid}`;
+  if (!existsSync(proc)) return true; // no procfs (not Linux): the pid is all we can check
+  try {
+    const stat = readFileSync(`${proc}/stat`, "utf8");
+    if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z") return false;
+    return readFileSync(`${proc}/cmdline`, "utf8").replaceAll("\0", " ").includes(marker);
+  } catch {
+    return false; // exited between the checks
+  }
+}
+
+/** A process we started with setsid leads its own group: kill the group, so its children go too. */
+function killGroup(pid: number, signal: NodeJS.Signals) {
+  let target = pid;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+    if (pgrp === pid) target = -pid;
+  } catch {}
+  try {
+    process.kill(target, signal);
+  } catch {}
+}
+
+async function waitExit(pid: number, marker: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (isOurs(pid, marker)) {
+    if (Date.now() > deadline) return false;
+    await Bun.sleep(100);
+  }
+  return true;
+}
+
+function tail(file: string, lines = 25) {
+  if (!existsSync(file)) return "(no log yet)";
+  return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/** Whether anything accepts a TCP connection on the port. */
+function portOpen(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((done) => {
+    const timer = setTimeout(() => done(false), timeoutMs);
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      done(ok);
+    };
+    Bun.connect({
+      hostname: HOST,
+      port,
+      socket: { open: (s) => (s.end(), finish(true)), data() {}, error: () => finish(false), connectError: () => finish(false) },
+    }).catch(() => finish(false));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kafka: one KRaft process that is both broker and controller
+
+const kafkaDir = join(INFRA, "kafka");
+const kafkaProps = join(kafkaDir, "server.properties");
+const kafkaData = join(kafkaDir, "data");
+
+/** The broker's classpath, resolved by Maven (jars cached in ~/.m2) and cached until the pom changes. */
+async function kafkaClasspath(): Promise<string> {
+  const pom = join(KAFKA_DIR, "pom.xml");
+  const cache = join(kafkaDir, "classpath.txt");
+  if (existsSync(cache) && statSync(cache).mtimeMs >= statSync(pom).mtimeMs) {
+    const cp = readFileSync(cache, "utf8").trim();
+    if (cp && cp.split(":").every((jar) => existsSync(jar))) return cp;
+  }
+  console.log("kafka: resolving the broker's jars with Maven (the first run downloads them)…");
+  await run("mvn dependency:build-classpath (scripts/kafka/pom.xml)", [
+    "mvn", "-q", "-B", "-f", pom, "dependency:build-classpath", `-Dmdep.outputFile=${cache}`,
+  ]);
+  return readFileSync(cache, "utf8").trim();
+}
+
+/** A Kafka cluster id: 16 random bytes, base64url. One starting with "-" would read as an option. */
+function clusterId(): string {
+  for (;;) {
+    const id = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
+}
+
+const kafka: Service = {
+  name: "kafka",
+  address: `${LOCAL.kafkaBrokers} (KRaft controller ${HOST}:${LOCAL.kafkaControllerPort})`,
+  dir: kafkaDir,
+  ports: [kafkaPort, LOCAL.kafkaControllerPort],
+  marker: kafkaProps,
+  stopSignal: "SIGTERM",
+  readyTimeoutMs: 120_000, // a cold JVM on a small machine takes a while
+  async start() {
+    const cp = await kafkaClasspath();
+    // Rewritten on every start: this file is generated, the code here is the source of truth.
+    writeFileSync(kafkaProps, [
+      "process.roles=broker,controller",
+      "node.id=1",
+      `controller.quorum.bootstrap.servers=${HOST}:${LOCAL.kafkaControllerPort}`,
+      `listeners=PLAINTEXT://${LOCAL.kafkaBrokers},CONTROLLER://${HOST}:${LOCAL.kafkaControllerPort}`,
+      // Kafka 4's dynamic quorum wants the controller endpoint advertised too.
+      `advertised.listeners=PLAINTEXT://${LOCAL.kafkaBrokers},CONTROLLER://${HOST}:${LOCAL.kafkaControllerPort}`,
+      "controller.listener.names=CONTROLLER",
+      "inter.broker.listener.name=PLAINTEXT",
+      "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+      `log.dirs=${kafkaData}`,
+      // One broker: every internal topic has a single replica.
+      "default.replication.factor=1",
+      "min.insync.replicas=1",
+      "offsets.topic.replication.factor=1",
+      "transaction.state.log.replication.factor=1",
+      "transaction.state.log.min.isr=1",
+      "share.coordinator.state.topic.replication.factor=1",
+      "share.coordinator.state.topic.min.isr=1",
+      // Tests create and join groups all the time: don't wait 3 s before the first rebalance.
+      "group.initial.rebalance.delay.ms=0",
+      // Topics come from the topic table (bun run topics), never from a typo in a client.
+      "auto.create.topics.enable=false",
+      "",
+    ].join("\n"));
+
+    const java = (...args: string[]) => [
+      "java",
+      "-Xms256m", "-Xmx512m", // the machine is small; a dev broker needs little
+      "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:+ExplicitGCInvokesConcurrent",
+      "-Djava.awt.headless=true",
+      `-Dlog4j2.configurationFile=${join(KAFKA_DIR, "log4j2.properties")}`,
+      "-cp", cp, ...args,
+    ];
+    if (!existsSync(join(kafkaData, "meta.properties"))) {
+      // First start: format the storage as a standalone controller quorum of this one node.
+      await run("formatting Kafka storage (kafka.tools.StorageTool)", java(
+        "kafka.tools.StorageTool", "format", "--config", kafkaProps, "--cluster-id", clusterId(), "--standalone",
+      ));
+    }
+    return spawnDetached(java("kafka.Kafka", kafkaProps), logFile(kafka), { cwd: kafkaDir });
+  },
+  async answers() {
+    // A Metadata request that lists the broker: it has registered with the controller and serves.
+    const admin = new Admin({
+      clientId: "alpha-panda-infra", bootstrapBrokers: [LOCAL.kafkaBrokers], retries: 0, connectTimeout: 1000, requestTimeout: 3000,
+    });
+    try {
+      return (await admin.metadata({ topics: [] })).brokers.size > 0;
+    } finally {
+      await admin.close().catch(() => {});
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL: our own cluster (initdb), not the system's
+
+const pgDir = join(INFRA, "postgres");
+const pgData = join(pgDir, "data");
+const pgRun = join(pgDir, "run"); // the unix socket, away from the system's /var/run/postgresql
+
+/** Debian installs the server under /usr/lib/postgresql/<version>/bin, outside PATH. */
+function pgBin(): string | undefined {
+  const base = "/usr/lib/postgresql";
+  const versions = existsSync(base)
+    ? readdirSync(base).filter((v) => existsSync(join(base, v, "bin/initdb"))).sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions[0]) return join(base, versions[0], "bin");
+  const initdb = Bun.which("initdb");
+  return initdb ? dirname(initdb) : undefined;
+}
+
+/** PostgreSQL refuses to run as root: as root, run it as the `postgres` user the package creates. */
+function pgOwner(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("postgres:"));
+  if (!line) throw new Error("running as root, but there is no `postgres` user to run PostgreSQL as");
+  const [, , uid, gid] = line.split(":");
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** The superuser over our unix socket (trusted: only the socket's owner reaches it). */
+const pgSuperuser = () =>
+  postgres({ host: pgRun, port: pgPort, username: "postgres", database: "postgres", max: 1, connect_timeout: 2, onnotice: () => {} });
+
+const pg: Service = {
+  name: "postgres",
+  address: `${HOST}:${pgPort}`,
+  dir: pgDir,
+  ports: [pgPort],
+  marker: pgData,
+  stopSignal: "SIGINT",
+  readyTimeoutMs: 60_000,
+  async start() {
+    const bin = pgBin();
+    if (!bin) throw new Error("PostgreSQL's initdb was not found (apt-get install postgresql)");
+    const owner = pgOwner();
+    mkdirSync(pgRun, { recursive: true, mode: 0o700 });
+    if (owner) for (const dir of [pgDir, pgRun]) chownSync(dir, owner.uid, owner.gid);
+    if (!existsSync(join(pgData, "PG_VERSION"))) {
+      await run("initdb", [
+        join(bin, "initdb"), "-D", pgData, "-U", "postgres", "-E", "UTF8", "--locale=C", // C: no locale packages needed
+        "--auth-local=trust", "--auth-host=scram-sha-256", "--no-instructions",
+      ], { cwd: pgDir, ...owner });
+    }
+    // Settings on the command line, so they hold whatever postgresql.conf says.
+    return spawnDetached([
+      join(bin, "postgres"), "-D", pgData,
+      "-c", `listen_addresses=${HOST}`, "-c", `port=${pgPort}`, "-c", `unix_socket_directories=${pgRun}`,
+    ], logFile(pg), { cwd: pgDir, ...owner });
+  },
+  async ready() {
+    // Create the role and database of DATABASE_URL if missing (first start), then log in with it.
+    const sql = pgSuperuser();
+    try {
+      const user = decodeURIComponent(db.username);
+      const password = decodeURIComponent(db.password).replaceAll("'", "''");
+      const database = db.pathname.slice(1);
+      if ((await sql`select 1 from pg_roles where rolname = ${user}`).length === 0) {
+        await sql.unsafe(`create role "${user}" login password '${password}'`);
+      }
+      if ((await sql`select 1 from pg_database where datname = ${database}`).length === 0) {
+        await sql.unsafe(`create database "${database}" owner "${user}"`);
+      }
+    } finally {
+      await sql.end();
+    }
+    return this.answers();
+  },
+  async answers() {
+    const sql = postgres(LOCAL.databaseUrl, { max: 1, connect_timeout: 2, onnotice: () => {} });
+    try {
+      return (await sql`select 1 as ok`)[0]?.ok === 1;
+    } finally {
+      await sql.end();
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Redis: a cache, so nothing is persisted
+
+const redisDir = join(INFRA, "redis");
+const redisConf = join(redisDir, "redis.conf");
+
+const redis: Service = {
+  name: "redis",
+  address: `${HOST}:${redisPort}`,
+  dir: redisDir,
+  ports: [redisPort],
+  marker: redisConf,
+  stopSignal: "SIGTERM",
+  readyTimeoutMs: 15_000,
+  async start() {
+    writeFileSync(redisConf, [
+      `port ${redisPort}`,
+      `bind ${HOST}`,
+      "daemonize no", // detached by us, so the pid we record is the server's
+      'logfile ""', // stdout, which goes to redis.log
+      `dir ${redisDir}`,
+      'save ""',
+      "appendonly no",
+      // Redis rewrites its command line; keep the config path in it, which is how we recognise our pid.
+      'proc-title-template "{title} {listen-addr} {config-file}"',
+      "",
+    ].join("\n"));
+    return spawnDetached(["redis-server", redisConf], logFile(redis), { cwd: redisDir });
+  },
+  answers() {
+    return new Promise((done) => {
+      const timer = setTimeout(() => done(false), 2000);
+      const finish = (ok: boolean) => (clearTimeout(timer), done(ok));
+      Bun.connect({
+        hostname: HOST,
+        port: redisPort,
+        socket: {
+          open: (s) => void s.write("PING\r\n"),
+          data: (s, chunk) => (s.end(), finish(chunk.toString().startsWith("+PONG"))),
+          error: () => finish(false),
+          connectError: () => finish(false),
+        },
+      }).catch(() => finish(false));
+    });
+  },
+};
+
+const SERVICES = [kafka, pg, redis];
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+/** Installs, with apt-get, what the services need and this machine lacks. */
+async function installMissing() {
+  const needs: [boolean, string][] = [
+    [!Bun.which("java"), "default-jre-headless"],
+    [!Bun.which("mvn"), "maven"],
+    [!pgBin(), "postgresql"],
+    [!Bun.which("redis-server"), "redis-server"],
+  ];
+  const packages = needs.filter(([missing]) => missing).map(([, pkg]) => pkg);
+  if (packages.length === 0) return;
+  if (!Bun.which("apt-get")) throw new Error(`missing: ${packages.join(", ")}; install them (no apt-get here)`);
+  const sudo = process.getuid?.() === 0 ? [] : ["sudo"];
+  console.log(`installing ${packages.join(" ")} with apt-get…`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  for (const cmd of [["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", ...packages]]) {
+    const code = await Bun.spawn([...sudo, ...cmd], { env, stdio: ["ignore", "inherit", "inherit"] }).exited;
+    if (code !== 0) throw new Error(`${cmd.join(" ")} failed (exit ${code})`);
+  }
+}
+
+async function waitReady(s: Service, pid: number) {
+  const deadline = Date.now() + s.readyTimeoutMs;
+  let lastError = "";
+  for (;;) {
+    try {
+      if (await (s.ready ?? s.answers).call(s)) return;
+    } catch (e) {
+      lastError = e instanceof Error ? e.message : String(e);
+    }
+    // When it has exited, the log says why; when it hangs, so may the last failed probe.
+    const why = !isOurs(pid, s.marker)
+      ? "exited while starting"
+      : Date.now() > deadline
+        ? `did not answer within ${s.readyTimeoutMs / 1000} s (last error: ${lastError || "none"}); ` +
+          "it may still be starting, `bun run infra:down` stops it"
+        : undefined;
+    if (why) throw new Error(`${s.name} ${why}\n--- ${rel(logFile(s))} (last lines) ---\n${tail(logFile(s))}`);
+    await Bun.sleep(250);
+  }
+}
+
+async function up(s: Service): Promise<string> {
+  mkdirSync(s.dir, { recursive: true });
+  const running = readPid(pidFile(s));
+  if (running && isOurs(running, s.marker)) {
+    await waitReady(s, running);
+    return `already running, pid ${running}`;
+  }
+  for (const port of s.ports) {
+    if (await portOpen(port)) {
+      throw new Error(`${s.name}: port ${port} on ${HOST} is taken by a process that infra:up did not start; stop it first`);
+    }
+  }
+  const pid = await s.start();
+  writeFileSync(pidFile(s), `${pid}\n`); // at once, so `down` can stop it even if it never gets ready
+  await waitReady(s, pid);
+  return `started, pid ${pid}`;
+}
+
+async function down(s: Service): Promise<string> {
+  const pid = readPid(pidFile(s));
+  if (!pid || !isOurs(pid, s.marker)) {
+    rmSync(pidFile(s), { force: true });
+    return "not running";
+  }
+  // The graceful signal goes to the server alone: it stops its own children.
+  process.kill(pid, s.stopSignal);
+  let how = "stopped";
+  if (!(await waitExit(pid, s.marker, 30_000))) {
+    killGroup(pid, "SIGKILL");
+    how = "killed (did not stop within 30 s)";
+    if (!(await waitExit(pid, s.marker, 5_000))) throw new Error(`${s.name}: pid ${pid} survives SIGKILL`);
+  }
+  rmSync(pidFile(s), { force: true });
+  return `${how}, pid ${pid}`;
+}
+
+/** Runs the command for every service at once; reports each; fails if any failed. */
+async function each(action: (s: Service) => Promise<string>): Promise<boolean> {
+  const results = await Promise.allSettled(SERVICES.map(action));
+  results.forEach((r, i) => {
+    const name = SERVICES[i]!.name.padEnd(9);
+    if (r.status === "fulfilled") console.log(`${name} ${r.value}`);
+    else console.error(`${name} FAILED: ${r.reason instanceof Error ? r.reason.message : r.reason}`);
+  });
+  return results.every((r) => r.status === "fulfilled");
+}
+
+/** One up/down at a time: two concurrent starts would race for the ports and the pid files. */
+async function locked<T>(fn: () => Promise<T>): Promise<T> {
+  mkdirSync(INFRA, { recursive: true });
+  const lock = join(INFRA, "lock");
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: "wx" });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    const holder = readPid(lock); // undefined: being written right now
+    if (holder !== undefined && !alive(holder)) {
+      rmSync(lock, { force: true }); // left by a run that was killed
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another infra:up/down (pid ${holder}) still holds ${rel(lock)}`);
+    await Bun.sleep(250);
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+const ENV = `KAFKA_BROKERS=${LOCAL.kafkaBrokers}\nREDIS_URL=${LOCAL.redisUrl}\nDATABASE_URL=${LOCAL.databaseUrl}`;
+
+async function main() {
+  const [command = "up", ...flags] = Bun.argv.slice(2);
+  const started = performance.now();
+  switch (command) {
+    case "up": {
+      const ok = await locked(async () => (await installMissing(), each(up)));
+      if (!ok) {
+        console.error("\ninfra:up failed; what did start keeps running (`bun run infra:down` stops it).");
+        return 1;
+      }
+      console.log(`\nready in ${((performance.now() - started) / 1000).toFixed(1)} s:`);
+      for (const s of SERVICES) console.log(`  ${s.name.padEnd(9)} ${s.address.padEnd(50)} log ${rel(logFile(s))}`);
+      console.log(`\nthe environment to use (the tests default to it):\n${ENV}`);
+      return 0;
+    }
+    case "down": {
+      if (!existsSync(INFRA)) return (console.log("nothing to stop"), 0);
+      return locked(async () => {
+        if (!(await each(down))) return 1;
+        if (flags.includes("--clean")) {
+          rmSync(INFRA, { recursive: true, force: true });
+          console.log(`removed ${rel(INFRA)}`);
+        }
+        return 0;
+      });
+    }
+    case "status": {
+      let allAnswer = true;
+      await each(async (s) => {
+        const pid = readPid(pidFile(s));
+        const ours = pid !== undefined && isOurs(pid, s.marker);
+        const answers = await s.answers().catch(() => false);
+        allAnswer &&= answers;
+        return `${ours ? `running, pid ${pid}` : "not started by infra:up"}; ${s.address} ${answers ? "answers" : "does not answer"}`;
+      });
+      return allAnswer ? 0 : 1;
+    }
+    default:
+      console.error("usage: bun scripts/infra.ts up | down [--clean] | status");
+      return 2;
+  }
+}
+
+try {
+  process.exit(await main());
+} catch (e) {
+  console.error(`infra: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+}
