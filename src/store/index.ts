@@ -1,0 +1,99 @@
+/**
+ * The store: PostgreSQL for configuration and the durable ledger. One postgres.js client and one
+ * set of SQL for both modes: a real server (DATABASE_URL), or PGlite embedded in this process.
+ */
+import postgres from "postgres";
+import type { Sql } from "postgres";
+import { loadMigrations, migrate } from "./migrate.ts";
+import { startEmbedded } from "./pglite.ts";
+
+export { loadMigrations, migrate, MIGRATIONS_DIR } from "./migrate.ts";
+export type { Migration } from "./migrate.ts";
+export { getStrategy, listStrategies } from "./strategies.ts";
+export type { Strategy } from "./strategies.ts";
+
+/**
+ * Where the database is. Nothing set means embedded, in memory.
+ *
+ * @example
+ * const opts: StoreOptions = { dataDir: ".data/pglite" }; // embedded, kept across restarts
+ */
+export interface StoreOptions {
+  /** A real PostgreSQL; without it PGlite is embedded. */
+  databaseUrl?: string;
+  /** Embedded only: where PGlite keeps its files (default: in memory, gone on close). */
+  dataDir?: string;
+  /** Where the migrations are read from (default: src/store/migrations). */
+  migrationsDir?: string;
+  /** Real server only: connections in the pool (default 10). Embedded is always 1. */
+  maxConnections?: number;
+}
+
+/**
+ * An open, migrated database.
+ *
+ * Inside `sql.begin(async (tx) => ...)` use `tx`, never `sql`: embedded mode has one connection,
+ * so a query on `sql` would wait for the transaction that waits for it.
+ *
+ * @example
+ * const [row] = await store.sql`select count(*)::int as n from strategies`;
+ */
+export interface Store {
+  readonly sql: Sql;
+  readonly kind: "postgres" | "pglite";
+  /** Where the database is, password hidden: for logs and /health. (Embedded PGlite takes no
+   *  second connection, so this is not for other clients.) */
+  readonly url: string;
+  /** Ends the client (waiting up to 5 s for queries in flight), then stops PGlite if embedded. */
+  close(): Promise<void>;
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparseable database URL)";
+  }
+}
+
+/**
+ * Connects to the database and brings its schema up to date. Rejects with MIGRATION_FAILED if a
+ * migration fails, or STORE_UNAVAILABLE (retryable) if the server cannot be reached; either way
+ * nothing is left open.
+ *
+ * @example
+ * const store = await openStore({ databaseUrl: process.env.DATABASE_URL });
+ * const rows = await store.sql`select id from strategies where enabled`;
+ * await store.close();
+ */
+export async function openStore(opts: StoreOptions = {}): Promise<Store> {
+  const migrations = await loadMigrations(opts.migrationsDir);
+  const embedded = opts.databaseUrl === undefined ? await startEmbedded(opts.dataDir) : undefined;
+  const common = { onnotice: () => {}, connect_timeout: 10 };
+  const sql = embedded
+    ? postgres({ ...embedded.options, ...common })
+    : postgres(opts.databaseUrl!, { ...common, max: opts.maxConnections ?? 10 });
+
+  let closed: Promise<void> | undefined;
+  const store: Store = {
+    sql,
+    kind: embedded ? "pglite" : "postgres",
+    url: embedded ? embedded.url : redact(opts.databaseUrl!),
+    close() {
+      closed ??= (async () => {
+        await sql.end({ timeout: 5 });
+        await embedded?.stop();
+      })();
+      return closed;
+    },
+  };
+  try {
+    await migrate(sql, migrations);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}

@@ -1,0 +1,205 @@
+/**
+ * The store's conformance suite: the same SQL, migrations and guarantees on every adapter
+ * (embedded PGlite, real PostgreSQL).
+ *
+ * `open` must hand back a store on a database nobody else uses (a fresh PGlite, a fresh schema),
+ * migrated with the migrations in `migrationsDir` (default: the application's own).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AlphaError } from "../../src/errors.ts";
+import type { Store } from "../../src/store/index.ts";
+import { getStrategy, listStrategies, loadMigrations, migrate, MIGRATIONS_DIR } from "../../src/store/index.ts";
+
+export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
+
+const WATCHLISTS = `create table watchlists (id text primary key, tokens bigint[] not null);
+insert into watchlists values ('banks', '{341249,1270529,779521}');
+`;
+// Its first statements succeed; the third fails, so the first two must be rolled back with it.
+const BROKEN = `create table half_done (id integer primary key);
+insert into half_done values (1);
+insert into no_such_table values (1);
+`;
+// Not idempotent on purpose: applied twice, the second `create table` would fail.
+const FIXED = `create table half_done (id integer primary key);
+insert into half_done values (1);
+`;
+
+async function migrationSet(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "alpha-migrations-"));
+  await copyFile(join(MIGRATIONS_DIR, "0001_init.sql"), join(dir, "0001_init.sql"));
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+  return dir;
+}
+
+async function versions(store: Store): Promise<number[]> {
+  const rows = await store.sql<{ version: number }[]>`select version from schema_migrations order by version`;
+  return rows.map((r) => r.version);
+}
+
+async function exists(store: Store, table: string): Promise<boolean> {
+  const [row] = await store.sql<{ t: string | null }[]>`select to_regclass(${table})::text as t`;
+  return row?.t != null;
+}
+
+function rejection(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => {
+      throw new Error("expected a rejection");
+    },
+    (err: unknown) => err,
+  );
+}
+
+export function storeConformance(name: string, open: OpenStore): void {
+  describe(`store conformance: ${name}`, () => {
+    let store: Store;
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    test("migrations create the tables and the seed strategies", async () => {
+      expect(await versions(store)).toEqual([1]);
+      const all = await listStrategies(store.sql);
+      expect(all.map((s) => s.id)).toEqual(["mean_reversion_bank", "momentum_fast"]);
+      expect(await getStrategy(store.sql, "momentum_fast")).toMatchObject({
+        kind: "momentum",
+        params: { lookback: 20, threshold_bps: 15, quantity: 1 },
+        instruments: [738561, 2953217, 408065],
+        brokers: ["paper"],
+        enabled: true,
+      });
+      expect(await getStrategy(store.sql, "mean_reversion_bank")).toMatchObject({
+        kind: "mean_reversion",
+        params: { window: 50, entry_z: 2.0, exit_z: 0.5, quantity: 1 },
+        instruments: [341249, 1270529, 779521],
+      });
+    });
+
+    test("running the migrations again changes nothing", async () => {
+      const before = await store.sql`select version, name, applied_at from schema_migrations`;
+      expect(await migrate(store.sql, await loadMigrations())).toEqual([]);
+      expect(await store.sql`select version, name, applied_at from schema_migrations`).toEqual(before);
+      const [row] = await store.sql<{ n: number }[]>`select count(*)::int as n from strategies`;
+      expect(row?.n).toBe(2);
+    });
+
+    test("a transaction that fails part-way leaves nothing behind", async () => {
+      const err = await rejection(
+        store.sql.begin(async (tx) => {
+          await tx`insert into strategies (id, kind) values ('doomed', 'momentum')`;
+          await tx`insert into strategies (id, kind, brokers) values ('doomed_too', 'momentum', '{binance}')`;
+        }),
+      );
+      expect((err as { code?: string }).code).toBe("23514");
+      expect(await getStrategy(store.sql, "doomed")).toBeUndefined();
+    });
+
+    test("jsonb params and arrays round-trip exactly", async () => {
+      const params = {
+        lookback: 20,
+        entry_z: -2.25,
+        tiny: 0.1,
+        big: 9_007_199_254_740_991,
+        name: "निफ्टी ₹ 50 — 日本",
+        flags: [true, false, null],
+        nested: { bands: [1, 2.5, { deep: "x" }], empty: {}, none: [] },
+      };
+      const instruments = [738561, 4294967295, 1];
+      const brokers = ["zerodha", "paper"];
+      await store.sql`insert into strategies (id, kind, params, instruments, brokers)
+        values ('round_trip', 'custom', ${store.sql.json(params)}, ${instruments}, ${brokers})`;
+      const got = await getStrategy(store.sql, "round_trip");
+      expect(got?.params).toEqual(params);
+      expect(got?.instruments).toEqual(instruments);
+      expect(got?.brokers).toEqual(["zerodha", "paper"]);
+      expect(got?.createdAt).toBeInstanceOf(Date);
+    });
+
+    test("the strategies table refuses what the contract forbids", async () => {
+      const refused = async (values: string) => {
+        const err = await rejection(store.sql.unsafe(`insert into strategies (id, kind, params, instruments, brokers) values ${values}`));
+        return (err as { code?: string }).code;
+      };
+      expect(await refused(`('a1', 'k', '[]', '{}', '{paper}')`)).toBe("23514");
+      expect(await refused(`('a2', 'k', '{}', '{0}', '{paper}')`)).toBe("23514");
+      expect(await refused(`('a3', 'k', '{}', '{4294967296}', '{paper}')`)).toBe("23514");
+      expect(await refused(`('a4', 'k', '{}', '{}', '{}')`)).toBe("23514");
+      expect(await refused(`('a5', 'k', '{}', '{}', '{paper,NULL}')`)).toBe("23514");
+      expect(await refused(`('Bad-Id', 'k', '{}', '{}', '{paper}')`)).toBe("23514");
+    });
+
+    test("updating a strategy moves updated_at", async () => {
+      const before = await getStrategy(store.sql, "momentum_fast");
+      await Bun.sleep(5);
+      await store.sql`update strategies set enabled = false where id = 'momentum_fast'`;
+      const after = await getStrategy(store.sql, "momentum_fast");
+      expect(after?.enabled).toBe(false);
+      expect(after!.updatedAt.getTime()).toBeGreaterThan(before!.updatedAt.getTime());
+      expect(after?.createdAt).toEqual(before!.createdAt);
+      expect((await listStrategies(store.sql, { enabledOnly: true })).map((s) => s.id)).not.toContain("momentum_fast");
+      await store.sql`update strategies set enabled = true where id = 'momentum_fast'`;
+    });
+
+    describe("migrations that fail, and migrations that race", () => {
+      let fresh: Store;
+      const dirs: string[] = [];
+      beforeAll(async () => {
+        fresh = await open();
+      });
+      afterAll(async () => {
+        await fresh?.close();
+        await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+      });
+
+      test("a failing migration raises MIGRATION_FAILED naming the file; earlier ones stay, none of it does", async () => {
+        const dir = await migrationSet({ "0002_watchlists.sql": WATCHLISTS, "0003_broken.sql": BROKEN });
+        dirs.push(dir);
+        const err = await rejection(migrate(fresh.sql, await loadMigrations(dir)));
+        expect(err).toBeInstanceOf(AlphaError);
+        expect(err).toMatchObject({ code: "MIGRATION_FAILED", canRetry: false });
+        const message = (err as Error).message;
+        expect(message).toContain("0003_broken.sql");
+        expect(message).toContain("no_such_table");
+        expect(message).toContain("42P01");
+        expect(message).toContain("line 3");
+
+        expect(await versions(fresh)).toEqual([1, 2]);
+        expect(await exists(fresh, "watchlists")).toBe(true);
+        expect(await exists(fresh, "half_done")).toBe(false);
+      });
+
+      test("migrations run at once from several callers apply exactly once", async () => {
+        const dir = await migrationSet({ "0002_watchlists.sql": WATCHLISTS, "0003_half_done.sql": FIXED });
+        dirs.push(dir);
+        const set = await loadMigrations(dir);
+        const results = await Promise.all([1, 2, 3, 4].map(() => migrate(fresh.sql, set)));
+        expect(results.flat()).toEqual([3]);
+        expect(await versions(fresh)).toEqual([1, 2, 3]);
+        const [row] = await fresh.sql<{ n: number }[]>`select count(*)::int as n from half_done`;
+        expect(row?.n).toBe(1);
+      });
+
+      test("an applied migration whose file was renamed is refused, not re-applied", async () => {
+        const dir = await migrationSet({ "0002_renamed.sql": WATCHLISTS });
+        dirs.push(dir);
+        const err = await rejection(migrate(fresh.sql, await loadMigrations(dir)));
+        expect(err).toMatchObject({ code: "MIGRATION_FAILED", message: expect.stringContaining('applied as "watchlists"') });
+      });
+
+      test("openStore refuses to hand out a store whose migrations failed", async () => {
+        const dir = await migrationSet({ "0002_broken.sql": BROKEN });
+        dirs.push(dir);
+        const err = await rejection(open({ migrationsDir: dir }));
+        expect(err).toMatchObject({ code: "MIGRATION_FAILED" });
+        expect((err as Error).message).toContain("0002_broken.sql");
+      });
+    });
+  });
+}

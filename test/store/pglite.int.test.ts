@@ -1,0 +1,43 @@
+/**
+ * The store conformance suite on embedded PGlite (nothing to install), plus what only the
+ * embedded mode has: a data directory that survives a restart.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getStrategy, openStore } from "../../src/store/index.ts";
+import { storeConformance } from "./conformance.ts";
+
+storeConformance("pglite", (opts = {}) => openStore(opts));
+
+describe("pglite store: what only the embedded mode has", () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  test("a data directory keeps the data and the applied migrations across a restart", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "alpha-pglite-"));
+    dirs.push(dataDir);
+    const first = await openStore({ dataDir });
+    expect(first.kind).toBe("pglite");
+    await first.sql`update strategies set params = params || '{"lookback": 30}' where id = 'momentum_fast'`;
+    await first.close();
+
+    const second = await openStore({ dataDir });
+    try {
+      const rows = await second.sql`select version, name from schema_migrations`;
+      expect(rows.map((r) => ({ ...r }))).toEqual([{ version: 1, name: "init" }]);
+      expect((await getStrategy(second.sql, "momentum_fast"))?.params).toEqual({ lookback: 30, threshold_bps: 15, quantity: 1 });
+    } finally {
+      await second.close();
+    }
+  });
+
+  test("close is idempotent", async () => {
+    const store = await openStore();
+    await Promise.all([store.close(), store.close()]);
+    await store.close();
+  });
+});
