@@ -222,7 +222,7 @@ export class MemoryBroker {
 
   join(groupId: string, topics: readonly string[], onAssign: () => void): Member {
     for (const t of topics) this.topic(t);
-    const group = this.groups.get(groupId) ?? { members: [], committed: new Map() };
+    const group: Group = this.groups.get(groupId) ?? { members: [], committed: new Map() };
     this.groups.set(groupId, group);
     const member: Member = { id: this.nextMemberId++, topics: [...topics], assignment: [], onAssign };
     group.members.push(member);

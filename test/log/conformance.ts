@@ -159,8 +159,10 @@ export function logConformance(name: string, connect: () => Promise<Log>): void 
       await failing.run(async () => {
         throw new Error("handler broke");
       });
-      expect(failing.done).rejects.toThrow("handler broke");
-      await failing.done.catch(() => {});
+      // Not `expect(done).rejects`: under Bun 1.4.5 it stops MessagePort events from being
+      // delivered while it waits, so a rejection that arrives over a port never comes.
+      const err = await failing.done.then(() => undefined, (e: unknown) => e);
+      expect((err as Error).message).toContain("handler broke");
       await failing.close();
       const again = await consume(log, { groupId: group, topics: [t] }, 5);
       expect(again.map((m) => body(m).i)).toEqual([0, 1, 2, 3, 4]);

@@ -1,0 +1,283 @@
+/**
+ * The in-process log across threads. The embedded log lives on the main thread; a Bun Worker gets
+ * one end of a MessageChannel and a `RemoteLog` over it, and the main thread serves the other end
+ * with `serveLog`. Every call is a request with an id and one reply; a consumer's batches are
+ * pushed to the worker and acknowledged back, so offsets are committed only after the worker's
+ * handler succeeded, exactly as with Kafka.
+ */
+import { AlphaError, type ErrorCode } from "../errors.ts";
+import type {
+  BatchHandler,
+  Consumer,
+  ConsumerOptions,
+  CreateTopicsResult,
+  Log,
+  LogMessage,
+  OutgoingMessage,
+  Producer,
+  ProducerOptions,
+  TopicInfo,
+  TopicPartition,
+  TopicSpec,
+} from "./port.ts";
+import { SendGate } from "./semaphore.ts";
+
+/** The part of MessagePort both ends use. */
+export interface Port {
+  postMessage(message: unknown): void;
+  addEventListener(type: "message", listener: (event: MessageEvent) => void): void;
+  removeEventListener(type: "message", listener: (event: MessageEvent) => void): void;
+  start?(): void;
+}
+
+type Request =
+  | { t: "req"; id: number; op: "createTopics"; specs: TopicSpec[] }
+  | { t: "req"; id: number; op: "listTopics" }
+  | { t: "req"; id: number; op: "send"; messages: OutgoingMessage[] }
+  | { t: "req"; id: number; op: "run"; cid: number; options: ConsumerOptions }
+  | { t: "req"; id: number; op: "closeConsumer"; cid: number };
+
+/** A request as the caller writes it: the bridge adds the id. */
+type Call = Request extends infer R ? (R extends Request ? Omit<R, "id" | "t"> : never) : never;
+
+type Reply = { t: "res"; id: number; ok: true; value?: unknown } | { t: "res"; id: number; ok: false; error: WireError };
+type Push =
+  | { t: "batch"; cid: number; bid: number; messages: LogMessage[]; assignments: TopicPartition[] }
+  | { t: "assign"; cid: number; assignments: TopicPartition[] }
+  | { t: "done"; cid: number; error?: WireError };
+type Ack = { t: "ack"; bid: number; error?: WireError };
+
+interface WireError {
+  message: string;
+  code?: ErrorCode;
+  canRetry?: boolean;
+}
+
+const toWire = (err: unknown): WireError =>
+  err instanceof AlphaError ? { message: err.message, code: err.code, canRetry: err.canRetry } : { message: (err as Error)?.message ?? String(err) };
+
+const fromWire = (w: WireError): Error => (w.code ? new AlphaError(w.code, w.message, { canRetry: w.canRetry }) : new Error(w.message));
+
+/**
+ * Serves `log` to the other end of `port`. Returns a function that stops serving and closes the
+ * consumers opened for that end.
+ *
+ * @example
+ * const { port1, port2 } = new MessageChannel();
+ * const stop = serveLog(memoryLog, port1);
+ * worker.postMessage({ log: port2 }, [port2]);
+ */
+export function serveLog(log: Log, port: Port): () => Promise<void> {
+  const producer = log.producer({ maxInFlight: 64, maxQueued: 100_000 });
+  const consumers = new Map<number, Consumer>();
+  const acks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  let nextBatch = 1;
+
+  const reply = (id: number, work: Promise<unknown>) =>
+    work.then(
+      (value) => port.postMessage({ t: "res", id, ok: true, value } satisfies Reply),
+      (err) => port.postMessage({ t: "res", id, ok: false, error: toWire(err) } satisfies Reply),
+    );
+
+  const onMessage = (event: MessageEvent) => {
+    const msg = event.data as Request | Ack;
+    if (msg.t === "ack") {
+      const waiter = acks.get(msg.bid);
+      acks.delete(msg.bid);
+      if (msg.error) waiter?.reject(fromWire(msg.error));
+      else waiter?.resolve();
+      return;
+    }
+    switch (msg.op) {
+      case "createTopics":
+        return void reply(msg.id, log.createTopics(msg.specs));
+      case "listTopics":
+        return void reply(msg.id, log.listTopics());
+      case "send":
+        return void reply(msg.id, producer.send(msg.messages));
+      case "run": {
+        const consumer = log.consumer(msg.options);
+        consumers.set(msg.cid, consumer);
+        let lastAssigned = "";
+        const pushAssignments = () => {
+          const assignments = consumer.assignments();
+          const text = JSON.stringify(assignments);
+          if (text !== lastAssigned) port.postMessage({ t: "assign", cid: msg.cid, assignments } satisfies Push);
+          lastAssigned = text;
+        };
+        const timer = setInterval(pushAssignments, 100);
+        consumer.done.then(
+          () => port.postMessage({ t: "done", cid: msg.cid } satisfies Push),
+          (err) => port.postMessage({ t: "done", cid: msg.cid, error: toWire(err) } satisfies Push),
+        ).finally(() => clearInterval(timer));
+        const handler: BatchHandler = (batch) =>
+          new Promise<void>((resolve, reject) => {
+            const bid = nextBatch++;
+            acks.set(bid, { resolve, reject });
+            port.postMessage({ t: "batch", cid: msg.cid, bid, messages: [...batch], assignments: consumer.assignments() } satisfies Push);
+          });
+        return void reply(msg.id, consumer.run(handler).then(pushAssignments));
+      }
+      case "closeConsumer": {
+        const consumer = consumers.get(msg.cid);
+        consumers.delete(msg.cid);
+        return void reply(msg.id, consumer ? consumer.close() : Promise.resolve());
+      }
+    }
+  };
+  port.addEventListener("message", onMessage);
+  port.start?.();
+
+  return async () => {
+    port.removeEventListener("message", onMessage);
+    for (const { reject } of acks.values()) reject(new AlphaError("LOG_CLOSED", "the worker's end of the log went away"));
+    acks.clear();
+    await Promise.all([...consumers.values()].map((c) => c.close()));
+    consumers.clear();
+    await producer.close();
+  };
+}
+
+/**
+ * A worker's view of the main thread's log.
+ *
+ * @example
+ * // in a worker
+ * const log = new RemoteLog(event.data.log);
+ */
+export class RemoteLog implements Log {
+  readonly kind = "remote" as const;
+  private nextId = 1;
+  private nextConsumer = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly consumers = new Map<number, RemoteConsumer>();
+  private readonly closers = new Set<{ close(): Promise<void> }>();
+
+  constructor(private readonly port: Port) {
+    port.addEventListener("message", this.onMessage);
+    port.start?.();
+  }
+
+  private readonly onMessage = (event: MessageEvent) => {
+    const msg = event.data as Reply | Push;
+    if (msg.t === "res") {
+      const p = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      if (msg.ok) p?.resolve(msg.value);
+      else p?.reject(fromWire(msg.error));
+    } else {
+      this.consumers.get(msg.cid)?.receive(msg);
+    }
+  };
+
+  /** @internal */
+  call<T>(request: Call): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.port.postMessage({ ...request, t: "req", id });
+    });
+  }
+
+  /** @internal */
+  ack(bid: number, error?: unknown): void {
+    this.port.postMessage({ t: "ack", bid, error: error === undefined ? undefined : toWire(error) } satisfies Ack);
+  }
+
+  createTopics(specs: readonly TopicSpec[]): Promise<CreateTopicsResult> {
+    return this.call({ op: "createTopics", specs: [...specs] });
+  }
+
+  listTopics(): Promise<TopicInfo[]> {
+    return this.call({ op: "listTopics" });
+  }
+
+  producer(options: ProducerOptions = {}): Producer {
+    const gate = new SendGate(options.maxInFlight ?? 8, options.maxQueued ?? 1024, `producer ${options.clientId ?? "remote"}`);
+    let closed = false;
+    const producer: Producer = {
+      send: async (messages) => {
+        if (closed) throw new AlphaError("LOG_CLOSED", "send on a closed producer");
+        await gate.run(() => this.call({ op: "send", messages: [...messages] }));
+      },
+      close: async () => {
+        closed = true;
+        await gate.idle();
+        this.closers.delete(producer);
+      },
+    };
+    this.closers.add(producer);
+    return producer;
+  }
+
+  consumer(options: ConsumerOptions): Consumer {
+    const cid = this.nextConsumer++;
+    const consumer = new RemoteConsumer(this, cid, options, () => {
+      this.consumers.delete(cid);
+      this.closers.delete(consumer);
+    });
+    this.consumers.set(cid, consumer);
+    this.closers.add(consumer);
+    return consumer;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.closers].map((c) => c.close()));
+    this.port.removeEventListener("message", this.onMessage);
+  }
+}
+
+class RemoteConsumer implements Consumer {
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private rejectDone!: (e: unknown) => void;
+  private current: TopicPartition[] = [];
+  private handler: BatchHandler | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly log: RemoteLog,
+    private readonly cid: number,
+    private readonly options: ConsumerOptions,
+    private readonly onClose: () => void,
+  ) {
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    this.done.catch(() => {});
+  }
+
+  receive(msg: Push): void {
+    if (msg.t === "done") {
+      if (msg.error) this.rejectDone(fromWire(msg.error));
+      else this.resolveDone();
+      return;
+    }
+    this.current = msg.assignments;
+    if (msg.t === "batch") {
+      const handler = this.handler!;
+      handler(msg.messages).then(
+        () => this.log.ack(msg.bid),
+        (err) => this.log.ack(msg.bid, err ?? new Error("handler failed")),
+      );
+    }
+  }
+
+  assignments(): TopicPartition[] {
+    return this.current.map((a) => ({ ...a }));
+  }
+
+  async run(handler: BatchHandler): Promise<void> {
+    this.handler = handler;
+    await this.log.call({ op: "run", cid: this.cid, options: this.options });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.log.call({ op: "closeConsumer", cid: this.cid });
+    this.resolveDone(); // a no-op when the main thread already reported how it ended
+    this.onClose();
+  }
+}

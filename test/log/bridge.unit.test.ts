@@ -1,0 +1,40 @@
+import { expect, test } from "bun:test";
+import { RemoteLog, serveLog } from "../../src/log/bridge.ts";
+import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
+import { logConformance } from "./conformance.ts";
+
+// The worker's view of the embedded log, over a MessageChannel: the same suite, the same results.
+const broker = new MemoryBroker();
+logConformance("in-process, across a MessageChannel", async () => {
+  const { port1, port2 } = new MessageChannel();
+  const stop = serveLog(new MemoryLog(broker), port1);
+  const remote = new RemoteLog(port2);
+  const close = remote.close.bind(remote);
+  remote.close = async () => {
+    await close();
+    await stop();
+    port1.close();
+    port2.close();
+  };
+  return remote;
+});
+
+test("a Bun Worker produces to and consumes from the main thread's log", async () => {
+  const log = new MemoryLog(new MemoryBroker());
+  await log.createTopics([{ name: "in", partitions: 2, retentionMs: -1 }, { name: "out", partitions: 2, retentionMs: -1 }]);
+  const { port1, port2 } = new MessageChannel();
+  const stop = serveLog(log, port1);
+  const worker = new Worker(new URL("./fixtures/echo-worker.ts", import.meta.url).href);
+  worker.postMessage({ log: port2 }, [port2]);
+  const producer = log.producer();
+  await producer.send(Array.from({ length: 50 }, (_, i) => ({ topic: "in", key: `k${i % 5}`, value: String(i) })));
+  const got: string[] = [];
+  const consumer = log.consumer({ groupId: "reader", topics: ["out"] });
+  await consumer.run(async (batch) => void got.push(...batch.map((m) => new TextDecoder().decode(m.value))));
+  const until = Date.now() + 10_000;
+  while (got.length < 50 && Date.now() < until) await Bun.sleep(20);
+  await consumer.close();
+  worker.terminate();
+  await stop();
+  expect(got.map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i * 2));
+});
