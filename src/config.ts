@@ -70,7 +70,7 @@ const oneOf = <T extends string>(values: readonly T[], def: T) =>
 
 export const configSchema = z
   .object({
-    PORT: int("a port number", 8080, 1, 65535),
+    PORT: int("a port number", 8080, 0, 65535),
     HOST: z.string().optional().transform((v) => (v && v.trim()) || "127.0.0.1"),
     ACTIVE_BROKERS: z
       .string()

@@ -43,7 +43,7 @@ describe("config", () => {
 
   test("a port that is not a number is named", () => {
     const err = problemsOf({ PORT: "notaport" });
-    expect(err.message).toContain('PORT: must be a port number (an integer from 1 to 65535), got "notaport"');
+    expect(err.message).toContain('PORT: must be a port number (an integer from 0 to 65535), got "notaport"');
   });
 
   test("every problem in one message, passwords masked", () => {

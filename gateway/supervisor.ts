@@ -1,0 +1,135 @@
+/**
+ * Runs one Bun Worker per pipeline stage and keeps it running: a worker that crashes, exits or
+ * reports a failure is restarted with exponential backoff (100 ms doubling up to a cap), and
+ * every restart is logged. `stop` asks each worker to close gracefully and terminates the ones
+ * that do not answer in time.
+ */
+import type { MemoryLog } from "../src/log/memory.ts";
+import { serveLog } from "../src/log/bridge.ts";
+import type { Logger } from "../src/logger.ts";
+import type { FromWorker, StageStats, ToWorker } from "../src/stage/protocol.ts";
+import type { StageName } from "../src/stage/stages.ts";
+
+export type WorkerState = "starting" | "running" | "restarting" | "stopping" | "stopped";
+
+export interface WorkerStatus {
+  stage: StageName;
+  state: WorkerState;
+  restarts: number;
+  lastError?: string;
+  stats?: StageStats;
+}
+
+interface Slot {
+  status: WorkerStatus;
+  worker?: Worker;
+  stopServing?: () => Promise<void>;
+  backoffMs: number;
+  timer?: Timer;
+  stopped?: () => void;
+}
+
+export interface SupervisorOptions {
+  stages: readonly StageName[];
+  env: Record<string, string | undefined>;
+  /** The in-process log to serve to the workers (embedded mode); absent with Kafka. */
+  memoryLog?: MemoryLog;
+  logger: Logger;
+  restartMaxMs: number;
+}
+
+const entry = (stage: StageName) => new URL(`../workers/${stage}.ts`, import.meta.url).href;
+
+export class Supervisor {
+  private readonly slots = new Map<StageName, Slot>();
+  private stopping = false;
+
+  constructor(private readonly options: SupervisorOptions) {}
+
+  start(): void {
+    for (const stage of this.options.stages) {
+      const slot: Slot = { status: { stage, state: "starting", restarts: 0 }, backoffMs: 100 };
+      this.slots.set(stage, slot);
+      this.spawn(slot);
+    }
+  }
+
+  statuses(): WorkerStatus[] {
+    return [...this.slots.values()].map((s) => ({ ...s.status }));
+  }
+
+  private spawn(slot: Slot): void {
+    const { stage } = slot.status;
+    const worker = new Worker(entry(stage));
+    slot.worker = worker;
+    slot.status.state = "starting";
+    let port: MessagePort | undefined;
+    if (this.options.memoryLog) {
+      const channel = new MessageChannel();
+      slot.stopServing = serveLog(this.options.memoryLog, channel.port1);
+      port = channel.port2;
+    }
+    const init: ToWorker = { t: "init", stage, env: this.options.env, log: port };
+    worker.postMessage(init, port ? [port] : []);
+
+    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      const msg = event.data;
+      if (msg.t === "ready") {
+        slot.status.state = "running";
+        slot.backoffMs = 100;
+      } else if (msg.t === "stats") {
+        slot.status.stats = msg.stats;
+      } else if (msg.t === "stopped") {
+        slot.status.stats = msg.stats;
+        slot.stopped?.();
+      } else if (msg.t === "failed") {
+        this.crashed(slot, worker, msg.error);
+      }
+    };
+    worker.onerror = (event: ErrorEvent) => this.crashed(slot, worker, event.message || "uncaught error");
+    worker.addEventListener("close", () => {
+      if (slot.worker === worker && !this.stopping && slot.status.state !== "restarting") this.crashed(slot, worker, "worker exited");
+    });
+  }
+
+  private crashed(slot: Slot, worker: Worker, error: string): void {
+    if (this.stopping || slot.worker !== worker) return;
+    slot.worker = undefined;
+    slot.status.state = "restarting";
+    slot.status.lastError = error;
+    slot.status.restarts++;
+    const delay = slot.backoffMs;
+    slot.backoffMs = Math.min(slot.backoffMs * 2, this.options.restartMaxMs);
+    this.options.logger.error({ stage: slot.status.stage, error, restarts: slot.status.restarts, retry_in_ms: delay }, "stage worker crashed; restarting");
+    worker.terminate();
+    const serving = slot.stopServing;
+    slot.stopServing = undefined;
+    void serving?.();
+    slot.timer = setTimeout(() => {
+      if (!this.stopping) this.spawn(slot);
+    }, delay);
+  }
+
+  /** Asks every worker to finish and commit; terminates those still running after `timeoutMs`. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      [...this.slots.values()].map(async (slot) => {
+        clearTimeout(slot.timer);
+        const worker = slot.worker;
+        if (worker) {
+          slot.status.state = "stopping";
+          const stopped = new Promise<boolean>((resolve) => {
+            slot.stopped = () => resolve(true);
+            setTimeout(() => resolve(false), timeoutMs);
+          });
+          worker.postMessage({ t: "stop" } satisfies ToWorker);
+          if (!(await stopped)) this.options.logger.warn({ stage: slot.status.stage, timeout_ms: timeoutMs }, "stage worker did not stop in time; terminated");
+          worker.terminate();
+        }
+        await slot.stopServing?.();
+        slot.status.state = "stopped";
+      }),
+    );
+  }
+}

@@ -1,0 +1,91 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { infra, needs } from "../support/infra.ts";
+import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
+
+const started: GatewayProcess[] = [];
+afterAll(() => {
+  for (const g of started) if (g.proc.exitCode === null) g.proc.kill("SIGKILL");
+});
+
+async function readyBody(url: string) {
+  const res = await fetch(`${url}/ready`);
+  return { status: res.status, body: (await res.json()) as { status: string; checks: Array<{ name: string; ok: boolean; kind?: string; detail?: Record<string, unknown> }> } };
+}
+
+async function untilConsumed(url: string, stage: string, timeoutMs: number): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await readyBody(url);
+    const consumed = Number(body.checks.find((c) => c.name === `stage.${stage}`)?.detail?.consumed ?? 0);
+    if (consumed > 0 || Date.now() > until) return consumed;
+    await Bun.sleep(250);
+  }
+}
+
+describe("bun run gateway, embedded (no settings)", () => {
+  test("answers /health, feeds ticks through market.ticks to the stages, and stops on SIGINT with exit 0", async () => {
+    const t0 = Date.now();
+    const gw = spawnGateway({ PORT: "0" });
+    started.push(gw);
+    const url = await gw.url(20_000);
+    const health = await fetch(`${url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: "ok", mode: "embedded" });
+    expect(Date.now() - t0).toBeLessThan(20_000);
+
+    // The strategy stage's worker consumes what the feed put on market.ticks.
+    expect(await untilConsumed(url, "strategy", 15_000)).toBeGreaterThan(0);
+    const { status, body } = await readyBody(url);
+    expect(status).toBe(200);
+    expect(body.checks.map((c) => c.name)).toEqual(["log", "store", "cache", "stage.strategy", "stage.risk", "stage.execution", "stage.portfolio", "feed"]);
+    expect(body.checks.find((c) => c.name === "store")?.kind).toBe("pglite");
+    await gw.waitFor((l) => l.msg === "ticks published to market.ticks" && Number(l.published) > 0, 10_000);
+
+    const unknown = await fetch(`${url}/nope`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ error: { code: "NOT_FOUND", message: "no route for GET /nope", details: null } });
+
+    const { code, ms } = await gw.interrupt();
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(10_000);
+    expect(gw.lines.some((l) => l.msg === "stage workers stopped, offsets committed")).toBe(true);
+    expect(gw.lines.some((l) => l.msg === "gateway stopped")).toBe(true);
+  }, 60_000);
+
+  for (const [name, value, named] of [
+    ["ACTIVE_BROKERS", "paper,foo", '"foo"'],
+    ["PORT", "notaport", '"notaport"'],
+    ["DATABASE_URL", "postgres//nohost", "DATABASE_URL"],
+  ] as const) {
+    test(`${name}=${value} exits non-zero at once, naming the bad value`, async () => {
+      const t0 = Date.now();
+      const gw = spawnGateway({ [name]: value });
+      started.push(gw);
+      const code = await gw.proc.exited;
+      expect(code).not.toBe(0);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(gw.stderr()).toContain(name);
+      expect(gw.stderr()).toContain(named);
+    });
+  }
+});
+
+const servicesUp = (await needs("kafka")) && (await needs("redis")) && (await needs("postgres"));
+
+describe.skipIf(!servicesUp)("bun run gateway, on real Kafka, Redis and PostgreSQL", () => {
+  test("uses the real services, feeds ticks to the stages, and stops on SIGINT with exit 0", async () => {
+    const gw = spawnGateway({ PORT: "0", KAFKA_BROKERS: infra.kafkaBrokers, REDIS_URL: infra.redisUrl, DATABASE_URL: infra.databaseUrl });
+    started.push(gw);
+    const url = await gw.url(30_000);
+    expect(await untilConsumed(url, "strategy", 30_000)).toBeGreaterThan(0);
+    const { status, body } = await readyBody(url);
+    expect(status).toBe(200);
+    const kinds = Object.fromEntries(body.checks.map((c) => [c.name, c.kind]));
+    expect(kinds.log).toBe("kafka");
+    expect(kinds.store).toBe("postgres");
+    expect(kinds.cache).toBe("RedisCache");
+    const { code, ms } = await gw.interrupt();
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(10_000);
+  }, 90_000);
+});

@@ -1,0 +1,87 @@
+/**
+ * Runs `bun gateway/main.ts` as a user would, reading its JSON log lines as they come.
+ */
+import type { Subprocess } from "bun";
+
+export interface GatewayProcess {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  lines: Array<Record<string, unknown>>;
+  stderr: () => string;
+  /** Resolves with the first log line matching, or rejects after `timeoutMs`. */
+  waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>>;
+  /** The URL from the "gateway listening" line. */
+  url(timeoutMs?: number): Promise<string>;
+  /** SIGINT, then the exit code and how long it took. */
+  interrupt(): Promise<{ code: number; ms: number }>;
+}
+
+const root = new URL("../..", import.meta.url).pathname;
+
+/** The environment without our settings, so a test states exactly what it sets. */
+export function cleanEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(KAFKA_|REDIS_URL|DATABASE_URL|ACTIVE_BROKERS|PORT|FEED|HOST)/.test(k)) env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+export function spawnGateway(env: Record<string, string>): GatewayProcess {
+  const proc = Bun.spawn([process.execPath, "gateway/main.ts"], { cwd: root, env: cleanEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const lines: Array<Record<string, unknown>> = [];
+  const waiters = new Set<() => void>();
+  let err = "";
+  (async () => {
+    const decoder = new TextDecoder();
+    let buf = "";
+    for await (const chunk of proc.stdout) {
+      buf += decoder.decode(chunk, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          lines.push(JSON.parse(line));
+        } catch {
+          lines.push({ raw: line });
+        }
+      }
+      for (const w of [...waiters]) w();
+    }
+  })();
+  (async () => {
+    for await (const chunk of proc.stderr) err += new TextDecoder().decode(chunk);
+  })();
+
+  const waitFor: GatewayProcess["waitFor"] = (match, timeoutMs) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const found = lines.find(match);
+        if (found) {
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${lines.slice(-10).map((l) => JSON.stringify(l)).join("\n")}\nstderr: ${err}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+
+  return {
+    proc,
+    lines,
+    stderr: () => err,
+    waitFor,
+    url: async (timeoutMs = 20_000) => String((await waitFor((l) => l.msg === "gateway listening", timeoutMs)).url),
+    interrupt: async () => {
+      const t0 = Date.now();
+      proc.kill("SIGINT");
+      const code = await proc.exited;
+      return { code, ms: Date.now() - t0 };
+    },
+  };
+}
