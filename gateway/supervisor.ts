@@ -36,6 +36,8 @@ export interface SupervisorOptions {
   memoryLog?: MemoryLog;
   logger: Logger;
   restartMaxMs: number;
+  /** Where a stage's worker entry is (tests point this at fixtures). */
+  entry?: (stage: StageName) => string;
 }
 
 const entry = (stage: StageName) => new URL(`../workers/${stage}.ts`, import.meta.url).href;
@@ -60,7 +62,7 @@ export class Supervisor {
 
   private spawn(slot: Slot): void {
     const { stage } = slot.status;
-    const worker = new Worker(entry(stage));
+    const worker = new Worker((this.options.entry ?? entry)(stage));
     slot.worker = worker;
     slot.status.state = "starting";
     let port: MessagePort | undefined;

@@ -92,7 +92,7 @@ export class MemoryBroker {
         continue;
       }
       if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
-        throw new AlphaError("TOPIC_UNKNOWN", `topic ${spec.name}: partitions must be a positive integer, got ${spec.partitions}`);
+        throw new AlphaError("CONFIG_INVALID", `topic ${spec.name}: partitions must be a positive integer, got ${spec.partitions}`);
       }
       const partitions = Array.from({ length: spec.partitions }, () => ({
         base: 0,
