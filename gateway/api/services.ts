@@ -1,0 +1,173 @@
+/**
+ * What the HTTP and WebSocket API needs from the rest of the gateway. The API layer (routes,
+ * validation, auth, OpenAPI, WebSocket hub) depends only on these interfaces; gateway/runtime.ts
+ * implements them over the log, the store and the cache. Money here is integer paise and
+ * quantities integers: the API layer converts to and from decimal strings at the edge.
+ */
+import type { Broker } from "../../src/config.ts";
+import type { Envelope } from "../../src/events/envelope.ts";
+import type { Tick } from "../../src/events/payloads.ts";
+import type { Instrument } from "../../src/market/instruments.ts";
+import type { Paise } from "../../src/money.ts";
+
+export type Side = "BUY" | "SELL";
+export type OrderType = "MARKET" | "LIMIT" | "SL" | "SL-M";
+export type Product = "MIS" | "CNC" | "NRML";
+export type OrderStatus = "PENDING" | "OPEN" | "PARTIALLY_FILLED" | "FILLED" | "REJECTED" | "CANCELLED" | "FAILED";
+export type TradingState = "ACTIVE" | "REDUCING" | "HALTED";
+
+/** A validated order request, instrument resolved, prices in paise. */
+export interface PlaceOrder {
+  broker: Broker;
+  instrument_token: number;
+  side: Side;
+  quantity: number;
+  order_type: OrderType;
+  price?: Paise;
+  trigger_price?: Paise;
+  product?: Product;
+  /** "manual" when the request names none. */
+  strategy_id: string;
+  client_order_id?: string;
+}
+
+export interface OrderEventView {
+  id: string;
+  type: string;
+  ts: string;
+  data: unknown;
+}
+
+export interface OrderView {
+  order_id: string;
+  broker: Broker;
+  strategy_id: string;
+  instrument_token: number;
+  side: Side;
+  quantity: number;
+  filled_quantity: number;
+  order_type: OrderType;
+  price?: Paise;
+  trigger_price?: Paise;
+  average_price?: Paise;
+  status: OrderStatus;
+  reason_code?: string;
+  message?: string;
+  client_order_id?: string;
+  correlation_id: string;
+  created_at: string;
+  updated_at: string;
+  /** With GET /orders/:id only. */
+  events?: OrderEventView[];
+}
+
+export interface OrderQuery {
+  broker?: Broker;
+  status?: OrderStatus;
+  strategy_id?: string;
+  limit: number;
+  /** Opaque, from a previous page's next_cursor. */
+  cursor?: string;
+}
+
+export interface PositionView {
+  strategy_id: string;
+  instrument_token: number;
+  quantity: number;
+  average_price: Paise;
+  last_price?: Paise;
+  realised_pnl: Paise;
+  unrealised_pnl: Paise;
+  fees: Paise;
+}
+
+export interface PortfolioView {
+  broker: Broker;
+  cash: Paise;
+  realised_pnl: Paise;
+  unrealised_pnl: Paise;
+  fees: Paise;
+  positions: PositionView[];
+  updated_at?: string;
+}
+
+export interface TradeView {
+  fill_id: string;
+  event_id: string;
+  order_id: string;
+  broker: Broker;
+  strategy_id: string;
+  instrument_token: number;
+  side: Side;
+  quantity: number;
+  price: Paise;
+  fees: Paise;
+  ts: string;
+}
+
+export interface StrategyView {
+  id: string;
+  kind: string;
+  params: Record<string, unknown>;
+  instruments: number[];
+  brokers: Broker[];
+  enabled: boolean;
+  created_at?: string;
+  updated_at?: string;
+}
+
+/** Risk limits; money fields in paise, fractions as numbers in [0, 1]. */
+export type RiskLimits = Record<string, number>;
+
+export interface RiskView {
+  broker: Broker;
+  state: TradingState;
+  reason?: string;
+  limits: RiskLimits;
+  updated_at?: string;
+}
+
+/**
+ * Errors the services raise on purpose are AlphaErrors: PAYLOAD_INVALID (→ 422), NOT_FOUND
+ * (→ 404), CONFLICT (→ 409), and dependency codes with canRetry (→ 503 + Retry-After).
+ */
+export interface Services {
+  activeBrokers: readonly Broker[];
+  orders: {
+    /** Publishes the order to {broker}.signals.raw. The same client_order_id returns the first order. */
+    place(cmd: PlaceOrder): Promise<{ order: OrderView; created: boolean }>;
+    list(q: OrderQuery): Promise<{ orders: OrderView[]; next_cursor: string | null }>;
+    get(orderId: string): Promise<OrderView | undefined>;
+    /** Requests a cancel; undefined when no such order. */
+    cancel(orderId: string): Promise<OrderView | undefined>;
+  };
+  portfolios: {
+    get(broker: Broker): Promise<PortfolioView>;
+    trades(broker: Broker, limit: number): Promise<TradeView[]>;
+  };
+  strategies: {
+    list(): Promise<StrategyView[]>;
+    create(s: StrategyView): Promise<StrategyView>;
+    update(id: string, patch: Partial<Omit<StrategyView, "id">>): Promise<StrategyView | undefined>;
+  };
+  risk: {
+    get(broker: Broker): Promise<RiskView>;
+    putLimits(broker: Broker, limits: RiskLimits): Promise<RiskView>;
+    setState(broker: Broker, state: TradingState, reason?: string): Promise<RiskView>;
+  };
+  instruments: {
+    list(): readonly Instrument[];
+    byToken(token: number): Instrument | undefined;
+    bySymbol(exchange: string, symbol: string): Instrument | undefined;
+  };
+  ticks: {
+    publish(ticks: Tick[]): Promise<void>;
+  };
+  /**
+   * Pushes for WebSocket channels: `orders.<broker>`, `portfolio.<broker>`, `signals.<broker>`,
+   * `ticks.<token>`. Returns an unsubscribe function.
+   */
+  events: {
+    subscribe(listener: (channel: string, event: Envelope) => void): () => void;
+  };
+}
