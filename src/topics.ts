@@ -26,6 +26,7 @@ export const TOPIC_TABLE = {
   signalsRaw: { scope: "broker", suffix: "signals.raw", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", description: "signals from strategies and orders from the API" },
   signalsValidated: { scope: "broker", suffix: "signals.validated", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", description: "signals that passed risk" },
   signalsRejected: { scope: "broker", suffix: "signals.rejected", partitions: 3, retentionMs: 7 * DAY, key: "instrument_token", description: "signals risk refused, with the reason" },
+  orderCommands: { scope: "broker", suffix: "orders.commands", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", description: "commands to the execution stage (cancel)" },
   ordersSubmitted: { scope: "broker", suffix: "orders.submitted", partitions: 6, retentionMs: 30 * DAY, key: "instrument_token", description: "orders accepted by the execution venue" },
   ordersFilled: { scope: "broker", suffix: "orders.filled", partitions: 6, retentionMs: 30 * DAY, key: "instrument_token", description: "fills, whole and partial" },
   ordersRejected: { scope: "broker", suffix: "orders.rejected", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", description: "orders the venue refused" },

@@ -78,6 +78,8 @@ export const PAYLOADS = {
   "order.rejected": order.extend({ reason_code: z.string().min(1), message: z.string() }),
   "order.cancelled": order.extend({ reason: z.string().optional() }),
   "order.failed": order.extend({ reason_code: z.string().min(1), message: z.string() }),
+  /** A command (imperative): cancel an open order. */
+  "order.cancel": z.object({ order_id: z.string().min(1), instrument_token: token, reason: z.string().optional() }),
   "pnl.snapshot": z.object({
     broker,
     cash: paise,

@@ -30,7 +30,7 @@ insert into half_done values (1);
 
 async function migrationSet(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "alpha-migrations-"));
-  await copyFile(join(MIGRATIONS_DIR, "0001_init.sql"), join(dir, "0001_init.sql"));
+  for (const m of await loadMigrations()) await copyFile(join(MIGRATIONS_DIR, m.file), join(dir, m.file));
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   return dir;
 }
@@ -54,6 +54,9 @@ function rejection(p: Promise<unknown>): Promise<unknown> {
   );
 }
 
+/** The versions of the migrations the project ships. */
+const real = (await loadMigrations()).map((m) => m.version);
+
 export function storeConformance(name: string, open: OpenStore): void {
   describe(`store conformance: ${name}`, () => {
     let store: Store;
@@ -65,7 +68,7 @@ export function storeConformance(name: string, open: OpenStore): void {
     });
 
     test("migrations create the tables and the seed strategies", async () => {
-      expect(await versions(store)).toEqual([1]);
+      expect(await versions(store)).toEqual(real);
       const all = await listStrategies(store.sql);
       expect(all.map((s) => s.id)).toEqual(["mean_reversion_bank", "momentum_fast"]);
       expect(await getStrategy(store.sql, "momentum_fast")).toMatchObject({
@@ -159,46 +162,46 @@ export function storeConformance(name: string, open: OpenStore): void {
       });
 
       test("a failing migration raises MIGRATION_FAILED naming the file; earlier ones stay, none of it does", async () => {
-        const dir = await migrationSet({ "0002_watchlists.sql": WATCHLISTS, "0003_broken.sql": BROKEN });
+        const dir = await migrationSet({ "0901_watchlists.sql": WATCHLISTS, "0902_broken.sql": BROKEN });
         dirs.push(dir);
         const err = await rejection(migrate(fresh.sql, await loadMigrations(dir)));
         expect(err).toBeInstanceOf(AlphaError);
         expect(err).toMatchObject({ code: "MIGRATION_FAILED", canRetry: false });
         const message = (err as Error).message;
-        expect(message).toContain("0003_broken.sql");
+        expect(message).toContain("0902_broken.sql");
         expect(message).toContain("no_such_table");
         expect(message).toContain("42P01");
         expect(message).toContain("line 3");
 
-        expect(await versions(fresh)).toEqual([1, 2]);
+        expect(await versions(fresh)).toEqual([...real, 901]);
         expect(await exists(fresh, "watchlists")).toBe(true);
         expect(await exists(fresh, "half_done")).toBe(false);
       });
 
       test("migrations run at once from several callers apply exactly once", async () => {
-        const dir = await migrationSet({ "0002_watchlists.sql": WATCHLISTS, "0003_half_done.sql": FIXED });
+        const dir = await migrationSet({ "0901_watchlists.sql": WATCHLISTS, "0902_half_done.sql": FIXED });
         dirs.push(dir);
         const set = await loadMigrations(dir);
         const results = await Promise.all([1, 2, 3, 4].map(() => migrate(fresh.sql, set)));
-        expect(results.flat()).toEqual([3]);
-        expect(await versions(fresh)).toEqual([1, 2, 3]);
+        expect(results.flat()).toEqual([902]);
+        expect(await versions(fresh)).toEqual([...real, 901, 902]);
         const [row] = await fresh.sql<{ n: number }[]>`select count(*)::int as n from half_done`;
         expect(row?.n).toBe(1);
       });
 
       test("an applied migration whose file was renamed is refused, not re-applied", async () => {
-        const dir = await migrationSet({ "0002_renamed.sql": WATCHLISTS });
+        const dir = await migrationSet({ "0901_renamed.sql": WATCHLISTS });
         dirs.push(dir);
         const err = await rejection(migrate(fresh.sql, await loadMigrations(dir)));
         expect(err).toMatchObject({ code: "MIGRATION_FAILED", message: expect.stringContaining('applied as "watchlists"') });
       });
 
       test("openStore refuses to hand out a store whose migrations failed", async () => {
-        const dir = await migrationSet({ "0002_broken.sql": BROKEN });
+        const dir = await migrationSet({ "0901_broken.sql": BROKEN });
         dirs.push(dir);
         const err = await rejection(open({ migrationsDir: dir }));
         expect(err).toMatchObject({ code: "MIGRATION_FAILED" });
-        expect((err as Error).message).toContain("0002_broken.sql");
+        expect((err as Error).message).toContain("0901_broken.sql");
       });
     });
   });

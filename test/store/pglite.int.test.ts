@@ -1,3 +1,4 @@
+import { loadMigrations } from "../../src/store/index.ts";
 /**
  * The store conformance suite on embedded PGlite (nothing to install), plus what only the
  * embedded mode has: a data directory that survives a restart.
@@ -27,8 +28,8 @@ describe("pglite store: what only the embedded mode has", () => {
 
     const second = await openStore({ dataDir });
     try {
-      const rows = await second.sql`select version, name from schema_migrations`;
-      expect(rows.map((r) => ({ ...r }))).toEqual([{ version: 1, name: "init" }]);
+      const rows = await second.sql`select version, name from schema_migrations order by version`;
+      expect(rows.map((r) => ({ ...r }))).toEqual((await loadMigrations()).map((m) => ({ version: m.version, name: m.name })));
       expect((await getStrategy(second.sql, "momentum_fast"))?.params).toEqual({ lookback: 30, threshold_bps: 15, quantity: 1 });
     } finally {
       await second.close();
