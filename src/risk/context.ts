@@ -1,0 +1,55 @@
+/**
+ * What `decide` needs to know besides the risk state: the market and the books, as of `now`.
+ * {@link riskContext} derives it from the risk state; a worker may also fill it from elsewhere
+ * (positions from the portfolio's read model, say).
+ */
+import type { Instrument } from "../market/instruments.ts";
+import type { Paise } from "../money.ts";
+import { istDay } from "./day.ts";
+import type { RiskLimits } from "./limits.ts";
+import { dayPnl, strategyPositionKey, type RiskState } from "./state.ts";
+
+export interface RiskContext {
+  limits: RiskLimits;
+  /** undefined: not an instrument we know (rejected UNKNOWN_INSTRUMENT). */
+  instrument: Pick<Instrument, "tick_size" | "lot_size"> | undefined;
+  /** The last tick's price, paise; undefined before the first tick. */
+  last_price: Paise | undefined;
+  /** Net position on the instrument, units, all strategies. */
+  position: number;
+  /** This strategy's net position on the instrument, units. */
+  strategy_position: number;
+  /** This strategy's validated orders today (IST). */
+  orders_today: number;
+  /** Realised + unrealised P&L of the day, net of fees, paise. */
+  day_pnl: Paise;
+  /** ms since the epoch. */
+  now: number;
+}
+
+/**
+ * The context of a signal, from the risk state and the market.
+ *
+ * @example
+ * const ctx = riskContext(state, signal, { instrument: instruments.byToken(t), last_price: 245135 }, now);
+ */
+export function riskContext(
+  state: RiskState,
+  signal: { strategy_id: string; instrument_token: number },
+  market: { instrument: RiskContext["instrument"]; last_price: Paise | undefined },
+  now: number,
+): RiskContext {
+  // Counters of a past day are not today's: the state only rolls over on its next event.
+  const today = state.day === istDay(now);
+  return {
+    limits: state.limits,
+    instrument: market.instrument,
+    last_price: market.last_price,
+    position: state.positions[String(signal.instrument_token)] ?? 0,
+    strategy_position: state.strategy_positions[strategyPositionKey(signal.strategy_id, signal.instrument_token)] ?? 0,
+    orders_today: today ? (state.orders_today[signal.strategy_id] ?? 0) : 0,
+    // A new day's P&L counts from the last total seen.
+    day_pnl: today ? dayPnl(state) : 0,
+    now,
+  };
+}

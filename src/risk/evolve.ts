@@ -1,0 +1,68 @@
+/**
+ * The risk state after an event. Pure: the day and the throttle window come from the event's `at`.
+ */
+import { toRupees } from "../money.ts";
+import { istDay } from "./day.ts";
+import type { RiskEvent } from "./events.ts";
+import { RATE_WINDOW_MS, dayPnl, strategyPositionKey, type RiskState } from "./state.ts";
+
+/**
+ * A new IST day starts with no orders, and its P&L counts from the last total seen; positions and
+ * the trading state carry over.
+ */
+function rollDay(state: RiskState, at: number): RiskState {
+  const day = istDay(at);
+  // Only forward: a late event from yesterday counts toward today rather than undoing it.
+  if (state.day !== null && day <= state.day) return state;
+  return { ...state, day, orders_today: {}, pnl_day_open: state.pnl_total };
+}
+
+/** A loss beyond the limit halts the broker; lifting it is a person's call (the kill switch). */
+function haltOnLoss(state: RiskState, at: number): RiskState {
+  const pnl = dayPnl(state);
+  if (state.trading === "HALTED" || pnl >= -state.limits.max_daily_loss) return state;
+  return {
+    ...state,
+    trading: "HALTED",
+    trading_reason: `DAILY_LOSS_BREACHED: day P&L ₹${toRupees(pnl)} is below -₹${toRupees(state.limits.max_daily_loss)}`,
+    trading_since: at,
+  };
+}
+
+function moved(book: Readonly<Record<string, number>>, key: string, by: number): Record<string, number> {
+  const { [key]: was = 0, ...rest } = book;
+  return was + by === 0 ? rest : { ...rest, [key]: was + by };
+}
+
+/**
+ * Applies one event.
+ *
+ * @example
+ * state = evolve(state, { type: "SignalValidated", strategy_id: "momentum_fast", instrument_token: 738561, at: now });
+ */
+export function evolve(state: RiskState, event: RiskEvent): RiskState {
+  const s = rollDay(state, event.at);
+  switch (event.type) {
+    case "SignalValidated":
+      return {
+        ...s,
+        orders_today: { ...s.orders_today, [event.strategy_id]: (s.orders_today[event.strategy_id] ?? 0) + 1 },
+        recent_orders: [...s.recent_orders.filter((t) => t > event.at - RATE_WINDOW_MS), event.at],
+      };
+    case "FillApplied": {
+      const by = event.side === "BUY" ? event.quantity : -event.quantity;
+      return {
+        ...s,
+        positions: moved(s.positions, String(event.instrument_token), by),
+        strategy_positions: moved(s.strategy_positions, strategyPositionKey(event.strategy_id, event.instrument_token), by),
+      };
+    }
+    case "PnlUpdated":
+      return haltOnLoss({ ...s, pnl_total: event.realised_pnl - (event.fees ?? 0) + event.unrealised_pnl }, event.at);
+    case "TradingStateSet":
+      return { ...s, trading: event.state, trading_reason: event.reason, trading_since: event.at };
+    case "LimitsChanged":
+      // Tighter limits may turn today's loss into a breach.
+      return haltOnLoss({ ...s, limits: event.limits }, event.at);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The risk stage's logic, per broker: `decide` a signal against the limits and the trading state,
+ * `evolve` the state with what happened. No I/O here; the risk worker adds the log.
+ */
+export { riskContext, type RiskContext } from "./context.ts";
+export { istDay } from "./day.ts";
+export { decide, type RiskCheck, type RiskDecision } from "./decide.ts";
+export type { FillApplied, LimitsChanged, PnlUpdated, RiskEvent, SignalValidated, TradingStateSet } from "./events.ts";
+export { evolve } from "./evolve.ts";
+export { DEFAULT_LIMITS, RiskLimitsError, parseLimits, riskLimitsSchema, type RiskLimits } from "./limits.ts";
+export { REASON_CODES, type ReasonCode } from "./reasons.ts";
+export { reduces, type RiskSignal } from "./rules.ts";
+export { RATE_WINDOW_MS, TRADING_STATES, dayPnl, initialRiskState, strategyPositionKey, type RiskState, type TradingState } from "./state.ts";

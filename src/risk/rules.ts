@@ -1,0 +1,173 @@
+/**
+ * One rule per reason code. Each says whether a signal passes and why, in words an operator reads
+ * in the rejection. A rule that cannot be checked (no instrument, no price) fails: risk lets
+ * through only what it has verified.
+ */
+import type { PayloadOf } from "../events/payloads.ts";
+import { onTickGrid, toRupees, type Paise } from "../money.ts";
+import type { RiskContext } from "./context.ts";
+import type { ReasonCode } from "./reasons.ts";
+import { RATE_WINDOW_MS, type RiskState } from "./state.ts";
+
+/** The signal risk judges: the payload of `signal.generated`. */
+export type RiskSignal = PayloadOf<"signal.generated">;
+
+export interface Verdict {
+  passed: boolean;
+  detail: string;
+}
+
+type Rule = (signal: RiskSignal, state: RiskState, ctx: RiskContext) => Verdict;
+
+const verdict = (passed: boolean, detail: string): Verdict => ({ passed, detail });
+const rupees = (p: Paise) => `₹${toRupees(p)}`;
+const signed = (s: RiskSignal) => (s.side === "BUY" ? s.quantity : -s.quantity);
+
+/**
+ * True when the order shrinks the position toward zero without crossing it.
+ *
+ * @example
+ * reduces({ ...signal, side: "SELL", quantity: 5 }, 10); // true
+ * reduces({ ...signal, side: "SELL", quantity: 15 }, 10); // false: it would go short
+ */
+export const reduces = (s: RiskSignal, position: number): boolean =>
+  position !== 0 && Math.sign(signed(s)) === -Math.sign(position) && s.quantity <= Math.abs(position);
+
+/** The price the order is valued at: its limit, its trigger, else the market. */
+function valuation(s: RiskSignal, ctx: RiskContext): Paise | undefined {
+  if (s.order_type === "LIMIT" || s.order_type === "SL") return s.price;
+  if (s.order_type === "SL-M") return s.trigger_price;
+  return ctx.last_price ?? s.reference_price;
+}
+
+/** The prices a fat finger could have typed: limit and trigger; for MARKET, what the strategy saw. */
+function bandedPrices(s: RiskSignal): Array<[string, Paise]> {
+  const out: Array<[string, Paise]> = [];
+  if (s.order_type === "MARKET") {
+    if (s.reference_price !== undefined) out.push(["reference price", s.reference_price]);
+    return out;
+  }
+  if (s.price !== undefined) out.push(["price", s.price]);
+  if (s.trigger_price !== undefined) out.push(["trigger price", s.trigger_price]);
+  return out;
+}
+
+function orderProblems(s: RiskSignal): string[] {
+  const p: string[] = [];
+  const needsPrice = s.order_type === "LIMIT" || s.order_type === "SL";
+  const needsTrigger = s.order_type === "SL" || s.order_type === "SL-M";
+  if (needsPrice && s.price === undefined) p.push(`${s.order_type} needs a price`);
+  if (!needsPrice && s.price !== undefined) p.push(`${s.order_type} takes no price`);
+  if (needsTrigger && s.trigger_price === undefined) p.push(`${s.order_type} needs a trigger price`);
+  if (!needsTrigger && s.trigger_price !== undefined) p.push(`${s.order_type} takes no trigger price`);
+  if (s.order_type === "SL" && s.price !== undefined && s.trigger_price !== undefined) {
+    // A stop-limit triggers before it can fill: a BUY's trigger sits at or below its limit.
+    if (s.side === "BUY" && s.trigger_price > s.price) p.push("a BUY SL's trigger price must not exceed its price");
+    if (s.side === "SELL" && s.trigger_price < s.price) p.push("a SELL SL's trigger price must not be below its price");
+  }
+  if (!Number.isSafeInteger(s.quantity) || s.quantity <= 0) p.push(`quantity must be a positive whole number, got ${s.quantity}`);
+  return p;
+}
+
+export const RULES: Record<ReasonCode, Rule> = {
+  TRADING_HALTED: (_s, state) =>
+    state.trading === "HALTED"
+      ? verdict(false, `trading is HALTED${state.trading_reason ? `: ${state.trading_reason}` : ""}`)
+      : verdict(true, `trading is ${state.trading}`),
+
+  REDUCE_ONLY: (s, state, ctx) => {
+    if (state.trading !== "REDUCING") return verdict(true, `trading is ${state.trading}, not reduce-only`);
+    const ok = reduces(s, ctx.position);
+    return verdict(ok, `reduce-only: ${s.side} ${s.quantity} against a position of ${ctx.position} ${ok ? "reduces it" : "does not reduce it"}`);
+  },
+
+  UNKNOWN_INSTRUMENT: (s, _state, ctx) =>
+    ctx.instrument ? verdict(true, `instrument ${s.instrument_token} is known`) : verdict(false, `instrument ${s.instrument_token} is unknown`),
+
+  INVALID_ORDER: (s) => {
+    const problems = orderProblems(s);
+    return problems.length === 0 ? verdict(true, `a well-formed ${s.order_type} order`) : verdict(false, problems.join("; "));
+  },
+
+  NO_MARKET_PRICE: (s, _state, ctx) => {
+    const atMarket = s.order_type === "MARKET" || s.order_type === "SL-M";
+    if (!atMarket) return verdict(true, `${s.order_type} has its own price`);
+    return ctx.last_price === undefined
+      ? verdict(false, `no tick yet for ${s.instrument_token}: a ${s.order_type} order cannot be judged`)
+      : verdict(true, `last price ${rupees(ctx.last_price)}`);
+  },
+
+  LOT_SIZE: (s, _state, ctx) => {
+    if (!ctx.instrument) return verdict(false, "not checked: unknown instrument");
+    const lot = ctx.instrument.lot_size;
+    return s.quantity % lot === 0
+      ? verdict(true, `quantity ${s.quantity} is a multiple of lot ${lot}`)
+      : verdict(false, `quantity ${s.quantity} is not a multiple of lot ${lot}`);
+  },
+
+  TICK_SIZE: (s, _state, ctx) => {
+    if (!ctx.instrument) return verdict(false, "not checked: unknown instrument");
+    const tick = ctx.instrument.tick_size;
+    const priced = bandedPrices(s).filter(([name]) => name !== "reference price");
+    const off = priced.filter(([, p]) => !onTickGrid(p, tick));
+    if (off.length > 0) return verdict(false, off.map(([name, p]) => `${name} ${rupees(p)} is not on the ${rupees(tick)} tick`).join("; "));
+    return verdict(true, priced.length === 0 ? "no price to check" : `on the ${rupees(tick)} tick`);
+  },
+
+  PRICE_BAND: (s, _state, ctx) => {
+    const prices = bandedPrices(s);
+    if (prices.length === 0) return verdict(true, "no price to check");
+    const last = ctx.last_price;
+    if (last === undefined) return verdict(false, "not checked: no last price");
+    const f = ctx.limits.price_band_fraction;
+    // The band in whole paise; the nudge undoes float noise such as 0.29 × 100 = 28.999….
+    const band = Math.floor(f * last * (1 + 1e-12));
+    const out = prices.filter(([, p]) => Math.abs(p - last) > band);
+    const where = `±${(f * 100).toFixed(2)}% (${rupees(band)}) of the last price ${rupees(last)}`;
+    return out.length === 0
+      ? verdict(true, `within ${where}`)
+      : verdict(false, out.map(([name, p]) => `${name} ${rupees(p)} is outside ${where}`).join("; "));
+  },
+
+  MAX_QUANTITY: (s, _state, ctx) => {
+    const max = ctx.limits.max_order_quantity;
+    return verdict(s.quantity <= max, `quantity ${s.quantity} ${s.quantity <= max ? "within" : "exceeds"} the limit ${max}`);
+  },
+
+  MAX_NOTIONAL: (s, _state, ctx) => {
+    const price = valuation(s, ctx);
+    if (price === undefined) return verdict(false, "not checked: no price to value the order at");
+    const notional = price * s.quantity;
+    const max = ctx.limits.max_order_notional;
+    if (!Number.isSafeInteger(notional)) return verdict(false, `notional ${s.quantity} × ${rupees(price)} is beyond any limit`);
+    return verdict(notional <= max, `notional ${rupees(notional)} ${notional <= max ? "within" : "exceeds"} the limit ${rupees(max)}`);
+  },
+
+  MAX_POSITION: (s, _state, ctx) => {
+    const after = ctx.position + signed(s);
+    const max = ctx.limits.max_position_quantity;
+    // A position already over a (lowered) limit may always be reduced.
+    const ok = Math.abs(after) <= max || Math.abs(after) < Math.abs(ctx.position);
+    return verdict(ok, `position ${ctx.position} → ${after}, limit ±${max}`);
+  },
+
+  MAX_ORDERS_PER_DAY: (s, _state, ctx) => {
+    const max = ctx.limits.max_orders_per_strategy_per_day;
+    return verdict(ctx.orders_today < max, `${s.strategy_id} has ${ctx.orders_today} orders today, limit ${max}`);
+  },
+
+  DAILY_LOSS_BREACHED: (s, _state, ctx) => {
+    const max = ctx.limits.max_daily_loss;
+    const breached = ctx.day_pnl < -max;
+    const where = `day P&L ${rupees(ctx.day_pnl)}, limit -${rupees(max)}`;
+    if (!breached) return verdict(true, where);
+    // Unwinding is how a loss stops growing; only new risk is refused.
+    return reduces(s, ctx.position) ? verdict(true, `${where}: breached, but the order reduces`) : verdict(false, `${where}: breached`);
+  },
+
+  RATE_LIMITED: (_s, state, ctx) => {
+    const recent = state.recent_orders.filter((t) => t > ctx.now - RATE_WINDOW_MS && t <= ctx.now).length;
+    const max = ctx.limits.max_orders_per_second;
+    return verdict(recent < max, `${recent} orders in the last second, limit ${max}`);
+  },
+};

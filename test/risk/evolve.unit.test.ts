@@ -1,0 +1,96 @@
+import { describe, expect, test } from "bun:test";
+import { dayPnl, evolve, istDay, parseLimits } from "../../src/risk/index.ts";
+import { LIMITS, NOW, RELIANCE, SECOND, filled, given, killSwitch, pnl, signal, validated, when } from "./spec.ts";
+
+/** 23:59:59.999 IST on 6 January, and midnight IST on the 7th. */
+const LAST_MS_OF_DAY = Date.parse("2025-01-06T18:29:59.999Z");
+const MIDNIGHT_IST = Date.parse("2025-01-06T18:30:00.000Z");
+
+describe("the day, in IST", () => {
+  test("the IST day changes at 18:30 UTC", () => {
+    expect(istDay(LAST_MS_OF_DAY)).toBe("2025-01-06");
+    expect(istDay(MIDNIGHT_IST)).toBe("2025-01-07");
+  });
+
+  test("given 3 orders late on Monday, when Tuesday starts (IST), then the count starts again", () => {
+    const state = given(
+      validated("mom", LAST_MS_OF_DAY - 30 * SECOND),
+      validated("mom", LAST_MS_OF_DAY - 20 * SECOND),
+      validated("mom", LAST_MS_OF_DAY - 10 * SECOND),
+    );
+    expect(when(state, signal(), { now: LAST_MS_OF_DAY })).toMatchObject({ outcome: "rejected", reason_code: "MAX_ORDERS_PER_DAY" });
+    // Before any event of the new day, the context already reads the old day's count as stale.
+    expect(when(state, signal(), { now: MIDNIGHT_IST }).outcome).toBe("validated");
+    const tuesday = evolve(state, validated("mom", MIDNIGHT_IST));
+    expect(tuesday.day).toBe("2025-01-07");
+    expect(tuesday.orders_today).toEqual({ mom: 1 });
+  });
+
+  test("positions and a halt survive the night; the day's P&L starts again from the last total", () => {
+    const state = given(filled("BUY", 10), pnl(-20_000_00, 0, LAST_MS_OF_DAY), validated("mom", MIDNIGHT_IST));
+    expect(state.positions).toEqual({ [RELIANCE]: 10 });
+    expect(state.trading).toBe("HALTED");
+    expect(dayPnl(state)).toBe(0);
+    // Tuesday: the account's total falls another ₹9,000 — within Tuesday's ₹10,000.
+    const tuesday = evolve(evolve(state, killSwitch("ACTIVE", "new day", MIDNIGHT_IST)), pnl(-29_000_00, 0, MIDNIGHT_IST + SECOND));
+    expect(dayPnl(tuesday)).toBe(-9_000_00);
+    expect(tuesday.trading).toBe("ACTIVE");
+  });
+});
+
+describe("fills", () => {
+  test("net positions per instrument and per strategy; a closed position disappears", () => {
+    const state = given(filled("BUY", 10, "a"), filled("SELL", 4, "b"), filled("SELL", 10, "a"));
+    expect(state.positions).toEqual({ [RELIANCE]: -4 });
+    expect(state.strategy_positions).toEqual({ [`b:${RELIANCE}`]: -4 });
+  });
+});
+
+describe("P&L and the daily loss", () => {
+  test("given a loss within the limit, then trading stays ACTIVE", () => {
+    expect(given(pnl(-5_000_00, -5_000_00)).trading).toBe("ACTIVE");
+  });
+
+  test("fees count as a loss", () => {
+    expect(given(pnl(-5_000_00, -4_000_00, NOW, 1_000_01)).trading).toBe("HALTED");
+  });
+
+  test("given realised + unrealised below -max_daily_loss, then trading is HALTED, and why is recorded", () => {
+    const state = given(pnl(-6_000_00, -4_000_01, NOW + SECOND));
+    expect(state.trading).toBe("HALTED");
+    expect(state.trading_reason).toContain("DAILY_LOSS_BREACHED");
+    expect(state.trading_reason).toContain("-10000.01");
+    expect(state.trading_since).toBe(NOW + SECOND);
+    expect(when(state, signal()).outcome).toBe("rejected");
+  });
+
+  test("given a loss, when the limit is lowered below it, then trading is HALTED", () => {
+    const state = given(pnl(-3_000_00, 0), { type: "LimitsChanged", limits: parseLimits({ max_daily_loss: 2_000_00 }, LIMITS), at: NOW });
+    expect(state.trading).toBe("HALTED");
+    expect(state.limits.max_daily_loss).toBe(2_000_00);
+  });
+});
+
+describe("the kill switch", () => {
+  test("sets each state with its reason, and lifting a halt restores trading", () => {
+    const halted = given(killSwitch("HALTED", "fat finger elsewhere"));
+    expect(halted).toMatchObject({ trading: "HALTED", trading_reason: "fat finger elsewhere", trading_since: NOW });
+    const lifted = evolve(halted, killSwitch("ACTIVE", "all clear", NOW + SECOND));
+    expect(lifted.trading).toBe("ACTIVE");
+    expect(when(lifted, signal(), { now: NOW + SECOND }).outcome).toBe("validated");
+  });
+});
+
+describe("the throttle", () => {
+  test("only the last second is remembered", () => {
+    const state = given(validated("a", NOW), validated("a", NOW + 500), validated("a", NOW + 1_200));
+    expect(state.recent_orders).toEqual([NOW + 500, NOW + 1_200]);
+    expect(when(state, signal(), { now: NOW + 1_300 }).outcome).toBe("rejected");
+    expect(when(state, signal(), { now: NOW + 1_500 }).outcome).toBe("validated");
+  });
+});
+
+test("the state is plain JSON", () => {
+  const state = given(filled("BUY", 10), validated(), pnl(-1, 2), killSwitch("REDUCING"));
+  expect(JSON.parse(JSON.stringify(state))).toEqual(state);
+});
