@@ -78,6 +78,8 @@ export const PAYLOADS = {
   "order.rejected": order.extend({ reason_code: z.string().min(1), message: z.string() }),
   "order.cancelled": order.extend({ reason: z.string().optional() }),
   "order.failed": order.extend({ reason_code: z.string().min(1), message: z.string() }),
+  /** A cancel the venue refused (the order was not open, or not known); the order is unchanged. */
+  "order.cancel_rejected": z.object({ order_id: z.string().min(1), reason_code: z.string().min(1), message: z.string() }).passthrough(),
   /** A command (imperative): cancel an open order. */
   "order.cancel": z.object({ order_id: z.string().min(1), instrument_token: token, reason: z.string().optional() }),
   "pnl.snapshot": z.object({

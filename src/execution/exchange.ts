@@ -1,0 +1,158 @@
+/**
+ * The paper broker: an exchange simulator as pure functions of (state, command). No clock, no
+ * I/O: time comes in as `now`, ids from the order itself. The same inputs in the same order give
+ * the same state and the same events, byte for byte.
+ */
+import type { Tick } from "../events/payloads.ts";
+import { instruments } from "../market/instruments.ts";
+import { parseExchangeConfig, type ExchangeConfig, type ExchangeConfigInput } from "./config.ts";
+import { cancelled, cancelRejected, rejected, submitted } from "./events.ts";
+import { match } from "./matching.ts";
+import { stopTriggered } from "./pricing.ts";
+import { applyUpdate, findClosed, has, lastTrade, ordersOf } from "./state.ts";
+import type { ClosedOrder, ExchangeCommand, ExchangeEvent, ExchangeResult, ExchangeState, InstrumentLookup, LastTrade, OpenOrder, OrderRequest } from "./types.ts";
+import { refusal } from "./validate.ts";
+
+const done = (o: OpenOrder) => o.filled_quantity === o.order.quantity;
+const isStop = (o: OrderRequest) => o.order_type === "SL" || o.order_type === "SL-M";
+
+/**
+ * A simulated exchange. Holds only its settings; the state is passed in and returned, so the
+ * worker owns it (and persists it as JSON).
+ *
+ * @example
+ * const exchange = new PaperExchange({ slippage_bps: 2 });
+ * let state = emptyExchangeState();
+ * ({ state } = exchange.onTick(state, tick, now));
+ * const { state: next, events } = exchange.submit(state, order, now); // [order.submitted, order.filled]
+ */
+export class PaperExchange {
+  readonly config: ExchangeConfig;
+  readonly #instruments: InstrumentLookup;
+
+  /** Validates the settings once (ConfigError lists every problem). */
+  constructor(config: ExchangeConfigInput = {}, opts: { instruments?: InstrumentLookup } = {}) {
+    this.config = parseExchangeConfig(config);
+    this.#instruments = opts.instruments ?? instruments.byToken;
+  }
+
+  /**
+   * Accepts or rejects an order. Accepted: order.submitted, then order.filled if it fills at once.
+   * An order id the exchange already knows (open or remembered as closed) changes nothing and
+   * emits nothing: a redelivered command is harmless.
+   */
+  submit(state: ExchangeState, order: OrderRequest, now: string): ExchangeResult {
+    if (has(state.open, order.order_id) || findClosed(state, order.order_id)) return { state, events: [] };
+    const token = order.instrument_token;
+    const instrument = this.#instruments(token);
+    const last = lastTrade(state, token);
+    const refused = refusal(order, instrument, last?.price, this.config);
+    if (refused || !instrument) {
+      const { reason, message } = refused ?? { reason: "UNKNOWN_INSTRUMENT", message: `instrument ${token} is not listed` };
+      const closed: ClosedOrder = { order, status: "REJECTED", closed_at: now };
+      const next = applyUpdate(state, { token, orders: ordersOf(state, token), opened: [], closed: [closed] }, this.config.closed_order_memory);
+      return { state: next, events: [rejected(order, reason, message)] };
+    }
+
+    const fired = isStop(order) && last !== undefined && order.trigger_price !== undefined && stopTriggered(order.side, last.price, order.trigger_price);
+    let open: OpenOrder = {
+      order,
+      status: isStop(order) && !fired ? "TRIGGER_PENDING" : "OPEN",
+      working: order.order_type === "MARKET" || order.order_type === "SL-M" ? "MARKET" : "LIMIT",
+      tick_size: instrument.tick_size,
+      lot_size: instrument.lot_size,
+      filled_quantity: 0,
+      filled_value: 0,
+      fills: 0,
+      submitted_at: now,
+      updated_at: now,
+    };
+    const events: ExchangeEvent[] = [submitted(order)];
+    let nextLast: LastTrade | undefined;
+    if (last) {
+      const m = match(open, last, true, this.config, now);
+      open = m.order;
+      nextLast = m.last === last ? undefined : m.last;
+      if (m.event) events.push(m.event);
+    }
+    const resting = !done(open);
+    const next = applyUpdate(
+      state,
+      {
+        token,
+        orders: resting ? [...ordersOf(state, token), open] : ordersOf(state, token),
+        opened: resting ? [order.order_id] : [],
+        closed: resting ? [] : [{ order, status: "FILLED", closed_at: now }],
+        ...(nextLast ? { last: nextLast } : {}),
+      },
+      this.config.closed_order_memory,
+    );
+    return { state: next, events };
+  }
+
+  /**
+   * A trade on one instrument: records the last price, fires stops, fills what the price reaches.
+   * Looks only at that instrument's orders, oldest first.
+   */
+  onTick(state: ExchangeState, tick: Tick, now: string): ExchangeResult {
+    const token = tick.instrument_token;
+    let last: LastTrade = { price: tick.last_price, available: this.config.partial_fills ? (tick.last_quantity ?? null) : null };
+    const events: ExchangeEvent[] = [];
+    const orders: OpenOrder[] = [];
+    const closed: ClosedOrder[] = [];
+    for (const before of ordersOf(state, token)) {
+      let o = before;
+      let arriving = false;
+      if (o.status === "TRIGGER_PENDING" && o.order.trigger_price !== undefined && stopTriggered(o.order.side, last.price, o.order.trigger_price)) {
+        o = { ...o, status: "OPEN", updated_at: now };
+        arriving = true; // a fired stop is a new order at this tick: marketable-limit pricing
+      }
+      const m = match(o, last, arriving, this.config, now);
+      last = m.last;
+      if (m.event) events.push(m.event);
+      if (done(m.order)) closed.push({ order: m.order.order, status: "FILLED", closed_at: now });
+      else orders.push(m.order);
+    }
+    const next = applyUpdate(state, { token, orders, opened: [], closed, last }, this.config.closed_order_memory);
+    return { state: next, events };
+  }
+
+  /**
+   * Cancels an open order (untriggered, resting, or partly filled: the rest is cancelled). A
+   * closed or unknown order gives order.cancel_rejected (ORDER_NOT_OPEN / UNKNOWN_ORDER).
+   */
+  cancel(state: ExchangeState, orderId: string, now: string, reason = "cancelled by request"): ExchangeResult {
+    if (!has(state.open, orderId)) {
+      const known = findClosed(state, orderId);
+      const data = known
+        ? { order_id: orderId, reason_code: "ORDER_NOT_OPEN" as const, message: `order ${orderId} is ${known.status}`, order: known.order }
+        : { order_id: orderId, reason_code: "UNKNOWN_ORDER" as const, message: `no order ${orderId}` };
+      return { state, events: [cancelRejected(data)] };
+    }
+    const token = state.open[orderId] as number;
+    const all = ordersOf(state, token);
+    const target = all.find((o) => o.order.order_id === orderId);
+    if (!target) throw new Error(`exchange state is corrupt: open order ${orderId} is not in the book of ${token}`);
+    const orders = all.filter((o) => o !== target);
+    const closed: ClosedOrder = { order: target.order, status: "CANCELLED", closed_at: now };
+    const next = applyUpdate(state, { token, orders, opened: [], closed: [closed] }, this.config.closed_order_memory);
+    return { state: next, events: [cancelled(target.order, reason)] };
+  }
+
+  /**
+   * One entry point for a worker that dispatches commands.
+   *
+   * @example
+   * exchange.handle(state, { type: "CancelOrder", order_id, now });
+   */
+  handle(state: ExchangeState, command: ExchangeCommand): ExchangeResult {
+    switch (command.type) {
+      case "SubmitOrder":
+        return this.submit(state, command.order, command.now);
+      case "CancelOrder":
+        return this.cancel(state, command.order_id, command.now, command.reason);
+      case "ApplyTick":
+        return this.onTick(state, command.tick, command.now);
+    }
+  }
+}

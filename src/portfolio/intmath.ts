@@ -1,0 +1,35 @@
+/**
+ * Signed integer arithmetic for P&L. Products such as cost basis × quantity can pass 2^53, so
+ * they are taken in BigInt; a result that is not a safe integer is a broken invariant and throws.
+ * (The execution module has the unsigned twin; both could move to src/money.ts.)
+ */
+import { AlphaError } from "../errors.ts";
+
+/** A bigint back to a number, or INTERNAL if it would not be exact. */
+export function toSafe(n: bigint, what: string): number {
+  const v = Number(n);
+  if (!Number.isSafeInteger(v)) throw new AlphaError("INTERNAL", `${what} is not a safe integer: ${n}`);
+  return v;
+}
+
+/** Throws INTERNAL unless `n` is a safe integer. */
+export function assertSafe(n: number, what: string): number {
+  if (!Number.isSafeInteger(n)) throw new AlphaError("INTERNAL", `${what} is not a safe integer: ${n}`);
+  return n;
+}
+
+/**
+ * a × b / c for c > 0, rounded half away from zero (so a short's share mirrors a long's).
+ *
+ * @example
+ * mulDivRound(-1001, 1, 2); // -501 (−500.5 rounds away from zero)
+ */
+export function mulDivRound(a: number, b: number, c: number): number {
+  const num = BigInt(a) * BigInt(b);
+  const den = BigInt(c);
+  const mag = (2n * (num < 0n ? -num : num) + den) / (2n * den);
+  return toSafe(num < 0n ? -mag : mag, "proportional share");
+}
+
+/** a × b, exactly, as a safe integer. */
+export const mul = (a: number, b: number, what: string): number => toSafe(BigInt(a) * BigInt(b), what);
