@@ -8,6 +8,7 @@
  * delivered, and drops what is behind it or no longer assigned: the handler sees each offset once
  * per ownership, in order.
  */
+import { coPartitionAssigner } from "./kafka-assigner.ts";
 import {
   Consumer as KafkaClientConsumer,
   type CommitOptionsPartition,
@@ -91,6 +92,7 @@ export class KafkaConsumer implements Consumer {
       maxWaitTime: options.maxWaitMs ?? defaults.maxWaitMs,
       autocommit: false,
       autocreateTopics: false,
+      partitionAssigner: coPartitionAssigner,
       maxBytes: 16 * 1024 * 1024,
       highWaterMark: Math.max(this.maxBatch, 64),
     });
