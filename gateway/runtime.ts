@@ -4,7 +4,8 @@
  * or in memory), the stage workers, the market feed and the HTTP server. Importable, so tests run
  * a whole gateway in-process.
  */
-import { openCache } from "../src/cache/index.ts";
+import { MemoryCache, openCache } from "../src/cache/index.ts";
+import { sqlDb } from "../src/store/db.ts";
 import { modeOf, type Config } from "../src/config.ts";
 import { MemoryLog } from "../src/log/memory.ts";
 import { openLog } from "../src/log/index.ts";
@@ -62,6 +63,8 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
       stages: STAGE_NAMES,
       env,
       memoryLog: log instanceof MemoryLog ? log : undefined,
+      embeddedDb: store.kind === "pglite" ? sqlDb(store.sql) : undefined,
+      memoryCache: cache instanceof MemoryCache ? cache : undefined,
       logger,
       restartMaxMs: config.workerRestartMaxMs,
     });
@@ -89,7 +92,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
         await feed.stop();
         logger.info({ published: feed.stats.published }, "feed stopped");
         await supervisor.stop(Math.max(1_000, config.shutdownTimeoutMs - 2_000));
-        logger.info({ stages: supervisor.statuses().map((s) => ({ stage: s.stage, consumed: s.stats?.consumed ?? 0 })) }, "stage workers stopped, offsets committed");
+        logger.info({ stages: supervisor.statuses().map((s) => ({ stage: s.stage, handled: s.stats?.handled ?? 0 })) }, "stage workers stopped, offsets committed");
         await server.stop(true);
         for (const close of cleanup.reverse()) await close().catch((err: unknown) => logger.warn({ err }, "error while closing"));
         logger.info({ ms: Date.now() - t0 }, "gateway stopped");

@@ -4,8 +4,12 @@
  * every restart is logged. `stop` asks each worker to close gracefully and terminates the ones
  * that do not answer in time.
  */
+import type { Cache } from "../src/cache/port.ts";
 import type { MemoryLog } from "../src/log/memory.ts";
 import { serveLog } from "../src/log/bridge.ts";
+import { serveRpc } from "../src/rpc.ts";
+import { CACHE_METHODS, type StagePorts } from "../src/stage/context.ts";
+import type { Db } from "../src/store/db.ts";
 import type { Logger } from "../src/logger.ts";
 import type { FromWorker, StageStats, ToWorker } from "../src/stage/protocol.ts";
 import type { StageName } from "../src/stage/stages.ts";
@@ -32,8 +36,10 @@ interface Slot {
 export interface SupervisorOptions {
   stages: readonly StageName[];
   env: Record<string, string | undefined>;
-  /** The in-process log to serve to the workers (embedded mode); absent with Kafka. */
+  /** What the main thread holds in-process and serves to the workers over ports. */
   memoryLog?: MemoryLog;
+  embeddedDb?: Db;
+  memoryCache?: Cache;
   logger: Logger;
   restartMaxMs: number;
   /** Where a stage's worker entry is (tests point this at fixtures). */
@@ -65,14 +71,28 @@ export class Supervisor {
     const worker = new Worker((this.options.entry ?? entry)(stage));
     slot.worker = worker;
     slot.status.state = "starting";
-    let port: MessagePort | undefined;
+    const ports: StagePorts = {};
+    const stops: Array<() => unknown> = [];
     if (this.options.memoryLog) {
       const channel = new MessageChannel();
-      slot.stopServing = serveLog(this.options.memoryLog, channel.port1);
-      port = channel.port2;
+      stops.push(serveLog(this.options.memoryLog, channel.port1));
+      ports.log = channel.port2;
     }
-    const init: ToWorker = { t: "init", stage, env: this.options.env, log: port };
-    worker.postMessage(init, port ? [port] : []);
+    if (this.options.embeddedDb) {
+      const channel = new MessageChannel();
+      stops.push(serveRpc(this.options.embeddedDb, channel.port1, ["query"]));
+      ports.db = channel.port2;
+    }
+    if (this.options.memoryCache) {
+      const channel = new MessageChannel();
+      stops.push(serveRpc(this.options.memoryCache, channel.port1, CACHE_METHODS));
+      ports.cache = channel.port2;
+    }
+    slot.stopServing = async () => {
+      for (const stop of stops) await stop();
+    };
+    const init: ToWorker = { t: "init", stage, env: this.options.env, ports };
+    worker.postMessage(init, Object.values(ports));
 
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       const msg = event.data;

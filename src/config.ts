@@ -111,6 +111,15 @@ export const configSchema = z
         return n;
       }),
     LOG_LEVEL: oneOf(LOG_LEVELS, "info"),
+    STARTING_CASH: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v.trim() === "") return 100_000_000;
+        if (!/^\d{1,13}(\.\d{1,2})?$/.test(v.trim())) return fail(ctx, `must be an amount in rupees like "1000000.00", got ${JSON.stringify(v)}`);
+        const [whole, frac = ""] = v.trim().split(".");
+        return Number(whole) * 100 + Number(frac.padEnd(2, "0"));
+      }),
     KAFKA_CLIENT_ID: z.string().optional().transform((v) => v || "alpha-panda"),
     KAFKA_SESSION_TIMEOUT_MS: int("a timeout in ms", 30_000, 1_000, 600_000),
     KAFKA_HEARTBEAT_INTERVAL_MS: int("an interval in ms", 3_000, 100, 60_000),
@@ -138,6 +147,8 @@ export interface Config {
   databaseUrl?: string;
   feed: { kind: FeedKind; seed: number; intervalMs: number; replayFile?: string; replaySpeed: number };
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Each broker portfolio's starting cash, paise. */
+  startingCash: number;
   shutdownTimeoutMs: number;
   workerRestartMaxMs: number;
 }
@@ -185,6 +196,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: c.DATABASE_URL,
     feed: { kind: c.FEED, seed: c.FEED_SEED, intervalMs: c.FEED_INTERVAL_MS, replayFile: c.REPLAY_FILE, replaySpeed: c.REPLAY_SPEED },
     logLevel: c.LOG_LEVEL,
+    startingCash: c.STARTING_CASH,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     workerRestartMaxMs: c.WORKER_RESTART_MAX_MS,
   };

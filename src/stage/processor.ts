@@ -67,6 +67,8 @@ export interface ProcessorOptions {
   maxBatchSize?: number;
   /** Called before each batch with the partitions owned now (stages rebuild state on change). */
   onBatch?: (consumer: Consumer) => Promise<void> | void;
+  /** Called after a batch was handled, before its outputs are sent (stages flush state here). */
+  afterBatch?: () => Promise<void> | void;
 }
 
 export interface ProcessorStats {
@@ -146,6 +148,7 @@ export class StreamProcessor {
         handledIds.push(d.e.id);
       }
     }
+    if (this.o.afterBatch) await this.withRetry("afterBatch", () => this.o.afterBatch!());
     if (out.length > 0) {
       await this.withRetry("produce", () => this.o.producer.send(out));
       this.stats.produced += out.length;

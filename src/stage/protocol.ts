@@ -1,20 +1,21 @@
 /**
- * Messages between the gateway's supervisor and a stage worker, on the worker's own channel. The
- * log's traffic (embedded mode) goes over a separate MessagePort: see src/log/bridge.ts.
+ * Messages between the gateway's supervisor and a stage worker, on the worker's own channel.
+ * Resources the main thread holds in-process (the in-process log, embedded PGlite, the in-memory
+ * cache) travel as MessagePorts in the init message.
  */
+import type { StagePorts } from "./context.ts";
 import type { StageName } from "./stages.ts";
 
 /** Supervisor → worker. */
-export type ToWorker =
-  | { t: "init"; stage: StageName; env: Record<string, string | undefined>; log?: MessagePort }
-  | { t: "stop" };
+export type ToWorker = { t: "init"; stage: StageName; env: Record<string, string | undefined>; ports: StagePorts } | { t: "stop" };
 
 /** What a stage has done so far, for /ready and the logs. */
 export interface StageStats {
-  consumed: number;
-  invalid: number;
+  handled: number;
+  duplicates: number;
+  deadLettered: number;
+  produced: number;
   partitions: number;
-  byTopic: Record<string, number>;
 }
 
 /** Worker → supervisor. */

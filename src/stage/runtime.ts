@@ -1,18 +1,12 @@
 /**
- * What runs inside every stage worker: it builds the stage's log client (the main thread's
- * in-process log over a port, or Kafka), joins the stage's consumer group, hands each batch to
- * the stage, and on "stop" closes gracefully (batch in hand finished and committed, group left).
- *
- * The stages' trading logic lands with the pipeline issue; until then a stage validates every
- * envelope it consumes and counts it, which exercises the whole transport: consume, decode,
- * commit after success, rebalance, graceful close.
+ * What runs inside every stage worker: the stage's context (log, database, cache), the stage
+ * built from src/stage/stages, and the stream processor that feeds it. On "stop" it closes
+ * gracefully: the batch in hand is finished and committed, the group left, producers flushed.
  */
 import { loadConfig } from "../config.ts";
-import { decodeEnvelope } from "../events/envelope.ts";
-import { RemoteLog } from "../log/bridge.ts";
-import { openLog } from "../log/index.ts";
-import type { Consumer, Log, LogMessage } from "../log/port.ts";
 import { createLogger } from "../logger.ts";
+import { stageContext, type StageContext } from "./context.ts";
+import { cacheDedup, StreamProcessor } from "./processor.ts";
 import type { FromWorker, StageStats, ToWorker } from "./protocol.ts";
 import { STAGES } from "./stages.ts";
 
@@ -20,71 +14,89 @@ declare const self: Worker;
 
 const post = (m: FromWorker) => self.postMessage(m);
 
+interface Running {
+  ctx: StageContext;
+  processor: StreamProcessor;
+  timers: Timer[];
+}
+
+const statsOf = (r?: Running): StageStats => ({ ...(r?.processor.stats ?? { handled: 0, duplicates: 0, deadLettered: 0, produced: 0 }), partitions: r?.processor.assignments().length ?? 0 });
+
 /** Call from a worker entry file. */
 export function runStageWorker(): void {
-  let started: Promise<{ log: Log; consumer: Consumer; stats: StageStats; timer: Timer }> | undefined;
+  let started: Promise<Running> | undefined;
 
   self.onmessage = async (event: MessageEvent<ToWorker>) => {
     const msg = event.data;
     if (msg.t === "init") {
-      started = start(msg).catch((err: unknown) => {
-        post({ t: "failed", error: (err as Error).message });
-        throw err;
-      });
+      started = start(msg);
+      started.catch((err: unknown) => post({ t: "failed", error: (err as Error).message }));
       return;
     }
     if (msg.t === "stop") {
-      const s = await started?.catch(() => undefined);
-      if (s) {
-        clearInterval(s.timer);
-        await s.consumer.close();
-        await s.log.close();
-        post({ t: "stopped", stats: s.stats });
-      } else {
-        post({ t: "stopped", stats: { consumed: 0, invalid: 0, partitions: 0, byTopic: {} } });
+      const r = await started?.catch(() => undefined);
+      if (r) {
+        for (const t of r.timers) clearInterval(t);
+        await r.processor.close();
+        await r.ctx.close();
       }
+      post({ t: "stopped", stats: statsOf(r) });
     }
   };
 }
 
-async function start(init: Extract<ToWorker, { t: "init" }>) {
+async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
   const config = loadConfig(init.env);
-  const stage = STAGES[init.stage];
-  const logger = createLogger({ level: config.logLevel, name: stage.name });
-  const log: Log = init.log ? new RemoteLog(init.log) : openLog(config, stage.name);
-  const inputs = stage.inputs(config.activeBrokers);
-  const stats: StageStats = { consumed: 0, invalid: 0, partitions: 0, byTopic: {} };
-  const consumer = log.consumer({ groupId: stage.groupId, topics: inputs, clientId: stage.name });
-
-  await consumer.run(async (batch: readonly LogMessage[]) => {
-    for (const m of batch) {
-      try {
-        decodeEnvelope(m.value);
-        stats.byTopic[m.topic] = (stats.byTopic[m.topic] ?? 0) + 1;
-        stats.consumed++;
-      } catch (err) {
-        stats.invalid++;
-        logger.warn({ topic: m.topic, partition: m.partition, offset: m.offset, reason: (err as Error).message }, "invalid envelope");
-      }
-    }
+  const def = STAGES[init.stage];
+  const logger = createLogger({ level: config.logLevel, name: init.stage });
+  const ctx = stageContext(config, logger, init.stage, init.ports);
+  const stage = await def.build(ctx);
+  const processor = new StreamProcessor({
+    stage: init.stage,
+    groupId: def.groupId,
+    topics: stage.topics,
+    log: ctx.log,
+    producer: ctx.producer,
+    dedup: cacheDedup(ctx.cache, init.stage),
+    handle: stage.handle,
+    onBatch: stage.onBatch,
+    afterBatch: stage.afterBatch,
+    logger,
   });
-  logger.info({ group: stage.groupId, inputs, log: log.kind }, "stage consuming");
-  post({ t: "ready", inputs });
+  await processor.start();
+  logger.info({ group: def.groupId, inputs: stage.topics, log: ctx.log.kind }, "stage consuming");
+  post({ t: "ready", inputs: stage.topics });
 
-  let reported = 0;
-  let lastLog = Date.now();
-  const timer = setInterval(() => {
-    stats.partitions = consumer.assignments().length;
-    post({ t: "stats", stats });
-    if (stats.consumed !== reported && Date.now() - lastLog >= 5_000) {
-      logger.info({ consumed: stats.consumed, by_topic: stats.byTopic, partitions: stats.partitions }, "stage progress");
-      reported = stats.consumed;
-      lastLog = Date.now();
-    }
-  }, 1_000);
-  consumer.done.catch((err: unknown) => {
-    logger.error({ err }, "consumer stopped");
+  const timers: Timer[] = [];
+  if (stage.every) {
+    const { ms, run } = stage.every;
+    let busy = false;
+    timers.push(
+      setInterval(async () => {
+        if (busy) return;
+        busy = true;
+        await run()
+          .catch((err: unknown) => logger.warn({ err: (err as Error).message }, "periodic work failed; will try again"))
+          .finally(() => (busy = false));
+      }, ms),
+    );
+  }
+  let reported = -1;
+  let lastLog = 0;
+  timers.push(
+    setInterval(() => {
+      const stats = statsOf({ ctx, processor, timers });
+      post({ t: "stats", stats });
+      if (stats.handled !== reported && Date.now() - lastLog >= 5_000) {
+        logger.info(stats, "stage progress");
+        reported = stats.handled;
+        lastLog = Date.now();
+      }
+    }, 1_000),
+  );
+  processor.done.catch((err: unknown) => {
+    logger.error({ err: (err as Error).message }, "stage stopped on an error");
     post({ t: "failed", error: (err as Error).message });
   });
-  return { log, consumer, stats, timer };
+  return { ctx, processor, timers };
 }

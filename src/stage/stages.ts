@@ -1,28 +1,21 @@
 /**
- * The pipeline's stages: what each consumes, under which consumer group. One group per stage, so
- * several gateway processes split a stage's partitions between them; the broker of a message is
- * read from its topic.
+ * The pipeline's stages and their consumer groups: one group per stage, the same in every
+ * gateway process, so several processes split a stage's partitions. Each stage module declares
+ * its own input topics (src/stage/stages/*).
  */
-import type { Broker } from "../config.ts";
-import { topicName } from "../topics.ts";
+import type { StageContext } from "./context.ts";
+import type { Stage } from "./stage.ts";
+import { executionStage } from "./stages/execution.ts";
+import { portfolioStage } from "./stages/portfolio.ts";
+import { riskStage } from "./stages/risk.ts";
+import { strategyStage } from "./stages/strategy.ts";
 
 export const STAGE_NAMES = ["strategy", "risk", "execution", "portfolio"] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
-export interface StageDef {
-  name: StageName;
-  /** The consumer group: the same in every gateway process. */
-  groupId: string;
-  inputs(brokers: readonly Broker[]): string[];
-}
-
-export const STAGES: Record<StageName, StageDef> = {
-  strategy: { name: "strategy", groupId: "alpha-panda.strategy", inputs: () => [topicName("marketTicks")] },
-  risk: { name: "risk", groupId: "alpha-panda.risk", inputs: (bs) => bs.map((b) => topicName("signalsRaw", b)) },
-  execution: { name: "execution", groupId: "alpha-panda.execution", inputs: (bs) => bs.map((b) => topicName("signalsValidated", b)) },
-  portfolio: {
-    name: "portfolio",
-    groupId: "alpha-panda.portfolio",
-    inputs: (bs) => [topicName("marketTicks"), ...bs.map((b) => topicName("ordersFilled", b))],
-  },
+export const STAGES: Record<StageName, { groupId: string; build: (ctx: StageContext) => Promise<Stage> }> = {
+  strategy: { groupId: "alpha-panda.strategy", build: strategyStage },
+  risk: { groupId: "alpha-panda.risk", build: riskStage },
+  execution: { groupId: "alpha-panda.execution", build: executionStage },
+  portfolio: { groupId: "alpha-panda.portfolio", build: portfolioStage },
 };

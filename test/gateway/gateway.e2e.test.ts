@@ -16,7 +16,7 @@ async function untilConsumed(url: string, stage: string, timeoutMs: number): Pro
   const until = Date.now() + timeoutMs;
   for (;;) {
     const { body } = await readyBody(url);
-    const consumed = Number(body.checks.find((c) => c.name === `stage.${stage}`)?.detail?.consumed ?? 0);
+    const consumed = Number(body.checks.find((c) => c.name === `stage.${stage}`)?.detail?.handled ?? 0);
     if (consumed > 0 || Date.now() > until) return consumed;
     await Bun.sleep(250);
   }

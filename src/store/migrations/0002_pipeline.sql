@@ -44,10 +44,11 @@ create table orders (
   side             text not null check (side in ('BUY', 'SELL')),
   quantity         integer not null check (quantity > 0),
   filled_quantity  integer not null default 0,
+  -- Σ fill quantity × fill price, paise: the average fill price is filled_value / filled_quantity.
+  filled_value     bigint not null default 0,
   order_type       text not null check (order_type in ('MARKET', 'LIMIT', 'SL', 'SL-M')),
   price            bigint,
   trigger_price    bigint,
-  average_price    bigint,
   product          text,
   status           text not null check (status in ('PENDING', 'OPEN', 'PARTIALLY_FILLED', 'FILLED', 'REJECTED', 'CANCELLED', 'FAILED')),
   reason_code      text,

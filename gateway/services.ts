@@ -1,0 +1,346 @@
+/**
+ * The gateway's Services (gateway/api/services.ts) over the log, the store and the cache.
+ * Orders placed through the API are written to the orders table (PENDING, with their
+ * client_order_id under a unique index, so a repeat returns the first order) and published to
+ * `{broker}.signals.raw` like any strategy's signal. Everything else reads the read models.
+ * Pushes for WebSocket subscribers come from a consumer of this process's own (a group per
+ * process, starting at the end), so every gateway process pushes to its own clients.
+ */
+import type { Cache } from "../src/cache/port.ts";
+import type { Broker, Config } from "../src/config.ts";
+import { createEvent, decodeEnvelope, encodeEnvelope, newId, type Envelope } from "../src/events/envelope.ts";
+import { AlphaError } from "../src/errors.ts";
+import type { Log, Producer } from "../src/log/port.ts";
+import type { Logger } from "../src/logger.ts";
+import { publishTicks } from "../src/market/feed.ts";
+import { instruments } from "../src/market/instruments.ts";
+import { DEFAULT_LIMITS, parseLimits } from "../src/risk/index.ts";
+import { readPositions, totalsOf } from "../src/stage/stages/positions.ts";
+import type { Store } from "../src/store/index.ts";
+import { topicName } from "../src/topics.ts";
+import type { OrderQuery, OrderView, PlaceOrder, RiskView, Services, StrategyView, TradingState } from "./api/services.ts";
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
+
+function orderView(r: Row): OrderView {
+  const filled = Number(r.filled_quantity);
+  const value = Number(r.filled_value);
+  return {
+    order_id: String(r.order_id),
+    broker: r.broker as Broker,
+    strategy_id: String(r.strategy_id),
+    instrument_token: Number(r.instrument_token),
+    side: r.side as OrderView["side"],
+    quantity: Number(r.quantity),
+    filled_quantity: filled,
+    order_type: r.order_type as OrderView["order_type"],
+    price: num(r.price),
+    trigger_price: num(r.trigger_price),
+    // Integer division: the average fill price in whole paise, rounded half up.
+    average_price: filled > 0 ? Math.floor((value * 2 + filled) / (2 * filled)) : undefined,
+    status: r.status as OrderView["status"],
+    reason_code: (r.reason_code as string | null) ?? undefined,
+    message: (r.message as string | null) ?? undefined,
+    client_order_id: (r.client_order_id as string | null) ?? undefined,
+    correlation_id: String(r.correlation_id),
+    created_at: new Date(r.created_at as string).toISOString(),
+    updated_at: new Date(r.updated_at as string).toISOString(),
+  };
+}
+
+const ORDER_COLUMNS = `order_id, seq, broker, strategy_id, instrument_token::text, side, quantity, filled_quantity, filled_value::text,
+  order_type, price::text, trigger_price::text, status, reason_code, message, client_order_id, correlation_id, created_at, updated_at`;
+
+/** Channels a push goes to, from the envelope. */
+export function channelsOf(topic: string, e: Envelope): string[] {
+  if (e.type === "market.tick") return [`ticks.${(e.data as { instrument_token: number }).instrument_token}`];
+  if (e.broker === "shared") return [];
+  if (e.type === "pnl.snapshot") return [`portfolio.${e.broker}`];
+  if (e.type.startsWith("signal.")) return [`signals.${e.broker}`];
+  if (e.type.startsWith("order.") && topic.includes(".orders.")) return [`orders.${e.broker}`];
+  return [];
+}
+
+export interface ServicesDeps {
+  config: Config;
+  log: Log;
+  producer: Producer;
+  store: Store;
+  cache: Cache;
+  logger: Logger;
+}
+
+export function createServices(d: ServicesDeps): Services & { start(): Promise<void>; close(): Promise<void> } {
+  const sql = d.store.sql;
+  const active = d.config.activeBrokers;
+  const listeners = new Set<(channel: string, e: Envelope) => void>();
+  const pushTopics = [
+    topicName("marketTicks"),
+    ...active.flatMap((b) =>
+      (["signalsValidated", "signalsRejected", "ordersSubmitted", "ordersFilled", "ordersRejected", "ordersCancelled", "ordersFailed", "pnlSnapshots"] as const).map((id) => topicName(id, b)),
+    ),
+  ];
+  const fanout = d.log.consumer({ groupId: `alpha-panda.gateway.${newId()}`, topics: pushTopics, startFrom: "latest", clientId: "gateway-fanout" });
+
+  async function getOrder(orderId: string): Promise<OrderView | undefined> {
+    const [r] = await sql.unsafe(`select ${ORDER_COLUMNS} from orders where order_id = $1`, [orderId]);
+    return r ? orderView(r) : undefined;
+  }
+
+  async function risk(broker: Broker): Promise<RiskView> {
+    const [r] = await sql.unsafe(
+      `select t.state, t.reason, l.limits, greatest(t.updated_at, l.updated_at) as updated_at
+         from trading_state t left join risk_limits l using (broker) where t.broker = $1`,
+      [broker],
+    );
+    return {
+      broker,
+      state: (r?.state ?? "ACTIVE") as TradingState,
+      reason: r?.reason ?? undefined,
+      limits: { ...DEFAULT_LIMITS, ...((r?.limits as Record<string, number> | null) ?? {}) },
+      updated_at: r?.updated_at ? new Date(r.updated_at).toISOString() : undefined,
+    };
+  }
+
+  return {
+    activeBrokers: active,
+
+    async start() {
+      await fanout.run(async (batch) => {
+        if (listeners.size === 0) return;
+        for (const m of batch) {
+          let e: Envelope;
+          try {
+            e = decodeEnvelope(m.value);
+          } catch {
+            continue;
+          }
+          for (const channel of channelsOf(m.topic, e)) for (const l of listeners) l(channel, e);
+        }
+      });
+    },
+    async close() {
+      await fanout.close();
+    },
+
+    orders: {
+      async place(cmd: PlaceOrder) {
+        if (cmd.client_order_id) {
+          const [r] = await sql.unsafe(`select ${ORDER_COLUMNS} from orders where broker = $1 and client_order_id = $2`, [cmd.broker, cmd.client_order_id]);
+          if (r) return { order: orderView(r), created: false };
+        }
+        const orderId = newId();
+        const key = String(cmd.instrument_token);
+        const event = createEvent(
+          {
+            type: "signal.generated",
+            source: "gateway",
+            broker: cmd.broker,
+            key,
+            data: {
+              signal_id: orderId,
+              strategy_id: cmd.strategy_id,
+              instrument_token: cmd.instrument_token,
+              side: cmd.side,
+              quantity: cmd.quantity,
+              order_type: cmd.order_type,
+              ...(cmd.price !== undefined ? { price: cmd.price } : {}),
+              ...(cmd.trigger_price !== undefined ? { trigger_price: cmd.trigger_price } : {}),
+              ...(cmd.product ? { product: cmd.product } : {}),
+              ...(cmd.client_order_id ? { client_order_id: cmd.client_order_id } : {}),
+            },
+          },
+          {},
+        );
+        const inserted = await sql.unsafe(
+          `insert into orders (order_id, broker, strategy_id, instrument_token, side, quantity, order_type, price, trigger_price, product,
+                               status, client_order_id, correlation_id)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING', $11, $12)
+           on conflict do nothing returning ${ORDER_COLUMNS}`,
+          [orderId, cmd.broker, cmd.strategy_id, cmd.instrument_token, cmd.side, cmd.quantity, cmd.order_type, cmd.price ?? null, cmd.trigger_price ?? null, cmd.product ?? null, cmd.client_order_id ?? null, event.correlation_id],
+        );
+        if (inserted.length === 0) {
+          // Lost a race with the same client_order_id: the first one is the order.
+          const [r] = await sql.unsafe(`select ${ORDER_COLUMNS} from orders where broker = $1 and client_order_id = $2`, [cmd.broker, cmd.client_order_id ?? ""]);
+          if (r) return { order: orderView(r), created: false };
+          throw new AlphaError("INTERNAL", "order was neither inserted nor found");
+        }
+        await sql.unsafe(`insert into order_events (event_id, order_id, type, ts, data) values ($1, $2, $3, $4, $5::jsonb) on conflict do nothing`, [
+          event.id,
+          orderId,
+          event.type,
+          event.ts,
+          JSON.stringify(event.data),
+        ]);
+        try {
+          await d.producer.send([{ topic: topicName("signalsRaw", cmd.broker), key, value: encodeEnvelope(event) }]);
+        } catch (err) {
+          await sql.unsafe(`update orders set status = 'FAILED', reason_code = 'NOT_SENT', message = $2, updated_at = now() where order_id = $1`, [orderId, (err as Error).message]);
+          throw err;
+        }
+        return { order: orderView(inserted[0]!), created: true };
+      },
+
+      async list(q: OrderQuery) {
+        const where: string[] = [];
+        const params: unknown[] = [];
+        const add = (cond: string, v: unknown) => {
+          params.push(v);
+          where.push(cond.replace("?", `$${params.length}`));
+        };
+        if (q.broker) add("broker = ?", q.broker);
+        if (q.status) add("status = ?", q.status);
+        if (q.strategy_id) add("strategy_id = ?", q.strategy_id);
+        if (q.cursor) {
+          const seq = Number(Buffer.from(q.cursor, "base64url").toString());
+          if (!Number.isSafeInteger(seq)) throw new AlphaError("PAYLOAD_INVALID", "cursor: not a cursor this API gave out");
+          add("seq < ?", seq);
+        }
+        params.push(q.limit + 1);
+        const rows = await sql.unsafe(
+          `select ${ORDER_COLUMNS} from orders ${where.length ? `where ${where.join(" and ")}` : ""} order by seq desc limit $${params.length}`,
+          params as never[],
+        );
+        const page = rows.slice(0, q.limit);
+        const next = rows.length > q.limit ? Buffer.from(String(page[page.length - 1]!.seq)).toString("base64url") : null;
+        return { orders: page.map(orderView), next_cursor: next };
+      },
+
+      async get(orderId: string) {
+        const order = await getOrder(orderId);
+        if (!order) return undefined;
+        const events = await sql.unsafe(`select event_id::text as id, type, ts, data from order_events where order_id = $1 order by ts, event_id`, [orderId]);
+        order.events = events.map((e) => ({ id: String(e.id), type: String(e.type), ts: new Date(e.ts).toISOString(), data: e.data }));
+        return order;
+      },
+
+      async cancel(orderId: string) {
+        const order = await getOrder(orderId);
+        if (!order) return undefined;
+        const key = String(order.instrument_token);
+        const e = createEvent({ type: "order.cancel", source: "gateway", broker: order.broker, key, data: { order_id: orderId, instrument_token: order.instrument_token, reason: "cancelled through the API" } }, { correlation_id: order.correlation_id });
+        await d.producer.send([{ topic: topicName("orderCommands", order.broker), key, value: encodeEnvelope(e) }]);
+        return order;
+      },
+    },
+
+    portfolios: {
+      async get(broker: Broker) {
+        const positions = await readPositions(d.cache, broker);
+        const t = totalsOf(positions, d.config.startingCash);
+        return {
+          broker,
+          cash: t.cash,
+          realised_pnl: t.realised_pnl,
+          unrealised_pnl: t.unrealised_pnl,
+          fees: t.fees,
+          positions: positions
+            .filter((p) => p.quantity !== 0 || p.realised_pnl !== 0)
+            .map((p) => ({
+              strategy_id: p.strategy_id,
+              instrument_token: p.instrument_token,
+              quantity: p.quantity,
+              average_price: p.average_price,
+              last_price: p.last_price,
+              realised_pnl: p.realised_pnl,
+              unrealised_pnl: p.unrealised_pnl,
+              fees: p.fees,
+            })),
+        };
+      },
+      async trades(broker: Broker, limit: number) {
+        const rows = await sql.unsafe(
+          `select event_id::text, fill_id, order_id, strategy_id, instrument_token::text, side, quantity, price::text, fees::text, filled_at
+             from ledger_fills where broker = $1 order by seq desc limit $2`,
+          [broker, limit],
+        );
+        return rows.map((r) => ({
+          fill_id: String(r.fill_id),
+          event_id: String(r.event_id),
+          order_id: String(r.order_id),
+          broker,
+          strategy_id: String(r.strategy_id),
+          instrument_token: Number(r.instrument_token),
+          side: r.side,
+          quantity: Number(r.quantity),
+          price: Number(r.price),
+          fees: Number(r.fees),
+          ts: new Date(r.filled_at).toISOString(),
+        }));
+      },
+    },
+
+    strategies: {
+      async list() {
+        const rows = await sql.unsafe(`select id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at from strategies order by id`);
+        return rows.map(strategyView);
+      },
+      async create(s: StrategyView) {
+        const rows = await sql.unsafe(
+          `insert into strategies (id, kind, params, instruments, brokers, enabled) values ($1, $2, $3::jsonb, $4::bigint[], $5::text[], $6)
+           on conflict (id) do nothing returning id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`,
+          [s.id, s.kind, JSON.stringify(s.params), s.instruments, s.brokers, s.enabled],
+        );
+        if (rows.length === 0) throw new AlphaError("PAYLOAD_INVALID", `strategy ${s.id} exists already`, { details: { conflict: true } });
+        return strategyView(rows[0]!);
+      },
+      async update(id, patch) {
+        const rows = await sql.unsafe(
+          `update strategies set kind = coalesce($2, kind), params = coalesce($3::jsonb, params), instruments = coalesce($4::bigint[], instruments),
+                  brokers = coalesce($5::text[], brokers), enabled = coalesce($6, enabled), updated_at = now()
+            where id = $1 returning id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`,
+          [id, patch.kind ?? null, patch.params ? JSON.stringify(patch.params) : null, patch.instruments ?? null, patch.brokers ?? null, patch.enabled ?? null],
+        );
+        return rows[0] ? strategyView(rows[0]) : undefined;
+      },
+    },
+
+    risk: {
+      get: risk,
+      async putLimits(broker, limits) {
+        const parsed = parseLimits(limits);
+        await sql.unsafe(
+          `insert into risk_limits (broker, limits) values ($1, $2::jsonb) on conflict (broker) do update set limits = excluded.limits, updated_at = now()`,
+          [broker, JSON.stringify(parsed)],
+        );
+        return risk(broker);
+      },
+      async setState(broker, state, reason) {
+        await sql.unsafe(
+          `insert into trading_state (broker, state, reason) values ($1, $2, $3)
+           on conflict (broker) do update set state = excluded.state, reason = excluded.reason, updated_at = now()`,
+          [broker, state, reason ?? null],
+        );
+        return risk(broker);
+      },
+    },
+
+    instruments: { list: instruments.all, byToken: instruments.byToken, bySymbol: instruments.bySymbol },
+
+    ticks: {
+      publish: (ticks) => publishTicks(d.producer, ticks, "gateway.api"),
+    },
+
+    events: {
+      subscribe(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    },
+  };
+}
+
+function strategyView(r: Row): StrategyView {
+  return {
+    id: String(r.id),
+    kind: String(r.kind),
+    params: r.params as Record<string, unknown>,
+    instruments: (r.instruments as string[]).map(Number),
+    brokers: r.brokers as Broker[],
+    enabled: Boolean(r.enabled),
+    created_at: r.created_at ? new Date(r.created_at as string).toISOString() : undefined,
+    updated_at: r.updated_at ? new Date(r.updated_at as string).toISOString() : undefined,
+  };
+}

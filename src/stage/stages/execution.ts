@@ -1,0 +1,144 @@
+/**
+ * The execution stage. `paper` orders go to the paper exchange (src/execution); `zerodha` orders
+ * fail with a clear reason until the Kite Connect integration exists. Its inputs (validated
+ * signals, ticks, cancel commands) are all keyed by instrument token and co-partitioned, so one
+ * worker holds an instrument's open orders. Those are saved to the cache after every batch
+ * (`{broker}:exec:book`, per instrument) and loaded again at start and after a rebalance.
+ */
+import type { Broker } from "../../config.ts";
+import type { Envelope } from "../../events/envelope.ts";
+import type { PayloadOf } from "../../events/payloads.ts";
+import { derivedId } from "../../events/ids.ts";
+import { emptyExchangeState, PaperExchange, type ExchangeEvent, type ExchangeState } from "../../execution/index.ts";
+import type { Consumer } from "../../log/port.ts";
+import { brokerOfTopic, topicName, type TopicId } from "../../topics.ts";
+import type { StageContext } from "../context.ts";
+import type { Outgoing } from "../processor.ts";
+import type { Stage } from "../stage.ts";
+import { orderEvent, type Lineage } from "./envelopes.ts";
+import { LAST_PRICES_KEY } from "./market.ts";
+
+const TOPIC_OF: Record<string, TopicId> = {
+  "order.submitted": "ordersSubmitted",
+  "order.filled": "ordersFilled",
+  "order.rejected": "ordersRejected",
+  "order.cancel_rejected": "ordersRejected",
+  "order.cancelled": "ordersCancelled",
+  "order.failed": "ordersFailed",
+};
+
+interface Saved {
+  book: ExchangeState["book"][string];
+  lineage: Record<string, Lineage>;
+}
+
+const bookKey = (b: Broker) => `${b}:exec:book`;
+
+export async function executionStage(ctx: StageContext): Promise<Stage> {
+  const brokers = ctx.config.activeBrokers;
+  const exchange = new PaperExchange();
+  let state: ExchangeState = emptyExchangeState();
+  const lineage = new Map<string, Lineage>();
+  const dirty = new Set<string>();
+  let owned: string | undefined;
+
+  async function load(): Promise<void> {
+    state = emptyExchangeState();
+    lineage.clear();
+    if (!brokers.includes("paper")) return;
+    const [saved, last] = await Promise.all([ctx.cache.hgetall(bookKey("paper")), ctx.cache.hgetall(LAST_PRICES_KEY)]);
+    for (const [token, price] of Object.entries(last)) state.last[token] = { price: Number(price), available: null };
+    for (const [token, json] of Object.entries(saved)) {
+      const s = JSON.parse(json) as Saved;
+      if (s.book.length === 0) continue;
+      state.book[token] = s.book;
+      for (const o of s.book) state.open[o.order.order_id] = Number(token);
+      for (const [id, l] of Object.entries(s.lineage)) lineage.set(id, l);
+    }
+  }
+
+  /** What the exchange emits, plus the failure this stage raises itself for zerodha. */
+  type Emitted = ExchangeEvent | { type: "order.failed"; data: PayloadOf<"order.failed"> };
+
+  function emit(events: Emitted[], cause: Envelope, broker: Broker, key: string): Outgoing[] {
+    return events.map((ev, i) => {
+      const orderId = (ev.data as { order_id: string }).order_id;
+      const event = orderEvent(derivedId(cause.id, `execution/${i}`), ev.type as never, ev.data as never, { broker, key, source: "execution", cause, lineage: lineage.get(orderId) });
+      return { topic: topicName(TOPIC_OF[ev.type]!, broker), event };
+    });
+  }
+
+  return {
+    topics: [topicName("marketTicks"), ...brokers.flatMap((b) => [topicName("signalsValidated", b), topicName("orderCommands", b)])],
+    async onBatch(consumer: Consumer) {
+      const now = JSON.stringify(consumer.assignments().sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition));
+      if (now !== owned) {
+        owned = now;
+        await load();
+      }
+    },
+    async afterBatch() {
+      if (dirty.size === 0) return;
+      const fields: Record<string, string> = {};
+      for (const token of dirty) {
+        const book = state.book[token] ?? [];
+        const saved: Saved = { book, lineage: Object.fromEntries(book.flatMap((o) => (lineage.has(o.order.order_id) ? [[o.order.order_id, lineage.get(o.order.order_id)!]] : []))) };
+        fields[token] = JSON.stringify(saved);
+      }
+      dirty.clear();
+      await ctx.cache.hset(bookKey("paper"), fields);
+    },
+    handle(e, m) {
+      const now = new Date().toISOString();
+      if (e.type === "market.tick") {
+        if (!brokers.includes("paper")) return [];
+        const token = String(e.data.instrument_token);
+        const hadOrders = (state.book[token]?.length ?? 0) > 0;
+        const r = exchange.onTick(state, e.data, now);
+        state = r.state;
+        if (hadOrders || r.events.length > 0) dirty.add(token);
+        return emit(r.events, e, "paper", token);
+      }
+      const broker = brokerOfTopic(m.topic);
+      if (broker === "shared") return [];
+      if (e.type === "signal.validated") {
+        const s = e.data;
+        const order = {
+          order_id: s.signal_id,
+          signal_id: s.signal_id,
+          strategy_id: s.strategy_id,
+          instrument_token: s.instrument_token,
+          side: s.side,
+          quantity: s.quantity,
+          order_type: s.order_type,
+          ...(s.price !== undefined ? { price: s.price } : {}),
+          ...(s.trigger_price !== undefined ? { trigger_price: s.trigger_price } : {}),
+        };
+        if (broker === "zerodha") {
+          return emit(
+            [{ type: "order.failed", data: { ...order, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha orders need the Kite Connect integration, which is not available yet" } }],
+            e,
+            broker,
+            e.key,
+          );
+        }
+        lineage.set(order.order_id, { correlation_id: e.correlation_id, trace_id: e.trace_id });
+        const r = exchange.submit(state, order, now);
+        state = r.state;
+        dirty.add(String(s.instrument_token));
+        return emit(r.events, e, broker, e.key);
+      }
+      if (e.type === "order.cancel") {
+        if (broker === "zerodha") {
+          const refused = { type: "order.cancel_rejected", data: { order_id: e.data.order_id, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not connected" } };
+          return emit([refused as unknown as ExchangeEvent], e, broker, e.key);
+        }
+        const r = exchange.cancel(state, e.data.order_id, now, e.data.reason);
+        state = r.state;
+        dirty.add(String(e.data.instrument_token));
+        return emit(r.events, e, broker, e.key);
+      }
+      return [];
+    },
+  };
+}
