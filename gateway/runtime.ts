@@ -14,7 +14,9 @@ import { Feed } from "../src/market/feed.ts";
 import { STAGE_NAMES } from "../src/stage/stages.ts";
 import { openStore } from "../src/store/index.ts";
 import { topicSpecs } from "../src/topics.ts";
+import { ApiKeys, createDevKey, createWsHandlers, mountApi, registerBootstrapKey } from "./api/index.ts";
 import { createApp } from "./app.ts";
+import { createServices } from "./services.ts";
 import { Supervisor } from "./supervisor.ts";
 
 export interface Gateway {
@@ -79,8 +81,32 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
       lastCount = feed.stats.published;
     }, 5_000);
 
+    const apiProducer = log.producer({ clientId: "gateway-api" });
+    cleanup.push(() => apiProducer.close());
+    const services = createServices({ config, log, producer: apiProducer, store, cache, logger });
+    await services.start();
+    cleanup.push(() => services.close());
+
+    const keys = new ApiKeys(store.sql);
+    if (config.bootstrapApiKey) {
+      await registerBootstrapKey(store.sql, config.bootstrapApiKey);
+      logger.info("BOOTSTRAP_API_KEY registered as a trade key");
+    } else if (mode === "embedded") {
+      const { key } = await createDevKey(store.sql);
+      // Printed on purpose: the embedded database lives and dies with this process, so this key
+      // is the only way in, and it is worthless once the process ends.
+      logger.info({ api_key: key, scope: "trade" }, "development API key for this run: Authorization: Bearer <api_key>");
+    }
+
     const app = createApp({ mode, log, store, cache, workers: () => supervisor.statuses(), feed: () => feed.stats, startedAt: started });
-    const server = Bun.serve({ port: config.port, hostname: config.host, fetch: app.fetch });
+    mountApi(app, { services, auth: keys, logger });
+    const ws = createWsHandlers({ services, auth: keys, logger });
+    const server = Bun.serve({
+      port: config.port,
+      hostname: config.host,
+      fetch: (req, srv) => (ws.isUpgrade(req) ? ws.upgrade(req, srv) : app.fetch(req, srv)),
+      websocket: ws.websocket,
+    });
     const url = `http://${config.host}:${server.port}`;
     logger.info({ url, mode, brokers: config.activeBrokers, feed: config.feed.kind, log: log.kind, store: store.kind }, "gateway listening");
 
@@ -93,6 +119,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
         logger.info({ published: feed.stats.published }, "feed stopped");
         await supervisor.stop(Math.max(1_000, config.shutdownTimeoutMs - 2_000));
         logger.info({ stages: supervisor.statuses().map((s) => ({ stage: s.stage, handled: s.stats?.handled ?? 0 })) }, "stage workers stopped, offsets committed");
+        ws.close();
         await server.stop(true);
         for (const close of cleanup.reverse()) await close().catch((err: unknown) => logger.warn({ err }, "error while closing"));
         logger.info({ ms: Date.now() - t0 }, "gateway stopped");

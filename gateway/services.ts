@@ -15,6 +15,7 @@ import type { Logger } from "../src/logger.ts";
 import { publishTicks } from "../src/market/feed.ts";
 import { instruments } from "../src/market/instruments.ts";
 import { DEFAULT_LIMITS, parseLimits } from "../src/risk/index.ts";
+import { compileStrategy } from "../src/strategies/index.ts";
 import { readPositions, totalsOf } from "../src/stage/stages/positions.ts";
 import type { Store } from "../src/store/index.ts";
 import { topicName } from "../src/topics.ts";
@@ -195,7 +196,9 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
         if (q.strategy_id) add("strategy_id = ?", q.strategy_id);
         if (q.cursor) {
           const seq = Number(Buffer.from(q.cursor, "base64url").toString());
-          if (!Number.isSafeInteger(seq)) throw new AlphaError("PAYLOAD_INVALID", "cursor: not a cursor this API gave out");
+          if (!/^[A-Za-z0-9_-]+$/.test(q.cursor) || !Number.isSafeInteger(seq) || seq <= 0) {
+            throw new AlphaError("PAYLOAD_INVALID", "cursor: not a cursor this API gave out", { details: [{ path: "cursor", message: "cursor: not a cursor this API gave out" }] });
+          }
           add("seq < ?", seq);
         }
         params.push(q.limit + 1);
@@ -219,6 +222,9 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       async cancel(orderId: string) {
         const order = await getOrder(orderId);
         if (!order) return undefined;
+        if (["FILLED", "REJECTED", "CANCELLED", "FAILED"].includes(order.status)) {
+          throw new AlphaError("CONFLICT", `order ${orderId} is ${order.status}: only an open order can be cancelled`);
+        }
         const key = String(order.instrument_token);
         const e = createEvent({ type: "order.cancel", source: "gateway", broker: order.broker, key, data: { order_id: orderId, instrument_token: order.instrument_token, reason: "cancelled through the API" } }, { correlation_id: order.correlation_id });
         await d.producer.send([{ topic: topicName("orderCommands", order.broker), key, value: encodeEnvelope(e) }]);
@@ -278,15 +284,21 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
         return rows.map(strategyView);
       },
       async create(s: StrategyView) {
+        checkStrategy(s);
         const rows = await sql.unsafe(
           `insert into strategies (id, kind, params, instruments, brokers, enabled) values ($1, $2, $3::jsonb, $4::bigint[], $5::text[], $6)
            on conflict (id) do nothing returning id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`,
           [s.id, s.kind, JSON.stringify(s.params), s.instruments, s.brokers, s.enabled],
         );
-        if (rows.length === 0) throw new AlphaError("PAYLOAD_INVALID", `strategy ${s.id} exists already`, { details: { conflict: true } });
+        if (rows.length === 0) throw new AlphaError("CONFLICT", `strategy ${s.id} exists already`);
         return strategyView(rows[0]!);
       },
       async update(id, patch) {
+        if (patch.kind !== undefined || patch.params !== undefined) {
+          const [current] = await sql.unsafe(`select kind, params from strategies where id = $1`, [id]);
+          if (!current) return undefined;
+          checkStrategy({ id, kind: patch.kind ?? String(current.kind), params: patch.params ?? (current.params as Record<string, unknown>) });
+        }
         const rows = await sql.unsafe(
           `update strategies set kind = coalesce($2, kind), params = coalesce($3::jsonb, params), instruments = coalesce($4::bigint[], instruments),
                   brokers = coalesce($5::text[], brokers), enabled = coalesce($6, enabled), updated_at = now()
@@ -300,7 +312,8 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     risk: {
       get: risk,
       async putLimits(broker, limits) {
-        const parsed = parseLimits(limits);
+        // A partial update: the named limits over the current ones, validated together.
+        const parsed = parseLimits(limits, (await risk(broker)).limits as never);
         await sql.unsafe(
           `insert into risk_limits (broker, limits) values ($1, $2::jsonb) on conflict (broker) do update set limits = excluded.limits, updated_at = now()`,
           [broker, JSON.stringify(parsed)],
@@ -330,6 +343,14 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       },
     },
   };
+}
+
+/** A strategy's kind and params are checked with the same code the strategy stage runs. */
+function checkStrategy(s: Pick<StrategyView, "id" | "kind" | "params">): void {
+  const compiled = compileStrategy(s.id, s.kind, s.params);
+  if (Array.isArray(compiled)) {
+    throw new AlphaError("PAYLOAD_INVALID", compiled.map((p) => `${p.path}: ${p.message}`).join("; "), { details: compiled });
+  }
 }
 
 function strategyView(r: Row): StrategyView {

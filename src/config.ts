@@ -111,6 +111,14 @@ export const configSchema = z
         return n;
       }),
     LOG_LEVEL: oneOf(LOG_LEVELS, "info"),
+    BOOTSTRAP_API_KEY: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v === "") return undefined;
+        if (v.length < 16 || /\s/.test(v)) return fail(ctx, "must be at least 16 characters with no spaces (the value is not shown: it is a secret)");
+        return v;
+      }),
     STARTING_CASH: z
       .string()
       .optional()
@@ -147,6 +155,8 @@ export interface Config {
   databaseUrl?: string;
   feed: { kind: FeedKind; seed: number; intervalMs: number; replayFile?: string; replaySpeed: number };
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Registered as a `trade` API key at start (a secret: never logged). */
+  bootstrapApiKey?: string;
   /** Each broker portfolio's starting cash, paise. */
   startingCash: number;
   shutdownTimeoutMs: number;
@@ -197,6 +207,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     feed: { kind: c.FEED, seed: c.FEED_SEED, intervalMs: c.FEED_INTERVAL_MS, replayFile: c.REPLAY_FILE, replaySpeed: c.REPLAY_SPEED },
     logLevel: c.LOG_LEVEL,
     startingCash: c.STARTING_CASH,
+    bootstrapApiKey: c.BOOTSTRAP_API_KEY,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     workerRestartMaxMs: c.WORKER_RESTART_MAX_MS,
   };
@@ -208,5 +219,6 @@ export function redactedConfig(c: Config): Config {
     ...c,
     redisUrl: c.redisUrl && maskSecret(c.redisUrl),
     databaseUrl: c.databaseUrl && maskSecret(c.databaseUrl),
+    bootstrapApiKey: c.bootstrapApiKey && "***",
   };
 }

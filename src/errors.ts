@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   "CACHE_UNAVAILABLE",
   "CACHE_FULL",
   "CACHE_WRONG_TYPE",
+  "NOT_FOUND",
+  "CONFLICT",
   "TIMEOUT",
   "INTERNAL",
 ] as const;

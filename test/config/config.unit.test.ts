@@ -68,10 +68,18 @@ describe("config", () => {
     expect(err.message).not.toContain("s3cret");
   });
 
-  test("redactedConfig hides passwords", () => {
-    const c = loadConfig({ DATABASE_URL: "postgres://alpha:topsecret@h:5432/db", REDIS_URL: "redis://:pw@h:6379" });
+  test("redactedConfig hides passwords and the bootstrap API key", () => {
+    const c = loadConfig({ DATABASE_URL: "postgres://alpha:topsecret@h:5432/db", REDIS_URL: "redis://:pw@h:6379", BOOTSTRAP_API_KEY: "ap_verysecretkey123456" });
+    expect(c.bootstrapApiKey).toBe("ap_verysecretkey123456");
     const text = JSON.stringify(redactedConfig(c));
     expect(text).not.toContain("topsecret");
     expect(text).not.toContain(":pw@");
+    expect(text).not.toContain("verysecret");
+  });
+
+  test("a short bootstrap key is refused without echoing it", () => {
+    const err = problemsOf({ BOOTSTRAP_API_KEY: "short1" });
+    expect(err.message).toContain("BOOTSTRAP_API_KEY");
+    expect(err.message).not.toContain("short1");
   });
 });

@@ -1,0 +1,82 @@
+/**
+ * The gateway's API: REST under /api/v1, GET /openapi.json, and the WebSocket hub for /ws. Built
+ * only on {@link Services} (gateway/api/services.ts) and {@link ApiKeys}.
+ *
+ * @example
+ * const app = createApp(appDeps);
+ * const keys = new ApiKeys(store.sql);
+ * mountApi(app, { services, auth: keys, logger });
+ * const ws = createWsHandlers({ services, auth: keys, logger });
+ * const server = Bun.serve({
+ *   port, hostname,
+ *   fetch: (req, srv) => (ws.isUpgrade(req) ? ws.upgrade(req, srv) : app.fetch(req, srv)),
+ *   websocket: ws.websocket,
+ * });
+ * // on stop: ws.close(); await server.stop(true);
+ */
+import { Hono } from "hono";
+import type { Logger } from "../../src/logger.ts";
+import type { ApiKeys } from "./auth.ts";
+import { ApiError, renderError } from "./errors.ts";
+import { marketRoutes } from "./market.ts";
+import { openApiDocument } from "./openapi.ts";
+import { orderRoutes } from "./orders.ts";
+import { portfolioRoutes } from "./portfolios.ts";
+import { riskRoutes } from "./risk.ts";
+import { register, type Route } from "./route.ts";
+import type { Services } from "./services.ts";
+import { strategyRoutes } from "./strategies.ts";
+
+export { ApiKeys, createDevKey, registerBootstrapKey, type Scope } from "./auth.ts";
+export { createWsHandlers, type WsHandlers, type WsOptions } from "./ws.ts";
+export type { Services } from "./services.ts";
+
+export const API_PREFIX = "/api/v1";
+
+/** 1 MiB: a full batch of 1000 ticks is about 150 KiB. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ApiDeps {
+  services: Services;
+  auth: ApiKeys;
+  logger: Logger;
+  /** Default {@link MAX_BODY_BYTES}. */
+  maxBodyBytes?: number;
+}
+
+/**
+ * Every REST route, in the order the OpenAPI document lists them.
+ *
+ * @example
+ * const doc = openApiDocument(apiRoutes(services), API_PREFIX);
+ */
+export const apiRoutes = (s: Services): Route[] => [...orderRoutes(s), ...portfolioRoutes(s), ...strategyRoutes(s), ...riskRoutes(s), ...marketRoutes(s)];
+
+/** A path below the prefix that matches a route's pattern, for telling 405 from 404. */
+const matcher = (path: string) => new RegExp(`^${path.replace(/:[A-Za-z_]\w*/g, "[^/]+")}/?$`);
+
+/**
+ * Mounts the REST API at /api/v1 and GET /openapi.json (public) on `app`.
+ * Returns the routes and the OpenAPI document it serves.
+ *
+ * @example
+ * mountApi(app, { services, auth: new ApiKeys(store.sql), logger });
+ */
+export function mountApi(app: Hono, deps: ApiDeps): { routes: Route[]; openapi: Record<string, unknown> } {
+  const routes = apiRoutes(deps.services);
+  const api = new Hono();
+  register(api, routes, { keys: deps.auth, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES });
+  const patterns = routes.map((r) => ({ method: r.method, re: matcher(r.path) }));
+  api.all("*", (c) => {
+    const path = c.req.path.slice(API_PREFIX.length) || "/";
+    const allowed = [...new Set(patterns.filter((p) => p.re.test(path)).map((p) => p.method))];
+    if (allowed.length === 0) throw new ApiError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`);
+    throw new ApiError("METHOD_NOT_ALLOWED", `${c.req.path} does not take ${c.req.method}; it takes ${allowed.join(", ")}`, { headers: { Allow: allowed.join(", ") } });
+  });
+  api.onError((err, c) => renderError(c, err, deps.logger));
+  app.route(API_PREFIX, api);
+
+  const openapi = openApiDocument(routes, API_PREFIX);
+  app.get("/openapi.json", (c) => c.json(openapi));
+  return { routes, openapi };
+}

@@ -1,0 +1,37 @@
+/**
+ * Names in a request that must exist: a broker that is running, an instrument the master knows.
+ * An unknown one is a 404 naming it; a price off the tick grid or a quantity off the lot size is
+ * a problem for a 422.
+ */
+import type { Broker } from "../../src/config.ts";
+import type { Problem } from "../../src/errors.ts";
+import type { Instrument } from "../../src/market/instruments.ts";
+import { onTickGrid, toRupees, type Paise } from "../../src/money.ts";
+import { ApiError } from "./errors.ts";
+import type { Services } from "./services.ts";
+
+/** The broker if it is one of ACTIVE_BROKERS; else a 404 "unknown broker". */
+export function activeBroker(s: Services, name: string): Broker {
+  const b = s.activeBrokers.find((x) => x === name);
+  if (!b) throw new ApiError("NOT_FOUND", `unknown broker ${JSON.stringify(name)} (active: ${s.activeBrokers.join(", ")})`);
+  return b;
+}
+
+/** The instrument of a token; else a 404. */
+export function knownInstrument(s: Services, token: number): Instrument {
+  const i = s.instruments.byToken(token);
+  if (!i) throw new ApiError("NOT_FOUND", `unknown instrument ${token}`);
+  return i;
+}
+
+/** A problem when `price` (paise) at `path` is off the instrument's tick grid. */
+export function offGrid(i: Instrument, path: string, price: Paise | undefined): Problem[] {
+  if (price === undefined || onTickGrid(price, i.tick_size)) return [];
+  return [{ path, message: `${path}: ${toRupees(price)} is not a multiple of ${i.tradingsymbol}'s tick size ${toRupees(i.tick_size)}` }];
+}
+
+/** A problem when `quantity` at `path` is not a multiple of the instrument's lot size. */
+export function offLot(i: Instrument, path: string, quantity: number): Problem[] {
+  if (quantity % i.lot_size === 0) return [];
+  return [{ path, message: `${path}: ${quantity} is not a multiple of ${i.tradingsymbol}'s lot size ${i.lot_size}` }];
+}

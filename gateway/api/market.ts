@@ -1,0 +1,69 @@
+/**
+ * The instrument master, and tick ingest (POST /ticks: prices as decimal strings, each tick on
+ * its instrument's grid, published to market.ticks with feed "api").
+ */
+import type { Problem } from "../../src/errors.ts";
+import type { Tick } from "../../src/events/payloads.ts";
+import { invalid } from "./errors.ts";
+import { offGrid } from "./lookups.ts";
+import { route, type Route } from "./route.ts";
+import { instrumentListResponse, ticksBody, ticksResponse } from "./schemas.ts";
+import type { Services } from "./services.ts";
+import { instrumentJson } from "./views.ts";
+
+/**
+ * The instruments and ticks routes over the services.
+ *
+ * @example
+ * register(api, marketRoutes(services), { keys, maxBodyBytes });
+ */
+export function marketRoutes(s: Services): Route[] {
+  return [
+    route({
+      method: "GET",
+      path: "/instruments",
+      tag: "market",
+      summary: "The instruments that can be traded and ticked",
+      responses: { 200: { description: "Instruments; tick sizes and prices as decimal strings.", schema: instrumentListResponse } },
+      async handle() {
+        return { status: 200, body: { instruments: s.instruments.list().map(instrumentJson) } };
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/ticks",
+      tag: "market",
+      summary: `Publish ticks (a batch of 1 to 1000)`,
+      body: ticksBody,
+      responses: { 202: { description: "Published to market.ticks.", schema: ticksResponse } },
+      errors: [400, 413, 415],
+      async handle({ body }) {
+        const now = new Date().toISOString();
+        const problems: Problem[] = [];
+        const ticks: Tick[] = [];
+        body.ticks.forEach((t, n) => {
+          const at = `ticks.${n}`;
+          const inst = s.instruments.byToken(t.instrument_token);
+          if (!inst) {
+            problems.push({ path: `${at}.instrument_token`, message: `${at}.instrument_token: unknown instrument ${t.instrument_token}` });
+            return;
+          }
+          problems.push(...offGrid(inst, `${at}.last_price`, t.last_price), ...offGrid(inst, `${at}.bid`, t.bid), ...offGrid(inst, `${at}.ask`, t.ask));
+          ticks.push({
+            instrument_token: t.instrument_token,
+            last_price: t.last_price,
+            last_quantity: t.last_quantity,
+            volume: t.volume,
+            bid: t.bid,
+            ask: t.ask,
+            exchange_ts: t.exchange_ts === undefined ? now : new Date(t.exchange_ts).toISOString(),
+            feed: "api",
+          });
+        });
+        if (problems.length > 0) throw invalid(problems, "ticks");
+        await s.ticks.publish(ticks);
+        return { status: 202, body: { accepted: ticks.length } };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,107 @@
+/**
+ * A route is data: method, path, scope, the zod schemas of its body and query, its responses and
+ * its handler. The same list registers the Hono routes and generates the OpenAPI document, so the
+ * document cannot drift from what is validated.
+ */
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+import { allows, bearerKey, type ApiKeys, type Scope } from "./auth.ts";
+import { ApiError } from "./errors.ts";
+import { check, readJson } from "./validate.ts";
+
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface Reply {
+  status: ContentfulStatusCode;
+  body: unknown;
+}
+
+export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined> {
+  method: Method;
+  /** Hono syntax, below /api/v1: "/orders/:id". */
+  path: string;
+  summary: string;
+  tag: string;
+  /** Default: `read` for GET, `trade` for everything else. */
+  scope?: Scope;
+  body?: B;
+  /** Strict: an unknown query parameter is a 422 (a typo would otherwise drop a filter). */
+  query?: Q;
+  /** Success responses; the error responses are added from what the route can do. */
+  responses: Partial<Record<ContentfulStatusCode, { description: string; schema: z.ZodType }>>;
+  /** Statuses besides the common ones (401, 403, 422, 503) this route may answer. */
+  errors?: ContentfulStatusCode[];
+  handle(req: { c: Context; body: Out<B>; query: Out<Q>; param(name: string): string }): Promise<Reply>;
+}
+
+/** A route with its types erased, as the registry and the OpenAPI generator hold it. */
+export type Route = RouteSpec<z.ZodType | undefined, z.ZodType | undefined>;
+
+/**
+ * @example
+ * route({ method: "GET", path: "/instruments", summary: "…", tag: "instruments",
+ *   responses: { 200: { description: "…", schema } }, handle: async () => ({ status: 200, body }) });
+ */
+export const route = <B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined>(spec: RouteSpec<B, Q>): Route =>
+  spec as unknown as Route;
+
+/**
+ * The scope a route needs.
+ *
+ * @example
+ * scopeOf(route); // "read" for a GET
+ */
+export const scopeOf = (r: Route): Scope => r.scope ?? (r.method === "GET" ? "read" : "trade");
+
+const challenge = (error?: string) => ({ "WWW-Authenticate": `Bearer realm="alpha-panda"${error ? `, error="${error}"` : ""}` });
+
+/**
+ * 401 without a valid key, 403 when the key lacks `scope`.
+ *
+ * @example
+ * app.get("/x", requireKey(keys, "read"), handler);
+ */
+export function requireKey(keys: ApiKeys, scope: Scope): MiddlewareHandler {
+  return async (c, next) => {
+    const key = bearerKey(c.req.header("authorization"));
+    if (!key) throw new ApiError("UNAUTHORIZED", "an API key is required: send Authorization: Bearer <key>", { headers: challenge() });
+    const scopes = await keys.verify(key);
+    if (!scopes) throw new ApiError("UNAUTHORIZED", "the API key is unknown or revoked", { headers: challenge("invalid_token") });
+    if (!allows(scopes, scope)) {
+      throw new ApiError("FORBIDDEN", `${c.req.method} ${c.req.path} needs an API key with the ${scope} scope; this key has ${scopes.join(", ")}`, {
+        headers: challenge("insufficient_scope"),
+      });
+    }
+    await next();
+  };
+}
+
+/**
+ * Registers `routes` on `api`, each behind its key check and, with a body, the size limit.
+ *
+ * @example
+ * register(api, apiRoutes(services), { keys, maxBodyBytes: 1024 * 1024 });
+ */
+export function register(api: Hono, routes: readonly Route[], opts: { keys: ApiKeys; maxBodyBytes: number }): void {
+  const tooLarge = bodyLimit({
+    maxSize: opts.maxBodyBytes,
+    onError: () => {
+      throw new ApiError("PAYLOAD_TOO_LARGE", `the body is larger than ${opts.maxBodyBytes} bytes`);
+    },
+  });
+  for (const r of routes) {
+    const guard = requireKey(opts.keys, scopeOf(r));
+    const handle: MiddlewareHandler = async (c) => {
+      const body = r.body ? check(r.body, await readJson(c), "request body") : undefined;
+      const query = r.query ? check(r.query, c.req.query(), "query string", "query") : undefined;
+      const reply = await r.handle({ c, body, query, param: (name) => c.req.param(name) ?? "" });
+      return c.json(reply.body, reply.status);
+    };
+    if (r.body) api.on(r.method, r.path, guard, tooLarge, handle);
+    else api.on(r.method, r.path, guard, handle);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Strategy configuration: list, create (201; an id in use is a 409 from the services), patch.
+ */
+import type { Problem } from "../../src/errors.ts";
+import { ApiError, invalid } from "./errors.ts";
+import { route, type Route } from "./route.ts";
+import { createStrategyBody, patchStrategyBody, STRATEGY_ID, strategyListResponse, strategyResponse } from "./schemas.ts";
+import type { Services } from "./services.ts";
+
+/** A 422 naming each instrument the master does not know. */
+function checkInstruments(s: Services, tokens: readonly number[] | undefined): void {
+  const problems: Problem[] = (tokens ?? []).flatMap((t, i) =>
+    s.instruments.byToken(t) ? [] : [{ path: `instruments.${i}`, message: `instruments.${i}: unknown instrument ${t}` }],
+  );
+  if (problems.length > 0) throw invalid(problems, "strategy");
+}
+
+/**
+ * The strategies routes over the services.
+ *
+ * @example
+ * register(api, strategyRoutes(services), { keys, maxBodyBytes });
+ */
+export function strategyRoutes(s: Services): Route[] {
+  return [
+    route({
+      method: "GET",
+      path: "/strategies",
+      tag: "strategies",
+      summary: "Every configured strategy",
+      responses: { 200: { description: "Strategies.", schema: strategyListResponse } },
+      async handle() {
+        return { status: 200, body: { strategies: await s.strategies.list() } };
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/strategies",
+      tag: "strategies",
+      summary: "Configure a new strategy",
+      body: createStrategyBody,
+      responses: { 201: { description: "Created.", schema: strategyResponse } },
+      errors: [400, 409, 413, 415],
+      async handle({ body }) {
+        checkInstruments(s, body.instruments);
+        const strategy = await s.strategies.create({
+          id: body.id,
+          kind: body.kind,
+          params: body.params ?? {},
+          instruments: body.instruments ?? [],
+          brokers: body.brokers ?? ["paper"],
+          enabled: body.enabled ?? true,
+        });
+        return { status: 201, body: { strategy } };
+      },
+    }),
+    route({
+      method: "PATCH",
+      path: "/strategies/:id",
+      tag: "strategies",
+      summary: "Change a strategy: only the fields given",
+      body: patchStrategyBody,
+      responses: { 200: { description: "The strategy as it now is.", schema: strategyResponse } },
+      errors: [400, 404, 413, 415],
+      async handle({ body, param }) {
+        const id = param("id");
+        checkInstruments(s, body.instruments);
+        const strategy = STRATEGY_ID.test(id) ? await s.strategies.update(id, body) : undefined;
+        if (!strategy) throw new ApiError("NOT_FOUND", `no strategy ${JSON.stringify(id)}`);
+        return { status: 200, body: { strategy } };
+      },
+    }),
+  ];
+}
