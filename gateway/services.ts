@@ -173,7 +173,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
           orderId,
           event.type,
           event.ts,
-          JSON.stringify(event.data),
+          event.data as never,
         ]);
         try {
           await d.producer.send([{ topic: topicName("signalsRaw", cmd.broker), key, value: encodeEnvelope(event) }]);
@@ -214,7 +214,14 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       async get(orderId: string) {
         const order = await getOrder(orderId);
         if (!order) return undefined;
-        const events = await sql.unsafe(`select event_id::text as id, type, ts, data from order_events where order_id = $1 order by ts, event_id`, [orderId]);
+        // Events of one step share a millisecond (submitted and filled at once): within it, the
+        // lifecycle's own order decides.
+        const events = await sql.unsafe(
+          `select event_id::text as id, type, ts, data from order_events where order_id = $1
+            order by ts, case type when 'signal.generated' then 0 when 'signal.validated' then 1 when 'signal.rejected' then 1
+                                   when 'order.submitted' then 2 when 'order.filled' then 3 else 4 end, event_id`,
+          [orderId],
+        );
         order.events = events.map((e) => ({ id: String(e.id), type: String(e.type), ts: new Date(e.ts).toISOString(), data: e.data }));
         return order;
       },
@@ -288,7 +295,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
         const rows = await sql.unsafe(
           `insert into strategies (id, kind, params, instruments, brokers, enabled) values ($1, $2, $3::jsonb, $4::bigint[], $5::text[], $6)
            on conflict (id) do nothing returning id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`,
-          [s.id, s.kind, JSON.stringify(s.params), s.instruments, s.brokers, s.enabled],
+          [s.id, s.kind, s.params as never, s.instruments, s.brokers, s.enabled],
         );
         if (rows.length === 0) throw new AlphaError("CONFLICT", `strategy ${s.id} exists already`);
         return strategyView(rows[0]!);
@@ -303,7 +310,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
           `update strategies set kind = coalesce($2, kind), params = coalesce($3::jsonb, params), instruments = coalesce($4::bigint[], instruments),
                   brokers = coalesce($5::text[], brokers), enabled = coalesce($6, enabled), updated_at = now()
             where id = $1 returning id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`,
-          [id, patch.kind ?? null, patch.params ? JSON.stringify(patch.params) : null, patch.instruments ?? null, patch.brokers ?? null, patch.enabled ?? null],
+          [id, patch.kind ?? null, (patch.params ?? null) as never, patch.instruments ?? null, patch.brokers ?? null, patch.enabled ?? null],
         );
         return rows[0] ? strategyView(rows[0]) : undefined;
       },
@@ -316,7 +323,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
         const parsed = parseLimits(limits, (await risk(broker)).limits as never);
         await sql.unsafe(
           `insert into risk_limits (broker, limits) values ($1, $2::jsonb) on conflict (broker) do update set limits = excluded.limits, updated_at = now()`,
-          [broker, JSON.stringify(parsed)],
+          [broker, parsed as never],
         );
         return risk(broker);
       },

@@ -56,7 +56,7 @@ function statusOf(e: AnyEnvelope): string | undefined {
 /** Records an order lifecycle event; other events are ignored. */
 export async function projectOrder(db: Db, e: AnyEnvelope): Promise<void> {
   if (e.type === "order.cancel_rejected") {
-    await db.query(EVENT_ONLY, [e.id, e.data.order_id, e.type, e.ts, JSON.stringify(e.data)]);
+    await db.query(EVENT_ONLY, [e.id, e.data.order_id, e.type, e.ts, e.data]);
     return;
   }
   const status = statusOf(e);
@@ -85,7 +85,7 @@ export async function projectOrder(db: Db, e: AnyEnvelope): Promise<void> {
     orderId,
     e.type,
     e.ts,
-    JSON.stringify(e.data),
+    e.data,
     e.broker,
     d.strategy_id,
     d.instrument_token,
