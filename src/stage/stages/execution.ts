@@ -68,13 +68,17 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
     });
   }
 
+  await load();
+
   return {
     topics: [topicName("marketTicks"), ...brokers.flatMap((b) => [topicName("signalsValidated", b), topicName("orderCommands", b)])],
     async onBatch(consumer: Consumer) {
       const now = JSON.stringify(consumer.assignments().sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition));
       if (now !== owned) {
+        // The first assignment finds the state loaded at start; a later one may bring orders
+        // another worker kept, saved in the cache after its last batch.
+        if (owned !== undefined) await load();
         owned = now;
-        await load();
       }
     },
     async afterBatch() {

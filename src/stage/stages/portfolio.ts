@@ -44,10 +44,9 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
       );
       const fills = rows.map((r) => fillOf(r));
       let s = fills.length > 0 ? rebuild(fills, { broker: b, starting_cash: ctx.config.startingCash }) : initialPortfolio({ broker: b, starting_cash: ctx.config.startingCash });
-      for (const token of Object.keys(s.by_instrument)) {
-        const price = last[token];
-        if (price !== undefined) s = mark(s, { instrument_token: Number(token), last_price: Number(price) });
-      }
+      // Every known last price, not only those of held instruments: a later first fill is then
+      // marked at the market, as it is in the live path.
+      for (const [token, price] of Object.entries(last)) s = mark(s, { instrument_token: Number(token), last_price: Number(price) });
       state.set(b, s);
       const fields: Record<string, string> = {};
       for (const [key, p] of Object.entries(s.positions)) fields[key] = JSON.stringify(p);
@@ -67,6 +66,9 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     if (out.length > 0) await ctx.producer.send(out);
   }
 
+  // Rebuilt now, not at the first batch: a quiet market must still show the portfolio.
+  await load();
+
   const orderTopics = brokers.flatMap((b) =>
     (["ordersFilled", "signalsValidated", "signalsRejected", "ordersSubmitted", "ordersRejected", "ordersCancelled", "ordersFailed"] as const).map((id) => topicName(id, b)),
   );
@@ -77,10 +79,12 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
       const assigned = consumer.assignments();
       const now = JSON.stringify(assigned.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition));
       if (now === owned) return;
+      const first = owned === undefined;
       owned = now;
       // One worker per broker publishes snapshots: the owner of partition 0 of its fills topic.
       ownsSnapshot = new Set(brokers.filter((b) => assigned.some((a) => a.topic === topicName("ordersFilled", b) && a.partition === 0)));
-      await load();
+      // Partitions moved: positions another worker kept may have changed; the ledger has them all.
+      if (!first) await load();
     },
     async afterBatch() {
       for (const [b, keys] of dirty) {
@@ -101,10 +105,9 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
         const token = String(e.data.instrument_token);
         marks.set(token, String(e.data.last_price));
         for (const [b, s] of state) {
-          const keys = s.by_instrument[token];
-          if (!keys || keys.length === 0) continue;
+          // Marked even with no position yet, so the first fill's unrealised P&L uses the market.
           state.set(b, mark(s, e.data));
-          for (const k of keys) dirty.get(b)!.add(k);
+          for (const k of s.by_instrument[token] ?? []) dirty.get(b)!.add(k);
         }
         return [];
       }
