@@ -69,6 +69,27 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ status: ready ? "ready" : "not_ready", checks }, ready ? 200 : 503);
   });
 
+  // Prometheus text format: what each stage and the feed have done, and worker restarts.
+  app.get("/metrics", (c) => {
+    const lines: string[] = [];
+    const metric = (name: string, type: "counter" | "gauge", help: string, samples: Array<[string, number]>) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+    };
+    const workers = deps.workers();
+    const per = (f: (w: WorkerStatus) => number | undefined): Array<[string, number]> => workers.map((w) => [`{stage="${w.stage}"}`, f(w) ?? 0]);
+    metric("alpha_panda_uptime_seconds", "gauge", "Seconds since the gateway started.", [["", Math.round((Date.now() - deps.startedAt) / 1000)]]);
+    metric("alpha_panda_feed_ticks_published_total", "counter", "Ticks the market feed put on market.ticks.", [[`{feed="${deps.feed().kind}"}`, deps.feed().published]]);
+    metric("alpha_panda_stage_events_handled_total", "counter", "Events a stage handled.", per((w) => w.stats?.handled));
+    metric("alpha_panda_stage_duplicates_total", "counter", "Redelivered events a stage skipped.", per((w) => w.stats?.duplicates));
+    metric("alpha_panda_stage_dead_letters_total", "counter", "Messages a stage sent to a DLQ.", per((w) => w.stats?.deadLettered));
+    metric("alpha_panda_stage_events_produced_total", "counter", "Messages a stage produced.", per((w) => w.stats?.produced));
+    metric("alpha_panda_stage_partitions", "gauge", "Partitions a stage owns in this process.", per((w) => w.stats?.partitions));
+    metric("alpha_panda_stage_restarts_total", "counter", "Times a stage worker was restarted after a crash.", per((w) => w.restarts));
+    metric("alpha_panda_stage_running", "gauge", "1 when the stage worker is running.", per((w) => (w.state === "running" ? 1 : 0)));
+    return c.text(`${lines.join("\n")}\n`, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
+
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => c.json(errorBody("INTERNAL", err.message), 500));
   return app;

@@ -38,8 +38,19 @@ describe("bun run gateway, embedded (no settings)", () => {
     const { status, body } = await readyBody(url);
     expect(status).toBe(200);
     expect(body.checks.map((c) => c.name)).toEqual(["log", "store", "cache", "stage.strategy", "stage.risk", "stage.execution", "stage.portfolio", "feed"]);
+    expect(body.checks.find((c) => c.name === "stage.strategy")?.detail?.partitions).toBe(6);
     expect(body.checks.find((c) => c.name === "store")?.kind).toBe("pglite");
     await gw.waitFor((l) => l.msg === "ticks published to market.ticks" && Number(l.published) > 0, 10_000);
+
+    // No BOOTSTRAP_API_KEY: a development key is generated and printed, and it works.
+    const devKey = String((await gw.waitFor((l) => typeof l.api_key === "string", 5_000)).api_key);
+    expect((await fetch(`${url}/api/v1/portfolios/paper`, { headers: { authorization: `Bearer ${devKey}` } })).status).toBe(200);
+    expect((await fetch(`${url}/api/v1/portfolios/paper`)).status).toBe(401);
+
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^alpha_panda_stage_events_handled_total\{stage="strategy"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^alpha_panda_feed_ticks_published_total\{feed="simulated"\} [1-9]\d*$/m);
+    expect(metrics).toContain('alpha_panda_stage_restarts_total{stage="risk"} 0');
 
     const unknown = await fetch(`${url}/nope`);
     expect(unknown.status).toBe(404);

@@ -197,6 +197,27 @@ export function pipelineScenarios(name: string, hooks: ScenarioHooks): void {
       if (hooks.ledgerBrokers) expect(await hooks.ledgerBrokers()).toEqual(["paper"]);
     });
 
+    test("a strategy added through the API trades at once, and stops when disabled, without a restart", async () => {
+      const ITC = 424961;
+      const id = `e2e_momo_${Date.now().toString(36)}`;
+      const created = await api.post("/api/v1/strategies", { id, kind: "momentum", params: { lookback: 2, threshold_bps: 10, quantity: 1 }, instruments: [ITC], brokers: ["paper"], enabled: true });
+      expect(created.status).toBe(201);
+      await Bun.sleep(1_300); // the strategy stage re-reads the table every second
+      for (const price of ["476.15", "476.20", "481.00"]) await tick(ITC, price);
+      const [first] = await until("the new strategy's order to fill", async () => {
+        const orders = (await api.get(`/api/v1/orders?strategy_id=${id}&status=FILLED`)).body.orders;
+        return orders.length > 0 ? orders : undefined;
+      });
+      expect(first.side).toBe("BUY");
+      expect(first.instrument_token).toBe(ITC);
+
+      expect((await api.patch(`/api/v1/strategies/${id}`, { enabled: false })).body.strategy.enabled).toBe(false);
+      await Bun.sleep(1_300);
+      for (const price of ["470.00", "460.00", "450.00"]) await tick(ITC, price);
+      await Bun.sleep(1_000);
+      expect((await api.get(`/api/v1/orders?strategy_id=${id}`)).body.orders.length).toBe(1);
+    });
+
     test("bad requests get a 4xx in the one error shape", async () => {
       const url = (await gw.url()).toString();
       const raw = await fetch(`${url}/api/v1/orders`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: "{oops" });
