@@ -6,6 +6,8 @@
  */
 import { MemoryCache, openCache } from "../src/cache/index.ts";
 import { sqlDb } from "../src/store/db.ts";
+import { instruments } from "../src/market/instruments.ts";
+import { readInstruments } from "../src/market/master.ts";
 import { modeOf, type Config } from "../src/config.ts";
 import { MemoryLog } from "../src/log/memory.ts";
 import { openLog } from "../src/log/index.ts";
@@ -54,6 +56,8 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     const store = await openStore({ databaseUrl: config.databaseUrl });
     cleanup.push(() => store.close());
     logger.info({ kind: store.kind, url: store.url }, "store ready, migrations applied");
+    instruments.load(await readInstruments(sqlDb(store.sql)));
+    logger.info({ instruments: instruments.all().length }, "instrument master loaded");
 
     const cache = openCache({ redisUrl: config.redisUrl });
     cleanup.push(() => cache.close());

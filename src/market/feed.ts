@@ -10,7 +10,7 @@ import { isRetryable } from "../errors.ts";
 import type { Producer } from "../log/port.ts";
 import type { Logger } from "../logger.ts";
 import { topicName } from "../topics.ts";
-import { NSE_INSTRUMENTS } from "./instruments.ts";
+import { instruments, simulatable } from "./instruments.ts";
 import { parseReplay, replayDelayMs } from "./replay.ts";
 import { RandomWalk } from "./simulated.ts";
 
@@ -109,8 +109,10 @@ export class Feed {
   }
 
   private async simulate(): Promise<void> {
-    const market = new RandomWalk(NSE_INSTRUMENTS, this.options.seed);
-    this.log.info({ instruments: NSE_INSTRUMENTS.length, seed: this.options.seed, interval_ms: this.options.intervalMs, topic: TICKS }, "simulated feed started");
+    // The instruments of the master that have a tick grid, a lot size and a price to start from.
+    const tradable = instruments.all().filter(simulatable);
+    const market = new RandomWalk(tradable, this.options.seed);
+    this.log.info({ instruments: tradable.length, seed: this.options.seed, interval_ms: this.options.intervalMs, topic: TICKS }, "simulated feed started");
     let next = Date.now();
     while (!this.stopping) {
       await this.publish(market.step(new Date()));

@@ -1,21 +1,32 @@
 /**
- * The instrument master the feeds and risk use: real NSE equities with their Kite instrument
- * tokens, tick sizes and lot sizes (prices in paise). The Kite issue replaces this built-in list
- * with Kite's instrument dump loaded into PostgreSQL; the shape stays.
+ * The instrument master the feeds, risk, execution and the API use. It is loaded from the
+ * `instruments` table in PostgreSQL (filled from Kite's instrument dump, or from the sample that
+ * ships in instruments-sample.csv) at start, in every process and worker: `instruments.load(…)`.
+ * Until then it holds the built-in NSE equities below (the same rows as the sample), so pure code
+ * and unit tests need no database.
  */
 import type { Paise } from "../money.ts";
 
 export interface Instrument {
   instrument_token: number;
-  exchange: "NSE" | "BSE" | "NFO";
+  exchange: string;
   tradingsymbol: string;
   name: string;
   /** Smallest price step, paise. */
   tick_size: Paise;
   /** Quantities are multiples of this. */
   lot_size: number;
-  /** A plausible recent price, paise: where the simulated feed starts. */
+  /** A plausible recent price, paise: where the simulated feed starts (Kite's last_price). */
   reference_price: Paise;
+  exchange_token?: number;
+  /** Kite's segment: NSE, BSE, NFO-FUT, CDS-FUT, INDICES, … */
+  segment?: string;
+  /** EQ, FUT, CE, PE. */
+  instrument_type?: string;
+  /** YYYY-MM-DD for derivatives. */
+  expiry?: string;
+  /** The strike as Kite writes it (a decimal string), for options. */
+  strike?: string;
 }
 
 const eq = (instrument_token: number, tradingsymbol: string, name: string, reference_price: Paise): Instrument => ({
@@ -51,12 +62,22 @@ export const NSE_INSTRUMENTS: readonly Instrument[] = [
   eq(2952193, "ULTRACEMCO", "ULTRATECH CEMENT", 1_148_800),
 ];
 
-const byToken = new Map(NSE_INSTRUMENTS.map((i) => [i.instrument_token, i]));
-const bySymbol = new Map(NSE_INSTRUMENTS.map((i) => [`${i.exchange}:${i.tradingsymbol}`, i]));
+let all: readonly Instrument[] = NSE_INSTRUMENTS;
+let byToken = new Map(all.map((i) => [i.instrument_token, i]));
+let bySymbol = new Map(all.map((i) => [`${i.exchange}:${i.tradingsymbol}`, i]));
 
-/** O(1) lookups by token or by "EXCHANGE:SYMBOL". */
+/** What a simulated feed can trade: a tick grid, a lot size and a price to start from. */
+export const simulatable = (i: Instrument): boolean => i.tick_size > 0 && i.lot_size > 0 && i.reference_price > 0 && i.segment !== "INDICES";
+
+/** O(1) lookups by token or by "EXCHANGE:SYMBOL", over the loaded master. */
 export const instruments = {
-  all: (): readonly Instrument[] => NSE_INSTRUMENTS,
+  all: (): readonly Instrument[] => all,
   byToken: (token: number): Instrument | undefined => byToken.get(token),
   bySymbol: (exchange: string, symbol: string): Instrument | undefined => bySymbol.get(`${exchange}:${symbol}`),
+  /** Replaces the master (at start, from the database). */
+  load(list: readonly Instrument[]): void {
+    all = [...list];
+    byToken = new Map(all.map((i) => [i.instrument_token, i]));
+    bySymbol = new Map(all.map((i) => [`${i.exchange}:${i.tradingsymbol}`, i]));
+  },
 };

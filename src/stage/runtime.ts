@@ -5,6 +5,8 @@
  */
 import { loadConfig } from "../config.ts";
 import { createLogger } from "../logger.ts";
+import { instruments } from "../market/instruments.ts";
+import { readInstruments } from "../market/master.ts";
 import { stageContext, type StageContext } from "./context.ts";
 import { cacheDedup, StreamProcessor } from "./processor.ts";
 import type { FromWorker, StageStats, ToWorker } from "./protocol.ts";
@@ -50,6 +52,7 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
   const def = STAGES[init.stage];
   const logger = createLogger({ level: config.logLevel, name: init.stage });
   const ctx = stageContext(config, logger, init.stage, init.ports);
+  instruments.load(await readInstruments(ctx.db));
   const stage = await def.build(ctx);
   const processor = new StreamProcessor({
     stage: init.stage,

@@ -1,0 +1,46 @@
+/**
+ * The instrument master in the real database (PGlite and PostgreSQL): the sample fills an empty
+ * master, a reload updates rows in place, and what is read back is what was parsed.
+ */
+import { describe, expect, test } from "bun:test";
+import { parseInstrumentsCsv } from "../../src/market/kite-csv.ts";
+import { readInstruments, SAMPLE_CSV, upsertInstruments } from "../../src/market/master.ts";
+import { sqlDb } from "../../src/store/db.ts";
+import { openStore, type Store } from "../../src/store/index.ts";
+import { freshDatabaseUrl } from "../support/fresh-db.ts";
+import { needs } from "../support/infra.ts";
+
+function suite(name: string, open: () => Promise<{ store: Store; done: () => Promise<void> }>) {
+  describe(`instrument master: ${name}`, () => {
+    test("an empty master is filled from the sample and reads back exactly", async () => {
+      const { store, done } = await open();
+      try {
+        const db = sqlDb(store.sql);
+        const read = await readInstruments(db);
+        const parsed = parseInstrumentsCsv(await Bun.file(SAMPLE_CSV).text(), "sample").instruments;
+        const strip = (list: typeof read) => [...list].sort((a, b) => a.instrument_token - b.instrument_token).map((i) => JSON.parse(JSON.stringify(i)));
+        expect(strip(read)).toEqual(strip(parsed));
+        // Loading again updates in place: same count, new price.
+        await upsertInstruments(db, [{ ...parsed[0]!, reference_price: 99_995 }]);
+        const again = await readInstruments(db);
+        expect(again.length).toBe(read.length);
+        expect(again.find((i) => i.instrument_token === parsed[0]!.instrument_token)?.reference_price).toBe(99_995);
+      } finally {
+        await done();
+      }
+    });
+  });
+}
+
+suite("PGlite", async () => {
+  const store = await openStore();
+  return { store, done: () => store.close() };
+});
+
+if (await needs("postgres")) {
+  suite("PostgreSQL", async () => {
+    const db = await freshDatabaseUrl();
+    const store = await openStore({ databaseUrl: db.url });
+    return { store, done: async () => (await store.close(), await db.drop()) };
+  });
+}
