@@ -22,6 +22,10 @@ const logger = createLogger({ level: config.logLevel, name: "gateway" });
 logger.info({ mode: modeOf(config), config: redactedConfig(config) }, "starting");
 
 const gateway = await startGateway(config, logger, process.env).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(`alpha-panda: ${err.message}`);
+    process.exit(2);
+  }
   logger.fatal({ err }, "gateway failed to start");
   process.exit(1);
 });

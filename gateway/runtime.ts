@@ -8,6 +8,8 @@ import { MemoryCache, openCache } from "../src/cache/index.ts";
 import { sqlDb } from "../src/store/db.ts";
 import { instruments } from "../src/market/instruments.ts";
 import { readInstruments } from "../src/market/master.ts";
+import { loadAccessToken } from "../src/kite/rest/session.ts";
+import { ConfigError } from "../src/errors.ts";
 import { modeOf, type Config } from "../src/config.ts";
 import { MemoryLog } from "../src/log/memory.ts";
 import { openLog } from "../src/log/index.ts";
@@ -18,6 +20,7 @@ import { openStore } from "../src/store/index.ts";
 import { topicSpecs } from "../src/topics.ts";
 import { ApiKeys, createDevKey, createWsHandlers, mountApi, registerBootstrapKey } from "./api/index.ts";
 import { createApp } from "./app.ts";
+import { KiteFeed, kiteGateway, mountPostbacks } from "./kite.ts";
 import { createServices } from "./services.ts";
 import { Supervisor } from "./supervisor.ts";
 
@@ -57,6 +60,17 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     cleanup.push(() => store.close());
     logger.info({ kind: store.kind, url: store.url }, "store ready, migrations applied");
     instruments.load(await readInstruments(sqlDb(store.sql)));
+    if (config.kite && !config.kite.accessToken) {
+      // No KITE_ACCESS_TOKEN: the session `bun run kite:session` stored, or no start at all.
+      const stored = await loadAccessToken(store.sql, config.kite.apiKey);
+      if (!stored) {
+        throw new ConfigError([{ path: "KITE_ACCESS_TOKEN", message: `is not set and no Kite session is stored for KITE_API_KEY ${config.kite.apiKey}: log in to Kite, then run \`bun run kite:session <request_token>\`` }]);
+      }
+      config.kite.accessToken = stored.access_token;
+      // Workers read their settings from this environment: they get the same token.
+      env = { ...env, KITE_ACCESS_TOKEN: stored.access_token };
+      logger.info({ user_id: stored.user_id }, "using the stored Kite session");
+    }
     logger.info({ instruments: instruments.all().length }, "instrument master loaded");
 
     const cache = openCache({ redisUrl: config.redisUrl });
@@ -76,7 +90,15 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     });
     supervisor.start();
 
-    const feed = new Feed(config.feed, producer, logger);
+    // Kite Connect: zerodha's order updates (postbacks, ticker, reconciliation) and FEED=kite.
+    const kite = config.kite ? kiteGateway(config.kite, store, producer, logger) : undefined;
+    if (kite) {
+      cleanup.push(async () => kite.close());
+      if (config.activeBrokers.includes("zerodha")) {
+        void kite.reconcile().catch((err: unknown) => logger.warn({ err: (err as Error).message }, "could not reconcile with Kite at start"));
+      }
+    }
+    const feed = config.feed.kind === "kite" && config.kite ? new KiteFeed(config.kite, producer, kite, logger) : new Feed(config.feed, producer, logger);
     feed.start();
     let lastCount = 0;
     const feedLog = setInterval(() => {
@@ -103,6 +125,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     }
 
     const app = createApp({ mode, log, store, cache, workers: () => supervisor.statuses(), feed: () => feed.stats, startedAt: started });
+    if (kite && config.kite) mountPostbacks(app, config.kite.apiSecret, kite, logger);
     mountApi(app, { services, auth: keys, logger });
     const ws = createWsHandlers({ services, auth: keys, logger });
     const server = Bun.serve({

@@ -9,7 +9,7 @@ import { ConfigError, type Problem } from "./errors.ts";
 export const BROKERS = ["paper", "zerodha"] as const;
 export type Broker = (typeof BROKERS)[number];
 
-export const FEEDS = ["simulated", "replay", "none"] as const;
+export const FEEDS = ["simulated", "replay", "kite", "none"] as const;
 export type FeedKind = (typeof FEEDS)[number];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -119,6 +119,14 @@ export const configSchema = z
         if (v.length < 16 || /\s/.test(v)) return fail(ctx, "must be at least 16 characters with no spaces (the value is not shown: it is a secret)");
         return v;
       }),
+    KITE_API_KEY: z.string().optional().transform((v) => v?.trim() || undefined),
+    KITE_API_SECRET: z.string().optional().transform((v) => v?.trim() || undefined),
+    KITE_ACCESS_TOKEN: z.string().optional().transform((v) => v?.trim() || undefined),
+    KITE_BASE_URL: optionalUrl(["https:", "http:"], "https://api.kite.trade").transform((v) => v ?? "https://api.kite.trade"),
+    KITE_TICKER_URL: optionalUrl(["wss:", "ws:"], "wss://ws.kite.trade").transform((v) => v ?? "wss://ws.kite.trade"),
+    KITE_TICKER_MODE: oneOf(["ltp", "quote", "full"] as const, "full"),
+    KITE_ORDERS_PER_SECOND: int("a rate", 10, 1, 1_000),
+    KITE_ORDERS_PER_MINUTE: int("a rate", 200, 1, 60_000),
     STARTING_CASH: z
       .string()
       .optional()
@@ -155,6 +163,18 @@ export interface Config {
   databaseUrl?: string;
   feed: { kind: FeedKind; seed: number; intervalMs: number; replayFile?: string; replaySpeed: number };
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Kite Connect, when zerodha is active or FEED=kite (secrets: never logged). */
+  kite?: {
+    apiKey: string;
+    apiSecret: string;
+    /** From KITE_ACCESS_TOKEN, or else the session stored by `bun run kite:session`. */
+    accessToken?: string;
+    baseUrl: string;
+    tickerUrl: string;
+    tickerMode: "ltp" | "quote" | "full";
+    ordersPerSecond: number;
+    ordersPerMinute: number;
+  };
   /** Registered as a `trade` API key at start (a secret: never logged). */
   bootstrapApiKey?: string;
   /** Each broker portfolio's starting cash, paise. */
@@ -189,6 +209,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       message: `must be below KAFKA_SESSION_TIMEOUT_MS (${result.data.KAFKA_SESSION_TIMEOUT_MS}), got ${result.data.KAFKA_HEARTBEAT_INTERVAL_MS}`,
     });
   }
+  // zerodha (or the Kite feed) without its credentials stops the start: never a quiet fallback.
+  const brokers = (env.ACTIVE_BROKERS ?? "").toLowerCase().split(",").map((b) => b.trim());
+  const needsKite: string[] = [];
+  if (brokers.includes("zerodha")) needsKite.push("ACTIVE_BROKERS includes zerodha");
+  if (env.FEED?.trim().toLowerCase() === "kite") needsKite.push("FEED=kite");
+  if (needsKite.length > 0) {
+    // The access token may also come from the session `bun run kite:session` stored in
+    // PostgreSQL; the gateway checks for one at start (gateway/runtime.ts) and stops without it.
+    const missing = (["KITE_API_KEY", "KITE_API_SECRET"] as const).filter((k) => !env[k]?.trim());
+    for (const k of missing) problems.push({ path: k, message: `is required because ${needsKite.join(" and ")} (from your Kite Connect app)` });
+  }
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const c: Parsed = result.data;
   return {
@@ -208,6 +239,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: c.LOG_LEVEL,
     startingCash: c.STARTING_CASH,
     bootstrapApiKey: c.BOOTSTRAP_API_KEY,
+    kite:
+      c.KITE_API_KEY && c.KITE_API_SECRET
+        ? {
+            apiKey: c.KITE_API_KEY,
+            apiSecret: c.KITE_API_SECRET,
+            accessToken: c.KITE_ACCESS_TOKEN,
+            baseUrl: c.KITE_BASE_URL,
+            tickerUrl: c.KITE_TICKER_URL,
+            tickerMode: c.KITE_TICKER_MODE,
+            ordersPerSecond: c.KITE_ORDERS_PER_SECOND,
+            ordersPerMinute: c.KITE_ORDERS_PER_MINUTE,
+          }
+        : undefined,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     workerRestartMaxMs: c.WORKER_RESTART_MAX_MS,
   };
@@ -220,5 +264,6 @@ export function redactedConfig(c: Config): Config {
     redisUrl: c.redisUrl && maskSecret(c.redisUrl),
     databaseUrl: c.databaseUrl && maskSecret(c.databaseUrl),
     bootstrapApiKey: c.bootstrapApiKey && "***",
+    kite: c.kite && { ...c.kite, apiSecret: "***", accessToken: c.kite.accessToken && "***" },
   };
 }

@@ -22,12 +22,30 @@ describe("config", () => {
     expect(modeOf(c)).toBe("embedded");
   });
 
+  test("zerodha without its Kite credentials stops the start, naming each one missing", () => {
+    const err = problemsOf({ ACTIVE_BROKERS: "paper,zerodha", KITE_API_KEY: "abc" });
+    expect(err.problems.map((p) => p.path).sort()).toEqual(["KITE_API_SECRET"]);
+    expect(err.message).toContain("ACTIVE_BROKERS includes zerodha");
+    expect(problemsOf({ FEED: "kite" }).problems.map((p) => p.path).sort()).toEqual(["KITE_API_KEY", "KITE_API_SECRET"]);
+  });
+
+  test("with its credentials zerodha is configured, and the secrets never reach a log", () => {
+    const c = loadConfig({ ACTIVE_BROKERS: "zerodha", KITE_API_KEY: "key1", KITE_API_SECRET: "s3cr3t-kite", KITE_ACCESS_TOKEN: "t0ken-kite", KITE_BASE_URL: "http://127.0.0.1:9999" });
+    expect(c.kite).toMatchObject({ apiKey: "key1", baseUrl: "http://127.0.0.1:9999", tickerUrl: "wss://ws.kite.trade", tickerMode: "full", ordersPerSecond: 10, ordersPerMinute: 200 });
+    const text = JSON.stringify(redactedConfig(c));
+    expect(text).not.toContain("s3cr3t-kite");
+    expect(text).not.toContain("t0ken-kite");
+  });
+
   test("the real services", () => {
     const c = loadConfig({
       KAFKA_BROKERS: "127.0.0.1:19092, kafka-2:9092",
       REDIS_URL: "redis://127.0.0.1:16379",
       DATABASE_URL: "postgres://alpha:alpha@127.0.0.1:15432/alpha",
       ACTIVE_BROKERS: "paper,zerodha",
+      KITE_API_KEY: "k",
+      KITE_API_SECRET: "s",
+      KITE_ACCESS_TOKEN: "t",
     });
     expect(c.kafka?.brokers).toEqual(["127.0.0.1:19092", "kafka-2:9092"]);
     expect(c.activeBrokers).toEqual(["paper", "zerodha"]);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
 import { apiClient, until, wsClient, type WsClient } from "../support/api-client.ts";
+import { startFakeKite, type FakeKite } from "../kite/server/kite-server.ts";
 
 export const KEY = "ap_pipeline_test_key_0123456789";
 const RELIANCE = 738561;
@@ -27,6 +28,8 @@ export function pipelineScenarios(name: string, hooks: ScenarioHooks): void {
     let gw: GatewayProcess;
     let api: ReturnType<typeof apiClient>;
     let ws: WsClient;
+    let kite: FakeKite;
+    let url: string;
 
     const order = async (body: Record<string, unknown>) => {
       const r = await api.post("/api/v1/orders", { broker: "paper", instrument_token: RELIANCE, ...body });
@@ -44,8 +47,21 @@ export function pipelineScenarios(name: string, hooks: ScenarioHooks): void {
     };
 
     beforeAll(async () => {
-      gw = spawnGateway({ PORT: "0", FEED: "none", ACTIVE_BROKERS: "paper,zerodha", BOOTSTRAP_API_KEY: KEY, ...(await hooks.env()) });
-      const url = await gw.url(30_000);
+      // zerodha trades through a Kite-compatible server (test/kite/server), as it would through Kite.
+      kite = await startFakeKite({ apiKey: "kite_key", apiSecret: "kite_secret", accessToken: "kite_token" });
+      kite.setLastPrice("TCS", 412_005);
+      gw = spawnGateway({
+        PORT: "0",
+        FEED: "none",
+        ACTIVE_BROKERS: "paper,zerodha",
+        BOOTSTRAP_API_KEY: KEY,
+        KITE_API_KEY: "kite_key",
+        KITE_API_SECRET: "kite_secret",
+        KITE_ACCESS_TOKEN: "kite_token",
+        KITE_BASE_URL: kite.url,
+        ...(await hooks.env()),
+      });
+      url = await gw.url(30_000);
       api = apiClient(url, KEY);
       await until("the gateway to be ready", async () => (await fetch(`${url}/ready`)).status === 200, 30_000);
       // The seeded strategies trade RELIANCE too; switch them off so only our orders move it.
@@ -64,6 +80,7 @@ export function pipelineScenarios(name: string, hooks: ScenarioHooks): void {
         const { code } = await gw.interrupt();
         expect(code).toBe(0);
       }
+      await kite?.stop();
       await hooks.cleanup?.();
     });
 
@@ -183,18 +200,30 @@ export function pipelineScenarios(name: string, hooks: ScenarioHooks): void {
     test("paper and zerodha at once: nothing mixes", async () => {
       const z = await api.post("/api/v1/orders", { broker: "zerodha", instrument_token: TCS, side: "BUY", quantity: 1, order_type: "MARKET" });
       expect(z.status).toBe(202);
-      const failed = await settled(z.body.order.order_id, "FAILED");
-      expect(failed.reason_code).toBe("BROKER_NOT_CONNECTED");
-      const pushed = await ws.waitFor("the zerodha failure over WebSocket", (m) => m.type === "order.failed" && m.data.order_id === failed.order_id);
+      const zid = z.body.order.order_id as string;
+      const open = await settled(zid, "OPEN");
+      const venueId = open.events.find((e: any) => e.type === "order.submitted").data.venue_order_id;
+      expect((await kite.sendPostback(`${url}/api/v1/kite/postback`, venueId)).status).toBe(200);
+      const filled = await settled(zid, "FILLED");
+      expect(filled.average_price).toBe("4120.05");
+      const pushed = await ws.waitFor("the zerodha fill over WebSocket", (m) => m.type === "order.filled" && m.data.order_id === zid);
       expect(pushed.channel).toBe("orders.zerodha");
-      expect(ws.messages.some((m) => m.channel === "orders.paper" && m.data?.order_id === failed.order_id)).toBe(false);
-      expect(ws.messages.some((m) => m.channel === "orders.zerodha" && m.data?.broker === "paper")).toBe(false);
-      expect((await api.get("/api/v1/portfolios/zerodha")).body.portfolio.positions).toEqual([]);
-      expect((await api.get("/api/v1/trades?broker=zerodha")).body.trades).toEqual([]);
-      const zOrders = (await api.get("/api/v1/orders?broker=zerodha")).body.orders;
-      expect(zOrders.every((o: any) => o.broker === "zerodha")).toBe(true);
+      expect(ws.messages.some((m) => m.channel === "orders.paper" && m.data?.order_id === zid)).toBe(false);
+      expect(ws.messages.some((m) => m.channel === "orders.zerodha" && m.data?.order_id && m.data.order_id !== zid && m.type !== "order.cancel_rejected" && m.data.broker === "paper")).toBe(false);
+
+      const zp = await until("the zerodha position", async () => (await api.get("/api/v1/portfolios/zerodha")).body.portfolio.positions.find((p: any) => p.instrument_token === TCS));
+      expect(zp.quantity).toBe(1);
+      const paper = (await api.get("/api/v1/portfolios/paper")).body.portfolio;
+      expect(paper.positions.some((p: any) => p.instrument_token === TCS)).toBe(false);
+      expect((await api.get("/api/v1/trades?broker=zerodha")).body.trades.map((t: any) => t.order_id)).toEqual([zid]);
+      expect((await api.get("/api/v1/trades?broker=paper")).body.trades.some((t: any) => t.order_id === zid)).toBe(false);
+      expect((await api.get("/api/v1/orders?broker=zerodha")).body.orders.every((o: any) => o.broker === "zerodha")).toBe(true);
       expect((await api.get("/api/v1/orders?broker=paper")).body.orders.every((o: any) => o.broker === "paper")).toBe(true);
-      if (hooks.ledgerBrokers) expect(await hooks.ledgerBrokers()).toEqual(["paper"]);
+      if (hooks.cachedPosition) {
+        expect((await hooks.cachedPosition("zerodha", `manual:${TCS}`))?.quantity).toBe(1);
+        expect(await hooks.cachedPosition("paper", `manual:${TCS}`)).toBeUndefined();
+      }
+      if (hooks.ledgerBrokers) expect(await hooks.ledgerBrokers()).toEqual(["paper", "zerodha"]);
     });
 
     test("a strategy added through the API trades at once, and stops when disabled, without a restart", async () => {
@@ -219,7 +248,6 @@ export function pipelineScenarios(name: string, hooks: ScenarioHooks): void {
     });
 
     test("bad requests get a 4xx in the one error shape", async () => {
-      const url = (await gw.url()).toString();
       const raw = await fetch(`${url}/api/v1/orders`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: "{oops" });
       expect(raw.status).toBe(400);
       expect(((await raw.json()) as any).error.code).toBe("BAD_JSON");

@@ -1,6 +1,6 @@
 /**
  * The execution stage. `paper` orders go to the paper exchange (src/execution); `zerodha` orders
- * fail with a clear reason until the Kite Connect integration exists. Its inputs (validated
+ * go to Kite Connect (src/kite/venue.ts), whose fills come back as order updates to the gateway. Its inputs (validated
  * signals, ticks, cancel commands) are all keyed by instrument token and co-partitioned, so one
  * worker holds an instrument's open orders. Those are saved to the cache after every batch
  * (`{broker}:exec:book`, per instrument) and loaded again at start and after a rebalance.
@@ -17,6 +17,8 @@ import type { Outgoing } from "../processor.ts";
 import type { Stage } from "../stage.ts";
 import { orderEvent, type Lineage } from "./envelopes.ts";
 import { LAST_PRICES_KEY } from "./market.ts";
+import { KiteVenue } from "../../kite/venue.ts";
+import { kiteClient } from "../../kite/connect.ts";
 
 const TOPIC_OF: Record<string, TopicId> = {
   "order.submitted": "ordersSubmitted",
@@ -37,6 +39,9 @@ const bookKey = (b: Broker) => `${b}:exec:book`;
 export async function executionStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
   const exchange = new PaperExchange();
+  // Config guarantees Kite credentials whenever zerodha is active.
+  const kite = brokers.includes("zerodha") && ctx.config.kite ? kiteClient(ctx.config.kite) : undefined;
+  const venue = kite ? new KiteVenue(ctx.db, kite, ctx.logger) : undefined;
   let state: ExchangeState = emptyExchangeState();
   const lineage = new Map<string, Lineage>();
   const dirty = new Set<string>();
@@ -92,7 +97,7 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
       dirty.clear();
       await ctx.cache.hset(bookKey("paper"), fields);
     },
-    handle(e, m) {
+    async handle(e, m) {
       const now = new Date().toISOString();
       if (e.type === "market.tick") {
         if (!brokers.includes("paper")) return [];
@@ -119,12 +124,9 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
           ...(s.trigger_price !== undefined ? { trigger_price: s.trigger_price } : {}),
         };
         if (broker === "zerodha") {
-          return emit(
-            [{ type: "order.failed", data: { ...order, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha orders need the Kite Connect integration, which is not available yet" } }],
-            e,
-            broker,
-            e.key,
-          );
+          if (!venue) return emit([{ type: "order.failed", data: { ...order, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not configured (KITE_* settings)" } }], e, broker, e.key);
+          lineage.set(order.order_id, { correlation_id: e.correlation_id, trace_id: e.trace_id });
+          return emit((await venue.submit(order, { correlation_id: e.correlation_id, trace_id: e.trace_id })) as Emitted[], e, broker, e.key);
         }
         lineage.set(order.order_id, { correlation_id: e.correlation_id, trace_id: e.trace_id });
         const r = exchange.submit(state, order, now);
@@ -134,8 +136,10 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
       }
       if (e.type === "order.cancel") {
         if (broker === "zerodha") {
-          const refused = { type: "order.cancel_rejected", data: { order_id: e.data.order_id, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not connected" } };
-          return emit([refused as unknown as ExchangeEvent], e, broker, e.key);
+          const refused = venue
+            ? await venue.cancel(e.data.order_id)
+            : [{ type: "order.cancel_rejected", data: { order_id: e.data.order_id, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not configured" } }];
+          return emit(refused as unknown as ExchangeEvent[], e, broker, e.key);
         }
         const r = exchange.cancel(state, e.data.order_id, now, e.data.reason);
         state = r.state;

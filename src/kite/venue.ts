@@ -1,0 +1,109 @@
+/**
+ * Sending zerodha orders to Kite Connect, for the execution stage. Each order is first recorded
+ * in `venue_orders` with a tag derived from its id; Kite echoes the tag, so an order placed just
+ * before a crash is found again in the order book instead of being placed twice. What Kite says
+ * becomes an event: accepted → order.submitted; refused (input, order, margin) → order.rejected
+ * with Kite's message; unreachable → order.failed; an expired session → order.failed and the
+ * zerodha namespace stops sending orders until a new login. Fills, cancels and later rejections
+ * arrive as order updates (postbacks, ticker messages, reconciliation): see updates.ts.
+ */
+import type { PayloadOf } from "../events/payloads.ts";
+import { instruments } from "../market/instruments.ts";
+import type { Logger } from "../logger.ts";
+import type { Db } from "../store/db.ts";
+import { KiteError, RELOGIN_HINT } from "./rest/errors.ts";
+import { kiteTag } from "./rest/params.ts";
+import type { KiteClient } from "./rest/client.ts";
+
+type OrderFields = PayloadOf<"order.submitted">;
+
+export type VenueEvent =
+  | { type: "order.submitted"; data: PayloadOf<"order.submitted"> }
+  | { type: "order.rejected"; data: PayloadOf<"order.rejected"> }
+  | { type: "order.failed"; data: PayloadOf<"order.failed"> }
+  | { type: "order.cancel_rejected"; data: { order_id: string; reason_code: string; message: string } };
+
+/** What the venue needs of the Kite REST client. */
+export type KiteOrders = Pick<KiteClient, "placeOrder" | "cancelOrder" | "orders">;
+
+export class KiteVenue {
+  /** Why zerodha stopped sending orders (an expired session), until a restart with a new token. */
+  blocked: string | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly kite: KiteOrders,
+    private readonly logger: Logger,
+  ) {}
+
+  async submit(o: OrderFields, lineage: { correlation_id: string; trace_id: string }): Promise<VenueEvent[]> {
+    if (this.blocked) return [{ type: "order.failed", data: { ...o, reason_code: "KITE_SESSION_EXPIRED", message: this.blocked } }];
+    const inst = instruments.byToken(o.instrument_token);
+    if (!inst) return [{ type: "order.rejected", data: { ...o, reason_code: "UNKNOWN_INSTRUMENT", message: `instrument ${o.instrument_token} is not in the master` } }];
+    const tag = kiteTag(o.order_id);
+    const fresh = await this.db.query(
+      `insert into venue_orders (order_id, broker, tag, correlation_id, trace_id, orig) values ($1, 'zerodha', $2, $3, $4, $5)
+       on conflict (order_id) do nothing returning order_id`,
+      [o.order_id, tag, lineage.correlation_id, lineage.trace_id, o],
+    );
+    if (fresh.length === 0) {
+      // Seen before: placed already, or perhaps placed just before a crash. Kite's book decides.
+      const [row] = await this.db.query<{ venue_order_id: string | null }>("select venue_order_id from venue_orders where order_id = $1", [o.order_id]);
+      const known = row?.venue_order_id ?? (await this.kite.orders()).find((k) => k.tag === tag)?.order_id;
+      if (known) {
+        await this.remember(o.order_id, known);
+        return [{ type: "order.submitted", data: { ...o, venue_order_id: known } }];
+      }
+    }
+    try {
+      const venueId = await this.kite.placeOrder("regular", {
+        exchange: inst.exchange,
+        tradingsymbol: inst.tradingsymbol,
+        transaction_type: o.side,
+        order_type: o.order_type,
+        quantity: o.quantity,
+        product: "MIS",
+        validity: "DAY",
+        price: o.price,
+        trigger_price: o.trigger_price,
+        tag,
+      });
+      await this.remember(o.order_id, venueId);
+      return [{ type: "order.submitted", data: { ...o, venue_order_id: venueId } }];
+    } catch (err) {
+      return this.refused(o, err);
+    }
+  }
+
+  async cancel(orderId: string): Promise<VenueEvent[]> {
+    const [row] = await this.db.query<{ venue_order_id: string | null }>("select venue_order_id from venue_orders where order_id = $1", [orderId]);
+    if (!row?.venue_order_id) return [{ type: "order.cancel_rejected", data: { order_id: orderId, reason_code: "UNKNOWN_ORDER", message: "no such order at Kite" } }];
+    try {
+      await this.kite.cancelOrder("regular", row.venue_order_id);
+      return []; // Kite confirms the cancel with an order update.
+    } catch (err) {
+      const message = err instanceof KiteError ? err.message : (err as Error).message;
+      return [{ type: "order.cancel_rejected", data: { order_id: orderId, reason_code: "VENUE_REFUSED", message } }];
+    }
+  }
+
+  private async remember(orderId: string, venueId: string): Promise<void> {
+    await this.db.query("update venue_orders set venue_order_id = $2, updated_at = now() where order_id = $1", [orderId, venueId]);
+  }
+
+  private refused(o: OrderFields, err: unknown): VenueEvent[] {
+    if (!(err instanceof KiteError)) throw err;
+    switch (err.kind) {
+      case "rejected":
+        return [{ type: "order.rejected", data: { ...o, reason_code: "VENUE_REJECTED", message: err.message } }];
+      case "token":
+        this.blocked = `zerodha stopped sending orders: ${RELOGIN_HINT}`;
+        this.logger.error({ err: err.message }, this.blocked);
+        return [{ type: "order.failed", data: { ...o, reason_code: "KITE_SESSION_EXPIRED", message: this.blocked } }];
+      default:
+        // network, throttled, ambiguous (the order may exist at Kite: reconciliation finds it
+        // by its tag), bad_response, general.
+        return [{ type: "order.failed", data: { ...o, reason_code: err.code, message: err.message } }];
+    }
+  }
+}
