@@ -36,7 +36,7 @@ export class KiteVenue {
     private readonly logger: Logger,
   ) {}
 
-  async submit(o: OrderFields, lineage: { correlation_id: string; trace_id: string }): Promise<VenueEvent[]> {
+  async submit(o: OrderFields, lineage: { correlation_id: string; trace_id: string }, product: "MIS" | "CNC" | "NRML" = "MIS"): Promise<VenueEvent[]> {
     if (this.blocked) return [{ type: "order.failed", data: { ...o, reason_code: "KITE_SESSION_EXPIRED", message: this.blocked } }];
     const inst = instruments.byToken(o.instrument_token);
     if (!inst) return [{ type: "order.rejected", data: { ...o, reason_code: "UNKNOWN_INSTRUMENT", message: `instrument ${o.instrument_token} is not in the master` } }];
@@ -62,7 +62,7 @@ export class KiteVenue {
         transaction_type: o.side,
         order_type: o.order_type,
         quantity: o.quantity,
-        product: "MIS",
+        product,
         validity: "DAY",
         price: o.price,
         trigger_price: o.trigger_price,

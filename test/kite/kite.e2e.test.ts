@@ -139,7 +139,7 @@ describe("zerodha through Kite Connect (fake Kite servers)", () => {
   });
 
   test("an update missed while the ticker was down is found by reconciliation after the reconnect", async () => {
-    const placed = await api.post("/api/v1/orders", { broker: "zerodha", exchange: "NSE", symbol: "INFY", side: "SELL", quantity: 1, order_type: "MARKET" });
+    const placed = await api.post("/api/v1/orders", { broker: "zerodha", exchange: "NSE", symbol: "INFY", side: "SELL", quantity: 1, order_type: "MARKET", product: "CNC" });
     const orderId = placed.body.order.order_id as string;
     const open = await until("the order to be submitted", async () => {
       const o = (await api.get(`/api/v1/orders/${orderId}`)).body.order;
@@ -148,6 +148,8 @@ describe("zerodha through Kite Connect (fake Kite servers)", () => {
     // Kite completed it (the fake fills MARKET orders at once) but no postback ever comes.
     const venueId = open.events.find((e: any) => e.type === "order.submitted").data.venue_order_id as string;
     expect(rest.book.orders.get(venueId)).toBeDefined();
+    // The request's product reaches Kite (MIS when the order names none).
+    expect(rest.orderRequests().find((r) => r.method === "POST" && r.form.transaction_type === "SELL")?.form.product).toBe("CNC");
     await Bun.sleep(300);
     expect((await api.get(`/api/v1/orders/${orderId}`)).body.order.status).toBe("OPEN");
     ticker.drop();

@@ -126,7 +126,7 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
         if (broker === "zerodha") {
           if (!venue) return emit([{ type: "order.failed", data: { ...order, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not configured (KITE_* settings)" } }], e, broker, e.key);
           lineage.set(order.order_id, { correlation_id: e.correlation_id, trace_id: e.trace_id });
-          return emit((await venue.submit(order, { correlation_id: e.correlation_id, trace_id: e.trace_id })) as Emitted[], e, broker, e.key);
+          return emit((await venue.submit(order, { correlation_id: e.correlation_id, trace_id: e.trace_id }, s.product)) as Emitted[], e, broker, e.key);
         }
         lineage.set(order.order_id, { correlation_id: e.correlation_id, trace_id: e.trace_id });
         const r = exchange.submit(state, order, now);
