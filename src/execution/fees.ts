@@ -7,7 +7,7 @@
  */
 import type { Paise } from "../money.ts";
 import { DEFAULT_FEE_SCHEDULE, RATE_SCALE, type FeeSchedule } from "./config.ts";
-import { assertSafe, roundHalfUp, toSafe } from "./intmath.ts";
+import { assertSafe, roundHalfUp, toSafe } from "../intmath.ts";
 
 export type Side = "BUY" | "SELL";
 

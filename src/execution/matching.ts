@@ -11,7 +11,7 @@
 import type { ExchangeConfig } from "./config.ts";
 import { filled, type FillFacts } from "./events.ts";
 import { feesOnTurnover } from "./fees.ts";
-import { assertSafe } from "./intmath.ts";
+import { assertSafe } from "../intmath.ts";
 import { limitCrossed, marketableLimitPrice, slippedPrice } from "./pricing.ts";
 import type { ExchangeEvent, LastTrade, OpenOrder } from "./types.ts";
 

@@ -4,7 +4,7 @@
  */
 import type { Paise } from "../money.ts";
 import type { Side } from "./fees.ts";
-import { ceilDiv, floorDiv, toSafe } from "./intmath.ts";
+import { ceilDiv, floorDiv, toSafe } from "../intmath.ts";
 
 const BPS = 10_000n;
 

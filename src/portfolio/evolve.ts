@@ -4,7 +4,7 @@
  */
 import type { Tick } from "../events/payloads.ts";
 import type { Paise } from "../money.ts";
-import { assertSafe, mul } from "./intmath.ts";
+import { assertSafe, mul } from "../intmath.ts";
 import { applyFill, flatPosition, markPosition, type PortfolioFill, type Position } from "./position.ts";
 import { initialPortfolio, positionKey, type PortfolioConfigInput, type PortfolioState, type PortfolioTotals } from "./state.ts";
 

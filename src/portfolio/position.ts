@@ -9,7 +9,7 @@
  * at any mark: realised + unrealised = Σ proceeds − Σ costs + quantity × mark.
  */
 import type { Paise } from "../money.ts";
-import { assertSafe, mul, mulDivRound } from "./intmath.ts";
+import { assertSafe, mul, mulDivRound } from "../intmath.ts";
 
 export interface Position {
   strategy_id: string;

@@ -6,11 +6,10 @@ import { describe, expect, test } from "bun:test";
 import { parseInstrumentsCsv } from "../../src/market/kite-csv.ts";
 import { readInstruments, SAMPLE_CSV, upsertInstruments } from "../../src/market/master.ts";
 import { sqlDb } from "../../src/store/db.ts";
-import { openStore, type Store } from "../../src/store/index.ts";
-import { freshDatabaseUrl } from "../support/fresh-db.ts";
-import { needs } from "../support/infra.ts";
+import type { Store } from "../../src/store/index.ts";
+import { onBothStores, type OpenStore } from "../support/both-stores.ts";
 
-function suite(name: string, open: () => Promise<{ store: Store; done: () => Promise<void> }>) {
+function suite(name: string, open: OpenStore) {
   describe(`instrument master: ${name}`, () => {
     test("an empty master is filled from the sample and reads back exactly", async () => {
       const { store, done } = await open();
@@ -32,15 +31,4 @@ function suite(name: string, open: () => Promise<{ store: Store; done: () => Pro
   });
 }
 
-suite("PGlite", async () => {
-  const store = await openStore();
-  return { store, done: () => store.close() };
-});
-
-if (await needs("postgres")) {
-  suite("PostgreSQL", async () => {
-    const db = await freshDatabaseUrl();
-    const store = await openStore({ databaseUrl: db.url });
-    return { store, done: async () => (await store.close(), await db.drop()) };
-  });
-}
+await onBothStores(suite);

@@ -14,10 +14,9 @@ import type { StageContext } from "../../src/stage/context.ts";
 import { portfolioStage } from "../../src/stage/stages/portfolio.ts";
 import { readPositions } from "../../src/stage/stages/positions.ts";
 import { sqlDb } from "../../src/store/db.ts";
-import { openStore, type Store } from "../../src/store/index.ts";
+import type { Store } from "../../src/store/index.ts";
 import { topicSpecs } from "../../src/topics.ts";
-import { freshDatabaseUrl } from "../support/fresh-db.ts";
-import { needs } from "../support/infra.ts";
+import { onBothStores, type OpenStore } from "../support/both-stores.ts";
 
 const config = loadConfig({});
 const quiet = pino({ level: "silent" });
@@ -49,7 +48,7 @@ function fill(side: "BUY" | "SELL", quantity: number, price: number, fees = 0): 
 const tick = (price: number) =>
   createEvent({ type: "market.tick", source: "test", broker: "shared", key: "738561", data: { instrument_token: 738561, last_price: price, exchange_ts: new Date().toISOString(), feed: "test" } }) as AnyEnvelope;
 
-function suite(name: string, open: () => Promise<{ store: Store; done: () => Promise<void> }>) {
+function suite(name: string, open: OpenStore) {
   describe(`portfolio stage: ${name}`, () => {
     test("a fill delivered twice is written to the ledger once and moves the position once", async () => {
       const { store, done } = await open();
@@ -88,15 +87,4 @@ function suite(name: string, open: () => Promise<{ store: Store; done: () => Pro
   });
 }
 
-suite("PGlite", async () => {
-  const store = await openStore();
-  return { store, done: () => store.close() };
-});
-
-if (await needs("postgres")) {
-  suite("PostgreSQL", async () => {
-    const db = await freshDatabaseUrl();
-    const store = await openStore({ databaseUrl: db.url });
-    return { store, done: async () => (await store.close(), await db.drop()) };
-  });
-}
+await onBothStores(suite);

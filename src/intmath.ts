@@ -1,9 +1,10 @@
 /**
- * Signed integer arithmetic for P&L. Products such as cost basis × quantity can pass 2^53, so
- * they are taken in BigInt; a result that is not a safe integer is a broken invariant and throws.
- * (The execution module has the unsigned twin; both could move to src/money.ts.)
+ * Integer arithmetic for money, shared by the paper exchange and the portfolio. Products of paise
+ * and rates, or of a cost basis and a quantity, can pass 2^53, so they are taken in BigInt and
+ * brought back only when the result is a safe integer; anything else is a broken invariant and
+ * stops loudly rather than losing a paisa.
  */
-import { AlphaError } from "../errors.ts";
+import { AlphaError } from "./errors.ts";
 
 /** A bigint back to a number, or INTERNAL if it would not be exact. */
 export function toSafe(n: bigint, what: string): number {
@@ -17,6 +18,15 @@ export function assertSafe(n: number, what: string): number {
   if (!Number.isSafeInteger(n)) throw new AlphaError("INTERNAL", `${what} is not a safe integer: ${n}`);
   return n;
 }
+
+/** ⌊a / b⌋ for a ≥ 0, b > 0. */
+export const floorDiv = (a: bigint, b: bigint): bigint => a / b;
+
+/** ⌈a / b⌉ for a ≥ 0, b > 0. */
+export const ceilDiv = (a: bigint, b: bigint): bigint => (a + b - 1n) / b;
+
+/** a / b rounded half up (ties go up), for a ≥ 0, b > 0. */
+export const roundHalfUp = (a: bigint, b: bigint): bigint => (2n * a + b) / (2n * b);
 
 /**
  * a × b / c for c > 0, rounded half away from zero (so a short's share mirrors a long's).
