@@ -16,10 +16,11 @@ import { publishTicks } from "../src/market/feed.ts";
 import { instruments } from "../src/market/instruments.ts";
 import { DEFAULT_LIMITS, parseLimits } from "../src/risk/index.ts";
 import { compileStrategy } from "../src/strategies/index.ts";
-import { readPositions, totalsOf } from "../src/stage/stages/positions.ts";
+import type { Position } from "../src/portfolio/index.ts";
+import { positionsKey, totalsOf } from "../src/stage/stages/positions.ts";
 import type { Store } from "../src/store/index.ts";
 import { topicName } from "../src/topics.ts";
-import type { OrderQuery, OrderView, PlaceOrder, RiskView, Services, StrategyView, TradingState } from "./api/services.ts";
+import type { OrderQuery, OrderView, PlaceOrder, PortfolioView, PositionView, RiskView, Services, StrategyView, TradingState } from "./api/services.ts";
 
 type Row = Record<string, unknown>;
 
@@ -64,6 +65,13 @@ export function channelsOf(topic: string, e: Envelope): string[] {
   return [];
 }
 
+/** Same strings in the same order (a cache that answers with the same instances compares by pointer). */
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export interface ServicesDeps {
   config: Config;
   log: Log;
@@ -77,6 +85,8 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
   const sql = d.store.sql;
   const active = d.config.activeBrokers;
   const listeners = new Set<(channel: string, e: Envelope) => void>();
+  /** Per broker: the positions hash's values the last portfolio view was made from, and that view (frozen, shared). */
+  const lastPortfolio = new Map<Broker, { raw: string[]; view: PortfolioView }>();
   const pushTopics = [
     topicName("marketTicks"),
     ...active.flatMap((b) =>
@@ -241,27 +251,38 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
 
     portfolios: {
       async get(broker: Broker) {
-        const positions = await readPositions(d.cache, broker);
+        // The read model is the cache; the view is remade only when a position in it changed
+        // (a portfolio is read far more often than it changes, and parsing is most of a read).
+        const raw = Object.values(await d.cache.hgetall(positionsKey(broker)));
+        const last = lastPortfolio.get(broker);
+        if (last && sameStrings(last.raw, raw)) return last.view;
+        const positions = raw.map((v) => JSON.parse(v) as Position);
         const t = totalsOf(positions, d.config.startingCash);
-        return {
+        const view: PortfolioView = Object.freeze({
           broker,
           cash: t.cash,
           realised_pnl: t.realised_pnl,
           unrealised_pnl: t.unrealised_pnl,
           fees: t.fees,
-          positions: positions
-            .filter((p) => p.quantity !== 0 || p.realised_pnl !== 0)
-            .map((p) => ({
-              strategy_id: p.strategy_id,
-              instrument_token: p.instrument_token,
-              quantity: p.quantity,
-              average_price: p.average_price,
-              last_price: p.last_price,
-              realised_pnl: p.realised_pnl,
-              unrealised_pnl: p.unrealised_pnl,
-              fees: p.fees,
-            })),
-        };
+          positions: Object.freeze(
+            positions
+              .filter((p) => p.quantity !== 0 || p.realised_pnl !== 0)
+              .map((p) =>
+                Object.freeze({
+                  strategy_id: p.strategy_id,
+                  instrument_token: p.instrument_token,
+                  quantity: p.quantity,
+                  average_price: p.average_price,
+                  last_price: p.last_price,
+                  realised_pnl: p.realised_pnl,
+                  unrealised_pnl: p.unrealised_pnl,
+                  fees: p.fees,
+                }),
+              ),
+          ) as PositionView[],
+        });
+        lastPortfolio.set(broker, { raw, view });
+        return view;
       },
       async trades(broker: Broker, limit: number) {
         const rows = await sql.unsafe(

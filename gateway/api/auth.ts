@@ -3,8 +3,8 @@
  * once when made; the store keeps only its SHA-256 (hex) in `api_keys` (migration 0003). Scopes:
  * `read` (GET routes and the WebSocket) and `trade` (everything; trade implies read).
  *
- * Verified keys are remembered for a few seconds so a request does not cost a query; a revoke is
- * therefore seen at once by this process and within that TTL by other gateway processes.
+ * Verified keys are remembered for a few seconds so a request does not cost a query (nor a hash);
+ * a revoke is therefore seen at once by this process and within that TTL by other gateway processes.
  */
 import type { Sql } from "postgres";
 import { storeError } from "../../src/store/errors.ts";
@@ -43,6 +43,8 @@ function checkScopes(scopes: readonly string[]): Scope[] {
 }
 
 interface Cached {
+  /** SHA-256 of the key, for revoke. */
+  hash: string;
   scopes: Scope[];
   until: number;
 }
@@ -56,6 +58,7 @@ interface Cached {
  * await keys.verify(key); // ["trade"]
  */
 export class ApiKeys {
+  /** Keyed by the key as sent: a hit costs no hash. Bounded, and each entry lives `ttlMs`. */
   private readonly cache = new Map<string, Cached>();
   private readonly ttlMs: number;
   private readonly maxCached: number;
@@ -87,11 +90,11 @@ export class ApiKeys {
    */
   async verify(key: string): Promise<Scope[] | undefined> {
     if (key.length < 16 || key.length > 256) return undefined;
-    const hash = hashKey(key);
     const now = Date.now();
-    const hit = this.cache.get(hash);
+    const hit = this.cache.get(key);
     if (hit && hit.until > now) return hit.scopes;
-    this.cache.delete(hash);
+    this.cache.delete(key);
+    const hash = hashKey(key);
     let rows: { scopes: Scope[] }[];
     try {
       rows = await this.sql<{ scopes: Scope[] }[]>`select scopes from api_keys where key_hash = ${hash} and revoked_at is null`;
@@ -102,7 +105,7 @@ export class ApiKeys {
     if (!scopes) return undefined;
     // Bounded: past the limit the oldest entry goes (Map keeps insertion order).
     if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(hash, { scopes, until: now + this.ttlMs });
+    this.cache.set(key, { hash, scopes, until: now + this.ttlMs });
     return scopes;
   }
 
@@ -112,7 +115,8 @@ export class ApiKeys {
     try {
       const rows = await this.sql<{ key_hash: string }[]>`
         update api_keys set revoked_at = now() where id = ${id} and revoked_at is null returning key_hash`;
-      for (const r of rows) this.cache.delete(r.key_hash);
+      const revoked = new Set(rows.map((r) => r.key_hash));
+      for (const [key, c] of this.cache) if (revoked.has(c.hash)) this.cache.delete(key);
       return rows.length > 0;
     } catch (err) {
       throw storeError(err, "cannot revoke the API key");

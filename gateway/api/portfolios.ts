@@ -2,10 +2,21 @@
  * Portfolios (cash, P&L, positions) per active broker, and the trades (fills) behind them.
  */
 import { activeBroker } from "./lookups.ts";
-import { route, type Route } from "./route.ts";
+import { immutableBody, route, type Route } from "./route.ts";
 import { portfolioListResponse, portfolioResponse, positionsResponse, tradesQuery, tradesResponse } from "./schemas.ts";
-import type { Services } from "./services.ts";
+import type { PortfolioView, Services } from "./services.ts";
 import { portfolioJson, positionJson, tradeJson } from "./views.ts";
+
+/** Response bodies of frozen portfolio views (the services hand out one per unchanged portfolio). */
+const bodies = new WeakMap<PortfolioView, object>();
+
+/** `{ portfolio }` for a view; for a frozen view, made (and serialized) once. */
+function portfolioBody(view: PortfolioView): object {
+  if (!Object.isFrozen(view)) return { portfolio: portfolioJson(view) };
+  let body = bodies.get(view);
+  if (!body) bodies.set(view, (body = immutableBody(Object.freeze({ portfolio: portfolioJson(view) }))));
+  return body;
+}
 
 /**
  * The portfolios and trades routes over the services.
@@ -34,7 +45,7 @@ export function portfolioRoutes(s: Services): Route[] {
       responses: { 200: { description: "Cash, P&L and positions.", schema: portfolioResponse } },
       errors: [404],
       async handle({ param }) {
-        return { status: 200, body: { portfolio: portfolioJson(await s.portfolios.get(activeBroker(s, param("broker")))) } };
+        return { status: 200, body: portfolioBody(await s.portfolios.get(activeBroker(s, param("broker")))) };
       },
     }),
     route({

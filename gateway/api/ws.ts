@@ -70,6 +70,14 @@ const clientMessage = z.discriminatedUnion("action", [
   z.strictObject({ action: z.literal("ping") }),
 ]);
 
+/** The path of an absolute request URL, without parsing all of it (this runs on every request). */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  if (start < 0) return "/";
+  const query = url.indexOf("?", start);
+  return query < 0 ? url.slice(start) : url.slice(start, query);
+}
+
 const respond = (e: ApiError) => Response.json(errorBody(e.code, e.message, e.details), { status: e.status, headers: e.headers });
 
 /**
@@ -215,7 +223,7 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
       },
     },
 
-    isUpgrade: (req) => new URL(req.url).pathname === path,
+    isUpgrade: (req) => pathOf(req.url) === path,
 
     async upgrade(req, server) {
       const key = bearerKey(req.headers.get("authorization")) ?? new URL(req.url).searchParams.get("api_key") ?? undefined;

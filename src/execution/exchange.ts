@@ -29,11 +29,18 @@ const isStop = (o: OrderRequest) => o.order_type === "SL" || o.order_type === "S
 export class PaperExchange {
   readonly config: ExchangeConfig;
   readonly #instruments: InstrumentLookup;
+  readonly #inPlace: boolean;
 
-  /** Validates the settings once (ConfigError lists every problem). */
-  constructor(config: ExchangeConfigInput = {}, opts: { instruments?: InstrumentLookup } = {}) {
+  /**
+   * Validates the settings once (ConfigError lists every problem). `inPlace`: the caller hands
+   * over the state it passes and keeps only the one returned, so it is updated in place instead
+   * of copied (same results; the execution stage, where copying every instrument's last trade on
+   * every tick dominated). Default: pure, the state passed in is never changed.
+   */
+  constructor(config: ExchangeConfigInput = {}, opts: { instruments?: InstrumentLookup; inPlace?: boolean } = {}) {
     this.config = parseExchangeConfig(config);
     this.#instruments = opts.instruments ?? instruments.byToken;
+    this.#inPlace = opts.inPlace ?? false;
   }
 
   /**
@@ -50,7 +57,7 @@ export class PaperExchange {
     if (refused || !instrument) {
       const { reason, message } = refused ?? { reason: "UNKNOWN_INSTRUMENT", message: `instrument ${token} is not listed` };
       const closed: ClosedOrder = { order, status: "REJECTED", closed_at: now };
-      const next = applyUpdate(state, { token, orders: ordersOf(state, token), opened: [], closed: [closed] }, this.config.closed_order_memory);
+      const next = applyUpdate(state, { token, orders: ordersOf(state, token), opened: [], closed: [closed] }, this.config.closed_order_memory, this.#inPlace);
       return { state: next, events: [rejected(order, reason, message)] };
     }
 
@@ -86,6 +93,7 @@ export class PaperExchange {
         ...(nextLast ? { last: nextLast } : {}),
       },
       this.config.closed_order_memory,
+      this.#inPlace,
     );
     return { state: next, events };
   }
@@ -113,7 +121,7 @@ export class PaperExchange {
       if (done(m.order)) closed.push({ order: m.order.order, status: "FILLED", closed_at: now });
       else orders.push(m.order);
     }
-    const next = applyUpdate(state, { token, orders, opened: [], closed, last }, this.config.closed_order_memory);
+    const next = applyUpdate(state, { token, orders, opened: [], closed, last }, this.config.closed_order_memory, this.#inPlace);
     return { state: next, events };
   }
 
@@ -135,7 +143,7 @@ export class PaperExchange {
     if (!target) throw new Error(`exchange state is corrupt: open order ${orderId} is not in the book of ${token}`);
     const orders = all.filter((o) => o !== target);
     const closed: ClosedOrder = { order: target.order, status: "CANCELLED", closed_at: now };
-    const next = applyUpdate(state, { token, orders, opened: [], closed: [closed] }, this.config.closed_order_memory);
+    const next = applyUpdate(state, { token, orders, opened: [], closed: [closed] }, this.config.closed_order_memory, this.#inPlace);
     return { state: next, events: [cancelled(target.order, reason)] };
   }
 

@@ -1,7 +1,9 @@
 /**
- * Immutable updates of {@link ExchangeState}. Each copies only what it touches: a tick copies its
- * own instrument's order list, never another instrument's. Record lookups use Object.hasOwn so an
- * id such as "constructor" is just an id.
+ * Updates of {@link ExchangeState}: immutable by default (the records an update touches are
+ * copied: a tick copies its own instrument's order list, never another instrument's), or in place
+ * for a caller that owns the state and keeps only the state returned (the execution stage), where
+ * copying `last` (every instrument's last trade) on every tick made a tick cost O(instruments).
+ * Record lookups use Object.hasOwn so an id such as "constructor" is just an id.
  */
 import type { ClosedOrder, ExchangeState, LastTrade, OpenOrder } from "./types.ts";
 
@@ -83,13 +85,26 @@ export interface InstrumentUpdate {
 }
 
 /**
- * Applies one instrument's changes to the state, returning a new state.
+ * Applies one instrument's changes to the state, returning a new state. With `inPlace`, `s` is
+ * updated and returned (O(1) per update); the caller must not keep `s` expecting it unchanged.
  *
  * @example
  * const next = applyUpdate(state, { token, orders: [], opened: [], closed: [], last }, 1000);
  */
-export function applyUpdate(s: ExchangeState, u: InstrumentUpdate, memory: number): ExchangeState {
+export function applyUpdate(s: ExchangeState, u: InstrumentUpdate, memory: number, inPlace = false): ExchangeState {
   const key = String(u.token);
+  if (inPlace) {
+    if (u.orders.length > 0) put(s.book, key, u.orders);
+    else if (has(s.book, key)) delete s.book[key];
+    for (const c of u.closed) if (has(s.open, c.order.order_id)) delete s.open[c.order.order_id];
+    for (const id of u.opened) put(s.open, id, u.token);
+    if (u.last) put(s.last, key, u.last);
+    if (u.closed.length > 0) {
+      s.closed.push(...u.closed);
+      if (s.closed.length > memory) s.closed.splice(0, s.closed.length - memory);
+    }
+    return s;
+  }
   const book = u.orders.length > 0 ? withEntry(s.book, key, u.orders) : without(s.book, [key]);
   let open = without(
     s.open,

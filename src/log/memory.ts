@@ -7,6 +7,9 @@
  * only by dropping messages every group on the topic has committed; when the oldest message is
  * still unread by some group, the producer waits for that group (backpressure) and, after
  * `produceTimeoutMs`, refuses with LOG_FULL naming the lagging group. Nothing is dropped unread.
+ * Messages every group has read are dropped as the groups commit, but for the newest
+ * `retainReadMessages` of each partition (for a group that joins late, e.g. a worker starting):
+ * a partition full of read messages would otherwise hold hundreds of megabytes for nothing.
  */
 import { AlphaError } from "../errors.ts";
 import { partitionFor } from "./partitioner.ts";
@@ -32,6 +35,8 @@ export interface MemoryBrokerOptions {
   maxMessagesPerPartition?: number;
   /** How long a producer waits for room before LOG_FULL (default 30 s). */
   produceTimeoutMs?: number;
+  /** Messages every group has read that a partition still keeps (default 5,000). */
+  retainReadMessages?: number;
 }
 
 interface Partition {
@@ -75,6 +80,7 @@ const tp = (topic: string, partition: number) => `${topic}/${partition}`;
 export class MemoryBroker {
   readonly maxMessagesPerPartition: number;
   readonly produceTimeoutMs: number;
+  readonly retainReadMessages: number;
   private readonly topics = new Map<string, Topic>();
   private readonly groups = new Map<string, Group>();
   private nextMemberId = 1;
@@ -82,6 +88,7 @@ export class MemoryBroker {
   constructor(options: MemoryBrokerOptions = {}) {
     this.maxMessagesPerPartition = options.maxMessagesPerPartition ?? 200_000;
     this.produceTimeoutMs = options.produceTimeoutMs ?? 30_000;
+    this.retainReadMessages = options.retainReadMessages ?? 5_000;
   }
 
   createTopics(specs: readonly TopicSpec[]): CreateTopicsResult {
@@ -261,8 +268,21 @@ export class MemoryBroker {
       const key = tp(topic, partition);
       if ((group.committed.get(key) ?? -1) < next) group.committed.set(key, next);
       const p = this.topic(topic).partitions[partition]!;
+      this.dropRead(topic, partition, p);
       if (p.roomWaiters.size > 0) for (const w of [...p.roomWaiters]) w();
     }
+  }
+
+  /** Drops what every group has read, but the newest `retainReadMessages`; in chunks, not per commit. */
+  private dropRead(topic: string, partition: number, p: Partition): void {
+    const keep = this.retainReadMessages;
+    const chunk = 1_000;
+    if (p.messages.length < keep + chunk) return;
+    const readUpTo = this.lowestCommitted(topic, partition, p.base + p.messages.length);
+    const droppable = Math.min(readUpTo - keep - p.base, p.messages.length);
+    if (droppable < chunk) return;
+    p.messages.splice(0, droppable);
+    p.base += droppable;
   }
 }
 

@@ -1,6 +1,10 @@
 /**
  * The portfolio's fold: `evolve` applies one fill, `mark` one price. Both are pure, so replaying
  * the ledger's fills in order rebuilds exactly the state that applying them live produced.
+ *
+ * `evolveInPlace` and `markInPlace` give the same results by updating the state passed in: for
+ * a caller that owns the state and keeps only the one returned (the portfolio stage), where
+ * copying `positions` and `marks` whole for every tick made a tick cost O(instruments held).
  */
 import type { Tick } from "../events/payloads.ts";
 import type { Paise } from "../money.ts";
@@ -31,6 +35,15 @@ function retotal(t: PortfolioTotals, before: Position | undefined, after: Positi
  * state = evolve(state, fill.data); // fill: an order.filled event
  */
 export function evolve(state: PortfolioState, fill: PortfolioFill): PortfolioState {
+  return applyOne(state, fill, false);
+}
+
+/** {@link evolve}, updating `state` itself (and returning it). */
+export function evolveInPlace(state: PortfolioState, fill: PortfolioFill): PortfolioState {
+  return applyOne(state, fill, true);
+}
+
+function applyOne(state: PortfolioState, fill: PortfolioFill, inPlace: boolean): PortfolioState {
   if (!Number.isSafeInteger(fill.fill_quantity) || fill.fill_quantity <= 0) throw new RangeError(`fill quantity must be a positive integer, got ${fill.fill_quantity}`);
   if (!Number.isSafeInteger(fill.fill_price) || fill.fill_price <= 0) throw new RangeError(`fill price must be positive integer paise, got ${fill.fill_price}`);
   if (!Number.isSafeInteger(fill.fees) || fill.fees < 0) throw new RangeError(`fees must be non-negative integer paise, got ${fill.fees}`);
@@ -45,6 +58,15 @@ export function evolve(state: PortfolioState, fill: PortfolioFill): PortfolioSta
   const value = mul(fill.fill_quantity, fill.fill_price, "fill value");
   const flow = fill.side === "BUY" ? -value : value;
   const siblings = own(state.by_instrument, token) ?? [];
+  if (inPlace) {
+    state.cash = assertSafe(state.cash + flow - fill.fees, "cash");
+    state.positions[key] = after;
+    if (!before) state.by_instrument[token] = [...siblings, key];
+    if (markedBefore === undefined) state.marks[token] = mark;
+    state.totals = retotal(state.totals, before, after, fill.fees);
+    state.fills += 1;
+    return state;
+  }
   return {
     ...state,
     cash: assertSafe(state.cash + flow - fill.fees, "cash"),
@@ -64,6 +86,15 @@ export function evolve(state: PortfolioState, fill: PortfolioFill): PortfolioSta
  * state = mark(state, tick); // tick: a market.tick payload
  */
 export function mark(state: PortfolioState, tick: Pick<Tick, "instrument_token" | "last_price">): PortfolioState {
+  return markOne(state, tick, false);
+}
+
+/** {@link mark}, updating `state` itself (and returning it). */
+export function markInPlace(state: PortfolioState, tick: Pick<Tick, "instrument_token" | "last_price">): PortfolioState {
+  return markOne(state, tick, true);
+}
+
+function markOne(state: PortfolioState, tick: Pick<Tick, "instrument_token" | "last_price">, inPlace: boolean): PortfolioState {
   const token = String(tick.instrument_token);
   const price = tick.last_price;
   if (!Number.isSafeInteger(price) || price <= 0) throw new RangeError(`mark must be positive integer paise, got ${price}`);
@@ -71,13 +102,18 @@ export function mark(state: PortfolioState, tick: Pick<Tick, "instrument_token" 
   let positions = state.positions;
   let totals = state.totals;
   const keys = own(state.by_instrument, token) ?? [];
-  if (keys.length > 0) positions = { ...positions };
+  if (keys.length > 0 && !inPlace) positions = { ...positions };
   for (const key of keys) {
     const before = own(state.positions, key);
     if (!before) throw new Error(`portfolio state is corrupt: ${key} is indexed but has no position`);
     const after = markPosition(before, price);
     positions[key] = after;
     totals = retotal(totals, before, after, 0);
+  }
+  if (inPlace) {
+    state.marks[token] = price;
+    state.totals = totals;
+    return state;
   }
   return { ...state, positions, marks: { ...state.marks, [token]: price }, totals };
 }

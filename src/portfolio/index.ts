@@ -9,7 +9,7 @@
  * state = mark(state, tick.data);
  * snapshot(state); // the pnl.snapshot payload
  */
-export { evolve, mark, rebuild } from "./evolve.ts";
+export { evolve, evolveInPlace, mark, markInPlace, rebuild } from "./evolve.ts";
 export { snapshot, positionsOf } from "./snapshot.ts";
 export { initialPortfolio, positionKey, portfolioConfigSchema } from "./state.ts";
 export type { PortfolioState, PortfolioTotals, PortfolioConfig, PortfolioConfigInput } from "./state.ts";

@@ -3,7 +3,9 @@
  *
  * - Dedup on the envelope id (a redelivered event is skipped); ids are marked seen only after the
  *   outputs were acknowledged, and outputs use derived ids (src/events/ids.ts), so a crash between
- *   the two re-sends the same ids and the next stage's dedup drops them.
+ *   the two re-sends the same ids and the next stage's dedup drops them. Inputs a stage declares
+ *   idempotent (market ticks: handling one twice changes nothing, and what it causes has derived
+ *   ids) skip it: one dedup key per tick per stage would fill any cache at feed rates.
  * - Poison (an envelope that does not decode, or a handler error that is not retryable) goes to
  *   `<topic>.dlq` with the original bytes, the original headers and x-dlq-* headers (error, code,
  *   attempts, stage, source topic/partition/offset); the stage carries on.
@@ -69,6 +71,8 @@ export interface ProcessorOptions {
   onBatch?: (consumer: Consumer) => Promise<void> | void;
   /** Called after a batch was handled, before its outputs are sent (stages flush state here). */
   afterBatch?: () => Promise<void> | void;
+  /** Input topics whose messages are not deduplicated by id (handling one twice is harmless). */
+  idempotentTopics?: readonly string[];
 }
 
 export interface ProcessorStats {
@@ -76,13 +80,18 @@ export interface ProcessorStats {
   duplicates: number;
   deadLettered: number;
   produced: number;
+  /** Handled, per input topic. */
+  handledByTopic: Record<string, number>;
 }
 
 export class StreamProcessor {
-  readonly stats: ProcessorStats = { handled: 0, duplicates: 0, deadLettered: 0, produced: 0 };
+  readonly stats: ProcessorStats = { handled: 0, duplicates: 0, deadLettered: 0, produced: 0, handledByTopic: {} };
   private consumer: Consumer | undefined;
+  private readonly idempotent: ReadonlySet<string>;
 
-  constructor(private readonly o: ProcessorOptions) {}
+  constructor(private readonly o: ProcessorOptions) {
+    this.idempotent = new Set(o.idempotentTopics ?? []);
+  }
 
   get done(): Promise<void> {
     return this.consumer?.done ?? Promise.resolve();
@@ -114,9 +123,9 @@ export class StreamProcessor {
         return { m, error: err as AlphaError };
       }
     });
-    const ids = decoded.flatMap((d) => (d.e ? [d.e.id] : []));
+    const ids = decoded.flatMap((d) => (d.e && !this.idempotent.has(d.m.topic) ? [d.e.id] : []));
     const seen = new Set<string>();
-    const already = await this.withRetry("dedup", () => this.o.dedup.seen(ids));
+    const already = ids.length > 0 ? await this.withRetry("dedup", () => this.o.dedup.seen(ids)) : [];
     ids.forEach((id, i) => already[i] && seen.add(id));
 
     const out: OutgoingMessage[] = [];
@@ -139,8 +148,9 @@ export class StreamProcessor {
           return this.o.handle(d.e!, d.m, log);
         });
         for (const r of results) out.push({ topic: r.topic, key: r.event.key, value: encodeEnvelope(r.event) });
-        handledIds.push(d.e.id);
+        if (!this.idempotent.has(d.m.topic)) handledIds.push(d.e.id);
         this.stats.handled++;
+        this.stats.handledByTopic[d.m.topic] = (this.stats.handledByTopic[d.m.topic] ?? 0) + 1;
       } catch (err) {
         if (isRetryable(err)) throw err;
         log.error({ err, topic: d.m.topic, offset: d.m.offset }, "poison message: sent to the DLQ");
@@ -153,7 +163,7 @@ export class StreamProcessor {
       await this.withRetry("produce", () => this.o.producer.send(out));
       this.stats.produced += out.length;
     }
-    await this.withRetry("dedup", () => this.o.dedup.mark(handledIds));
+    if (handledIds.length > 0) await this.withRetry("dedup", () => this.o.dedup.mark(handledIds));
   }
 
   private deadLetter(m: LogMessage, err: unknown, attempts: number): OutgoingMessage {

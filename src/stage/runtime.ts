@@ -10,19 +10,44 @@ import { readInstruments } from "../market/master.ts";
 import { stageContext, type StageContext } from "./context.ts";
 import { cacheDedup, StreamProcessor } from "./processor.ts";
 import type { FromWorker, StageStats, ToWorker } from "./protocol.ts";
+import type { Stage } from "./stage.ts";
 import { STAGES } from "./stages.ts";
 
 declare const self: Worker;
 
 const post = (m: FromWorker) => self.postMessage(m);
 
+/**
+ * How long an embedded stage remembers an envelope id (with Redis: cacheDedup's default, 3 days).
+ * Embedded, the log lives and dies with the process, so a duplicate comes only from a redelivery
+ * after a worker's restart (its backoff is capped at WORKER_RESTART_MAX_MS): minutes are plenty,
+ * and the in-memory cache (100,000 keys) is not filled with ids kept for days.
+ */
+export const embeddedDedupTtlMs = (restartMaxMs: number): number => Math.max(2 * 60_000, 6 * restartMaxMs);
+
 interface Running {
   ctx: StageContext;
+  stage: Stage;
   processor: StreamProcessor;
   timers: Timer[];
 }
 
-const statsOf = (r?: Running): StageStats => ({ ...(r?.processor.stats ?? { handled: 0, duplicates: 0, deadLettered: 0, produced: 0 }), partitions: r?.processor.assignments().length ?? 0 });
+function statsOf(r?: Running): StageStats {
+  const p = r?.processor.stats;
+  const stats: StageStats = {
+    handled: p?.handled ?? 0,
+    duplicates: p?.duplicates ?? 0,
+    deadLettered: p?.deadLettered ?? 0,
+    produced: p?.produced ?? 0,
+    partitions: r?.processor.assignments().length ?? 0,
+    handledByTopic: { ...p?.handledByTopic },
+    at: Date.now(),
+  };
+  // Quantiles are computed here, once a second, never in the hot path.
+  const latency = r?.stage.tickToFill?.rotate();
+  if (latency) stats.tickToFill = latency;
+  return stats;
+}
 
 /** Call from a worker entry file. */
 export function runStageWorker(): void {
@@ -60,10 +85,11 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
     topics: stage.topics,
     log: ctx.log,
     producer: ctx.producer,
-    dedup: cacheDedup(ctx.cache, init.stage),
+    dedup: cacheDedup(ctx.cache, init.stage, config.redisUrl === undefined ? embeddedDedupTtlMs(config.workerRestartMaxMs) : undefined),
     handle: stage.handle,
     onBatch: stage.onBatch,
     afterBatch: stage.afterBatch,
+    idempotentTopics: stage.idempotentTopics,
     logger,
   });
   await processor.start();
@@ -88,7 +114,7 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
   let lastLog = 0;
   timers.push(
     setInterval(() => {
-      const stats = statsOf({ ctx, processor, timers });
+      const stats = statsOf({ ctx, stage, processor, timers });
       post({ t: "stats", stats });
       if (stats.handled !== reported && Date.now() - lastLog >= 5_000) {
         logger.info(stats, "stage progress");
@@ -101,5 +127,5 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
     logger.error({ err: (err as Error).message }, "stage stopped on an error");
     post({ t: "failed", error: (err as Error).message });
   });
-  return { ctx, processor, timers };
+  return { ctx, stage, processor, timers };
 }

@@ -100,3 +100,26 @@ for (const config of [{ slippage_bps: 3, partial_fills: true }, { slippage_bps: 
     }
   });
 }
+
+test("in place (the execution stage's mode): the same events and states as the pure exchange", () => {
+  for (const config of [{ slippage_bps: 3, partial_fills: true }, { slippage_bps: 0, stop_already_triggered: "trigger" as const, closed_order_memory: 50 }]) {
+    const pure = new PaperExchange(config);
+    const inPlace = new PaperExchange(config, { inPlace: true });
+    for (const seed of [4, 5]) {
+      let a: ExchangeState = emptyExchangeState();
+      let b: ExchangeState = emptyExchangeState();
+      session(seed, 2_000).forEach((c, i) => {
+        const check = i % 100 === 0;
+        const before = check ? JSON.stringify(a) : "";
+        const ra = pure.handle(a, c);
+        const rb = inPlace.handle(b, c);
+        expect(rb.events).toEqual(ra.events);
+        if (check) expect(JSON.stringify(a)).toBe(before); // the pure one still never changes its input
+        a = ra.state;
+        b = rb.state;
+        if (check) expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+      });
+      expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+    }
+  }
+});

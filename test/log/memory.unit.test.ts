@@ -37,6 +37,46 @@ describe("in-process log: bounded memory", () => {
     expect((err as AlphaError).message).toContain('group "stuck"');
   });
 
+  test("what every group has read is dropped as they commit, but the newest retainReadMessages", async () => {
+    const broker = new MemoryBroker({ retainReadMessages: 100 });
+    const log = new MemoryLog(broker);
+    await log.createTopics([{ name: "t", partitions: 1, retentionMs: -1 }]);
+    let read = 0;
+    const reader = log.consumer({ groupId: "reader", topics: ["t"] });
+    await reader.run(async (batch) => void (read += batch.length));
+    const producer = log.producer();
+    for (let i = 0; i < 30; i++) await producer.send(Array.from({ length: 100 }, (_, j) => ({ topic: "t", key: "k", value: String(i * 100 + j) })));
+    const until = Date.now() + 10_000;
+    while (read < 3_000 && Date.now() < until) await Bun.sleep(10);
+    await Bun.sleep(50);
+    expect(read).toBe(3_000);
+    // At most the retained read messages plus one chunk are left, and they are the newest.
+    const held = broker.endOffset("t", 0) - (broker.read("t", 0, 0, 1)[0]?.offset ?? 0);
+    expect(held).toBeGreaterThanOrEqual(100);
+    expect(held).toBeLessThan(100 + 1_000 + 500);
+    // A group that joins now reads from what is left, not from offset 0.
+    const late: number[] = [];
+    const other = log.consumer({ groupId: "late", topics: ["t"] });
+    await other.run(async (batch) => void late.push(...batch.map((m) => m.offset)));
+    while (late.length < held && Date.now() < until) await Bun.sleep(10);
+    expect(late.at(-1)).toBe(2_999);
+    await log.close();
+  });
+
+  test("nothing is dropped while a group has not read it", async () => {
+    const broker = new MemoryBroker({ retainReadMessages: 10 });
+    const log = new MemoryLog(broker);
+    await log.createTopics([{ name: "t", partitions: 1, retentionMs: -1 }]);
+    const fast = log.consumer({ groupId: "fast", topics: ["t"] });
+    await fast.run(async () => {});
+    const slow = log.consumer({ groupId: "slow", topics: ["t"] });
+    await slow.run(() => new Promise(() => {}));
+    const producer = log.producer();
+    for (let i = 0; i < 25; i++) await producer.send(Array.from({ length: 100 }, (_, j) => ({ topic: "t", key: "k", value: String(i * 100 + j) })));
+    await Bun.sleep(100);
+    expect(broker.read("t", 0, 0, 1)[0]?.offset).toBe(0);
+  });
+
   test("a message without a key is refused", async () => {
     const log = new MemoryLog();
     await log.createTopics([{ name: "t", partitions: 1, retentionMs: -1 }]);

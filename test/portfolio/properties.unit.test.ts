@@ -3,7 +3,7 @@
  * exact invariants the portfolio must keep, to the paisa.
  */
 import { describe, expect, test } from "bun:test";
-import { evolve, initialPortfolio, mark, rebuild } from "../../src/portfolio/index.ts";
+import { evolve, evolveInPlace, initialPortfolio, mark, markInPlace, rebuild } from "../../src/portfolio/index.ts";
 import type { PortfolioFill, PortfolioState, Position } from "../../src/portfolio/index.ts";
 import { prng, type Prng } from "./prng.ts";
 
@@ -179,5 +179,34 @@ describe("portfolio invariants over random fills", () => {
     expect(p.cost_basis).toBe(1_999_999_999_999_999);
     // Past 2^53 nothing is rounded: it throws.
     expect(() => evolve(s, x("BUY", 100, 1_000_000_000_000_000))).toThrow(/not a safe integer/);
+  });
+});
+
+describe("in place (the portfolio stage's mode)", () => {
+  test("the same states as the pure fold, fills and marks interleaved", () => {
+    for (const seed of [11, 12]) {
+      const r = prng(seed);
+      const prices: Record<number, number> = { 738561: 1_290_45, 2953217: 4_120_05, 408065: 1_885_20, 341249: 1_743_30 };
+      let pure = initialPortfolio({ starting_cash: START });
+      let owned = initialPortfolio({ starting_cash: START });
+      for (let i = 0; i < 3_000; i++) {
+        const before = i % 100 === 0 ? JSON.stringify(pure) : "";
+        if (r.int(0, 2) === 0) {
+          const [fill] = randomFills(r, 1, prices);
+          pure = evolve(pure, fill!);
+          owned = evolveInPlace(owned, fill!);
+        } else {
+          const token = r.pick(TOKENS);
+          prices[token] = Math.max(5, (prices[token] as number) + 5 * r.int(-30, 30));
+          const tick = { instrument_token: token, last_price: prices[token] as number };
+          const next = mark(pure, tick);
+          if (before) expect(JSON.stringify(pure)).toBe(before); // the pure fold never changes its input
+          pure = next;
+          owned = markInPlace(owned, tick);
+        }
+        if (i % 100 === 0) expect(owned).toEqual(pure);
+      }
+      expect(owned).toEqual(pure);
+    }
   });
 });

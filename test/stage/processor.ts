@@ -34,7 +34,7 @@ export function processorSuite(name: string, connect: () => Promise<Log>): void 
     beforeAll(async () => void (log = await connect()));
     afterAll(async () => await log?.close());
 
-    async function setup(handleFor: (output: string) => Handle, opts: { attempts?: number } = {}) {
+    async function setup(handleFor: (output: string) => Handle, opts: { attempts?: number; idempotentInput?: boolean } = {}) {
       const input = uniq("in");
       const output = uniq("out");
       await log.createTopics([
@@ -45,9 +45,22 @@ export function processorSuite(name: string, connect: () => Promise<Log>): void 
       const producer = log.producer();
       const cache = new MemoryCache();
       const handle = handleFor(output);
+      const { idempotentInput, ...rest } = opts;
       const make = () =>
-        new StreamProcessor({ stage: "test", groupId: `${input}.g`, topics: [input], log, producer, dedup: cacheDedup(cache, "test"), handle, logger: quiet, backoffMs: 5, ...opts });
-      return { input, output, producer, make };
+        new StreamProcessor({
+          stage: "test",
+          groupId: `${input}.g`,
+          topics: [input],
+          log,
+          producer,
+          dedup: cacheDedup(cache, "test"),
+          handle,
+          logger: quiet,
+          backoffMs: 5,
+          ...(idempotentInput ? { idempotentTopics: [input] } : {}),
+          ...rest,
+        });
+      return { input, output, producer, make, cache };
     }
 
     const echo = (output: string): Handle => (e) => [
@@ -70,6 +83,23 @@ export function processorSuite(name: string, connect: () => Promise<Log>): void 
       expect(first.causation_id).toBe(t.id);
       expect(first.id).toBe(derivedId(t.id, "echo"));
       expect(p.stats.duplicates).toBe(1);
+    });
+
+    test("an input declared idempotent is not deduplicated by id: no dedup keys, a redelivery is handled again", async () => {
+      const { input, output, producer, make, cache } = await setup((output) => echo(output), { idempotentInput: true });
+      const p = make();
+      await p.start();
+      const t = tick(738561, 129045);
+      await producer.send([{ topic: input, key: t.key, value: encodeEnvelope(t) }]);
+      await drain(log, output, 1);
+      await producer.send([{ topic: input, key: t.key, value: encodeEnvelope(t) }]); // redelivered
+      const got = await drain(log, output, 2);
+      await p.close();
+      // Handled twice, and the same derived id twice: the next stage's dedup drops the repeat.
+      expect(got.map((m) => decodeEnvelope(m.value).id)).toEqual([derivedId(t.id, "echo"), derivedId(t.id, "echo")]);
+      expect(p.stats.duplicates).toBe(0);
+      expect(p.stats.handledByTopic).toEqual({ [input]: 2 });
+      expect(await cache.keys("dedup:")).toEqual([]);
     });
 
     test("a poison message goes to the DLQ with its bytes, headers and the error, and the stage goes on", async () => {

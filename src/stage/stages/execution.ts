@@ -38,7 +38,8 @@ const bookKey = (b: Broker) => `${b}:exec:book`;
 
 export async function executionStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
-  const exchange = new PaperExchange();
+  // The stage owns its exchange state and keeps only the latest: updated in place, not copied.
+  const exchange = new PaperExchange({}, { inPlace: true });
   // Config guarantees Kite credentials whenever zerodha is active.
   const kite = brokers.includes("zerodha") && ctx.config.kite ? kiteClient(ctx.config.kite) : undefined;
   const venue = kite ? new KiteVenue(ctx.db, kite, ctx.logger) : undefined;
@@ -76,6 +77,7 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
   await load();
 
   return {
+    idempotentTopics: [topicName("marketTicks")],
     topics: [topicName("marketTicks"), ...brokers.flatMap((b) => [topicName("signalsValidated", b), topicName("orderCommands", b)])],
     async onBatch(consumer: Consumer) {
       const now = JSON.stringify(consumer.assignments().sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition));

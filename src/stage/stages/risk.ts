@@ -89,6 +89,7 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
   await refresh();
 
   return {
+    idempotentTopics: [topicName("marketTicks")],
     topics: [topicName("marketTicks"), ...brokers.flatMap((b) => [topicName("signalsRaw", b), topicName("ordersFilled", b)])],
     async handle(e, m) {
       if (e.type === "market.tick") {

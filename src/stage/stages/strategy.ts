@@ -48,6 +48,7 @@ export async function strategyStage(ctx: StageContext): Promise<Stage> {
   await reload();
 
   return {
+    idempotentTopics: [topicName("marketTicks")],
     topics: [topicName("marketTicks")],
     handle(e) {
       if (e.type !== "market.tick") return [];

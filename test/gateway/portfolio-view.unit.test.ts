@@ -1,0 +1,55 @@
+/**
+ * The gateway's portfolio view over the cache is remade only when a position changed: the same
+ * frozen view while the positions hash is the same, a new one as soon as a field changes.
+ */
+import { afterAll, expect, test } from "bun:test";
+import pino from "pino";
+import { createServices } from "../../gateway/services.ts";
+import { MemoryCache } from "../../src/cache/memory.ts";
+import { loadConfig } from "../../src/config.ts";
+import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
+import { positionsKey } from "../../src/stage/stages/positions.ts";
+import type { Store } from "../../src/store/index.ts";
+import { topicSpecs } from "../../src/topics.ts";
+
+const log = new MemoryLog(new MemoryBroker());
+afterAll(() => log.close());
+
+const position = (token: number, quantity: number, last_price: number) =>
+  JSON.stringify({
+    strategy_id: "manual",
+    instrument_token: token,
+    quantity,
+    cost_basis: quantity * 100_00,
+    average_price: 100_00,
+    realised_pnl: 0,
+    fees: 5,
+    last_price,
+    unrealised_pnl: quantity * last_price - quantity * 100_00,
+    buy_quantity: quantity,
+    buy_value: quantity * 100_00,
+    sell_quantity: 0,
+    sell_value: 0,
+  });
+
+test("the same frozen view while the positions are the same; a new one when one changes", async () => {
+  const config = loadConfig({ FEED: "none", STARTING_CASH: "1000.00" });
+  await log.createTopics(topicSpecs(config.activeBrokers));
+  const cache = new MemoryCache();
+  const services = createServices({ config, log, producer: log.producer(), store: { sql: undefined } as unknown as Store, cache, logger: pino({ level: "silent" }) });
+  await cache.hset(positionsKey("paper"), { "manual:1": position(1, 2, 101_00), "manual:2": position(2, 1, 99_00) });
+
+  const first = await services.portfolios.get("paper");
+  expect(Object.isFrozen(first)).toBe(true);
+  expect(first).toMatchObject({ cash: 1000_00 - 300_00 - 10, unrealised_pnl: 2_00 - 1_00, fees: 10 });
+  expect(await services.portfolios.get("paper")).toBe(first);
+
+  await cache.hset(positionsKey("paper"), { "manual:2": position(2, 1, 98_00) });
+  const second = await services.portfolios.get("paper");
+  expect(second).not.toBe(first);
+  expect(second.unrealised_pnl).toBe(2_00 - 2_00);
+  expect(second.positions.find((p) => p.instrument_token === 2)?.last_price).toBe(98_00);
+
+  await cache.hset(positionsKey("paper"), { "manual:3": position(3, 1, 100_00) });
+  expect((await services.portfolios.get("paper")).positions).toHaveLength(3);
+});
