@@ -87,6 +87,17 @@ export function createApp(deps: AppDeps): Hono {
     metric("alpha_panda_stage_partitions", "gauge", "Partitions a stage owns in this process.", per((w) => w.stats?.partitions));
     metric("alpha_panda_stage_restarts_total", "counter", "Times a stage worker was restarted after a crash.", per((w) => w.restarts));
     metric("alpha_panda_stage_running", "gauge", "1 when the stage worker is running.", per((w) => (w.state === "running" ? 1 : 0)));
+    // Tick → fill latency, recorded where the portfolio stage applies a fill (src/stage/latency.ts):
+    // quantiles over the last seconds (a sliding window), count and sum since the worker started.
+    const latency = workers.flatMap((w) => (w.stats?.tickToFill ? [w.stats.tickToFill] : []));
+    if (latency.length > 0) {
+      const name = "alpha_panda_tick_to_fill_ms";
+      lines.push(`# HELP ${name} Milliseconds from a tick entering the gateway to the fill it caused being applied to the portfolio.`, `# TYPE ${name} summary`);
+      for (const l of latency) {
+        for (const [q, v] of [["0.5", l.p50], ["0.95", l.p95], ["0.99", l.p99], ["1", l.max]] as const) lines.push(`${name}{quantile="${q}"} ${v}`);
+        lines.push(`${name}_sum ${l.sum_ms}`, `${name}_count ${l.count}`);
+      }
+    }
     return c.text(`${lines.join("\n")}\n`, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
 

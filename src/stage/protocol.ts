@@ -4,6 +4,7 @@
  * cache) travel as MessagePorts in the init message.
  */
 import type { StagePorts } from "./context.ts";
+import type { LatencyStats } from "./latency.ts";
 import type { StageName } from "./stages.ts";
 
 /** Supervisor → worker. */
@@ -16,6 +17,12 @@ export interface StageStats {
   deadLettered: number;
   produced: number;
   partitions: number;
+  /** Handled, per input topic. */
+  handledByTopic?: Record<string, number>;
+  /** When these were taken (ms since the epoch), so rates can be computed from two of them. */
+  at?: number;
+  /** Tick → fill latency (the portfolio stage only; see src/stage/latency.ts). */
+  tickToFill?: LatencyStats;
 }
 
 /** Worker → supervisor. */

@@ -1,5 +1,6 @@
 /** What a stage module gives the runtime: its inputs, its handler, and its housekeeping. */
 import type { Consumer } from "../log/port.ts";
+import type { LatencyWindow } from "./latency.ts";
 import type { Handle } from "./processor.ts";
 
 export interface Stage {
@@ -11,4 +12,11 @@ export interface Stage {
   afterBatch?: () => Promise<void> | void;
   /** Periodic work: reload configuration, publish snapshots. */
   every?: { ms: number; run: () => Promise<void> };
+  /**
+   * Inputs whose messages may be handled twice with no effect, so they are not deduplicated by
+   * id (market ticks: a tick sets a last price, and what it causes carries ids derived from it).
+   */
+  idempotentTopics?: string[];
+  /** Tick → fill latency this stage records; its quantiles go out with the stats each second. */
+  tickToFill?: LatencyWindow;
 }

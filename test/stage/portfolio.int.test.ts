@@ -67,6 +67,24 @@ function suite(name: string, open: OpenStore) {
       }
     });
 
+    test("a batch's fills, applied after its ticks, give the positions that one event per batch gives", async () => {
+      const events = [tick(100_000), fill("BUY", 10, 100_000, 62), tick(100_500), fill("SELL", 4, 101_000, 40), tick(99_000), fill("SELL", 9, 99_005, 21), tick(99_100)];
+      const a = await open();
+      const b = await open();
+      try {
+        const together = await stageOn(a.store);
+        await together.feed(events);
+        const apart = await stageOn(b.store);
+        for (const e of events) await apart.feed([e]);
+        const positions = await readPositions(together.cache, "paper");
+        expect(positions[0]!.quantity).toBe(-3);
+        expect(positions).toEqual(await readPositions(apart.cache, "paper"));
+      } finally {
+        await a.done();
+        await b.done();
+      }
+    });
+
     test("after a restart the portfolio is rebuilt from the ledger and equals what it was", async () => {
       const { store, done } = await open();
       try {

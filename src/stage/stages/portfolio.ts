@@ -1,28 +1,37 @@
 /**
- * The portfolio stage. Every fill is written to the PostgreSQL ledger keyed by its event id (one
- * statement: a redelivered fill inserts nothing and changes nothing), then applied to the
- * positions (src/portfolio), which are written to the cache under `{broker}:positions`. Ticks
- * mark positions to market and keep `market:last`. The stage also keeps the orders read model
- * and publishes `{broker}.pnl.snapshots` every few seconds. At start, and whenever its partitions
- * change, it rebuilds the positions from the ledger: a restart gives the same portfolio.
+ * The portfolio stage. The fills of a batch are written to the PostgreSQL ledger keyed by their
+ * event ids (one statement at the end of the batch: a redelivered fill inserts nothing and changes
+ * nothing), then those inserted are applied to the positions (src/portfolio), in order, and the
+ * positions written to the cache under `{broker}:positions`. Ticks mark positions to market and
+ * keep `market:last`. (A fill and a mark commute: a position's quantity, cost basis and realised
+ * P&L come from fills alone, its unrealised P&L from those and the last mark; so applying a
+ * batch's fills after its ticks gives the same state as one by one.) The stage also keeps the
+ * orders read model and publishes `{broker}.pnl.snapshots` every few seconds. At start, and
+ * whenever its partitions change, it rebuilds the positions from the ledger: a restart gives the
+ * same portfolio.
  */
 import type { Broker } from "../../config.ts";
-import { createEvent } from "../../events/envelope.ts";
+import { createEvent, type AnyEnvelope } from "../../events/envelope.ts";
 import type { PayloadOf } from "../../events/payloads.ts";
 import { encodeEnvelope } from "../../events/envelope.ts";
 import type { Consumer } from "../../log/port.ts";
-import { evolve, initialPortfolio, mark, positionKey, rebuild, type PortfolioState } from "../../portfolio/index.ts";
+import { evolveInPlace, initialPortfolio, mark, markInPlace, positionKey, rebuild, type PortfolioState } from "../../portfolio/index.ts";
 import { brokerOfTopic, topicName } from "../../topics.ts";
 import type { StageContext } from "../context.ts";
+import { LatencyWindow, uuidv7Ms } from "../latency.ts";
 import type { Stage } from "../stage.ts";
 import { LAST_PRICES_KEY } from "./market.ts";
 import { projectOrder } from "./orders-projection.ts";
 import { positionsKey, portfolioTotals } from "./positions.ts";
 
+/** A batch's fills in one statement, in order (seq follows the batch), the new ones returned. */
 const LEDGER_INSERT = `
 insert into ledger_fills (event_id, broker, fill_id, order_id, strategy_id, instrument_token, side, quantity, price, fees, filled_at)
-values ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::timestamptz)
-on conflict do nothing returning event_id`;
+select event_id, broker, fill_id, order_id, strategy_id, instrument_token, side, quantity, price, fees, filled_at
+  from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::int[], $9::bigint[], $10::bigint[], $11::timestamptz[])
+       with ordinality as f(event_id, broker, fill_id, order_id, strategy_id, instrument_token, side, quantity, price, fees, filled_at, n)
+ order by n
+on conflict do nothing returning event_id::text`;
 
 type Fill = PayloadOf<"order.filled">;
 
@@ -33,6 +42,42 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   const marks = new Map<string, string>();
   let owned: string | undefined;
   let ownsSnapshot = new Set<Broker>(brokers);
+  const tickToFill = new LatencyWindow();
+  // Order lifecycle events of the batch, written to the orders read model after it, together.
+  const projections: AnyEnvelope[] = [];
+  // The batch's fills, for the ledger and then the positions, after it.
+  const fills: Array<{ e: AnyEnvelope & { type: "order.filled" }; broker: Broker }> = [];
+
+  /** Writes the batch's fills to the ledger (one statement) and applies the new ones, in order. */
+  async function applyFills(): Promise<void> {
+    if (fills.length === 0) return;
+    const col = <T>(f: (x: (typeof fills)[number]) => T) => fills.map(f);
+    const rows = await ctx.db.query<{ event_id: string }>(LEDGER_INSERT, [
+      col((x) => x.e.id),
+      col((x) => x.broker),
+      col((x) => x.e.data.fill_id),
+      col((x) => x.e.data.order_id),
+      col((x) => x.e.data.strategy_id),
+      col((x) => x.e.data.instrument_token),
+      col((x) => x.e.data.side),
+      col((x) => x.e.data.fill_quantity),
+      col((x) => x.e.data.fill_price),
+      col((x) => x.e.data.fees),
+      col((x) => x.e.ts),
+    ]);
+    // The statement is one transaction: it inserted these, or (when it threw) nothing, and then
+    // the fills stay here for the retry.
+    const inserted = new Set(rows.map((r) => r.event_id.toLowerCase()));
+    for (const { e, broker } of fills) {
+      if (!inserted.delete(e.id.toLowerCase())) continue; // a fill the ledger has: applied before
+      const f = e.data;
+      state.set(broker, evolveInPlace(state.get(broker)!, f));
+      dirty.get(broker)!.add(positionKey(f.strategy_id, f.instrument_token));
+      // The chain started at the tick (its id, a UUIDv7, is the correlation id): tick → fill.
+      tickToFill.recordSince(uuidv7Ms(e.correlation_id));
+    }
+    fills.length = 0;
+  }
 
   async function load(): Promise<void> {
     const last = await ctx.cache.hgetall(LAST_PRICES_KEY);
@@ -74,6 +119,7 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   );
 
   return {
+    idempotentTopics: [topicName("marketTicks")],
     topics: [topicName("marketTicks"), ...orderTopics],
     async onBatch(consumer: Consumer) {
       const assigned = consumer.assignments();
@@ -87,18 +133,24 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
       if (!first) await load();
     },
     async afterBatch() {
+      await applyFills();
+      const writes: Array<Promise<unknown>> = [];
       for (const [b, keys] of dirty) {
         if (keys.size === 0) continue;
         const s = state.get(b)!;
         const fields: Record<string, string> = {};
         for (const k of keys) fields[k] = JSON.stringify(s.positions[k]);
-        keys.clear();
-        await ctx.cache.hset(positionsKey(b), fields);
+        writes.push(ctx.cache.hset(positionsKey(b), fields).then(() => keys.clear()));
       }
       if (marks.size > 0) {
-        await ctx.cache.hset(LAST_PRICES_KEY, Object.fromEntries(marks));
-        marks.clear();
+        const last = Object.fromEntries(marks);
+        writes.push(ctx.cache.hset(LAST_PRICES_KEY, last).then(() => marks.clear()));
       }
+      // The orders read model all at once, not one round trip per event: each write is one
+      // idempotent statement (the event id is its key, a status only moves forward), so their
+      // order does not matter, and a retry writes the same rows.
+      if (projections.length > 0) writes.push(Promise.all(projections.map((e) => projectOrder(ctx.db, e))).then(() => (projections.length = 0)));
+      await Promise.all(writes);
     },
     async handle(e, m) {
       if (e.type === "market.tick") {
@@ -106,25 +158,20 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
         marks.set(token, String(e.data.last_price));
         for (const [b, s] of state) {
           // Marked even with no position yet, so the first fill's unrealised P&L uses the market.
-          state.set(b, mark(s, e.data));
+          // In place: the stage keeps only the latest state (copying it per tick was O(positions)).
+          state.set(b, markInPlace(s, e.data));
           for (const k of s.by_instrument[token] ?? []) dirty.get(b)!.add(k);
         }
         return [];
       }
       const broker = brokerOfTopic(m.topic);
       if (broker === "shared" || !state.has(broker)) return [];
-      if (e.type === "order.filled") {
-        const f = e.data;
-        const inserted = await ctx.db.query(LEDGER_INSERT, [e.id, broker, f.fill_id, f.order_id, f.strategy_id, f.instrument_token, f.side, f.fill_quantity, f.fill_price, f.fees, e.ts]);
-        if (inserted.length > 0) {
-          state.set(broker, evolve(state.get(broker)!, f));
-          dirty.get(broker)!.add(positionKey(f.strategy_id, f.instrument_token));
-        }
-      }
-      await projectOrder(ctx.db, e);
+      if (e.type === "order.filled") fills.push({ e, broker });
+      projections.push(e);
       return [];
     },
     every: { ms: 5_000, run: snapshots },
+    tickToFill,
   };
 }
 

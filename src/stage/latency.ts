@@ -1,0 +1,96 @@
+/**
+ * Latency of the pipeline, measured where a fill is applied (the portfolio stage): now minus the
+ * creation time of the event that started the fill's chain. A strategy's order carries the
+ * tick's id as its correlation id (src/events/envelope.ts childOf; the paper exchange keeps it
+ * per order), and that id is a UUIDv7 whose first 48 bits are the tick envelope's creation time
+ * in ms; so this is tick → fill. (An order placed through the API starts its own chain: there it
+ * is request → fill.)
+ *
+ * Precision: the start is whole milliseconds (UUIDv7), the end is sub-millisecond wall time
+ * (performance.timeOrigin + performance.now()), so a sample reads high by less than 1 ms
+ * (0.5 ms on average), never low.
+ *
+ * Recording is one HdrHistogram `recordValue` (µs, 3 significant digits). Quantiles are computed
+ * only when the stage posts its stats (every second), over a sliding window of the last
+ * `windowS` seconds, as Prometheus summaries do; count and sum are since the worker started.
+ */
+import { build, type Histogram } from "hdr-histogram-js";
+
+/** What the stats carry: milliseconds. */
+export interface LatencyStats {
+  /** Samples since the worker started. */
+  count: number;
+  /** Their sum, ms. */
+  sum_ms: number;
+  /** The window the quantiles cover, and how many samples fell in it. */
+  window_s: number;
+  window_count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** 60 s in µs: anything slower is recorded as 60 s. */
+const HIGHEST_US = 60_000_000;
+
+const histogram = (): Histogram =>
+  build({ bitBucketSize: 32, autoResize: false, lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+
+/** ms since the epoch in a UUIDv7's first 48 bits; undefined for any other id. */
+export function uuidv7Ms(id: string): number | undefined {
+  if (id.length !== 36 || id.charCodeAt(14) !== 55 /* "7" */) return undefined;
+  const ms = parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** Wall-clock ms with sub-millisecond resolution. */
+export const wallMs = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * @example
+ * const latency = new LatencyWindow();
+ * latency.recordSince(uuidv7Ms(fill.correlation_id));   // in the hot path
+ * stats.tickToFill = latency.rotate();                   // once a second
+ */
+export class LatencyWindow {
+  private readonly ring: Histogram[];
+  private readonly scratch = histogram();
+  private current = 0;
+  private count = 0;
+  private sumUs = 0;
+
+  constructor(readonly windowS = 10) {
+    this.ring = Array.from({ length: windowS }, histogram);
+  }
+
+  /** Records now − `startMs` (ignored when undefined). */
+  recordSince(startMs: number | undefined): void {
+    if (startMs === undefined) return;
+    const us = Math.min(Math.max(Math.round((wallMs() - startMs) * 1000), 0), HIGHEST_US);
+    this.ring[this.current]!.recordValue(us);
+    this.count++;
+    this.sumUs += us;
+  }
+
+  /** Closes the current second; quantiles over the window. Undefined before the first sample. */
+  rotate(): LatencyStats | undefined {
+    if (this.count === 0) return undefined;
+    const h = this.scratch;
+    h.reset();
+    for (const r of this.ring) if (r.totalCount > 0) h.add(r);
+    this.current = (this.current + 1) % this.ring.length;
+    this.ring[this.current]!.reset();
+    const ms = (us: number) => Math.round(us) / 1000;
+    return {
+      count: this.count,
+      sum_ms: ms(this.sumUs),
+      window_s: this.windowS,
+      window_count: h.totalCount,
+      p50: ms(h.getValueAtPercentile(50)),
+      p95: ms(h.getValueAtPercentile(95)),
+      p99: ms(h.getValueAtPercentile(99)),
+      max: ms(h.maxValue),
+    };
+  }
+}

@@ -1,0 +1,45 @@
+import { describe, expect, test } from "bun:test";
+import { LatencyWindow, uuidv7Ms, wallMs } from "../../src/stage/latency.ts";
+
+describe("tick → fill latency", () => {
+  test("reads the ms timestamp of a UUIDv7 and refuses other ids", () => {
+    const before = Date.now();
+    const id = Bun.randomUUIDv7();
+    expect(uuidv7Ms(id)).toBeGreaterThanOrEqual(before);
+    expect(uuidv7Ms(id)).toBeLessThanOrEqual(Date.now());
+    expect(uuidv7Ms(crypto.randomUUID())).toBeUndefined();
+    expect(uuidv7Ms("fill-1")).toBeUndefined();
+  });
+
+  test("quantiles over the window; count and sum since the start", () => {
+    const w = new LatencyWindow(3);
+    expect(w.rotate()).toBeUndefined();
+    const now = wallMs();
+    for (let i = 1; i <= 100; i++) w.recordSince(now - i); // 1..100 ms ago (+ a little)
+    w.recordSince(undefined);
+    const s = w.rotate()!;
+    expect(s.count).toBe(100);
+    expect(s.window_count).toBe(100);
+    expect(s.p50).toBeGreaterThanOrEqual(50);
+    expect(s.p50).toBeLessThan(52);
+    expect(s.p99).toBeGreaterThanOrEqual(99);
+    expect(s.max).toBeGreaterThanOrEqual(100);
+    expect(s.sum_ms).toBeGreaterThanOrEqual(5050);
+    // Three more seconds without samples: the window is empty, the totals stay.
+    w.rotate();
+    w.rotate();
+    const later = w.rotate()!;
+    expect(later.window_count).toBe(0);
+    expect(later.count).toBe(100);
+  });
+
+  test("a start in the future counts as 0, a very old one as 60 s", () => {
+    const w = new LatencyWindow(1);
+    w.recordSince(wallMs() + 5_000);
+    w.recordSince(0);
+    const s = w.rotate()!;
+    expect(s.window_count).toBe(2);
+    expect(s.p50).toBe(0);
+    expect(s.max).toBeGreaterThanOrEqual(60_000);
+  });
+});
