@@ -1,0 +1,196 @@
+/**
+ * Bench section "api": the REST API under concurrent load from a separate process.
+ *
+ * Starts the real gateway as a process (embedded mode: in-process log, PGlite, memory cache;
+ * FEED=none so only our requests make work; BENCH_CPU_PROF=1 runs it under --cpu-prof, the
+ * profile and its markdown summary land in the run's outDir), seeds a portfolio with a few positions, then drives
+ * it with the load generator (scripts/bench/loadgen.ts, its own process):
+ *
+ * - GET /api/v1/portfolios/paper, `concurrency` keep-alive connections for `seconds`;
+ * - POST /api/v1/orders, MARKET orders alternating BUY and SELL over four instruments (risk limits
+ *   raised first so the pipeline accepts them all), same concurrency and duration. A POST is
+ *   answered once the order is in the orders table and published to paper.signals.raw; the
+ *   pipeline (risk → execution → portfolio) runs behind it on the same two cores.
+ *
+ * Keys: api.get_portfolio_rps, api.get_portfolio_ms.{p50,p90,p99,max}, api.post_order_rps,
+ * api.post_order_ms.{p50,p90,p99,max}, api.*_errors, api.concurrency; the same under
+ * api.distributed.* when the distributed mode runs (see run()).
+ */
+import { httpLoadProcess, type HttpResult } from "./loadgen.ts";
+import { apiClient, BENCH_KEY, cleanRedis, freshSchema, spawnGateway, stageStats, type GatewayProc } from "./support.ts";
+import type { BenchOptions, BenchSection } from "./types.ts";
+
+/** Instruments of the sample master, with a last price on their tick grid (₹0.05). */
+export const BENCH_INSTRUMENTS = [
+  { token: 738561, price: "1290.45" }, // RELIANCE
+  { token: 2953217, price: "4120.05" }, // TCS
+  { token: 408065, price: "1885.20" }, // INFY
+  { token: 341249, price: "1743.30" }, // HDFCBANK
+] as const;
+
+export interface BenchGateway {
+  url: string;
+  key: string;
+  gw: GatewayProc;
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The gateway as a process, embedded, FEED=none, with a bootstrap key; ready (every stage worker
+ * running) and with the risk limits raised and a tick for each bench instrument.
+ */
+export async function startBenchGateway(env: Record<string, string> = {}, args: string[] = []): Promise<BenchGateway> {
+  const key = BENCH_KEY;
+  const gw = await spawnGateway(env, args);
+  const stop = async () => {
+    await gw.stop(20_000);
+  };
+  try {
+    const url = gw.url;
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : {} };
+    };
+    const deadline = Date.now() + 60_000;
+    while ((await call("GET", "/ready").catch(() => ({ status: 0 }))).status !== 200) {
+      if (Date.now() > deadline) throw new Error(`the gateway is not ready after 60 s: ${JSON.stringify((await call("GET", "/ready")).body)}`);
+      await Bun.sleep(200);
+    }
+    // With Kafka, the stage groups resume where an earlier run left them: let a backlog drain
+    // first (nothing handled for 1.5 s), or it would compete with what is measured.
+    const api = apiClient(url, key);
+    let handled = -1;
+    let since = Date.now();
+    const quietBy = Date.now() + 180_000;
+    for (;;) {
+      const total = Object.values(await stageStats(api)).reduce((n, x) => n + (x.handled ?? 0), 0);
+      if (total !== handled) [handled, since] = [total, Date.now()];
+      else if (Date.now() - since >= 1_500) break;
+      if (Date.now() > quietBy) throw new Error(`the stages are still busy with an earlier run's backlog after 180 s (${handled} handled)`);
+      await Bun.sleep(250);
+    }
+    const limits = await call("PUT", "/api/v1/risk/paper/limits", {
+      max_orders_per_second: 10_000_000,
+      max_orders_per_strategy_per_day: 1_000_000_000,
+      max_position_quantity: 1_000_000_000,
+      max_daily_loss: "100000000000.00",
+    });
+    if (limits.status !== 200) throw new Error(`PUT risk limits: ${limits.status} ${JSON.stringify(limits.body)}`);
+    const ticks = await call("POST", "/api/v1/ticks", { ticks: BENCH_INSTRUMENTS.map((i) => ({ instrument_token: i.token, last_price: i.price })) });
+    if (ticks.status !== 202) throw new Error(`POST ticks: ${ticks.status} ${JSON.stringify(ticks.body)}`);
+    return { url, key, gw, call, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** A MARKET order body for the bench. */
+export const marketOrder = (token: number, side: "BUY" | "SELL", quantity = 1, extra: Record<string, unknown> = {}) => ({
+  broker: "paper",
+  instrument_token: token,
+  side,
+  quantity,
+  order_type: "MARKET",
+  strategy_id: "bench",
+  ...extra,
+});
+
+const flat = (prefix: string, r: HttpResult | undefined): BenchSection => ({
+  [`${prefix}_rps`]: r ? r.rps : null,
+  [`${prefix}_ms.p50`]: r ? r.latency_ms.p50 : null,
+  [`${prefix}_ms.p90`]: r ? r.latency_ms.p90 : null,
+  [`${prefix}_ms.p99`]: r ? r.latency_ms.p99 : null,
+  [`${prefix}_ms.max`]: r ? r.latency_ms.max : null,
+  [`${prefix}_requests`]: r ? r.ok : null,
+  [`${prefix}_errors`]: r ? r.errors : null,
+});
+
+/** GET portfolio then POST orders against one gateway; the results under `prefix`. */
+async function measure(opts: BenchOptions, mode: string, env: Record<string, string>, prefix: string, o: { concurrency: number; seconds: number; client: "raw" | "fetch" }): Promise<BenchSection> {
+  opts.log(`api: starting the gateway (${mode}, FEED=none)`);
+  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${opts.outDir}`] : [];
+  const g = await startBenchGateway(env, profile);
+  let get: HttpResult | undefined;
+  let post: HttpResult | undefined;
+  try {
+    // A portfolio with a position per instrument, so the GET has something to format.
+    for (const [n, i] of BENCH_INSTRUMENTS.entries()) {
+      const r = await g.call("POST", "/api/v1/orders", marketOrder(i.token, "BUY", 10 + n));
+      if (r.status !== 202) throw new Error(`seed order: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const p = await g.call("GET", "/api/v1/portfolios/paper");
+      if (p.status === 200 && (p.body.portfolio?.positions?.length ?? 0) >= BENCH_INSTRUMENTS.length) break;
+      if (Date.now() > deadline) throw new Error(`the seed orders did not reach the portfolio in 30 s: ${JSON.stringify(p.body)}`);
+      await Bun.sleep(100);
+    }
+
+    const headers = { authorization: `Bearer ${g.key}` };
+    opts.log(`api: ${mode}: GET /api/v1/portfolios/paper, ${o.concurrency} connections, ${o.seconds} s (${o.client} client)`);
+    get = await httpLoadProcess({ url: `${g.url}/api/v1/portfolios/paper`, headers, concurrency: o.concurrency, durationMs: o.seconds * 1000, client: o.client });
+    opts.log(`api: ${mode}: GET portfolio ${get.rps} req/s, p50 ${get.latency_ms.p50} ms, p99 ${get.latency_ms.p99} ms, ${get.errors} errors${get.first_error ? ` (${get.first_error})` : ""}`);
+
+    const bodies: string[] = [];
+    for (let n = 0; n < 64; n++) {
+      const i = BENCH_INSTRUMENTS[n % BENCH_INSTRUMENTS.length]!;
+      bodies.push(JSON.stringify(marketOrder(i.token, Math.floor(n / BENCH_INSTRUMENTS.length) % 2 === 0 ? "BUY" : "SELL")));
+    }
+    opts.log(`api: ${mode}: POST /api/v1/orders (MARKET), ${o.concurrency} connections, ${o.seconds} s`);
+    post = await httpLoadProcess({
+      url: `${g.url}/api/v1/orders`,
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      bodies,
+      concurrency: o.concurrency,
+      durationMs: o.seconds * 1000,
+      client: o.client,
+    });
+    opts.log(`api: ${mode}: POST order ${post.rps} req/s, p50 ${post.latency_ms.p50} ms, p99 ${post.latency_ms.p99} ms, ${post.errors} errors${post.first_error ? ` (${post.first_error})` : ""}`);
+  } finally {
+    await g.stop();
+  }
+  return { ...flat(`${prefix}get_portfolio`, get), ...flat(`${prefix}post_order`, post) };
+}
+
+/**
+ * BENCH_API_MODES: "embedded" (default), "distributed" (Kafka, PostgreSQL in a fresh schema,
+ * Redis: the infra of `bun run infra:up`), or both; --long runs both. The embedded numbers are
+ * api.*, the distributed ones api.distributed.*.
+ */
+export async function run(opts: BenchOptions): Promise<BenchSection> {
+  const o = {
+    concurrency: Number(process.env.BENCH_API_CONCURRENCY ?? 64),
+    seconds: Number(process.env.BENCH_API_SECONDS ?? (opts.long ? 60 : 10)),
+    client: (process.env.BENCH_API_CLIENT ?? "raw") as "raw" | "fetch",
+  };
+  const modes = (process.env.BENCH_API_MODES ?? (opts.long ? "embedded,distributed" : "embedded")).split(",").map((m) => m.trim());
+  const out: BenchSection = { "api.concurrency": o.concurrency, "api.seconds": o.seconds };
+  if (modes.includes("embedded")) Object.assign(out, await measure(opts, "embedded", {}, "api.", o));
+  if (modes.includes("distributed")) {
+    const removed = await cleanRedis(opts.redisUrl);
+    if (removed > 0) opts.log(`api: removed ${removed} stale gateway keys from Redis`);
+    const db = await freshSchema(opts.databaseUrl);
+    try {
+      const env = { KAFKA_BROKERS: opts.kafkaBrokers, REDIS_URL: opts.redisUrl, DATABASE_URL: db.url };
+      Object.assign(out, await measure(opts, "distributed", env, "api.distributed.", o));
+    } finally {
+      await db.drop().catch(() => {});
+      await cleanRedis(opts.redisUrl).catch(() => 0);
+    }
+  }
+  return out;
+}
+
+if (import.meta.main) {
+  const { LOCAL } = await import("../local-infra.ts");
+  const result = await run({ long: process.argv.includes("--long"), kafkaBrokers: LOCAL.kafkaBrokers, redisUrl: LOCAL.redisUrl, databaseUrl: LOCAL.databaseUrl, outDir: "/tmp", log: (l) => console.error(l) });
+  console.log(JSON.stringify(result, null, 2));
+}

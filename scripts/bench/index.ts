@@ -1,0 +1,221 @@
+/**
+ * `bun run bench [--long] [--only ingest,pipeline,api,ws,memory,reference]`: measures, prints one
+ * table (metric, value, target, met?) and writes bench-results.json at the repository root.
+ *
+ * 1. Brings the local services up (`bun run infra:up`) unless they already answer, and takes them
+ *    down at the end if it started them (as test:all does).
+ * 2. Runs each section (scripts/bench/<section>.ts, `run(opts)` → flat dotted metrics). A failing
+ *    section is recorded (its metrics null, its error in the file) and the next one runs.
+ * 3. Writes bench-results.json: the metrics nested by their dotted keys, plus `machine`,
+ *    `started_at`, `git`, `duration_s`, `long`, `targets` and `errors`.
+ *
+ * Settings: KAFKA_BROKERS, REDIS_URL, DATABASE_URL (default: the local services of infra:up).
+ * A short run takes about three minutes; `--long` runs the sustained-load variants (5 minutes of
+ * load for the memory section).
+ */
+import { cpus, totalmem } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { LOCAL } from "../local-infra.ts";
+import type { BenchModule, BenchOptions, BenchSection } from "./types.ts";
+import { render, rows, TARGETS } from "./table.ts";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+/** How long a section waits for other work on the machine to finish before it runs anyway. */
+const QUIET_WAIT_S = Number(process.env.BENCH_QUIET_WAIT_S ?? 60);
+const SECTIONS = ["ingest", "pipeline", "api", "ws", "memory", "reference"] as const;
+type SectionName = (typeof SECTIONS)[number];
+
+/** Keys bench-results.json always has (null when not measured). */
+const REQUIRED = [
+  "embedded.pipeline_ticks_per_s",
+  "embedded.tick_to_fill_ms.p50",
+  "embedded.tick_to_fill_ms.p99",
+  "kafka.ingest_ticks_per_s",
+  "kafka.pipeline_ticks_per_s",
+  "kafka.tick_to_fill_ms.p50",
+  "kafka.tick_to_fill_ms.p99",
+  "reference.kafka_producer_perf_records_per_s",
+  "reference.kafkajs_produce_per_s",
+  "api.get_portfolio_rps",
+  "api.post_order_rps",
+  "ws.fanout_p99_ms",
+  "memory.rss_growth_mb",
+];
+
+function parseArgs(argv: string[]): { long: boolean; only: SectionName[] } {
+  let long = false;
+  let only: SectionName[] = [...SECTIONS];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--long") long = true;
+    else if (a === "--only" || a.startsWith("--only=")) {
+      const list = a.includes("=") ? a.slice(7) : (argv[++i] ?? "");
+      const names = list.split(",").map((s) => s.trim()).filter(Boolean);
+      const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+      if (unknown.length > 0 || names.length === 0) {
+        console.error(`bench: --only takes a comma list of ${SECTIONS.join(", ")}; got ${JSON.stringify(list)}`);
+        process.exit(2);
+      }
+      only = SECTIONS.filter((s) => names.includes(s));
+    } else if (a === "--help" || a === "-h") {
+      console.log(`bun run bench [--long] [--only ${SECTIONS.join(",")}]`);
+      process.exit(0);
+    } else {
+      console.error(`bench: unknown argument ${a} (try --help)`);
+      process.exit(2);
+    }
+  }
+  return { long, only };
+}
+
+/** {"a.b.c": 1} → {a: {b: {c: 1}}}. */
+export function nest(flat: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const parts = key.split(".");
+    let node = out;
+    for (const p of parts.slice(0, -1)) {
+      const next = node[p];
+      if (typeof next !== "object" || next === null) node[p] = {};
+      node = node[p] as Record<string, unknown>;
+    }
+    node[parts[parts.length - 1]!] = value;
+  }
+  return out;
+}
+
+async function sh(cmd: string[], quiet = false): Promise<number> {
+  const proc = Bun.spawn(cmd, { cwd: ROOT, stdout: quiet ? "ignore" : "inherit", stderr: quiet ? "ignore" : "inherit", stdin: "ignore" });
+  return proc.exited;
+}
+
+async function gitCommit(): Promise<string | null> {
+  try {
+    const head = (await new Response(Bun.spawn(["git", "rev-parse", "HEAD"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" }).stdout).text()).trim();
+    const dirty = (await new Response(Bun.spawn(["git", "status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" }).stdout).text()).trim();
+    return head ? `${head}${dirty ? "-dirty" : ""}` : null;
+  } catch {
+    return null;
+  }
+}
+
+function machine() {
+  let model = cpus()[0]?.model ?? "unknown";
+  try {
+    const info = readFileSync("/proc/cpuinfo", "utf8");
+    model = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? model;
+  } catch {
+    // not Linux
+  }
+  return { cpu: model, cores: cpus().length, ram_gb: Math.round((totalmem() / 2 ** 30) * 10) / 10, os: `${process.platform} ${process.arch}`, bun: Bun.version };
+}
+
+/** Share of CPU time idle over `ms` (from /proc/stat), or undefined off Linux. */
+async function cpuIdle(ms = 1_000): Promise<number | undefined> {
+  const sample = () => {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: (f[3] ?? 0) + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) };
+  };
+  try {
+    const a = sample();
+    await Bun.sleep(ms);
+    const b = sample();
+    return b.total > a.total ? (b.idle - a.idle) / (b.total - a.total) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const { long, only } = parseArgs(process.argv.slice(2));
+const startedAt = new Date();
+const t0 = performance.now();
+const stamp = () => `[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s]`;
+const log = (line: string) => console.log(`${stamp()} ${line}`);
+const outDir = join(ROOT, ".bench");
+mkdirSync(outDir, { recursive: true });
+
+const opts: BenchOptions = {
+  long,
+  kafkaBrokers: process.env.KAFKA_BROKERS ?? LOCAL.kafkaBrokers,
+  redisUrl: process.env.REDIS_URL ?? LOCAL.redisUrl,
+  databaseUrl: process.env.DATABASE_URL ?? LOCAL.databaseUrl,
+  outDir,
+  log,
+};
+
+log(`bench ${long ? "--long " : ""}(${only.join(", ")}) on ${machine().cpu}, ${machine().cores} cores`);
+const alreadyUp = (await sh([process.execPath, "scripts/infra.ts", "status"], true)) === 0;
+let infraError: string | undefined;
+if (!alreadyUp) {
+  log("starting the local services (bun run infra:up)");
+  if ((await sh([process.execPath, "scripts/infra.ts", "up"])) !== 0) infraError = "infra:up failed; sections that need Kafka, PostgreSQL or Redis will fail";
+}
+
+const metrics: Record<string, number | null> = {};
+const errors: Record<string, string> = {};
+if (infraError) errors.infra = infraError;
+const durations: Record<string, number> = {};
+const idleBefore: Record<string, number> = {};
+try {
+  for (const name of only) {
+    const s0 = performance.now();
+    // Another process busy on the same cores makes every number here lower: wait a while for
+    // it to finish, and say so if it does not.
+    let idle = await cpuIdle();
+    for (let waited = 0; idle !== undefined && idle < 0.7 && waited < QUIET_WAIT_S; waited += 5) {
+      if (waited === 0) log(`waiting up to ${QUIET_WAIT_S} s for the CPUs to be idle (${Math.round(idle * 100)}% now)`);
+      await Bun.sleep(4_000);
+      idle = await cpuIdle();
+    }
+    if (idle !== undefined) idleBefore[name] = Math.round(idle * 100) / 100;
+    log(`— ${name}${idle !== undefined && idle < 0.7 ? ` (warning: the CPUs were only ${Math.round(idle * 100)}% idle just before: something else is running, numbers will be low)` : ""}`);
+    try {
+      const mod = (await import(`./${name}.ts`)) as Partial<BenchModule>;
+      if (typeof mod.run !== "function") throw new Error(`scripts/bench/${name}.ts exports no run(opts)`);
+      const section: BenchSection = await mod.run(opts);
+      Object.assign(metrics, section);
+    } catch (err) {
+      const e = err as Error & { partial?: BenchSection };
+      if (e.partial) Object.assign(metrics, e.partial);
+      errors[name] = e?.message ?? String(err);
+      log(`${name} failed: ${errors[name]}`);
+    }
+    durations[name] = Math.round((performance.now() - s0) / 100) / 10;
+    log(`${name}: ${durations[name]} s`);
+  }
+} finally {
+  if (!alreadyUp && !infraError) {
+    log("stopping the local services this run started (bun run infra:down)");
+    await sh([process.execPath, "scripts/infra.ts", "down"]);
+  }
+}
+
+// The ratio the issue sets a target on.
+const ingest = metrics["kafka.ingest_ticks_per_s"];
+const reference = metrics["reference.kafka_producer_perf_records_per_s"];
+if (typeof ingest === "number" && typeof reference === "number" && reference > 0) metrics["kafka.ingest_vs_producer_perf"] = Math.round((ingest / reference) * 100) / 100;
+for (const k of REQUIRED) if (!(k in metrics)) metrics[k] = null;
+
+const durationS = Math.round((performance.now() - t0) / 100) / 10;
+const result = {
+  ...nest(metrics),
+  machine: machine(),
+  started_at: startedAt.toISOString(),
+  git: await gitCommit(),
+  long,
+  sections: only,
+  duration_s: durationS,
+  section_duration_s: durations,
+  cpu_idle_before_section: idleBefore,
+  targets: Object.fromEntries(TARGETS.map((t) => [t.key, `${t.op} ${t.value}`])),
+  errors,
+};
+await Bun.write(join(ROOT, "bench-results.json"), `${JSON.stringify(result, null, 2)}\n`);
+
+console.log("");
+console.log(render(rows(metrics)));
+console.log("");
+if (Object.keys(errors).length > 0) for (const [k, v] of Object.entries(errors)) console.log(`error in ${k}: ${v}`);
+console.log(`bench-results.json written (${durationS} s; every metric is in the file)`);
+process.exit(0);

@@ -1,0 +1,295 @@
+/**
+ * Bench section "reference": what the broker can take, measured in the same run, so our numbers
+ * have something to be a ratio of.
+ *
+ * One workload, three clients, each on a topic of its own (`bench.ref.<run>.<client>`, 6
+ * partitions like market.ticks, deleted afterwards):
+ *
+ * - Kafka's own producer benchmark, org.apache.kafka.tools.ProducerPerformance (the kafka-tools
+ *   jar of scripts/kafka/pom.xml, on the classpath infra:up resolved into .infra/kafka/), records
+ *   of the byte size of one of our tick envelopes, --throughput -1, acks=all (idempotent: the
+ *   Java client's default). It sends without keys (sticky partitioner) and batches by bytes
+ *   (batch.size 16 KiB, linger.ms 5): the JVM client at its defaults, as the broker's own yardstick.
+ * - KafkaJS: the same records (one tick envelope, keyed by instrument token over 50 instruments),
+ *   sent as our client path sends them: batches of 500 in one send, 8 sends in flight, acks=-1,
+ *   idempotent; then drained by a consumer group from the beginning (offsets committed after each
+ *   batch).
+ * - Ours: KafkaLog (src/log/kafka.ts over @platformatic/kafka), the same: producer.send of 500, at
+ *   most 8 in flight (the producer's default), and a consumer group draining it, committing after
+ *   every handler call as the stages do.
+ *
+ * Produce runs for a fixed time (`seconds`, default 8; 60 with --long); consume reads what was
+ * produced, from its first message to the last, for at most as long.
+ *
+ * Keys: reference.kafka_producer_perf_records_per_s, reference.kafkajs_produce_per_s,
+ * reference.kafkajs_consume_per_s, reference.ours_produce_per_s, reference.ours_consume_per_s,
+ * reference.record_bytes, reference.ours_vs_producer_perf (ours ÷ ProducerPerformance, the
+ * issue's target ≥ 0.5), reference.ours_vs_kafkajs_produce, reference.ours_vs_kafkajs_consume.
+ */
+import { Admin } from "@platformatic/kafka";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createEvent, encodeEnvelope } from "../../src/events/envelope.ts";
+import type { Tick } from "../../src/events/payloads.ts";
+import { KafkaLog } from "../../src/log/kafka.ts";
+import type { OutgoingMessage } from "../../src/log/port.ts";
+import type { BenchOptions, BenchSection } from "./types.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const PARTITIONS = 6;
+const BATCH = 500;
+const IN_FLIGHT = 8;
+const KEYS = 50;
+
+/** One of our tick envelopes, as the feed publishes it on market.ticks (JSON text). */
+export function sampleTick(): string {
+  const data: Tick = {
+    instrument_token: 738561,
+    last_price: 129045,
+    last_quantity: 25,
+    volume: 1_234_567,
+    bid: 129040,
+    ask: 129050,
+    exchange_ts: new Date().toISOString(),
+    feed: "simulated",
+  };
+  return encodeEnvelope(createEvent({ type: "market.tick", source: "feed.simulated", broker: "shared", key: "738561", data }));
+}
+
+const keys = Array.from({ length: KEYS }, (_, i) => String(100_000 + i * 7919));
+
+/** Runs `loops` closed loops until `ms` have passed; each turn sends one batch. Returns the messages acknowledged. */
+async function timedProduce(ms: number, send: (batch: number) => Promise<void>): Promise<{ count: number; seconds: number }> {
+  const t0 = performance.now();
+  const stopAt = t0 + ms;
+  let count = 0;
+  let batchNo = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (performance.now() < stopAt) {
+        await send(batchNo++);
+        count += BATCH;
+      }
+    }),
+  );
+  return { count, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Waits until `count()` reaches `total` or `capMs` have passed since the first message (the rate
+ * is then over what was read by then), failing after `timeoutMs` without progress.
+ */
+async function drained(count: () => number, total: number, timeoutMs: number, capMs: number): Promise<void> {
+  let last = -1;
+  let since = Date.now();
+  let firstAt = 0;
+  while (count() < total) {
+    if (count() > 0) firstAt ||= Date.now();
+    if (firstAt && Date.now() - firstAt >= capMs) return;
+    if (count() !== last) {
+      last = count();
+      since = Date.now();
+    } else if (Date.now() - since > timeoutMs) {
+      throw new Error(`consumer stalled at ${count()} of ${total} messages`);
+    }
+    await Bun.sleep(20);
+  }
+}
+
+const rate = (count: number, seconds: number) => Math.round(count / Math.max(seconds, 0.001));
+
+/** ProducerPerformance on the infra classpath; records/sec of its final line. */
+async function producerPerformance(opts: BenchOptions, topic: string, recordSize: number, numRecords: number): Promise<number | null> {
+  const cpFile = join(ROOT, ".infra/kafka/classpath.txt");
+  if (!existsSync(cpFile)) {
+    opts.log("reference: no .infra/kafka/classpath.txt (run `bun run infra:up` once): ProducerPerformance skipped");
+    return null;
+  }
+  const cp = readFileSync(cpFile, "utf8").trim();
+  const proc = Bun.spawn(
+    [
+      "java", "-Xms256m", "-Xmx512m", "-XX:+UseG1GC",
+      `-Dlog4j2.configurationFile=${join(ROOT, "scripts/kafka/log4j2.properties")}`,
+      "-cp", cp, "org.apache.kafka.tools.ProducerPerformance",
+      "--topic", topic, "--num-records", String(numRecords), "--record-size", String(recordSize), "--throughput", "-1",
+      "--producer-props", `bootstrap.servers=${opts.kafkaBrokers}`, "acks=all", "enable.idempotence=true",
+    ],
+    { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+  );
+  const killer = setTimeout(() => proc.kill("SIGKILL"), 180_000);
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(killer);
+  const final = out.split("\n").find((l) => l.includes("50th"));
+  const m = final && /^(\d+) records sent, ([\d.]+) records\/sec/.exec(final.trim());
+  if (code !== 0 || !m) {
+    opts.log(`reference: ProducerPerformance failed (exit ${code}): ${(err || out).trim().split("\n").slice(-5).join(" | ")}`);
+    return null;
+  }
+  opts.log(`reference: ProducerPerformance: ${final.trim()}`);
+  return Math.round(Number(m[2]));
+}
+
+/**
+ * Runs `fn` with negative setTimeout delays clamped to 0: KafkaJS passes some (a sleep until a
+ * moment already past), which Node and Bun treat as 1 ms anyway but Bun reports with a
+ * TimeoutNegativeWarning on stderr each time.
+ */
+async function withClampedTimeouts<T>(fn: () => Promise<T>): Promise<T> {
+  const original = globalThis.setTimeout;
+  const clamped = ((handler: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) =>
+    original(handler, typeof ms === "number" && ms < 0 ? 0 : ms, ...args)) as unknown as typeof setTimeout;
+  globalThis.setTimeout = Object.assign(clamped, original);
+  try {
+    return await fn();
+  } finally {
+    globalThis.setTimeout = original;
+  }
+}
+
+async function kafkajs(opts: BenchOptions, topic: string, value: string, seconds: number): Promise<{ produce: number; consume: number | null }> {
+  const kafka = new Kafka({ clientId: "alpha-panda-bench", brokers: opts.kafkaBrokers.split(","), logLevel: logLevel.ERROR });
+  // Idempotent: KafkaJS (as KIP-98 asks) wants one request in flight per connection.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  await producer.connect();
+  const messages = (b: number) => Array.from({ length: BATCH }, (_, i) => ({ key: keys[(b * BATCH + i) % KEYS]!, value }));
+  let produced: { count: number; seconds: number };
+  try {
+    await producer.send({ topic, acks: -1, messages: messages(0) }); // connect and learn the metadata outside the clock
+    produced = await timedProduce(seconds * 1000, async (b) => {
+      await producer.send({ topic, acks: -1, messages: messages(b) });
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  const total = produced.count + BATCH; // with the first, untimed batch
+  const produce = rate(produced.count, produced.seconds);
+  opts.log(`reference: KafkaJS produced ${produced.count} in ${produced.seconds.toFixed(1)} s: ${produce}/s`);
+
+  const consumer = kafka.consumer({ groupId: `${topic}.group`, maxWaitTimeInMs: 100 });
+  let count = 0;
+  let first = 0;
+  let lastAt = 0;
+  let consume: number | null = null;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (count === 0) first = performance.now();
+        count += batch.messages.length;
+        lastAt = performance.now();
+      },
+    });
+    await drained(() => count, total, 30_000, seconds * 1000);
+    consume = rate(count, (lastAt - first) / 1000);
+    opts.log(`reference: KafkaJS consumed ${count} in ${((lastAt - first) / 1000).toFixed(1)} s: ${consume}/s`);
+  } catch (err) {
+    opts.log(`reference: KafkaJS consume failed: ${(err as Error).message}`);
+  } finally {
+    await consumer.disconnect().catch(() => {});
+  }
+  return { produce, consume };
+}
+
+async function ours(opts: BenchOptions, log: KafkaLog, topic: string, value: string, seconds: number): Promise<{ produce: number; consume: number | null }> {
+  const producer = log.producer({ clientId: "bench-ours" });
+  const messages = (b: number): OutgoingMessage[] => Array.from({ length: BATCH }, (_, i) => ({ topic, key: keys[(b * BATCH + i) % KEYS]!, value }));
+  let produced: { count: number; seconds: number };
+  try {
+    await producer.send(messages(0));
+    produced = await timedProduce(seconds * 1000, (b) => producer.send(messages(b)));
+  } finally {
+    await producer.close();
+  }
+  const total = produced.count + BATCH; // with the first, untimed batch
+  const produce = rate(produced.count, produced.seconds);
+  opts.log(`reference: ours produced ${produced.count} in ${produced.seconds.toFixed(1)} s: ${produce}/s`);
+
+  const consumer = log.consumer({ groupId: `${topic}.group`, topics: [topic], startFrom: "earliest", clientId: "bench-ours" });
+  let count = 0;
+  let first = 0;
+  let lastAt = 0;
+  let consume: number | null = null;
+  try {
+    await consumer.run(async (batch) => {
+      if (count === 0) first = performance.now();
+      count += batch.length;
+      lastAt = performance.now();
+    });
+    await drained(() => count, total, 30_000, seconds * 1000);
+    consume = rate(count, (lastAt - first) / 1000);
+    opts.log(`reference: ours consumed ${count} in ${((lastAt - first) / 1000).toFixed(1)} s: ${consume}/s`);
+  } catch (err) {
+    opts.log(`reference: our consume failed: ${(err as Error).message}`);
+  } finally {
+    await consumer.close().catch(() => {});
+  }
+  return { produce, consume };
+}
+
+const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? Math.round((a / b) * 1000) / 1000 : null);
+
+export async function run(opts: BenchOptions): Promise<BenchSection> {
+  const seconds = Number(process.env.BENCH_REF_SECONDS ?? (opts.long ? 60 : 8));
+  const ppRecords = Number(process.env.BENCH_REF_PP_RECORDS ?? (opts.long ? 10_000_000 : 1_200_000));
+  const value = sampleTick();
+  const recordBytes = Buffer.byteLength(value, "utf8");
+  const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const topics = { jvm: `bench.ref.${run}.jvm`, kafkajs: `bench.ref.${run}.kafkajs`, ours: `bench.ref.${run}.ours` };
+  const log = new KafkaLog({ brokers: opts.kafkaBrokers.split(","), clientId: "alpha-panda-bench", retries: 2, connectTimeoutMs: 3_000 });
+  const out: BenchSection = {
+    "reference.record_bytes": recordBytes,
+    "reference.kafka_producer_perf_records_per_s": null,
+    "reference.kafkajs_produce_per_s": null,
+    "reference.kafkajs_consume_per_s": null,
+    "reference.ours_produce_per_s": null,
+    "reference.ours_consume_per_s": null,
+  };
+  try {
+    await log.createTopics(Object.values(topics).map((name) => ({ name, partitions: PARTITIONS, retentionMs: 3_600_000 })));
+  } catch (err) {
+    opts.log(`reference: Kafka at ${opts.kafkaBrokers} is not usable (${(err as Error).message}): section skipped`);
+    await log.close();
+    return out;
+  }
+  try {
+    opts.log(`reference: records of ${recordBytes} bytes (one tick envelope), ${PARTITIONS} partitions, acks=all`);
+    out["reference.kafka_producer_perf_records_per_s"] = await producerPerformance(opts, topics.jvm, recordBytes, ppRecords);
+    try {
+      const k = await withClampedTimeouts(() => kafkajs(opts, topics.kafkajs, value, seconds));
+      out["reference.kafkajs_produce_per_s"] = k.produce;
+      out["reference.kafkajs_consume_per_s"] = k.consume;
+    } catch (err) {
+      opts.log(`reference: KafkaJS failed: ${(err as Error).message}`);
+    }
+    try {
+      const o = await ours(opts, log, topics.ours, value, seconds);
+      out["reference.ours_produce_per_s"] = o.produce;
+      out["reference.ours_consume_per_s"] = o.consume;
+    } catch (err) {
+      opts.log(`reference: our client failed: ${(err as Error).message}`);
+    }
+  } finally {
+    const admin = new Admin({ clientId: "alpha-panda-bench-admin", bootstrapBrokers: opts.kafkaBrokers.split(","), retries: 1 });
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch((err: unknown) => opts.log(`reference: could not delete the bench topics: ${(err as Error).message}`));
+    await admin.close().catch(() => {});
+    await log.close();
+  }
+  out["reference.ours_vs_producer_perf"] = ratio(out["reference.ours_produce_per_s"], out["reference.kafka_producer_perf_records_per_s"]);
+  out["reference.ours_vs_kafkajs_produce"] = ratio(out["reference.ours_produce_per_s"], out["reference.kafkajs_produce_per_s"]);
+  out["reference.ours_vs_kafkajs_consume"] = ratio(out["reference.ours_consume_per_s"], out["reference.kafkajs_consume_per_s"]);
+  return out;
+}
+
+if (import.meta.main) {
+  const result = await run({
+    long: process.argv.includes("--long"),
+    kafkaBrokers: process.env.KAFKA_BROKERS ?? "127.0.0.1:19092",
+    redisUrl: "",
+    databaseUrl: "",
+    outDir: "/tmp",
+    log: (l) => console.error(l),
+  });
+  console.log(JSON.stringify(result, null, 2));
+}

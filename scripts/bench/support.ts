@@ -1,0 +1,417 @@
+/**
+ * What the benchmark sections share: a gateway process as a user runs it (`bun gateway/main.ts`),
+ * a small REST client, a fresh PostgreSQL schema, Redis clean-up, synthetic instruments, tick
+ * generators, offered-load drivers and the RSS of a process.
+ */
+import type { Subprocess } from "bun";
+import Redis from "ioredis";
+import { readFileSync } from "node:fs";
+import postgres from "postgres";
+import type { Tick } from "../../src/events/payloads.ts";
+import type { Instrument } from "../../src/market/instruments.ts";
+import { upsertInstruments } from "../../src/market/master.ts";
+import { toRupees } from "../../src/money.ts";
+import type { LatencyStats } from "../../src/stage/latency.ts";
+import type { StageStats } from "../../src/stage/protocol.ts";
+import { sqlDb } from "../../src/store/db.ts";
+import { openStore } from "../../src/store/index.ts";
+
+export const ROOT = new URL("../..", import.meta.url).pathname;
+export const BENCH_KEY = "ap_bench_0123456789abcdef";
+
+export const sleep = (ms: number) => Bun.sleep(ms);
+
+// ------------------------------------------------------------------ the gateway process
+
+export interface GatewayProc {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  pid: number;
+  url: string;
+  lines: Array<Record<string, unknown>>;
+  waitFor(match: (l: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>>;
+  /** SIGINT and wait (SIGKILL after `timeoutMs`); the exit code. */
+  stop(timeoutMs?: number): Promise<number>;
+}
+
+/** The environment without our settings, so a run states exactly what it sets. */
+function cleanEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(KAFKA_|REDIS_URL|DATABASE_URL|ACTIVE_BROKERS|PORT|FEED|HOST|LOG_LEVEL|BOOTSTRAP_API_KEY|STARTING_CASH)/.test(k)) env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+/**
+ * Starts `bun gateway/main.ts` with FEED=none, a known API key and `extra` settings; resolves
+ * once it listens. Its JSON log lines are kept (the last 2,000).
+ */
+export async function spawnGateway(extra: Record<string, string>, args: string[] = []): Promise<GatewayProc> {
+  const env = cleanEnv({ PORT: "0", FEED: "none", BOOTSTRAP_API_KEY: BENCH_KEY, STARTING_CASH: "1000000000.00", LOG_LEVEL: "info", ...extra });
+  // BENCH_GATEWAY_ARGS: extra bun flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof".
+  const extraArgs = (process.env.BENCH_GATEWAY_ARGS ?? "").split(" ").filter(Boolean);
+  const proc = Bun.spawn([process.execPath, ...extraArgs, ...args, "gateway/main.ts"], { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const lines: Array<Record<string, unknown>> = [];
+  const waiters = new Set<() => void>();
+  let stderr = "";
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buf = "";
+    for await (const chunk of proc.stdout) {
+      buf += decoder.decode(chunk, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          lines.push(JSON.parse(line));
+        } catch {
+          lines.push({ raw: line });
+        }
+        if (lines.length > 2_000) lines.splice(0, 500);
+      }
+      for (const w of [...waiters]) w();
+    }
+  })();
+  void (async () => {
+    for await (const chunk of proc.stderr) stderr = (stderr + new TextDecoder().decode(chunk)).slice(-4_000);
+  })();
+  const waitFor: GatewayProc["waitFor"] = (match, timeoutMs) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const found = lines.find(match);
+        if (found) {
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`gateway: no matching log line within ${timeoutMs} ms; last lines:\n${lines.slice(-5).map((l) => JSON.stringify(l)).join("\n")}\nstderr: ${stderr}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  const exited = proc.exited.then(() => {
+    for (const w of [...waiters]) w();
+  });
+  const listening = await Promise.race([
+    waitFor((l) => l.msg === "gateway listening", 60_000),
+    exited.then(() => Promise.reject(new Error(`gateway exited with ${proc.exitCode} before listening: ${stderr || JSON.stringify(lines.slice(-3))}`))),
+  ]);
+  return {
+    proc,
+    pid: proc.pid,
+    url: String(listening.url),
+    lines,
+    waitFor,
+    async stop(timeoutMs = 20_000) {
+      if (proc.exitCode !== null) return proc.exitCode;
+      proc.kill("SIGINT");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+      const code = await proc.exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+// ------------------------------------------------------------------ REST
+
+export interface Reply {
+  status: number;
+  body: any;
+}
+
+export function apiClient(base: string, key = BENCH_KEY) {
+  const call = async (method: string, path: string, body?: unknown): Promise<Reply> => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = {};
+    try {
+      parsed = text ? JSON.parse(text) : {};
+    } catch {
+      parsed = { text };
+    }
+    return { status: res.status, body: parsed };
+  };
+  return {
+    get: (path: string) => call("GET", path),
+    post: (path: string, body: unknown) => call("POST", path, body),
+    put: (path: string, body: unknown) => call("PUT", path, body),
+    patch: (path: string, body: unknown) => call("PATCH", path, body),
+  };
+}
+export type Api = ReturnType<typeof apiClient>;
+
+/** A call that must succeed (2xx), or an error naming what failed. */
+export async function ok(what: string, reply: Promise<Reply>): Promise<any> {
+  const r = await reply;
+  if (r.status < 200 || r.status > 299) throw new Error(`${what}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
+  return r.body;
+}
+
+export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Each stage's stats as /ready shows them. */
+export type Stages = Record<string, StageStats & { state?: string; restarts?: number }>;
+
+export async function stageStats(api: Api): Promise<Stages> {
+  const r = await api.get("/ready");
+  const out: Stages = {};
+  for (const c of (r.body.checks ?? []) as Array<{ name: string; detail?: StageStats & { state?: string; restarts?: number } }>) {
+    if (c.name.startsWith("stage.") && c.detail) out[c.name.slice(6)] = c.detail;
+  }
+  return out;
+}
+
+/** Ticks (market.ticks messages) each stage has handled, and the least of them. */
+export function ticksHandled(s: Stages): { strategy: number; risk: number; execution: number; portfolio: number; min: number } {
+  const t = (n: string) => s[n]?.handledByTopic?.["market.ticks"] ?? 0;
+  const strategy = t("strategy");
+  const risk = t("risk");
+  const execution = t("execution");
+  const portfolio = t("portfolio");
+  return { strategy, risk, execution, portfolio, min: Math.min(strategy, risk, execution, portfolio) };
+}
+
+export const latencyOf = (s: Stages): LatencyStats | undefined => s.portfolio?.tickToFill;
+
+// ------------------------------------------------------------------ services
+
+/** A fresh, empty schema on the PostgreSQL at `databaseUrl`; `drop` removes it. */
+export async function freshSchema(databaseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const schema = `bench_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create schema ${schema}`);
+  await admin.end({ timeout: 5 });
+  const url = new URL(databaseUrl);
+  url.searchParams.set("search_path", schema);
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+      await sql.unsafe(`drop schema if exists ${schema} cascade`);
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
+/** Applies the migrations and loads `list` into the instrument master of the database at `url`. */
+export async function loadInstruments(url: string, list: readonly Instrument[]): Promise<void> {
+  const store = await openStore({ databaseUrl: url });
+  try {
+    await upsertInstruments(sqlDb(store.sql), list);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Deletes the gateway's keys (read models, dedup) from Redis, as the distributed e2e tests do. */
+export async function cleanRedis(redisUrl: string): Promise<number> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  let n = 0;
+  try {
+    await redis.connect();
+    for (const pattern of ["paper:*", "zerodha:*", "market:last", "dedup:*"]) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 10_000);
+        cursor = next;
+        if (keys.length > 0) n += await redis.unlink(...keys);
+      } while (cursor !== "0");
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return n;
+}
+
+// ------------------------------------------------------------------ instruments and ticks
+
+/** `n` NSE-like equities with tokens from 9,000,001, a 5-paise grid, lot 1, prices ₹100–₹5,000. */
+export function syntheticInstruments(n: number): Instrument[] {
+  return Array.from({ length: n }, (_, i) => ({
+    instrument_token: 9_000_001 + i,
+    exchange_token: 90_001 + i,
+    exchange: "NSE",
+    segment: "NSE",
+    instrument_type: "EQ",
+    tradingsymbol: `BENCH${String(i + 1).padStart(4, "0")}`,
+    name: `BENCH INSTRUMENT ${i + 1}`,
+    tick_size: 5,
+    lot_size: 1,
+    reference_price: 10_000 + ((i * 7_919) % 98_000) * 5, // on the grid
+  }));
+}
+
+/**
+ * Ticks over `instruments`, round robin (a batch of `instruments.length` ticks is one tick per
+ * instrument, as the simulated feed sends them). Every tick moves its instrument's price one step
+ * of its grid, in a zig-zag that turns every `moveEvery` of the instrument's ticks (staggered
+ * across instruments). So every tick changes a price (marking costs what it costs with a real
+ * feed), and a momentum strategy with a 1-tick lookback reverses its position at each turn: about
+ * one order per `moveEvery` ticks overall, once every instrument has its first position (the
+ * first ticks of each instrument give one order each: `prime` them before measuring).
+ * `moveEvery` may change between batches without a burst of turns.
+ */
+export class TickSource {
+  private readonly steps: Int32Array;
+  private readonly dir: Int8Array;
+  private readonly left: Int32Array;
+  private cursor = 0;
+  produced = 0;
+
+  constructor(
+    private readonly instruments: ReadonlyArray<Pick<Instrument, "instrument_token" | "tick_size" | "reference_price">>,
+    public moveEvery: number,
+  ) {
+    const n = instruments.length;
+    this.steps = new Int32Array(n);
+    this.dir = new Int8Array(n);
+    this.left = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      this.dir[i] = i % 2 === 0 ? 1 : -1;
+      this.left[i] = 1 + ((i * 7_919) % moveEvery);
+    }
+  }
+
+  next(n: number): Tick[] {
+    const ts = new Date().toISOString();
+    const out: Tick[] = new Array(n);
+    const len = this.instruments.length;
+    for (let k = 0; k < n; k++) {
+      const i = this.cursor;
+      this.cursor = i + 1 === len ? 0 : i + 1;
+      const inst = this.instruments[i]!;
+      let price = inst.reference_price + (this.steps[i]! + this.dir[i]!) * inst.tick_size;
+      // Never down to nothing: turn instead.
+      if (price < inst.tick_size * 2) this.dir[i] = 1;
+      this.steps[i] = this.steps[i]! + this.dir[i]!;
+      price = inst.reference_price + this.steps[i]! * inst.tick_size;
+      if ((this.left[i] = this.left[i]! - 1) <= 0) {
+        this.dir[i] = -this.dir[i]! as 1 | -1;
+        this.left[i] = this.moveEvery;
+      }
+      out[k] = { instrument_token: inst.instrument_token, last_price: price, exchange_ts: ts, feed: "bench" };
+    }
+    this.produced += n;
+    return out;
+  }
+}
+
+/** POST /api/v1/ticks's body for ticks: prices as decimal strings. */
+export const ticksBody = (ticks: readonly Tick[]) =>
+  JSON.stringify({ ticks: ticks.map((t) => ({ instrument_token: t.instrument_token, last_price: toRupees(t.last_price), exchange_ts: t.exchange_ts })) });
+
+// ------------------------------------------------------------------ offered load
+
+export type SendTicks = (ticks: Tick[]) => Promise<void>;
+
+/**
+ * Offers `ratePerS` ticks a second for `durationMs`, in batches of up to `maxBatch`, paced by the
+ * clock (a late batch is caught up, never skipped), at most `maxInFlight` sends at once (default
+ * one, as a feed sends: with more, two batches can overtake each other and an instrument's ticks
+ * arrive out of order).
+ * Resolves with what was sent and how far behind the schedule the sender ended.
+ */
+export async function offerPaced(send: SendTicks, source: TickSource, ratePerS: number, durationMs: number, o: { maxBatch?: number; maxInFlight?: number; stepMs?: number } = {}): Promise<{ sent: number; behind: number; errors: number }> {
+  const maxBatch = o.maxBatch ?? 1_000;
+  const maxInFlight = o.maxInFlight ?? 1;
+  const stepMs = o.stepMs ?? 10;
+  const t0 = performance.now();
+  let sent = 0;
+  let inFlight = 0;
+  let errors = 0;
+  let lastError: unknown;
+  const pending = new Set<Promise<void>>();
+  for (;;) {
+    const elapsed = performance.now() - t0;
+    if (elapsed >= durationMs) break;
+    let due = Math.floor((elapsed * ratePerS) / 1000) - sent;
+    while (due > 0 && inFlight < maxInFlight) {
+      const n = Math.min(due, maxBatch);
+      due -= n;
+      sent += n;
+      inFlight++;
+      const p: Promise<void> = send(source.next(n))
+        .catch((err: unknown) => {
+          errors++;
+          lastError = err;
+        })
+        .finally(() => {
+          inFlight--;
+          pending.delete(p);
+        });
+      pending.add(p);
+    }
+    await sleep(stepMs);
+  }
+  await Promise.all(pending);
+  if (errors > 0 && sent > 0 && errors * 10 > sent / maxBatch) throw new Error(`offered load: ${errors} sends failed; last: ${(lastError as Error)?.message}`);
+  const due = Math.floor((durationMs * ratePerS) / 1000);
+  return { sent, behind: Math.max(0, due - sent), errors };
+}
+
+/**
+ * Sends batches as fast as the pipeline takes them: at most `maxInFlight` sends at once, and no
+ * more than `maxLag` ticks ahead of what `handled()` says the slowest stage has handled (so the
+ * backlog, and the drain at the end, stay bounded). Runs until `stop()` says so.
+ */
+export async function offerSaturated(send: SendTicks, source: TickSource, o: { batch: number; maxInFlight: number; maxLag: number; handled: () => number; stop: () => boolean }): Promise<{ sent: number }> {
+  let sent = 0;
+  let failure: unknown;
+  const pending = new Set<Promise<void>>();
+  while (!o.stop() && failure === undefined) {
+    if (pending.size >= o.maxInFlight || sent - o.handled() > o.maxLag) {
+      await Promise.race([...pending, sleep(5)]);
+      continue;
+    }
+    sent += o.batch;
+    const p: Promise<void> = send(source.next(o.batch))
+      .catch((err: unknown) => {
+        failure = err;
+      })
+      .finally(() => pending.delete(p));
+    pending.add(p);
+  }
+  await Promise.all(pending);
+  if (failure !== undefined) throw failure;
+  return { sent };
+}
+
+// ------------------------------------------------------------------ processes
+
+/** Resident set size of a process (its threads included), MB; undefined when it is gone. */
+export function rssMb(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+    return kb === undefined ? undefined : Math.round((Number(kb) / 1024) * 10) / 10;
+  } catch {
+    return undefined;
+  }
+}
+
+export const round = (x: number, digits = 0) => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};

@@ -1,0 +1,92 @@
+/**
+ * The targets of issue #5 and the table `bun run bench` prints (and the README shows).
+ */
+
+export interface Target {
+  key: string;
+  label: string;
+  /** What "met" means. */
+  op: ">=" | "<=";
+  value: number;
+  unit: string;
+}
+
+/** The issue's targets; the ratio one is computed by the runner (kafka.ingest_vs_producer_perf). */
+export const TARGETS: Target[] = [
+  { key: "embedded.pipeline_ticks_per_s", label: "embedded pipeline", op: ">=", value: 100_000, unit: "ticks/s" },
+  { key: "kafka.pipeline_ticks_per_s", label: "Kafka pipeline", op: ">=", value: 50_000, unit: "ticks/s" },
+  { key: "embedded.tick_to_fill_ms.p99", label: "embedded tick → fill p99 @5k/s", op: "<=", value: 5, unit: "ms" },
+  { key: "kafka.tick_to_fill_ms.p99", label: "Kafka tick → fill p99 @5k/s", op: "<=", value: 25, unit: "ms" },
+  { key: "kafka.ingest_vs_producer_perf", label: "Kafka ingest / ProducerPerformance", op: ">=", value: 0.5, unit: "×" },
+  { key: "api.get_portfolio_rps", label: "GET /portfolios/paper", op: ">=", value: 20_000, unit: "req/s" },
+  { key: "memory.rss_growth_mb", label: "RSS growth (--long, 5 min)", op: "<=", value: 50, unit: "MB" },
+];
+
+/** Rows shown besides the targets, in this order; any other metric follows, sorted. */
+const SHOWN_FIRST = [
+  "embedded.ingest_ticks_per_s",
+  "kafka.ingest_ticks_per_s",
+  "reference.kafka_producer_perf_records_per_s",
+  "kafka.ingest_vs_producer_perf",
+  "reference.ours_vs_producer_perf",
+  "reference.kafkajs_produce_per_s",
+  "embedded.pipeline_ticks_per_s",
+  "kafka.pipeline_ticks_per_s",
+  "embedded.tick_to_fill_ms.p50",
+  "embedded.tick_to_fill_ms.p99",
+  "kafka.tick_to_fill_ms.p50",
+  "kafka.tick_to_fill_ms.p99",
+  "api.get_portfolio_rps",
+  "api.post_order_rps",
+  "ws.fanout_p99_ms",
+  "memory.rss_idle_mb",
+  "memory.rss_before_mb",
+  "memory.rss_after_mb",
+  "memory.rss_growth_mb",
+];
+
+export interface Row {
+  metric: string;
+  value: string;
+  target: string;
+  met: string;
+}
+
+const fmt = (v: number | null | undefined): string => {
+  if (v === null || v === undefined) return "—";
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString("en-US");
+  if (Number.isInteger(v)) return String(v);
+  return String(Math.round(v * 100) / 100);
+};
+
+/**
+ * The rows: every target (met: yes / NO / — when not measured), then the headline metrics.
+ * `all` adds every other metric measured.
+ */
+export function rows(metrics: Record<string, number | null>, all = false): Row[] {
+  const byKey = new Map(TARGETS.map((t) => [t.key, t]));
+  const keys = [...SHOWN_FIRST];
+  for (const t of TARGETS) if (!keys.includes(t.key)) keys.push(t.key);
+  if (all) for (const k of Object.keys(metrics).sort()) if (!keys.includes(k)) keys.push(k);
+  return keys.map((k) => {
+    const t = byKey.get(k);
+    const v = metrics[k];
+    const measured = v !== null && v !== undefined;
+    return {
+      metric: k,
+      value: fmt(v),
+      target: t ? `${t.op} ${fmt(t.value)} ${t.unit}` : "",
+      met: t ? (measured ? ((t.op === ">=" ? v >= t.value : v <= t.value) ? "yes" : "NO") : "—") : "",
+    };
+  });
+}
+
+/** A plain-text table (also valid Markdown). */
+export function render(list: Row[]): string {
+  const head: Row = { metric: "metric", value: "value", target: "target", met: "met?" };
+  const cols = ["metric", "value", "target", "met"] as const;
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(...[head, ...list].map((r) => r[c].length))])) as Record<(typeof cols)[number], number>;
+  const line = (r: Row) => `| ${cols.map((c) => (c === "value" ? r[c].padStart(width[c]) : r[c].padEnd(width[c]))).join(" | ")} |`;
+  const rule = `|${cols.map((c) => (c === "value" ? `${"-".repeat(width[c] + 1)}:` : "-".repeat(width[c] + 2))).join("|")}|`;
+  return [line(head), rule, ...list.map(line)].join("\n");
+}
