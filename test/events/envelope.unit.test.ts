@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { childOf, createEvent, decodeEnvelope, encodeEnvelope, type Envelope } from "../../src/events/envelope.ts";
+import { childOf, createEvent, decodeEnvelope, encodeEnvelope, fastValid, zodValid, type Envelope } from "../../src/events/envelope.ts";
 import { AlphaError } from "../../src/errors.ts";
 
 const tick = () =>
@@ -90,5 +90,89 @@ describe("envelope", () => {
     expect(err.code).toBe("PAYLOAD_INVALID");
     expect(err.message).toContain("envelope.data(market.tick).last_price");
     expect(errorOf({ ...good, data: { ...good.data, instrument_token: "RELIANCE" } }).message).toContain("instrument_token");
+  });
+});
+
+describe("envelope: the hand-written fast check agrees with zod", () => {
+  const base = () => JSON.parse(encodeEnvelope(tick())) as Record<string, unknown>;
+  const order = () =>
+    JSON.parse(
+      encodeEnvelope(
+        childOf(tick(), {
+          type: "order.filled",
+          source: "execution",
+          broker: "paper",
+          key: "738561",
+          data: {
+            order_id: "o1", signal_id: "s1", strategy_id: "m", instrument_token: 738561, side: "BUY", quantity: 2, order_type: "MARKET",
+            fill_id: "f1", fill_quantity: 2, fill_price: 100, filled_quantity: 2, fees: 0, status: "FILLED",
+          },
+        }),
+      ),
+    ) as Record<string, unknown>;
+  const values: unknown[] = [
+    undefined, null, "", "x", 0, -1, 1, 1.5, 2 ** 53, -(2 ** 53), "1", true, [], {}, [1],
+    "2026-11-23T09:15:00.000Z", "2026-11-23T09:15:00Z", "2026-11-23T09:15:00.1234Z", "2026-02-29T00:00:00.000Z", "2024-02-29T00:00:00.000Z",
+    "2026-04-31T00:00:00.000Z", "2026-11-23T24:00:00.000Z", "2026-11-23T09:15:00.000+05:30", "2026-11-23 09:15:00.000Z", "2026-11-23T09:15:00.000z",
+    "0192f3c4-1234-7abc-8def-0123456789ab", "0192F3C4-1234-7ABC-8DEF-0123456789AB", "0192f3c4-1234-7abc-8def-0123456789a", "paper", "zerodha", "shared",
+    "market.tick", "order.filled", "market.ticks", "BUY", "FILLED",
+  ];
+  const mutants = function* () {
+    for (const make of [base, order]) {
+      yield make();
+      const top = make();
+      for (const field of Object.keys(top)) {
+        for (const v of values) {
+          const m = make();
+          if (v === undefined) delete m[field];
+          else m[field] = v;
+          yield m;
+        }
+      }
+      for (const field of Object.keys(top.data as object)) {
+        for (const v of values) {
+          const m = make();
+          const data = m.data as Record<string, unknown>;
+          if (v === undefined) delete data[field];
+          else data[field] = v;
+          yield m;
+        }
+      }
+      for (const field of ["last_quantity", "volume", "bid", "ask", "price", "extra"]) {
+        for (const v of values) {
+          const m = make();
+          (m.data as Record<string, unknown>)[field] = v;
+          yield m;
+        }
+      }
+    }
+  };
+
+  test("it accepts only what zod accepts, and most valid envelopes", () => {
+    let accepted = 0;
+    let n = 0;
+    for (const m of mutants()) {
+      n++;
+      const fast = fastValid(m);
+      if (fast) {
+        accepted++;
+        if (!zodValid(m)) throw new Error(`fast check accepted what zod rejects: ${JSON.stringify(m)}`);
+      }
+      // decodeEnvelope (fast check, then zod) gives zod's verdict either way.
+      let decoded = true;
+      try {
+        decodeEnvelope(JSON.stringify(m));
+      } catch {
+        decoded = false;
+      }
+      expect(decoded).toBe(zodValid(m));
+    }
+    expect(n).toBeGreaterThan(1_000);
+    expect(accepted).toBeGreaterThan(100);
+  });
+
+  test("a well-formed tick and fill take the fast path", () => {
+    expect(fastValid(base())).toBe(true);
+    expect(fastValid(order())).toBe(true);
   });
 });
