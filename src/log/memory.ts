@@ -426,10 +426,15 @@ class MemoryConsumer implements Consumer {
       while (!this.closing) {
         const parts = this.member!.assignment;
         const batch: LogMessage[] = [];
+        // What the batch takes of each partition: committed when the handler is done.
+        const offsets = new Map<string, { topic: string; partition: number; next: number }>();
         // Start at a different partition each round so one busy partition cannot starve the rest.
         for (let i = 0; i < parts.length && batch.length < this.maxBatch; i++) {
           const { topic, partition } = parts[(start + i) % parts.length]!;
-          batch.push(...this.broker.read(topic, partition, this.position(topic, partition), this.maxBatch - batch.length));
+          const read = this.broker.read(topic, partition, this.position(topic, partition), this.maxBatch - batch.length);
+          if (read.length === 0) continue;
+          for (const m of read) batch.push(m);
+          offsets.set(tp(topic, partition), { topic, partition, next: read[read.length - 1]!.offset + 1 });
         }
         start++;
         if (batch.length === 0) {
@@ -440,8 +445,6 @@ class MemoryConsumer implements Consumer {
           continue;
         }
         await handler(batch);
-        const offsets = new Map<string, { topic: string; partition: number; next: number }>();
-        for (const m of batch) offsets.set(tp(m.topic, m.partition), { topic: m.topic, partition: m.partition, next: m.offset + 1 });
         this.broker.commit(this.options.groupId, offsets);
         for (const [key, o] of offsets) if (this.positions.has(key)) this.positions.set(key, o.next);
       }

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
-import { RemoteLog, serveLog } from "../../src/log/bridge.ts";
+import { packBatch, RemoteLog, serveLog, unpackBatch } from "../../src/log/bridge.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
+import type { LogMessage } from "../../src/log/port.ts";
 import { logConformance } from "./conformance.ts";
 
 // The worker's view of the embedded log, over a MessageChannel: the same suite, the same results.
@@ -37,4 +38,19 @@ test("a Bun Worker produces to and consumes from the main thread's log", async (
   worker.terminate();
   await stop();
   expect(got.map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i * 2));
+});
+
+test("a batch packed for the thread boundary unpacks to the same messages", () => {
+  const enc = new TextEncoder();
+  const batch: LogMessage[] = [
+    { topic: "market.ticks", partition: 3, offset: 2 ** 40, key: "738561", value: enc.encode('{"a":1}'), headers: {}, timestamp: 1_764_000_000_123 },
+    { topic: "paper.orders.filled", partition: 0, offset: 0, key: "ключ-🔑", value: new Uint8Array(0), headers: { "x-dlq-error": "bad", h: "ü" }, timestamp: 1 },
+    { topic: "market.ticks", partition: 11, offset: 7, key: "", value: enc.encode("not json ✓"), headers: {}, timestamp: 2 },
+  ];
+  const packed = packBatch(batch);
+  // It survives a structured clone with the values' buffer transferred, as it crosses a port.
+  const copy = structuredClone(packed, { transfer: [packed.values.buffer as ArrayBuffer] });
+  const back = unpackBatch(copy);
+  expect(back.map((m) => ({ ...m, value: [...m.value] }))).toEqual(batch.map((m) => ({ ...m, value: [...m.value] })));
+  expect(unpackBatch(packBatch([]))).toEqual([]);
 });
