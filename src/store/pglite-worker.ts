@@ -1,0 +1,43 @@
+/**
+ * The embedded database's own thread: PGlite (Postgres in WASM) and its socket server run here,
+ * so that executing SQL does not take the main thread, which serves the API and the in-process
+ * log. Started and stopped by `startEmbedded` (src/store/pglite.ts) through messages:
+ * `{ t: "start", dataDir? }` → `{ t: "ready", port }` | `{ t: "failed", message }`;
+ * `{ t: "stop" }` → `{ t: "stopped" }`.
+ */
+import { PGlite } from "@electric-sql/pglite";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+
+declare const self: Worker;
+
+export type ToDbWorker = { t: "start"; dataDir?: string } | { t: "stop" };
+export type FromDbWorker = { t: "ready"; port: number } | { t: "failed"; message: string } | { t: "stopped" };
+
+const post = (m: FromDbWorker) => self.postMessage(m);
+let running: { db: PGlite; server: PGLiteSocketServer } | undefined;
+
+self.onmessage = async (event: MessageEvent<ToDbWorker>) => {
+  const msg = event.data;
+  if (msg.t === "start") {
+    let db: PGlite | undefined;
+    try {
+      db = await PGlite.create(msg.dataDir === undefined ? {} : { dataDir: msg.dataDir });
+      // maxConnections stays 1: see src/store/pglite.ts.
+      const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 1 });
+      await server.start();
+      running = { db, server };
+      post({ t: "ready", port: Number(server.getServerConn().split(":").at(-1)) });
+    } catch (err) {
+      await db?.close().catch(() => {});
+      post({ t: "failed", message: (err as Error).message });
+    }
+    return;
+  }
+  try {
+    await running?.server.stop();
+    await running?.db.close();
+  } finally {
+    running = undefined;
+    post({ t: "stopped" });
+  }
+};
