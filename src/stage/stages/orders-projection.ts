@@ -8,19 +8,59 @@
 import type { AnyEnvelope } from "../../events/envelope.ts";
 import type { Db } from "../../store/db.ts";
 
+const FINAL = `('FILLED', 'REJECTED', 'CANCELLED', 'FAILED')`;
 const RANK = `(case %s when 'PENDING' then 0 when 'OPEN' then 1 when 'PARTIALLY_FILLED' then 2 else 3 end)`;
 
+/**
+ * A batch of events in one statement (so one transaction), in batch order (`n`). The events are
+ * recorded (those already recorded are skipped); the new ones with a status are folded per order,
+ * exactly as applying them one by one would: the first final status among them wins, else the
+ * furthest along; the fill quantities and values add up; the last reason and message given win;
+ * an order row is made from its first event. That fold is then merged into the row by the same
+ * rule (a final status stays; a status only moves forward).
+ */
 const UPSERT = `
-with ev as (
+with input as (
+  select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+                       $9::text[], $10::int[], $11::text[], $12::bigint[], $13::bigint[], $14::text[], $15::text[], $16::text[],
+                       $17::text[], $18::text[], $19::int[], $20::bigint[])
+    with ordinality as i(event_id, order_id, type, ts, data, broker, strategy_id, instrument_token, side, quantity, order_type,
+                         price, trigger_price, product, status, reason_code, message, correlation_id, filled_quantity, filled_value, n)
+),
+ev as (
   insert into order_events (event_id, order_id, type, ts, data)
-  values ($1::uuid, $2, $3, $4::timestamptz, $5::jsonb)
+  select event_id, order_id, type, ts, data::jsonb from input order by n
   on conflict do nothing returning event_id
+),
+fresh as (select input.* from input join ev using (event_id) where input.status is not null),
+folded as (
+  select order_id,
+         (array_agg(broker order by n))[1] as broker,
+         (array_agg(strategy_id order by n))[1] as strategy_id,
+         (array_agg(instrument_token order by n))[1] as instrument_token,
+         (array_agg(side order by n))[1] as side,
+         (array_agg(quantity order by n))[1] as quantity,
+         (array_agg(order_type order by n))[1] as order_type,
+         (array_agg(price order by n))[1] as price,
+         (array_agg(trigger_price order by n))[1] as trigger_price,
+         (array_agg(product order by n))[1] as product,
+         coalesce((array_agg(status order by n) filter (where status in ${FINAL}))[1],
+                  (array_agg(status order by ${RANK.replace("%s", "status")} desc))[1]) as status,
+         (array_agg(reason_code order by n desc) filter (where reason_code is not null))[1] as reason_code,
+         (array_agg(message order by n desc) filter (where message is not null))[1] as message,
+         (array_agg(correlation_id order by n))[1] as correlation_id,
+         sum(filled_quantity)::int as filled_quantity,
+         sum(filled_value)::bigint as filled_value,
+         (array_agg(ts order by n))[1] as created_at
+    from fresh group by order_id
 )
 insert into orders as o (order_id, broker, strategy_id, instrument_token, side, quantity, order_type, price, trigger_price,
                          product, status, reason_code, message, correlation_id, filled_quantity, filled_value, created_at, updated_at)
-select $2, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $4::timestamptz, now() from ev
+select order_id, broker, strategy_id, instrument_token, side, quantity, order_type, price, trigger_price,
+       product, status, reason_code, message, correlation_id, filled_quantity, filled_value, created_at, now()
+  from folded order by order_id
 on conflict (order_id) do update set
-  status = case when o.status in ('FILLED', 'REJECTED', 'CANCELLED', 'FAILED') then o.status
+  status = case when o.status in ${FINAL} then o.status
                 when ${RANK.replace("%s", "excluded.status")} >= ${RANK.replace("%s", "o.status")} then excluded.status
                 else o.status end,
   filled_quantity = o.filled_quantity + excluded.filled_quantity,
@@ -28,8 +68,6 @@ on conflict (order_id) do update set
   reason_code = coalesce(excluded.reason_code, o.reason_code),
   message = coalesce(excluded.message, o.message),
   updated_at = now()`;
-
-const EVENT_ONLY = `insert into order_events (event_id, order_id, type, ts, data) values ($1::uuid, $2, $3, $4::timestamptz, $5::jsonb) on conflict do nothing`;
 
 /** The order status an event implies. */
 function statusOf(e: AnyEnvelope): string | undefined {
@@ -53,53 +91,67 @@ function statusOf(e: AnyEnvelope): string | undefined {
   }
 }
 
-/** Records an order lifecycle event; other events are ignored. */
-export async function projectOrder(db: Db, e: AnyEnvelope): Promise<void> {
-  if (e.type === "order.cancel_rejected") {
-    await db.query(EVENT_ONLY, [e.id, e.data.order_id, e.type, e.ts, e.data]);
-    return;
+type Data = {
+  order_id?: string;
+  signal_id: string;
+  strategy_id: string;
+  instrument_token: number;
+  side: string;
+  quantity: number;
+  order_type: string;
+  price?: number;
+  trigger_price?: number;
+  product?: string;
+  reason_code?: string;
+  message?: string;
+  fill_quantity?: number;
+  fill_price?: number;
+};
+
+/**
+ * Records a batch of order lifecycle events, in order, in one statement; other events are
+ * ignored, and a cancel the venue refused is recorded without changing its order.
+ *
+ * @example
+ * await projectOrders(db, batchEvents);
+ */
+export async function projectOrders(db: Db, events: readonly AnyEnvelope[]): Promise<void> {
+  const cols: unknown[][] = Array.from({ length: 20 }, () => []);
+  const ids = new Set<string>();
+  for (const e of events) {
+    const status = e.type === "order.cancel_rejected" ? null : statusOf(e);
+    if (status === undefined || e.broker === "shared" || ids.has(e.id)) continue;
+    ids.add(e.id);
+    const d = e.data as Data;
+    const filled = e.type === "order.filled";
+    const row = [
+      e.id,
+      d.order_id ?? d.signal_id,
+      e.type,
+      e.ts,
+      JSON.stringify(e.data),
+      e.broker,
+      d.strategy_id ?? null,
+      d.instrument_token ?? null,
+      d.side ?? null,
+      d.quantity ?? null,
+      d.order_type ?? null,
+      d.price ?? null,
+      d.trigger_price ?? null,
+      d.product ?? null,
+      status,
+      d.reason_code ?? null,
+      d.message ?? null,
+      e.correlation_id,
+      filled ? d.fill_quantity! : 0,
+      // Integer paise × integer quantity: exact while below 2^53 paise.
+      filled ? d.fill_quantity! * d.fill_price! : 0,
+    ];
+    row.forEach((v, i) => cols[i]!.push(v));
   }
-  const status = statusOf(e);
-  if (!status || e.broker === "shared") return;
-  const d = e.data as {
-    order_id?: string;
-    signal_id: string;
-    strategy_id: string;
-    instrument_token: number;
-    side: string;
-    quantity: number;
-    order_type: string;
-    price?: number;
-    trigger_price?: number;
-    product?: string;
-    reason_code?: string;
-    message?: string;
-    fill_quantity?: number;
-    fill_price?: number;
-  };
-  const orderId = d.order_id ?? d.signal_id;
-  const filledQty = e.type === "order.filled" ? d.fill_quantity! : 0;
-  const filledValue = e.type === "order.filled" ? d.fill_quantity! * d.fill_price! : 0;
-  await db.query(UPSERT, [
-    e.id,
-    orderId,
-    e.type,
-    e.ts,
-    e.data,
-    e.broker,
-    d.strategy_id,
-    d.instrument_token,
-    d.side,
-    d.quantity,
-    d.order_type,
-    d.price ?? null,
-    d.trigger_price ?? null,
-    d.product ?? null,
-    status,
-    d.reason_code ?? null,
-    d.message ?? null,
-    e.correlation_id,
-    filledQty,
-    filledValue,
-  ]);
+  if (ids.size === 0) return;
+  await db.query(UPSERT, cols);
 }
+
+/** Records one order lifecycle event; other events are ignored. */
+export const projectOrder = (db: Db, e: AnyEnvelope): Promise<void> => projectOrders(db, [e]);

@@ -21,7 +21,7 @@ import type { StageContext } from "../context.ts";
 import { LatencyWindow, uuidv7Ms } from "../latency.ts";
 import type { Stage } from "../stage.ts";
 import { LAST_PRICES_KEY } from "./market.ts";
-import { projectOrder } from "./orders-projection.ts";
+import { projectOrders } from "./orders-projection.ts";
 import { positionsKey, portfolioTotals } from "./positions.ts";
 
 /** A batch's fills in one statement, in order (seq follows the batch), the new ones returned. */
@@ -35,6 +35,9 @@ on conflict do nothing returning event_id::text`;
 
 type Fill = PayloadOf<"order.filled">;
 
+/** How often the last prices are written to `market:last`. */
+const MARKS_EVERY_MS = 250;
+
 export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
   const state = new Map<Broker, PortfolioState>();
@@ -43,6 +46,7 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   let owned: string | undefined;
   let ownsSnapshot = new Set<Broker>(brokers);
   const tickToFill = new LatencyWindow();
+  let marksWrittenAt = 0;
   // Order lifecycle events of the batch, written to the orders read model after it, together.
   const projections: AnyEnvelope[] = [];
   // The batch's fills, for the ledger and then the positions, after it.
@@ -142,14 +146,16 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
         for (const k of keys) fields[k] = JSON.stringify(s.positions[k]);
         writes.push(ctx.cache.hset(positionsKey(b), fields).then(() => keys.clear()));
       }
-      if (marks.size > 0) {
+      // market:last only helps a stage that starts (its ticks give it the rest): written at most
+      // every MARKS_EVERY_MS, not per batch; the marks wait here until then, the latest per token.
+      if (marks.size > 0 && Date.now() - marksWrittenAt >= MARKS_EVERY_MS) {
+        marksWrittenAt = Date.now();
         const last = Object.fromEntries(marks);
         writes.push(ctx.cache.hset(LAST_PRICES_KEY, last).then(() => marks.clear()));
       }
-      // The orders read model all at once, not one round trip per event: each write is one
-      // idempotent statement (the event id is its key, a status only moves forward), so their
-      // order does not matter, and a retry writes the same rows.
-      if (projections.length > 0) writes.push(Promise.all(projections.map((e) => projectOrder(ctx.db, e))).then(() => (projections.length = 0)));
+      // The orders read model: the batch's events in one idempotent statement (an event id is
+      // recorded once, a status only moves forward), so a retry writes the same rows.
+      if (projections.length > 0) writes.push(projectOrders(ctx.db, projections).then(() => (projections.length = 0)));
       await Promise.all(writes);
     },
     async handle(e, m) {
