@@ -24,6 +24,8 @@ import type { OrderQuery, OrderView, PlaceOrder, PortfolioView, PositionView, Ri
 
 type Row = Record<string, unknown>;
 
+const TICKS_TOPIC = topicName("marketTicks");
+
 const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
 
 function orderView(r: Row): OrderView {
@@ -84,7 +86,13 @@ export interface ServicesDeps {
 export function createServices(d: ServicesDeps): Services & { start(): Promise<void>; close(): Promise<void> } {
   const sql = d.store.sql;
   const active = d.config.activeBrokers;
-  const listeners = new Set<(channel: string, e: Envelope) => void>();
+  /** Listener → which channels it has subscribers for (unknown: all of them). */
+  const listeners = new Map<(channel: string, e: Envelope) => void, ((channel: string) => boolean) | undefined>();
+  /** Whether any listener wants `channel`. */
+  const wanted = (channel: string) => {
+    for (const wants of listeners.values()) if (!wants || wants(channel)) return true;
+    return false;
+  };
   /** Per broker: the positions hash's values the last portfolio view was made from, and that view (frozen, shared). */
   const lastPortfolio = new Map<Broker, { raw: string[]; view: PortfolioView }>();
   const pushTopics = [
@@ -122,13 +130,16 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       await fanout.run(async (batch) => {
         if (listeners.size === 0) return;
         for (const m of batch) {
+          // A tick's channel is its key (its instrument token): ticks nobody watches are not
+          // even decoded (every tick passes here; few are watched).
+          if (m.topic === TICKS_TOPIC && !wanted(`ticks.${m.key}`)) continue;
           let e: Envelope;
           try {
             e = decodeEnvelope(m.value);
           } catch {
             continue;
           }
-          for (const channel of channelsOf(m.topic, e)) for (const l of listeners) l(channel, e);
+          for (const channel of channelsOf(m.topic, e)) for (const l of listeners.keys()) l(channel, e);
         }
       });
     },
@@ -365,8 +376,8 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     },
 
     events: {
-      subscribe(listener) {
-        listeners.add(listener);
+      subscribe(listener, wants) {
+        listeners.set(listener, wants);
         return () => listeners.delete(listener);
       },
     },

@@ -165,9 +165,10 @@ export interface Services {
   };
   /**
    * Pushes for WebSocket channels: `orders.<broker>`, `portfolio.<broker>`, `signals.<broker>`,
-   * `ticks.<token>`. Returns an unsubscribe function.
+   * `ticks.<token>`. `wants`, when given, says which channels the listener has subscribers for,
+   * so that events for no one are skipped before they are decoded. Returns an unsubscribe function.
    */
   events: {
-    subscribe(listener: (channel: string, event: Envelope) => void): () => void;
+    subscribe(listener: (channel: string, event: Envelope) => void, wants?: (channel: string) => boolean): () => void;
   };
 }

@@ -186,7 +186,7 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
       // Never into the services' emitter: one bad event must not stop the others.
       logger.error({ err, channel, event_id: event.id }, "cannot push an event to WebSocket subscribers");
     }
-  });
+  }, (channel) => byChannel.has(channel));
 
   const heartbeat = setInterval(() => {
     for (const ws of [...sockets]) {

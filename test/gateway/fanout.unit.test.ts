@@ -1,0 +1,47 @@
+/**
+ * The gateway's pushes: a listener that says which channels it has subscribers for gets only
+ * those ticks (the rest are not even decoded); one that does not say gets every channel.
+ */
+import { afterAll, expect, test } from "bun:test";
+import pino from "pino";
+import { createServices } from "../../gateway/services.ts";
+import { MemoryCache } from "../../src/cache/memory.ts";
+import { loadConfig } from "../../src/config.ts";
+import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
+import { publishTicks } from "../../src/market/feed.ts";
+import type { Store } from "../../src/store/index.ts";
+import { topicSpecs } from "../../src/topics.ts";
+
+const log = new MemoryLog(new MemoryBroker());
+afterAll(() => log.close());
+
+test("ticks reach the listeners that want their channel", async () => {
+  const config = loadConfig({ FEED: "none" });
+  await log.createTopics(topicSpecs(config.activeBrokers));
+  const services = createServices({ config, log, producer: log.producer(), store: { sql: undefined } as unknown as Store, cache: new MemoryCache(), logger: pino({ level: "silent" }) });
+  await services.start();
+  try {
+    const tick = (token: number) => ({ instrument_token: token, last_price: 100_00, exchange_ts: "2026-12-02T09:15:00.000Z", feed: "api" });
+    const waitFor = async (got: string[], n: number) => {
+      const until = Date.now() + 5_000;
+      while (got.length < n && Date.now() < until) await Bun.sleep(10);
+    };
+    // Only a listener that wants ticks.2: ticks 1 and 3 go to no one.
+    const picky: string[] = [];
+    services.events.subscribe((channel) => picky.push(channel), (channel) => channel === "ticks.2");
+    await publishTicks(log.producer(), [tick(1), tick(2), tick(3)], "test");
+    await waitFor(picky, 1);
+    await Bun.sleep(100);
+    expect(picky).toEqual(["ticks.2"]);
+
+    // A listener that does not say what it wants gets every channel (and so does every listener:
+    // each filters what it is given, as the WebSocket hub does).
+    const all: string[] = [];
+    services.events.subscribe((channel) => all.push(channel));
+    await publishTicks(log.producer(), [tick(1), tick(2), tick(3)], "test");
+    await waitFor(all, 3);
+    expect(all.sort()).toEqual(["ticks.1", "ticks.2", "ticks.3"]);
+  } finally {
+    await services.close();
+  }
+});
