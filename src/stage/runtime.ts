@@ -83,6 +83,7 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
     stage: init.stage,
     groupId: def.groupId,
     topics: stage.topics,
+    maxBatchSize: 2_000,
     log: ctx.log,
     producer: ctx.producer,
     dedup: cacheDedup(ctx.cache, init.stage, config.redisUrl === undefined ? embeddedDedupTtlMs(config.workerRestartMaxMs) : undefined),
