@@ -83,7 +83,10 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
     stage: init.stage,
     groupId: def.groupId,
     topics: stage.topics,
-    maxBatchSize: 2_000,
+    // Embedded, a batch is read when the stage asks for it: a bigger one is fewer round trips to
+    // the main thread. Kafka's consumer prefetches up to a batch, so there it stays at 500: more
+    // would queue more ticks in front of a signal.
+    maxBatchSize: config.kafka ? 500 : 2_000,
     log: ctx.log,
     producer: ctx.producer,
     dedup: cacheDedup(ctx.cache, init.stage, config.redisUrl === undefined ? embeddedDedupTtlMs(config.workerRestartMaxMs) : undefined),
