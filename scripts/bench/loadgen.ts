@@ -17,6 +17,7 @@
  * resolution, comparable between processes on one machine.
  */
 import * as hdr from "hdr-histogram-js";
+import { eachLine, jsonLine } from "../lib/proc.ts";
 
 /** What one HTTP load run is told. */
 export interface HttpLoad {
@@ -441,27 +442,12 @@ export function wsSubscriberProcess(load: WsLoad): WsProcess {
   void (async () => {
     for await (const chunk of proc.stderr) err += new TextDecoder().decode(chunk);
   })();
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of proc.stdout) {
-      buf += decoder.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        let m: Record<string, unknown>;
-        try {
-          m = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (m.event === "ready") onReady();
-        else if (m.event === "progress") last = m as unknown as typeof last;
-        else if (m.event === "result") result = m as unknown as WsResult;
-      }
-    }
-  })();
+  const reading = eachLine(proc.stdout, (line) => {
+    const m = jsonLine(line);
+    if (m.event === "ready") onReady();
+    else if (m.event === "progress") last = m as unknown as typeof last;
+    else if (m.event === "result") result = m as unknown as WsResult;
+  });
   const exited = proc.exited.then((code) => {
     if (!result) throw new Error(`WebSocket subscriber process exited ${code} without a result: ${err.trim().slice(-2000)}`);
     return result;

@@ -15,6 +15,7 @@ import type { LatencyStats } from "../../src/stage/latency.ts";
 import type { StageStats } from "../../src/stage/protocol.ts";
 import { sqlDb } from "../../src/store/db.ts";
 import { openStore } from "../../src/store/index.ts";
+import { eachLine, jsonLine, until } from "../lib/proc.ts";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
 export const BENCH_KEY = "ap_bench_0123456789abcdef";
@@ -54,25 +55,16 @@ export async function spawnGateway(extra: Record<string, string>, args: string[]
   const lines: Array<Record<string, unknown>> = [];
   const waiters = new Set<() => void>();
   let stderr = "";
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of proc.stdout) {
-      buf += decoder.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          lines.push(JSON.parse(line));
-        } catch {
-          lines.push({ raw: line });
-        }
-        if (lines.length > 2_000) lines.splice(0, 500);
-      }
+  void eachLine(
+    proc.stdout,
+    (line) => {
+      lines.push(jsonLine(line));
+      if (lines.length > 2_000) lines.splice(0, 500);
+    },
+    () => {
       for (const w of [...waiters]) w();
-    }
-  })();
+    },
+  );
   void (async () => {
     for await (const chunk of proc.stderr) stderr = (stderr + new TextDecoder().decode(chunk)).slice(-4_000);
   })();
@@ -156,20 +148,7 @@ export async function ok(what: string, reply: Promise<Reply>): Promise<any> {
   return r.body;
 }
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
-    await sleep(everyMs);
-  }
-}
+export { until };
 
 /** Each stage's stats as /ready shows them. */
 export type Stages = Record<string, StageStats & { state?: string; restarts?: number }>;

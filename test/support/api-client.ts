@@ -1,6 +1,8 @@
 /**
  * A small client for the gateway's REST API and WebSocket, as a user's script would use them.
  */
+import { until } from "../../scripts/lib/proc.ts";
+
 export interface Reply<T = Record<string, any>> {
   status: number;
   body: T;
@@ -26,21 +28,7 @@ export function apiClient(base: string, key: string) {
   };
 }
 
-/** Polls until `probe` returns something truthy, or fails naming `what`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
-    await Bun.sleep(100);
-  }
-}
+export { until };
 
 export interface WsClient {
   messages: Array<Record<string, any>>;

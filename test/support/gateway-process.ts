@@ -2,6 +2,7 @@
  * Runs `bun gateway/main.ts` as a user would, reading its JSON log lines as they come.
  */
 import type { Subprocess } from "bun";
+import { eachLine, jsonLine } from "../../scripts/lib/proc.ts";
 
 export interface GatewayProcess {
   proc: Subprocess<"ignore", "pipe", "pipe">;
@@ -31,24 +32,13 @@ export function spawnGateway(env: Record<string, string>): GatewayProcess {
   const lines: Array<Record<string, unknown>> = [];
   const waiters = new Set<() => void>();
   let err = "";
-  (async () => {
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of proc.stdout) {
-      buf += decoder.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          lines.push(JSON.parse(line));
-        } catch {
-          lines.push({ raw: line });
-        }
-      }
+  void eachLine(
+    proc.stdout,
+    (line) => lines.push(jsonLine(line)),
+    () => {
       for (const w of [...waiters]) w();
-    }
-  })();
+    },
+  );
   (async () => {
     for await (const chunk of proc.stderr) err += new TextDecoder().decode(chunk);
   })();
