@@ -1,6 +1,7 @@
 /**
  * The log port's consumer over @platformatic/kafka: a classic consumer group, offsets committed by
- * hand after the handler resolved, batches read from the client's MessagesStream.
+ * hand after the handler resolved (in the background, while the next batch is handled), batches
+ * read from the client's MessagesStream.
  *
  * The stream fetches ahead into its buffer, and on every rebalance it rewinds each partition to the
  * group's committed offset, so its buffer can hold messages of partitions this member lost and
@@ -66,6 +67,9 @@ export class KafkaConsumer implements Consumer {
   private startPositions = new Map<string, CommitOptionsPartition>();
   private anchorPending = false;
   private readonly startRetries: number;
+  /** The commit in flight, if any; `commitAgain` asks it to run once more when it is done. */
+  private committing: Promise<void> | undefined;
+  private commitAgain = false;
 
   constructor(
     settings: ClientSettings,
@@ -252,7 +256,10 @@ export class KafkaConsumer implements Consumer {
     const stream = this.stream!;
     try {
       while (!this.stopping && !this.failure) {
-        if (this.anchorPending) await this.anchor();
+        if (this.anchorPending) {
+          await this.committing;
+          await this.anchor();
+        }
         const raw = this.take(stream);
         if (raw.length === 0) {
           if (stream.destroyed || stream.readableEnded) {
@@ -265,7 +272,7 @@ export class KafkaConsumer implements Consumer {
         for (const m of raw) {
           this.uncommitted.set(tp(m.topic, m.partition), { topic: m.topic, partition: m.partition, offset: m.offset + 1n, leaderEpoch: m.leaderEpoch });
         }
-        await this.commit();
+        this.commitSoon();
       }
       if (this.failure) throw this.failure;
     } catch (err) {
@@ -276,6 +283,31 @@ export class KafkaConsumer implements Consumer {
       if (this.failure) this.rejectDone(this.failure);
       else this.resolveDone();
     }
+  }
+
+  /**
+   * Commits in the background: the next batch is fetched and handled while the offsets of this one
+   * are on their way (a commit is a round trip to the group coordinator; waiting for it before
+   * every batch put one in front of every message). One commit at a time, in order; what is
+   * handled meanwhile goes in the next one. A failed commit fails the consumer, as before.
+   */
+  private commitSoon(): void {
+    if (this.committing) {
+      this.commitAgain = true;
+      return;
+    }
+    this.committing = (async () => {
+      try {
+        do {
+          this.commitAgain = false;
+          await this.commit();
+        } while (this.commitAgain);
+      } catch (err) {
+        this.fail(err);
+      } finally {
+        this.committing = undefined;
+      }
+    })();
   }
 
   /**
@@ -308,6 +340,7 @@ export class KafkaConsumer implements Consumer {
     this.shutdownDone ??= (async () => {
       this.stopping = true;
       if (this.stream) {
+        await this.committing;
         await this.commit().catch(() => {});
         await this.stream.close().catch(() => {});
       }
