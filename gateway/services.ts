@@ -176,12 +176,38 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
           },
           {},
         );
+        // The order and its first event in one statement (one round trip, one transaction); the
+        // event only when the order was inserted.
         const inserted = await sql.unsafe(
-          `insert into orders (order_id, broker, strategy_id, instrument_token, side, quantity, order_type, price, trigger_price, product,
-                               status, client_order_id, correlation_id)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING', $11, $12)
-           on conflict do nothing returning ${ORDER_COLUMNS}`,
-          [orderId, cmd.broker, cmd.strategy_id, cmd.instrument_token, cmd.side, cmd.quantity, cmd.order_type, cmd.price ?? null, cmd.trigger_price ?? null, cmd.product ?? null, cmd.client_order_id ?? null, event.correlation_id],
+          `with o as (
+             insert into orders (order_id, broker, strategy_id, instrument_token, side, quantity, order_type, price, trigger_price, product,
+                                 status, client_order_id, correlation_id)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING', $11, $12)
+             on conflict do nothing returning ${ORDER_COLUMNS}
+           ), e as (
+             insert into order_events (event_id, order_id, type, ts, data)
+             select $13, $1, $14, $15, $16::jsonb from o
+             on conflict do nothing
+           )
+           select * from o`,
+          [
+            orderId,
+            cmd.broker,
+            cmd.strategy_id,
+            cmd.instrument_token,
+            cmd.side,
+            cmd.quantity,
+            cmd.order_type,
+            cmd.price ?? null,
+            cmd.trigger_price ?? null,
+            cmd.product ?? null,
+            cmd.client_order_id ?? null,
+            event.correlation_id,
+            event.id,
+            event.type,
+            event.ts,
+            event.data as never,
+          ],
         );
         if (inserted.length === 0) {
           // Lost a race with the same client_order_id: the first one is the order.
@@ -189,13 +215,6 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
           if (r) return { order: orderView(r), created: false };
           throw new AlphaError("INTERNAL", "order was neither inserted nor found");
         }
-        await sql.unsafe(`insert into order_events (event_id, order_id, type, ts, data) values ($1, $2, $3, $4, $5::jsonb) on conflict do nothing`, [
-          event.id,
-          orderId,
-          event.type,
-          event.ts,
-          event.data as never,
-        ]);
         try {
           await d.producer.send([{ topic: topicName("signalsRaw", cmd.broker), key, value: encodeEnvelope(event) }]);
         } catch (err) {
