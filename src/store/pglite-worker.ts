@@ -14,6 +14,13 @@ export type ToDbWorker = { t: "start"; dataDir?: string } | { t: "stop" };
 export type FromDbWorker = { t: "ready"; port: number } | { t: "failed"; message: string } | { t: "stopped" };
 
 const post = (m: FromDbWorker) => self.postMessage(m);
+
+/**
+ * PGlite's own start parameters, and a small WAL: in memory it is memory, and Postgres's defaults
+ * keep at least 80 MB of it (min_wal_size) and let it grow to 1 GB (max_wal_size) between
+ * checkpoints. Two 16 MB segments, the least Postgres takes, and a checkpoint when they are used.
+ */
+const START_PARAMS = [...PGlite.defaultStartParams, "-c", "min_wal_size=32MB", "-c", "max_wal_size=32MB"];
 let running: { db: PGlite; server: PGLiteSocketServer } | undefined;
 
 self.onmessage = async (event: MessageEvent<ToDbWorker>) => {
@@ -21,7 +28,7 @@ self.onmessage = async (event: MessageEvent<ToDbWorker>) => {
   if (msg.t === "start") {
     let db: PGlite | undefined;
     try {
-      db = await PGlite.create(msg.dataDir === undefined ? {} : { dataDir: msg.dataDir });
+      db = await PGlite.create({ ...(msg.dataDir === undefined ? {} : { dataDir: msg.dataDir }), startParams: START_PARAMS });
       // maxConnections stays 1: see src/store/pglite.ts.
       const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 1 });
       await server.start();

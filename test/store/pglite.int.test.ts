@@ -18,6 +18,23 @@ describe("pglite store: what only the embedded mode has", () => {
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   });
 
+  test("the write-ahead log, which lives in memory, stays two segments after a checkpoint (Postgres's default keeps five)", async () => {
+    const store = await openStore();
+    try {
+      await store.sql`create table wal_filler (id bigserial primary key, pad text)`;
+      // ~70 MB of WAL: more than the 32 MB allowed, so checkpoints have to recycle it.
+      // (md5 text does not compress, so each row writes its 1,920 bytes.)
+      for (let i = 0; i < 12; i++) {
+        await store.sql`insert into wal_filler (pad) select (select string_agg(md5(random()::text || g::text || k::text), '') from generate_series(1, 60) k) from generate_series(1, 3000) g`;
+      }
+      await store.sql`checkpoint`;
+      const [wal] = await store.sql<[{ mb: number }]>`select (sum(size) / 1048576)::int as mb from pg_ls_waldir()`;
+      expect(wal.mb).toBeLessThanOrEqual(32);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
   test("a data directory keeps the data and the applied migrations across a restart", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "alpha-pglite-"));
     dirs.push(dataDir);
