@@ -7,7 +7,7 @@ import type { Tick } from "../../src/events/payloads.ts";
 import { invalid } from "./errors.ts";
 import { offGrid } from "./lookups.ts";
 import { route, type Route } from "./route.ts";
-import { instrumentListResponse, ticksBody, ticksResponse } from "./schemas.ts";
+import { fastTicksBody, instrumentListResponse, ticksBody, ticksResponse } from "./schemas.ts";
 import type { Services } from "./services.ts";
 import { instrumentJson } from "./views.ts";
 
@@ -35,6 +35,7 @@ export function marketRoutes(s: Services): Route[] {
       tag: "market",
       summary: `Publish ticks (a batch of 1 to 1000)`,
       body: ticksBody,
+      fastBody: fastTicksBody,
       responses: { 202: { description: "Published to market.ticks.", schema: ticksResponse } },
       errors: [400, 413, 415],
       async handle({ body }) {

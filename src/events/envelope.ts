@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { AlphaError } from "../errors.ts";
+import { ISO, ISO_MS } from "./iso.ts";
 import { EVENT_TYPES, PAYLOADS, type EventType, type PayloadOf } from "./payloads.ts";
 
 export const ENVELOPE_VERSION = 1;
@@ -99,12 +100,6 @@ export function childOf<T extends EventType>(parent: Envelope, e: NewEvent<T>): 
 export const encodeEnvelope = (e: Envelope): string => JSON.stringify(e);
 
 const decoder = new TextDecoder();
-
-// zod's own patterns for z.iso.datetime({ offset: false, precision: 3 }) and ({ offset: false }),
-// copied so that the fast check below accepts exactly what zod accepts (test/events/envelope).
-const DATE = String.raw`(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|(?:02)-(?:0[1-9]|1\d|2[0-8])))`;
-const ISO_MS = new RegExp(String.raw`^${DATE}T(?:(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}(?:Z))$`);
-const ISO = new RegExp(String.raw`^${DATE}T(?:(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z))$`);
 
 const text = (v: unknown): boolean => typeof v === "string" && v.length > 0;
 const int = (v: unknown): v is number => Number.isSafeInteger(v);
