@@ -15,7 +15,8 @@ import type { LatencyStats } from "../../src/stage/latency.ts";
 import type { StageStats } from "../../src/stage/protocol.ts";
 import { sqlDb } from "../../src/store/db.ts";
 import { openStore } from "../../src/store/index.ts";
-import { eachLine, jsonLine, until } from "../lib/proc.ts";
+import { apiClient as restClient, type Reply } from "../lib/api.ts";
+import { logLines, until } from "../lib/proc.ts";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
 export const BENCH_KEY = "ap_bench_0123456789abcdef";
@@ -52,45 +53,11 @@ export async function spawnGateway(extra: Record<string, string>, args: string[]
   // BENCH_GATEWAY_ARGS: extra bun flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof".
   const extraArgs = (process.env.BENCH_GATEWAY_ARGS ?? "").split(" ").filter(Boolean);
   const proc = Bun.spawn([process.execPath, ...extraArgs, ...args, "gateway/main.ts"], { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const lines: Array<Record<string, unknown>> = [];
-  const waiters = new Set<() => void>();
-  let stderr = "";
-  void eachLine(
-    proc.stdout,
-    (line) => {
-      lines.push(jsonLine(line));
-      if (lines.length > 2_000) lines.splice(0, 500);
-    },
-    () => {
-      for (const w of [...waiters]) w();
-    },
-  );
-  void (async () => {
-    for await (const chunk of proc.stderr) stderr = (stderr + new TextDecoder().decode(chunk)).slice(-4_000);
-  })();
-  const waitFor: GatewayProc["waitFor"] = (match, timeoutMs) =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        const found = lines.find(match);
-        if (found) {
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        }
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`gateway: no matching log line within ${timeoutMs} ms; last lines:\n${lines.slice(-5).map((l) => JSON.stringify(l)).join("\n")}\nstderr: ${stderr}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
-  const exited = proc.exited.then(() => {
-    for (const w of [...waiters]) w();
-  });
+  const { lines, stderr: stderrText, waitFor } = logLines(proc, { keep: 2_000 });
+  const exited = proc.exited;
   const listening = await Promise.race([
     waitFor((l) => l.msg === "gateway listening", 60_000),
-    exited.then(() => Promise.reject(new Error(`gateway exited with ${proc.exitCode} before listening: ${stderr || JSON.stringify(lines.slice(-3))}`))),
+    exited.then(() => Promise.reject(new Error(`gateway exited with ${proc.exitCode} before listening: ${stderrText() || JSON.stringify(lines.slice(-3))}`))),
   ]);
   return {
     proc,
@@ -111,34 +78,8 @@ export async function spawnGateway(extra: Record<string, string>, args: string[]
 
 // ------------------------------------------------------------------ REST
 
-export interface Reply {
-  status: number;
-  body: any;
-}
-
-export function apiClient(base: string, key = BENCH_KEY) {
-  const call = async (method: string, path: string, body?: unknown): Promise<Reply> => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: unknown = {};
-    try {
-      parsed = text ? JSON.parse(text) : {};
-    } catch {
-      parsed = { text };
-    }
-    return { status: res.status, body: parsed };
-  };
-  return {
-    get: (path: string) => call("GET", path),
-    post: (path: string, body: unknown) => call("POST", path, body),
-    put: (path: string, body: unknown) => call("PUT", path, body),
-    patch: (path: string, body: unknown) => call("PATCH", path, body),
-  };
-}
+/** The REST client, with the benchmark's key unless told otherwise. */
+export const apiClient = (base: string, key = BENCH_KEY) => restClient(base, key);
 export type Api = ReturnType<typeof apiClient>;
 
 /** A call that must succeed (2xx), or an error naming what failed. */

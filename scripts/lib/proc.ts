@@ -52,3 +52,61 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
     await Bun.sleep(everyMs);
   }
 }
+
+/** A process's JSON log lines as they arrive, its stderr, and a wait for a line. */
+export interface LogLines {
+  /** Parsed stdout lines (`{ raw }` when not JSON); the newest `keep` when a limit is given. */
+  lines: Array<Record<string, unknown>>;
+  stderr(): string;
+  /** The first line (kept) that matches, or an error with the last lines and stderr after `timeoutMs`. */
+  waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>>;
+}
+
+/**
+ * Collects `proc`'s stdout as JSON lines and its stderr, for waiting on what it logs.
+ *
+ * @example
+ * const log = logLines(Bun.spawn(["bun", "gateway/main.ts"], { stdout: "pipe", stderr: "pipe" }));
+ * const line = await log.waitFor((l) => l.msg === "gateway listening", 20_000);
+ */
+export function logLines(proc: { stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array> }, opts: { keep?: number } = {}): LogLines {
+  const lines: Array<Record<string, unknown>> = [];
+  const waiters = new Set<() => void>();
+  let err = "";
+  const wake = () => {
+    for (const w of [...waiters]) w();
+  };
+  void eachLine(
+    proc.stdout,
+    (line) => {
+      lines.push(jsonLine(line));
+      if (opts.keep !== undefined && lines.length > opts.keep) lines.splice(0, lines.length - opts.keep);
+    },
+    wake,
+  );
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr) {
+      err += decoder.decode(chunk, { stream: true });
+      if (opts.keep !== undefined && err.length > 8_000) err = err.slice(-4_000);
+    }
+  })();
+  const waitFor: LogLines["waitFor"] = (match, timeoutMs) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const found = lines.find(match);
+        if (found) {
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${lines.slice(-10).map((l) => JSON.stringify(l)).join("\n")}\nstderr: ${err}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  return { lines, stderr: () => err, waitFor };
+}

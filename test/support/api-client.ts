@@ -3,31 +3,7 @@
  */
 import { until } from "../../scripts/lib/proc.ts";
 
-export interface Reply<T = Record<string, any>> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
-
-export function apiClient(base: string, key: string) {
-  const call = async (method: string, path: string, body?: unknown): Promise<Reply> => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : {}, headers: res.headers };
-  };
-  return {
-    get: (path: string) => call("GET", path),
-    post: (path: string, body: unknown) => call("POST", path, body),
-    put: (path: string, body: unknown) => call("PUT", path, body),
-    patch: (path: string, body: unknown) => call("PATCH", path, body),
-    del: (path: string) => call("DELETE", path),
-  };
-}
-
+export { apiClient, type Reply } from "../../scripts/lib/api.ts";
 export { until };
 
 export interface WsClient {

@@ -2,7 +2,7 @@
  * Runs `bun gateway/main.ts` as a user would, reading its JSON log lines as they come.
  */
 import type { Subprocess } from "bun";
-import { eachLine, jsonLine } from "../../scripts/lib/proc.ts";
+import { logLines } from "../../scripts/lib/proc.ts";
 
 export interface GatewayProcess {
   proc: Subprocess<"ignore", "pipe", "pipe">;
@@ -29,42 +29,12 @@ export function cleanEnv(extra: Record<string, string>): Record<string, string> 
 
 export function spawnGateway(env: Record<string, string>): GatewayProcess {
   const proc = Bun.spawn([process.execPath, "gateway/main.ts"], { cwd: root, env: cleanEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const lines: Array<Record<string, unknown>> = [];
-  const waiters = new Set<() => void>();
-  let err = "";
-  void eachLine(
-    proc.stdout,
-    (line) => lines.push(jsonLine(line)),
-    () => {
-      for (const w of [...waiters]) w();
-    },
-  );
-  (async () => {
-    for await (const chunk of proc.stderr) err += new TextDecoder().decode(chunk);
-  })();
-
-  const waitFor: GatewayProcess["waitFor"] = (match, timeoutMs) =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        const found = lines.find(match);
-        if (found) {
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        }
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no matching log line within ${timeoutMs} ms; last lines:\n${lines.slice(-10).map((l) => JSON.stringify(l)).join("\n")}\nstderr: ${err}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
+  const { lines, stderr, waitFor } = logLines(proc);
 
   return {
     proc,
     lines,
-    stderr: () => err,
+    stderr,
     waitFor,
     url: async (timeoutMs = 20_000) => String((await waitFor((l) => l.msg === "gateway listening", timeoutMs)).url),
     interrupt: async () => {

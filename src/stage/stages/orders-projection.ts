@@ -152,6 +152,3 @@ export async function projectOrders(db: Db, events: readonly AnyEnvelope[]): Pro
   if (ids.size === 0) return;
   await db.query(UPSERT, cols);
 }
-
-/** Records one order lifecycle event; other events are ignored. */
-export const projectOrder = (db: Db, e: AnyEnvelope): Promise<void> => projectOrders(db, [e]);
