@@ -1,5 +1,9 @@
 /**
  * The risk state after an event. Pure: the day and the throttle window come from the event's `at`.
+ *
+ * `evolveInPlace` gives the same result but updates the position books of the state passed in:
+ * for a caller that owns the state and keeps only the one returned (the risk stage), where copying
+ * both books (one key per instrument held) for every fill was the stage's hottest code.
  */
 import { toRupees } from "../money.ts";
 import { istDay } from "./day.ts";
@@ -32,6 +36,25 @@ function haltOnLoss(state: RiskState, at: number): RiskState {
 function moved(book: Readonly<Record<string, number>>, key: string, by: number): Record<string, number> {
   const { [key]: was = 0, ...rest } = book;
   return was + by === 0 ? rest : { ...rest, [key]: was + by };
+}
+
+function moveInPlace(book: Record<string, number>, key: string, by: number): void {
+  const now = (Object.hasOwn(book, key) ? book[key]! : 0) + by;
+  if (now === 0) delete book[key];
+  else book[key] = now;
+}
+
+/**
+ * {@link evolve}, updating `state`'s position books themselves on a fill (and returning the state).
+ * The state passed in must not be used afterwards.
+ */
+export function evolveInPlace(state: RiskState, event: RiskEvent): RiskState {
+  if (event.type !== "FillApplied") return evolve(state, event);
+  const s = rollDay(state, event.at);
+  const by = event.side === "BUY" ? event.quantity : -event.quantity;
+  moveInPlace(s.positions as Record<string, number>, String(event.instrument_token), by);
+  moveInPlace(s.strategy_positions as Record<string, number>, strategyPositionKey(event.strategy_id, event.instrument_token), by);
+  return s;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { dayPnl, evolve, istDay, parseLimits } from "../../src/risk/index.ts";
+import { dayPnl, evolve, evolveInPlace, initialRiskState, istDay, parseLimits, type RiskEvent } from "../../src/risk/index.ts";
+import { prng } from "../portfolio/prng.ts";
 import { LIMITS, NOW, RELIANCE, SECOND, filled, given, killSwitch, pnl, signal, validated, when } from "./spec.ts";
 
 /** 23:59:59.999 IST on 6 January, and midnight IST on the 7th. */
@@ -93,4 +94,35 @@ describe("the throttle", () => {
 test("the state is plain JSON", () => {
   const state = given(filled("BUY", 10), validated(), pnl(-1, 2), killSwitch("REDUCING"));
   expect(JSON.parse(JSON.stringify(state))).toEqual(state);
+});
+
+describe("evolveInPlace (what the risk stage runs)", () => {
+  test("over long random sequences it ends where evolve does, and the books stay free of zero positions", () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const r = prng(seed);
+      const tokens = [RELIANCE, 2953217, 408065];
+      const events: RiskEvent[] = [];
+      let at = LAST_MS_OF_DAY - 120 * SECOND;
+      for (let i = 0; i < 2_000; i++) {
+        at += r.int(0, 400);
+        const token = r.pick(tokens);
+        const strategy_id = r.pick(["mom", "rev"]);
+        const kind = r.int(0, 9);
+        if (kind < 6) events.push({ type: "FillApplied", strategy_id, instrument_token: token, side: r.int(0, 1) ? "BUY" : "SELL", quantity: r.int(1, 3), at });
+        else if (kind < 8) events.push({ type: "SignalValidated", strategy_id, instrument_token: token, at });
+        else events.push({ type: "PnlUpdated", realised_pnl: r.int(-5_000_00, 5_000_00), unrealised_pnl: r.int(-5_000_00, 5_000_00), at });
+      }
+      const pure = events.reduce(evolve, initialRiskState(LIMITS));
+      const inPlace = events.reduce(evolveInPlace, initialRiskState(LIMITS));
+      expect({ seed, state: inPlace }).toEqual({ seed, state: pure });
+      expect(Object.values(inPlace.positions)).not.toContain(0);
+      expect(Object.values(inPlace.strategy_positions)).not.toContain(0);
+    }
+  });
+
+  test("a position closed in place is gone from both books", () => {
+    const s = [filled("BUY", 10), filled("SELL", 10)].reduce(evolveInPlace, initialRiskState(LIMITS));
+    expect(s.positions).toEqual({});
+    expect(s.strategy_positions).toEqual({});
+  });
 });

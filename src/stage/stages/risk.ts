@@ -11,7 +11,7 @@ import { instruments } from "../../market/instruments.ts";
 import {
   DEFAULT_LIMITS,
   decide,
-  evolve,
+  evolveInPlace,
   initialRiskState,
   istDay,
   parseLimits,
@@ -31,7 +31,8 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
   const state = new Map<Broker, RiskState>();
   const seen = new Map<Broker, string>();
   const prices = lastPrices(ctx.cache);
-  const apply = (b: Broker, e: RiskEvent) => state.set(b, evolve(state.get(b)!, e));
+  // In place: the stage keeps only the latest state (copying the books per fill was O(instruments)).
+  const apply = (b: Broker, e: RiskEvent) => state.set(b, evolveInPlace(state.get(b)!, e));
 
   for (const b of brokers) {
     state.set(b, initialRiskState(DEFAULT_LIMITS));
