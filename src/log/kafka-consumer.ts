@@ -26,6 +26,8 @@ type Raw = Message<Buffer, Buffer, Buffer, Buffer>;
 type Stream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
 
 const tp = (topic: string, partition: number) => `${topic}/${partition}`;
+/** The least time between two offset commits of one consumer. */
+export const COMMIT_EVERY_MS = 100;
 const EMPTY = new Uint8Array(0);
 
 function toLogMessage(m: Raw): LogMessage {
@@ -70,6 +72,9 @@ export class KafkaConsumer implements Consumer {
   /** The commit in flight, if any; `commitAgain` asks it to run once more when it is done. */
   private committing: Promise<void> | undefined;
   private commitAgain = false;
+  /** When the last commit started, and the timer that starts the next one no sooner than COMMIT_EVERY_MS after it. */
+  private lastCommitAt = 0;
+  private commitTimer: Timer | undefined;
 
   constructor(
     settings: ClientSettings,
@@ -288,24 +293,40 @@ export class KafkaConsumer implements Consumer {
   /**
    * Commits in the background: the next batch is fetched and handled while the offsets of this one
    * are on their way (a commit is a round trip to the group coordinator; waiting for it before
-   * every batch put one in front of every message). One commit at a time, in order; what is
-   * handled meanwhile goes in the next one. A failed commit fails the consumer, as before.
+   * every batch put one in front of every message). One commit at a time, in order, at most one
+   * every COMMIT_EVERY_MS; what is handled meanwhile goes in the next one. (A commit per batch was
+   * hundreds a second per consumer at a few thousand messages a second, each a write to
+   * __consumer_offsets on the broker; a crash redelivers at most that interval's messages, which
+   * the stages' dedup and idempotent inputs absorb.) A failed commit fails the consumer.
    */
   private commitSoon(): void {
     if (this.committing) {
       this.commitAgain = true;
       return;
     }
+    if (this.commitTimer) return;
+    const wait = this.lastCommitAt + COMMIT_EVERY_MS - Date.now();
+    if (wait > 0) {
+      this.commitTimer = setTimeout(() => {
+        this.commitTimer = undefined;
+        if (!this.shutdownDone) this.commitSoon();
+      }, wait);
+      return;
+    }
     this.committing = (async () => {
       try {
-        do {
-          this.commitAgain = false;
-          await this.commit();
-        } while (this.commitAgain);
+        this.commitAgain = false;
+        this.lastCommitAt = Date.now();
+        await this.commit();
       } catch (err) {
         this.fail(err);
       } finally {
         this.committing = undefined;
+      }
+      // What was handled during the last commit waits for the interval, not for the next batch.
+      if (this.commitAgain && !this.shutdownDone) {
+        this.commitAgain = false;
+        this.commitSoon();
       }
     })();
   }
@@ -339,6 +360,8 @@ export class KafkaConsumer implements Consumer {
   private shutdown(): Promise<void> {
     this.shutdownDone ??= (async () => {
       this.stopping = true;
+      clearTimeout(this.commitTimer);
+      this.commitTimer = undefined;
       if (this.stream) {
         await this.committing;
         await this.commit().catch(() => {});

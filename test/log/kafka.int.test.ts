@@ -3,7 +3,9 @@
  * plus what only Kafka has: its partitioner, its errors, its consumer group protocol.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { Admin } from "@platformatic/kafka";
 import { AlphaError } from "../../src/errors.ts";
+import { COMMIT_EVERY_MS } from "../../src/log/kafka-consumer.ts";
 import { KafkaLog } from "../../src/log/kafka.ts";
 import { partitionFor } from "../../src/log/partitioner.ts";
 import type { LogMessage } from "../../src/log/port.ts";
@@ -200,6 +202,54 @@ describe.skipIf(!kafkaUp)("kafka log: what only Kafka has", () => {
       // At least once: a rebalance may hand over an uncommitted batch, never lose one.
       expect(dupes).toBeLessThan(total / 10);
     } finally {
+      await log.close();
+    }
+  });
+
+  test("a running consumer commits at most once per interval, and what it handled last within one", async () => {
+    const log = await connect();
+    const admin = new Admin({ clientId: "conformance-admin", bootstrapBrokers: brokers });
+    try {
+      const t = unique("commit-pace");
+      const group = unique("g");
+      const total = 300;
+      await log.createTopics([{ name: t, partitions: 1, retentionMs: 3_600_000 }]);
+      await log.producer().send(Array.from({ length: total }, (_, i) => ({ topic: t, key: "k", value: String(i) })));
+      const committed = async () => {
+        const [g] = await admin.listConsumerGroupOffsets({ groups: [group] });
+        return Number(g?.topics.find((x) => x.name === t)?.partitions[0]?.committedOffset ?? -1n);
+      };
+      let handled = 0;
+      let lastBatchAt = 0;
+      // One message a batch, a few ms each: a commit per batch would be a commit every few ms.
+      const c = log.consumer({ groupId: group, topics: [t], maxBatchSize: 1 });
+      const started = Date.now();
+      await c.run(async (batch) => {
+        await Bun.sleep(3);
+        handled += batch.length;
+        lastBatchAt = Date.now();
+      });
+      const seen = new Set<number>();
+      let all = 0;
+      while (Date.now() - started < 20_000) {
+        const o = await committed();
+        seen.add(o);
+        if (o === total) {
+          all = Date.now();
+          break;
+        }
+        await Bun.sleep(5);
+      }
+      const ran = lastBatchAt - started;
+      await c.close();
+      expect(handled).toBe(total);
+      // Committed without a close and without another batch: within an interval (and a round trip).
+      expect(all).toBeGreaterThan(0);
+      expect(all - lastBatchAt).toBeLessThan(COMMIT_EVERY_MS + 1_000);
+      // Polling sees at most the commits made: one per interval over the run, plus the first and last.
+      expect(seen.size).toBeLessThanOrEqual(Math.ceil(ran / COMMIT_EVERY_MS) + 3);
+    } finally {
+      await admin.close();
       await log.close();
     }
   });
