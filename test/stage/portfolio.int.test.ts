@@ -11,7 +11,7 @@ import type { PayloadOf } from "../../src/events/payloads.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
 import type { Consumer, LogMessage } from "../../src/log/port.ts";
 import type { StageContext } from "../../src/stage/context.ts";
-import { portfolioStage } from "../../src/stage/stages/portfolio.ts";
+import { MARKS_EVERY_MS, portfolioStage } from "../../src/stage/stages/portfolio.ts";
 import { readPositions } from "../../src/stage/stages/positions.ts";
 import { sqlDb } from "../../src/store/db.ts";
 import type { Store } from "../../src/store/index.ts";
@@ -32,7 +32,12 @@ async function stageOn(store: Store, cache = new MemoryCache()) {
     for (const e of events) await stage.handle(e, { topic: e.type === "market.tick" ? "market.ticks" : "paper.orders.filled" } as LogMessage, quiet);
     await stage.afterBatch!();
   };
-  return { cache, feed };
+  /** What the stage's timer does between batches, once what waits for it is due. */
+  const settle = async () => {
+    await Bun.sleep(MARKS_EVERY_MS + 20);
+    await stage.every!.run();
+  };
+  return { cache, feed, settle };
 }
 
 let fillSeq = 0;
@@ -76,12 +81,32 @@ function suite(name: string, open: OpenStore) {
         await together.feed(events);
         const apart = await stageOn(b.store);
         for (const e of events) await apart.feed([e]);
+        await Promise.all([together.settle(), apart.settle()]);
         const positions = await readPositions(together.cache, "paper");
         expect(positions[0]!.quantity).toBe(-3);
         expect(positions).toEqual(await readPositions(apart.cache, "paper"));
       } finally {
         await a.done();
         await b.done();
+      }
+    });
+
+    test("a position marked by ticks alone reaches the read model within MARKS_EVERY_MS, also when the market goes quiet", async () => {
+      const { store, done } = await open();
+      try {
+        const { cache, feed, settle } = await stageOn(store);
+        await feed([tick(100_000), fill("BUY", 10, 100_000, 62)]);
+        expect((await readPositions(cache, "paper"))[0]!.unrealised_pnl).toBe(0);
+        // The last ticks before the market goes quiet: no batch follows them.
+        await feed([tick(100_500)]);
+        await feed([tick(101_000)]);
+        await settle();
+        const [p] = await readPositions(cache, "paper");
+        expect(p!.last_price).toBe(101_000);
+        expect(p!.unrealised_pnl).toBe(10 * 1_000);
+        expect(await cache.hget("market:last", "738561")).toBe("101000");
+      } finally {
+        await done();
       }
     });
 

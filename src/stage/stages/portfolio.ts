@@ -35,8 +35,13 @@ on conflict do nothing returning event_id::text`;
 
 type Fill = PayloadOf<"order.filled">;
 
-/** How often the last prices are written to `market:last`. */
-const MARKS_EVERY_MS = 250;
+/**
+ * How often the last prices are written to `market:last`, and positions that only a tick changed
+ * (their unrealised P&L) to the read model: a batch with fills writes its positions at once.
+ */
+export const MARKS_EVERY_MS = 250;
+/** How often `{broker}.pnl.snapshots` are published. */
+const SNAPSHOT_EVERY_MS = 5_000;
 
 export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
@@ -47,14 +52,15 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   let ownsSnapshot = new Set<Broker>(brokers);
   const tickToFill = new LatencyWindow();
   let marksWrittenAt = 0;
+  let positionsWrittenAt = 0;
   // Order lifecycle events of the batch, written to the orders read model after it, together.
   const projections: AnyEnvelope[] = [];
   // The batch's fills, for the ledger and then the positions, after it.
   const fills: Array<{ e: AnyEnvelope & { type: "order.filled" }; broker: Broker }> = [];
 
   /** Writes the batch's fills to the ledger (one statement) and applies the new ones, in order. */
-  async function applyFills(): Promise<void> {
-    if (fills.length === 0) return;
+  async function applyFills(): Promise<boolean> {
+    if (fills.length === 0) return false;
     const col = <T>(f: (x: (typeof fills)[number]) => T) => fills.map(f);
     const rows = await ctx.db.query<{ event_id: string }>(LEDGER_INSERT, [
       col((x) => x.e.id),
@@ -81,6 +87,7 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
       tickToFill.recordSince(uuidv7Ms(e.correlation_id));
     }
     fills.length = 0;
+    return true;
   }
 
   async function load(): Promise<void> {
@@ -115,6 +122,51 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     if (out.length > 0) await ctx.producer.send(out);
   }
 
+  /** Writes the dirty positions (taken now; put back if the write fails). */
+  async function writePositions(): Promise<void> {
+    positionsWrittenAt = Date.now();
+    const writes: Array<Promise<unknown>> = [];
+    for (const [b, keys] of dirty) {
+      if (keys.size === 0) continue;
+      const s = state.get(b)!;
+      const fields: Record<string, string> = {};
+      for (const k of keys) fields[k] = JSON.stringify(s.positions[k]);
+      const taken = [...keys];
+      keys.clear();
+      writes.push(
+        ctx.cache.hset(positionsKey(b), fields).catch((err: unknown) => {
+          for (const k of taken) keys.add(k);
+          throw err;
+        }),
+      );
+    }
+    await Promise.all(writes);
+  }
+
+  async function writeMarks(): Promise<void> {
+    marksWrittenAt = Date.now();
+    const last = Object.fromEntries(marks);
+    marks.clear();
+    await ctx.cache.hset(LAST_PRICES_KEY, last).catch((err: unknown) => {
+      for (const [token, price] of Object.entries(last)) if (!marks.has(token)) marks.set(token, price);
+      throw err;
+    });
+  }
+
+  /** Between batches (a market gone quiet): what waits for MARKS_EVERY_MS is written, and every 5 s the snapshots. */
+  let snapshotAt = Date.now();
+  async function periodic(): Promise<void> {
+    const now = Date.now();
+    const due: Array<Promise<unknown>> = [];
+    if (now - positionsWrittenAt >= MARKS_EVERY_MS && [...dirty.values()].some((k) => k.size > 0)) due.push(writePositions());
+    if (marks.size > 0 && now - marksWrittenAt >= MARKS_EVERY_MS) due.push(writeMarks());
+    if (now - snapshotAt >= SNAPSHOT_EVERY_MS) {
+      snapshotAt = now;
+      due.push(snapshots());
+    }
+    await Promise.all(due);
+  }
+
   // Rebuilt now, not at the first batch: a quiet market must still show the portfolio.
   await load();
 
@@ -137,22 +189,15 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
       if (!first) await load();
     },
     async afterBatch() {
-      await applyFills();
+      const filled = await applyFills();
       const writes: Array<Promise<unknown>> = [];
-      for (const [b, keys] of dirty) {
-        if (keys.size === 0) continue;
-        const s = state.get(b)!;
-        const fields: Record<string, string> = {};
-        for (const k of keys) fields[k] = JSON.stringify(s.positions[k]);
-        writes.push(ctx.cache.hset(positionsKey(b), fields).then(() => keys.clear()));
-      }
+      // Positions a fill changed are written now; those only marked to market, at most every
+      // MARKS_EVERY_MS (here or by the timer below): a hash write per batch of ticks was most of
+      // the stage's cache traffic, for unrealised P&L that nobody needs fresher than that.
+      if (filled || Date.now() - positionsWrittenAt >= MARKS_EVERY_MS) writes.push(writePositions());
       // market:last only helps a stage that starts (its ticks give it the rest): written at most
       // every MARKS_EVERY_MS, not per batch; the marks wait here until then, the latest per token.
-      if (marks.size > 0 && Date.now() - marksWrittenAt >= MARKS_EVERY_MS) {
-        marksWrittenAt = Date.now();
-        const last = Object.fromEntries(marks);
-        writes.push(ctx.cache.hset(LAST_PRICES_KEY, last).then(() => marks.clear()));
-      }
+      if (marks.size > 0 && Date.now() - marksWrittenAt >= MARKS_EVERY_MS) writes.push(writeMarks());
       // The orders read model: the batch's events in one idempotent statement (an event id is
       // recorded once, a status only moves forward), so a retry writes the same rows.
       if (projections.length > 0) writes.push(projectOrders(ctx.db, projections).then(() => (projections.length = 0)));
@@ -176,7 +221,7 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
       projections.push(e);
       return [];
     },
-    every: { ms: 5_000, run: snapshots },
+    every: { ms: MARKS_EVERY_MS, run: periodic },
     tickToFill,
   };
 }
