@@ -10,7 +10,7 @@ import type { Cache } from "../src/cache/port.ts";
 import type { Broker, Config } from "../src/config.ts";
 import { createEvent, decodeEnvelope, encodeEnvelope, newId, type Envelope } from "../src/events/envelope.ts";
 import { AlphaError } from "../src/errors.ts";
-import type { Log, Producer } from "../src/log/port.ts";
+import type { Consumer, Log, LogMessage, Producer } from "../src/log/port.ts";
 import type { Logger } from "../src/logger.ts";
 import { publishTicks } from "../src/market/feed.ts";
 import { instruments } from "../src/market/instruments.ts";
@@ -25,6 +25,8 @@ import type { OrderQuery, OrderView, PlaceOrder, PortfolioView, PositionView, Ri
 type Row = Record<string, unknown>;
 
 const TICKS_TOPIC = topicName("marketTicks");
+/** How long the tick consumer stays after the last tick subscription ends (a resubscribe is cheap). */
+export const TICKS_LINGER_MS = 30_000;
 
 const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
 
@@ -81,6 +83,8 @@ export interface ServicesDeps {
   store: Store;
   cache: Cache;
   logger: Logger;
+  /** How long the tick consumer stays after the last watch ends (default TICKS_LINGER_MS). */
+  ticksLingerMs?: number;
 }
 
 export function createServices(d: ServicesDeps): Services & { start(): Promise<void>; close(): Promise<void> } {
@@ -95,13 +99,72 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
   };
   /** Per broker: the positions hash's values the last portfolio view was made from, and that view (frozen, shared). */
   const lastPortfolio = new Map<Broker, { raw: string[]; view: PortfolioView }>();
-  const pushTopics = [
-    topicName("marketTicks"),
-    ...active.flatMap((b) =>
-      (["signalsValidated", "signalsRejected", "ordersSubmitted", "ordersFilled", "ordersRejected", "ordersCancelled", "ordersFailed", "pnlSnapshots"] as const).map((id) => topicName(id, b)),
-    ),
-  ];
+  const pushTopics = active.flatMap((b) =>
+    (["signalsValidated", "signalsRejected", "ordersSubmitted", "ordersFilled", "ordersRejected", "ordersCancelled", "ordersFailed", "pnlSnapshots"] as const).map((id) => topicName(id, b)),
+  );
   const fanout = d.log.consumer({ groupId: `alpha-panda.gateway.${newId()}`, topics: pushTopics, startFrom: "latest", clientId: "gateway-fanout" });
+
+  /** Decodes a batch and hands each event to every listener, on each of its channels. */
+  async function push(batch: readonly LogMessage[]): Promise<void> {
+    if (listeners.size === 0) return;
+    for (const m of batch) {
+      // A tick's channel is its key (its instrument token): ticks nobody watches are not even
+      // decoded (few are watched).
+      if (m.topic === TICKS_TOPIC && !wanted(`ticks.${m.key}`)) continue;
+      let e: Envelope;
+      try {
+        e = decodeEnvelope(m.value);
+      } catch {
+        continue;
+      }
+      for (const channel of channelsOf(m.topic, e)) for (const l of listeners.keys()) l(channel, e);
+    }
+  }
+
+  /**
+   * Ticks are consumed here only while someone watches them: every tick would otherwise be fetched
+   * and read by this process (a fifth of the log traffic of a pipeline with four stages) for
+   * WebSocket subscribers that mostly do not exist. The consumer starts with the first watch, at the
+   * end of market.ticks, and stops TICKS_LINGER_MS after the last watch ends.
+   */
+  const ticks = { watchers: 0, consumer: undefined as Promise<Consumer> | undefined, stopTimer: undefined as Timer | undefined, closed: false };
+  function startTicks(): Promise<Consumer> {
+    const consumer = d.log.consumer({ groupId: `alpha-panda.gateway.ticks.${newId()}`, topics: [TICKS_TOPIC], startFrom: "latest", clientId: "gateway-ticks" });
+    const started = consumer.run(push).then(() => consumer);
+    ticks.consumer = started;
+    consumer.done.catch((err: unknown) => {
+      if (ticks.consumer !== started) return;
+      ticks.consumer = undefined;
+      d.logger.error({ err: (err as Error).message }, "the WebSocket tick consumer stopped; it starts again with the next tick subscription");
+    });
+    started.catch(() => {
+      if (ticks.consumer === started) ticks.consumer = undefined;
+    });
+    return started;
+  }
+  async function stopTicks(): Promise<void> {
+    const c = ticks.consumer;
+    ticks.consumer = undefined;
+    clearTimeout(ticks.stopTimer);
+    await c?.then((consumer) => consumer.close()).catch(() => {});
+  }
+  async function watchTicks(): Promise<() => void> {
+    if (ticks.closed) throw new AlphaError("LOG_CLOSED", "the gateway is shutting down");
+    ticks.watchers++;
+    clearTimeout(ticks.stopTimer);
+    try {
+      await (ticks.consumer ?? startTicks());
+    } catch (err) {
+      ticks.watchers--;
+      throw err;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--ticks.watchers === 0 && !ticks.closed) ticks.stopTimer = setTimeout(() => void stopTicks(), d.ticksLingerMs ?? TICKS_LINGER_MS);
+    };
+  }
 
   async function getOrder(orderId: string): Promise<OrderView | undefined> {
     const [r] = await sql.unsafe(`select ${ORDER_COLUMNS} from orders where order_id = $1`, [orderId]);
@@ -127,24 +190,11 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     activeBrokers: active,
 
     async start() {
-      await fanout.run(async (batch) => {
-        if (listeners.size === 0) return;
-        for (const m of batch) {
-          // A tick's channel is its key (its instrument token): ticks nobody watches are not
-          // even decoded (every tick passes here; few are watched).
-          if (m.topic === TICKS_TOPIC && !wanted(`ticks.${m.key}`)) continue;
-          let e: Envelope;
-          try {
-            e = decodeEnvelope(m.value);
-          } catch {
-            continue;
-          }
-          for (const channel of channelsOf(m.topic, e)) for (const l of listeners.keys()) l(channel, e);
-        }
-      });
+      await fanout.run(push);
     },
     async close() {
-      await fanout.close();
+      ticks.closed = true;
+      await Promise.all([fanout.close(), stopTicks()]);
     },
 
     orders: {
@@ -399,6 +449,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
         listeners.set(listener, wants);
         return () => listeners.delete(listener);
       },
+      watchTicks,
     },
   };
 }

@@ -170,5 +170,11 @@ export interface Services {
    */
   events: {
     subscribe(listener: (channel: string, event: Envelope) => void, wants?: (channel: string) => boolean): () => void;
+    /**
+     * Ticks reach the listeners only while at least one watch is held. Resolves once ticks are
+     * being consumed (every tick published from then on is pushed), with the function that ends
+     * this watch.
+     */
+    watchTicks(): Promise<() => void>;
   };
 }

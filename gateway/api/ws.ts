@@ -18,6 +18,9 @@
  *   wrong view of its orders; a closed client reconnects and reads the state over REST.
  * - Heartbeat: every `heartbeatMs` the server pings each socket; one that has sent nothing (no
  *   pong, no message) since the previous ping is dead and is terminated.
+ * - Ticks are consumed only while some socket holds a ticks.* channel (services.events.watchTicks):
+ *   the first such subscribe is answered once the tick consumer runs, so every tick published
+ *   after "subscribed" is pushed. A socket's messages are handled in the order they came.
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { z } from "zod";
@@ -48,6 +51,8 @@ export interface WsData {
   scopes: Scope[];
   channels: Set<string>;
   alive: boolean;
+  /** The message being handled, when it waits (a subscribe to ticks waits for their consumer). */
+  pending?: Promise<void>;
 }
 
 export type WsSocket = ServerWebSocket<WsData>;
@@ -105,13 +110,50 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
     return t !== null && s.instruments.byToken(Number(t[1])) !== undefined;
   };
 
-  function leaveAll(ws: WsSocket): void {
-    for (const ch of ws.data.channels) {
-      const set = byChannel.get(ch);
-      set?.delete(ws);
-      if (set?.size === 0) byChannel.delete(ch);
+  const isTicks = (ch: string) => ch.startsWith("ticks.");
+  /** Distinct ticks.* channels held by any socket; the tick watch is held while there are some. */
+  let tickChannels = 0;
+  let tickWatch: Promise<() => void> | undefined;
+
+  function watchTicks(): Promise<unknown> {
+    if (!tickWatch) {
+      const w = s.events.watchTicks();
+      tickWatch = w;
+      w.catch(() => {
+        if (tickWatch === w) tickWatch = undefined;
+      });
     }
-    ws.data.channels.clear();
+    return tickWatch;
+  }
+
+  function releaseTicks(): void {
+    const w = tickWatch;
+    tickWatch = undefined;
+    w?.then((release) => release(), () => {});
+  }
+
+  function join(ws: WsSocket, ch: string): void {
+    ws.data.channels.add(ch);
+    let set = byChannel.get(ch);
+    if (!set) {
+      byChannel.set(ch, (set = new Set()));
+      if (isTicks(ch)) tickChannels++;
+    }
+    set.add(ws);
+  }
+
+  function leave(ws: WsSocket, ch: string): void {
+    ws.data.channels.delete(ch);
+    const set = byChannel.get(ch);
+    set?.delete(ws);
+    if (set?.size === 0) {
+      byChannel.delete(ch);
+      if (isTicks(ch) && --tickChannels === 0) releaseTicks();
+    }
+  }
+
+  function leaveAll(ws: WsSocket): void {
+    for (const ch of [...ws.data.channels]) leave(ws, ch);
     sockets.delete(ws);
   }
 
@@ -134,6 +176,16 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
 
   function onMessage(ws: WsSocket, raw: string | Buffer): void {
     ws.data.alive = true;
+    const run = () => handleMessage(ws, raw);
+    const p = ws.data.pending ? ws.data.pending.then(run) : run();
+    if (!p) return;
+    ws.data.pending = p;
+    void p.finally(() => {
+      if (ws.data.pending === p) ws.data.pending = undefined;
+    });
+  }
+
+  function handleMessage(ws: WsSocket, raw: string | Buffer): Promise<void> | undefined {
     if (typeof raw !== "string") return void fail(ws, "BAD_JSON", "send JSON text frames, not binary");
     let json: unknown;
     try {
@@ -150,12 +202,7 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
     if (msg.action === "ping") return void reply(ws, { type: "pong" });
     const channels = [...new Set(msg.channels)];
     if (msg.action === "unsubscribe") {
-      for (const ch of channels) {
-        ws.data.channels.delete(ch);
-        const set = byChannel.get(ch);
-        set?.delete(ws);
-        if (set?.size === 0) byChannel.delete(ch);
-      }
+      for (const ch of channels) if (ws.data.channels.has(ch)) leave(ws, ch);
       return void reply(ws, { type: "unsubscribed", channels });
     }
     const bad = channels.filter((ch) => !validChannel(ch));
@@ -167,13 +214,18 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
     if (ws.data.channels.size + fresh.length > maxChannels) {
       return void fail(ws, "TOO_MANY_CHANNELS", `a socket may hold at most ${maxChannels} channels`);
     }
-    for (const ch of fresh) {
-      ws.data.channels.add(ch);
-      let set = byChannel.get(ch);
-      if (!set) byChannel.set(ch, (set = new Set()));
-      set.add(ws);
-    }
-    reply(ws, { type: "subscribed", channels });
+    for (const ch of fresh) join(ws, ch);
+    if (!channels.some(isTicks)) return void reply(ws, { type: "subscribed", channels });
+    return watchTicks().then(
+      () => void reply(ws, { type: "subscribed", channels }),
+      (err: unknown) => {
+        // None of this subscribe's channels: as with a bad channel, all or nothing.
+        for (const ch of fresh) if (ws.data.channels.has(ch)) leave(ws, ch);
+        const e = toApiError(err) ?? new ApiError("INTERNAL", "internal error; the gateway log has the details");
+        if (e.code === "INTERNAL") logger.error({ err }, "cannot start consuming ticks for WebSocket subscribers");
+        fail(ws, e.code, `cannot subscribe: ticks cannot be consumed now (${e.message}); try again`);
+      },
+    );
   }
 
   const stopListening = s.events.subscribe((channel, event) => {
@@ -246,6 +298,7 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
 
     close() {
       stopListening();
+      releaseTicks();
       clearInterval(heartbeat);
       for (const ws of [...sockets]) {
         leaveAll(ws);

@@ -222,10 +222,22 @@ export class FakeServices implements Services {
     },
   };
 
+  /** Tick watches held now (the WebSocket hub holds one while any socket has a ticks.* channel). */
+  tickWatches = 0;
+
   events: Services["events"] = {
     subscribe: (listener) => {
       this.listeners.add(listener);
       return () => this.listeners.delete(listener);
+    },
+    watchTicks: async () => {
+      await this.guard();
+      this.tickWatches++;
+      let released = false;
+      return () => {
+        if (!released) this.tickWatches--;
+        released = true;
+      };
     },
   };
 }

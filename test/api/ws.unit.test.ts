@@ -8,6 +8,8 @@ import { connect, type Socket } from "node:net";
 import type { Server } from "bun";
 import { createWsHandlers, type WsData, type WsHandlers, type WsOptions } from "../../gateway/api/ws.ts";
 import { createEvent, type Envelope } from "../../src/events/envelope.ts";
+import { AlphaError } from "../../src/errors.ts";
+import { until } from "../../scripts/lib/proc.ts";
 import { harness, silent, type Harness } from "./support.ts";
 
 let h: Harness;
@@ -204,6 +206,57 @@ describe("channels", () => {
       const c = await Client.open(run.url, h.readKey);
       c.send({ action: "subscribe", channels: ["ticks.738561", "ticks.2953217", "ticks.408065"] });
       expect(await c.next()).toMatchObject({ type: "error", code: "TOO_MANY_CHANNELS" });
+      c.ws.close();
+    } finally {
+      await run.stop();
+    }
+  });
+
+  test("ticks are watched while some socket holds a ticks channel, and only then", async () => {
+    const run = serve();
+    try {
+      const before = h.services.tickWatches;
+      const a = await Client.open(run.url, h.readKey);
+      const b = await Client.open(run.url, h.readKey);
+      a.send({ action: "subscribe", channels: ["orders.paper"] });
+      expect(await a.next()).toMatchObject({ type: "subscribed" });
+      expect(h.services.tickWatches).toBe(before);
+      a.send({ action: "subscribe", channels: ["ticks.738561"] });
+      expect(await a.next()).toEqual({ type: "subscribed", channels: ["ticks.738561"] });
+      b.send({ action: "subscribe", channels: ["ticks.738561", "ticks.2953217"] });
+      expect(await b.next()).toMatchObject({ type: "subscribed" });
+      // One watch for the hub, however many sockets and channels.
+      expect(h.services.tickWatches).toBe(before + 1);
+      a.send({ action: "unsubscribe", channels: ["ticks.738561"] });
+      expect(await a.next()).toMatchObject({ type: "unsubscribed" });
+      expect(h.services.tickWatches).toBe(before + 1);
+      // b's socket goes away: no ticks channel is left, the watch ends.
+      b.ws.close();
+      await until("the tick watch to end", async () => h.services.tickWatches === before, 5_000, 10);
+      a.ws.close();
+    } finally {
+      await run.stop();
+    }
+  });
+
+  test("a subscribe to ticks when they cannot be consumed fails whole, with the reason", async () => {
+    const run = serve();
+    try {
+      const c = await Client.open(run.url, h.readKey);
+      h.services.failure = new AlphaError("LOG_UNAVAILABLE", "the log is down for the test", { canRetry: true });
+      try {
+        c.send({ action: "subscribe", channels: ["orders.paper", "ticks.738561"] });
+        const e = await c.next();
+        expect(e).toMatchObject({ type: "error", code: "LOG_UNAVAILABLE" });
+        expect(e.message).toContain("the log is down for the test");
+      } finally {
+        h.services.failure = undefined;
+      }
+      expect(run.hub.stats().channels).toBe(0);
+      // Once the log is back, the same subscribe works (the failed watch is not kept).
+      c.send({ action: "subscribe", channels: ["orders.paper", "ticks.738561"] });
+      expect(await c.next()).toMatchObject({ type: "subscribed", channels: ["orders.paper", "ticks.738561"] });
+      expect(run.hub.stats().channels).toBe(2);
       c.ws.close();
     } finally {
       await run.stop();

@@ -1,6 +1,7 @@
 /**
- * The gateway's pushes: a listener that says which channels it has subscribers for gets only
- * those ticks (the rest are not even decoded); one that does not say gets every channel.
+ * The gateway's pushes: ticks are consumed only while a tick watch is held; a listener that says
+ * which channels it has subscribers for gets only those ticks (the rest are not even decoded); one
+ * that does not say gets every channel.
  */
 import { afterAll, expect, test } from "bun:test";
 import pino from "pino";
@@ -18,7 +19,15 @@ afterAll(() => log.close());
 test("ticks reach the listeners that want their channel", async () => {
   const config = loadConfig({ FEED: "none" });
   await log.createTopics(topicSpecs(config.activeBrokers));
-  const services = createServices({ config, log, producer: log.producer(), store: { sql: undefined } as unknown as Store, cache: new MemoryCache(), logger: pino({ level: "silent" }) });
+  const services = createServices({
+    config,
+    log,
+    producer: log.producer(),
+    store: { sql: undefined } as unknown as Store,
+    cache: new MemoryCache(),
+    logger: pino({ level: "silent" }),
+    ticksLingerMs: 50,
+  });
   await services.start();
   try {
     const tick = (token: number) => ({ instrument_token: token, last_price: 100_00, exchange_ts: "2026-12-02T09:15:00.000Z", feed: "api" });
@@ -29,6 +38,11 @@ test("ticks reach the listeners that want their channel", async () => {
     // Only a listener that wants ticks.2: ticks 1 and 3 go to no one.
     const picky: string[] = [];
     services.events.subscribe((channel) => picky.push(channel), (channel) => channel === "ticks.2");
+    // No tick watch yet: ticks are not consumed at all.
+    await publishTicks(log.producer(), [tick(2)], "test");
+    await Bun.sleep(200);
+    expect(picky).toEqual([]);
+    const release = await services.events.watchTicks();
     await publishTicks(log.producer(), [tick(1), tick(2), tick(3)], "test");
     await waitFor(picky, 1);
     await Bun.sleep(100);
@@ -41,6 +55,21 @@ test("ticks reach the listeners that want their channel", async () => {
     await publishTicks(log.producer(), [tick(1), tick(2), tick(3)], "test");
     await waitFor(all, 3);
     expect(all.sort()).toEqual(["ticks.1", "ticks.2", "ticks.3"]);
+
+    // The last watch ends: after the linger, ticks are no longer consumed; a new watch resumes at
+    // the end of market.ticks (what was published meanwhile is not replayed).
+    release();
+    release(); // twice is once
+    await Bun.sleep(300);
+    await publishTicks(log.producer(), [tick(2)], "test");
+    await Bun.sleep(200);
+    expect(all).toHaveLength(3);
+    const again = await services.events.watchTicks();
+    await publishTicks(log.producer(), [tick(3)], "test");
+    await waitFor(all, 4);
+    await Bun.sleep(100);
+    expect(all.slice(3)).toEqual(["ticks.3"]);
+    again();
   } finally {
     await services.close();
   }
