@@ -175,7 +175,10 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   );
 
   return {
-    idempotentTopics: [topicName("marketTicks")],
+    // Every input is idempotent here, so none is deduplicated by id (two cache round trips a
+    // batch saved): a tick sets a mark; a fill is applied only if the ledger inserted it (keyed by
+    // its event id); the orders read model records an event id once and only moves a status forward.
+    idempotentTopics: [topicName("marketTicks"), ...orderTopics],
     topics: [topicName("marketTicks"), ...orderTopics],
     async onBatch(consumer: Consumer) {
       const assigned = consumer.assignments();
@@ -189,8 +192,15 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
       if (!first) await load();
     },
     async afterBatch() {
-      const filled = await applyFills();
       const writes: Array<Promise<unknown>> = [];
+      // The orders read model: the batch's events in one idempotent statement (an event id is
+      // recorded once, a status only moves forward), so a retry writes the same rows. It does not
+      // depend on the ledger, so the two statements run side by side.
+      if (projections.length > 0) writes.push(projectOrders(ctx.db, projections).then(() => (projections.length = 0)));
+      const filled = await applyFills().catch(async (err: unknown) => {
+        await Promise.allSettled(writes);
+        throw err;
+      });
       // Positions a fill changed are written now; those only marked to market, at most every
       // MARKS_EVERY_MS (here or by the timer below): a hash write per batch of ticks was most of
       // the stage's cache traffic, for unrealised P&L that nobody needs fresher than that.
@@ -198,9 +208,6 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
       // market:last only helps a stage that starts (its ticks give it the rest): written at most
       // every MARKS_EVERY_MS, not per batch; the marks wait here until then, the latest per token.
       if (marks.size > 0 && Date.now() - marksWrittenAt >= MARKS_EVERY_MS) writes.push(writeMarks());
-      // The orders read model: the batch's events in one idempotent statement (an event id is
-      // recorded once, a status only moves forward), so a retry writes the same rows.
-      if (projections.length > 0) writes.push(projectOrders(ctx.db, projections).then(() => (projections.length = 0)));
       await Promise.all(writes);
     },
     async handle(e, m) {
