@@ -27,6 +27,8 @@ type Row = Record<string, unknown>;
 const TICKS_TOPIC = topicName("marketTicks");
 /** How long the tick consumer stays after the last tick subscription ends (a resubscribe is cheap). */
 export const TICKS_LINGER_MS = 30_000;
+/** How long after the tick consumer failed it is started again, while watches are held. */
+const TICKS_RESTART_MS = 1_000;
 
 const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
 
@@ -135,7 +137,11 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     consumer.done.catch((err: unknown) => {
       if (ticks.consumer !== started) return;
       ticks.consumer = undefined;
-      d.logger.error({ err: (err as Error).message }, "the WebSocket tick consumer stopped; it starts again with the next tick subscription");
+      d.logger.error({ err: (err as Error).message, retry_in_ms: TICKS_RESTART_MS }, "the WebSocket tick consumer stopped; starting it again");
+      // Watches already held keep their subscribers: the consumer comes back for them.
+      setTimeout(() => {
+        if (ticks.watchers > 0 && !ticks.consumer && !ticks.closed) startTicks().catch(() => {});
+      }, TICKS_RESTART_MS);
     });
     started.catch(() => {
       if (ticks.consumer === started) ticks.consumer = undefined;

@@ -69,6 +69,23 @@ test("ticks reach the listeners that want their channel", async () => {
     await waitFor(all, 4);
     await Bun.sleep(100);
     expect(all.slice(3)).toEqual(["ticks.3"]);
+
+    // The tick consumer fails (here a listener throws) while a watch is held: it comes back.
+    let boom = true;
+    const unsubscribe = services.events.subscribe(() => {
+      if (boom) throw new Error("listener failed");
+    });
+    await publishTicks(log.producer(), [tick(1)], "test");
+    await Bun.sleep(200);
+    boom = false;
+    const before = all.length;
+    const until = Date.now() + 5_000;
+    while (all.length === before && Date.now() < until) {
+      await publishTicks(log.producer(), [tick(3)], "test");
+      await Bun.sleep(100);
+    }
+    expect(all.length).toBeGreaterThan(before);
+    unsubscribe();
     again();
   } finally {
     await services.close();
