@@ -21,7 +21,7 @@ import type { Log, Producer } from "../../src/log/port.ts";
 import { TOPIC_TABLE, topicName, topicSpecs } from "../../src/topics.ts";
 import { createEvent, encodeEnvelope } from "../../src/events/envelope.ts";
 import type { BenchOptions, BenchSection } from "./types.ts";
-import { round, syntheticInstruments, TickSource } from "./support.ts";
+import { eachMode, round, syntheticInstruments, TickSource } from "./support.ts";
 
 const INSTRUMENTS = 1_000;
 const BATCH = 1_000;
@@ -122,16 +122,6 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   const ms = opts.long ? 20_000 : 6_000;
   const bytes = tickRecordBytes();
   opts.log(`  ${INSTRUMENTS} instruments, batches of ${BATCH}, ${bytes} bytes a tick envelope`);
-  const out: BenchSection = { "ingest.record_bytes": bytes, "ingest.instruments": INSTRUMENTS };
-  const errors: string[] = [];
-  for (const [name, f] of [["embedded", embedded], ["kafka", kafka]] as const) {
-    try {
-      Object.assign(out, await f(opts, ms));
-    } catch (err) {
-      errors.push(`${name}: ${(err as Error).message}`);
-      opts.log(`  ${name} failed: ${(err as Error).message}`);
-    }
-  }
-  if (errors.length > 0) throw Object.assign(new Error(errors.join("; ")), { partial: out });
-  return out;
+  const modes = { embedded, kafka };
+  return eachMode(opts, ["embedded", "kafka"] as const, (mode) => modes[mode](opts, ms), { "ingest.record_bytes": bytes, "ingest.instruments": INSTRUMENTS });
 }

@@ -27,6 +27,7 @@ import type { BenchOptions, BenchSection } from "./types.ts";
 import {
   apiClient,
   BENCH_KEY,
+  eachMode,
   cleanRedis,
   freshSchema,
   latencyOf,
@@ -335,17 +336,6 @@ async function one(mode: Mode, opts: BenchOptions): Promise<BenchSection> {
   }
 }
 
-export async function run(opts: BenchOptions): Promise<BenchSection> {
-  const out: BenchSection = {};
-  const errors: string[] = [];
-  for (const mode of ["embedded", "kafka"] as const) {
-    try {
-      Object.assign(out, await one(mode, opts));
-    } catch (err) {
-      errors.push(`${mode}: ${(err as Error).message}`);
-      opts.log(`  ${mode} failed: ${(err as Error).message}`);
-    }
-  }
-  if (errors.length > 0) throw Object.assign(new Error(errors.join("; ")), { partial: out });
-  return out;
+export function run(opts: BenchOptions): Promise<BenchSection> {
+  return eachMode(opts, ["embedded", "kafka"] as const, (mode) => one(mode, opts));
 }

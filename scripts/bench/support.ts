@@ -17,6 +17,7 @@ import { sqlDb } from "../../src/store/db.ts";
 import { openStore } from "../../src/store/index.ts";
 import { apiClient as restClient, type Reply } from "../lib/api.ts";
 import { logLines, until } from "../lib/proc.ts";
+import type { BenchOptions, BenchSection } from "./types.ts";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
 export const BENCH_KEY = "ap_bench_0123456789abcdef";
@@ -335,3 +336,22 @@ export const round = (x: number, digits = 0) => {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 };
+
+/**
+ * Runs a section's modes (embedded, then Kafka) one after the other into one result: a mode that
+ * fails is logged and the next still runs; then the error names every failed mode and carries what
+ * the others measured as `partial` (the runner records both).
+ */
+export async function eachMode<M extends string>(opts: BenchOptions, modes: readonly M[], measure: (mode: M) => Promise<BenchSection>, out: BenchSection = {}): Promise<BenchSection> {
+  const errors: string[] = [];
+  for (const mode of modes) {
+    try {
+      Object.assign(out, await measure(mode));
+    } catch (err) {
+      errors.push(`${mode}: ${(err as Error).message}`);
+      opts.log(`  ${mode} failed: ${(err as Error).message}`);
+    }
+  }
+  if (errors.length > 0) throw Object.assign(new Error(errors.join("; ")), { partial: out });
+  return out;
+}

@@ -324,7 +324,7 @@ export class KafkaConsumer implements Consumer {
         this.committing = undefined;
       }
       // What was handled during the last commit waits for the interval, not for the next batch.
-      if (this.commitAgain && !this.shutdownDone) {
+      if (this.commitAgain && !this.shutdownDone && !this.failure) {
         this.commitAgain = false;
         this.commitSoon();
       }

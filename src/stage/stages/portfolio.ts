@@ -153,15 +153,26 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     });
   }
 
-  /** Between batches (a market gone quiet): what waits for MARKS_EVERY_MS is written, and every 5 s the snapshots. */
-  let snapshotAt = Date.now();
-  async function periodic(): Promise<void> {
+  /**
+   * The cache writes that are due: positions a fill changed (`filled`) at once, positions only
+   * marked to market and `market:last` at most every MARKS_EVERY_MS. A hash write per batch of
+   * ticks was most of the stage's cache traffic, for unrealised P&L nobody needs fresher than that;
+   * market:last only helps a stage that starts (its ticks give it the rest).
+   */
+  function writesDue(filled: boolean): Array<Promise<unknown>> {
     const now = Date.now();
     const due: Array<Promise<unknown>> = [];
-    if (now - positionsWrittenAt >= MARKS_EVERY_MS && [...dirty.values()].some((k) => k.size > 0)) due.push(writePositions());
+    if ((filled || now - positionsWrittenAt >= MARKS_EVERY_MS) && [...dirty.values()].some((k) => k.size > 0)) due.push(writePositions());
     if (marks.size > 0 && now - marksWrittenAt >= MARKS_EVERY_MS) due.push(writeMarks());
-    if (now - snapshotAt >= SNAPSHOT_EVERY_MS) {
-      snapshotAt = now;
+    return due;
+  }
+
+  /** Between batches (a market gone quiet): what waited for MARKS_EVERY_MS, and every 5 s the snapshots. */
+  let snapshotAt = Date.now();
+  async function periodic(): Promise<void> {
+    const due = writesDue(false);
+    if (Date.now() - snapshotAt >= SNAPSHOT_EVERY_MS) {
+      snapshotAt = Date.now();
       due.push(snapshots());
     }
     await Promise.all(due);
@@ -201,13 +212,7 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
         await Promise.allSettled(writes);
         throw err;
       });
-      // Positions a fill changed are written now; those only marked to market, at most every
-      // MARKS_EVERY_MS (here or by the timer below): a hash write per batch of ticks was most of
-      // the stage's cache traffic, for unrealised P&L that nobody needs fresher than that.
-      if (filled || Date.now() - positionsWrittenAt >= MARKS_EVERY_MS) writes.push(writePositions());
-      // market:last only helps a stage that starts (its ticks give it the rest): written at most
-      // every MARKS_EVERY_MS, not per batch; the marks wait here until then, the latest per token.
-      if (marks.size > 0 && Date.now() - marksWrittenAt >= MARKS_EVERY_MS) writes.push(writeMarks());
+      writes.push(...writesDue(filled));
       await Promise.all(writes);
     },
     async handle(e, m) {
