@@ -1,6 +1,8 @@
 /**
- * `bun run bench [--long] [--only ingest,pipeline,api,ws,memory,reference]`: measures, prints one
- * table (metric, value, target, met?) and writes bench-results.json at the repository root.
+ * `bun run bench [--long] [--only ingest,pipeline,api,ws,memory,reference] [--modes embedded,kafka]`:
+ * measures, prints one table (metric, value, target, met?) and writes bench-results.json at the
+ * repository root. `--modes` narrows the ingest and pipeline sections to one mode (to compare two
+ * commits on one mode, run after run).
  *
  * 1. Brings the local services up (`bun run infra:up`) unless they already answer, and takes them
  *    down at the end if it started them (as test:all does).
@@ -24,6 +26,7 @@ const ROOT = new URL("../..", import.meta.url).pathname;
 /** How long a section waits for other work on the machine to finish before it runs anyway. */
 const QUIET_WAIT_S = Number(process.env.BENCH_QUIET_WAIT_S ?? 60);
 const SECTIONS = ["ingest", "pipeline", "api", "ws", "memory", "reference"] as const;
+const MODES = ["embedded", "kafka"] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 /** Keys bench-results.json always has (null when not measured). */
@@ -43,30 +46,44 @@ const REQUIRED = [
   "memory.rss_growth_mb",
 ];
 
-function parseArgs(argv: string[]): { long: boolean; only: SectionName[] } {
+/** `--name a,b` or `--name=a,b`: the listed names, each one of `allowed`; exits with a usage error otherwise. */
+function listArg<T extends string>(argv: string[], i: number, allowed: readonly T[]): { names: T[]; next: number } {
+  const a = argv[i]!;
+  const flag = a.split("=")[0]!;
+  const list = a.includes("=") ? a.slice(flag.length + 1) : (argv[++i] ?? "");
+  const names = list.split(",").map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(allowed as readonly string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0) {
+    console.error(`bench: ${flag} takes a comma list of ${allowed.join(", ")}; got ${JSON.stringify(list)}`);
+    process.exit(2);
+  }
+  return { names: allowed.filter((s) => names.includes(s)), next: i };
+}
+
+function parseArgs(argv: string[]): { long: boolean; only: SectionName[]; modes: Array<(typeof MODES)[number]> } {
   let long = false;
   let only: SectionName[] = [...SECTIONS];
+  let modes: Array<(typeof MODES)[number]> = [...MODES];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--long") long = true;
     else if (a === "--only" || a.startsWith("--only=")) {
-      const list = a.includes("=") ? a.slice(7) : (argv[++i] ?? "");
-      const names = list.split(",").map((s) => s.trim()).filter(Boolean);
-      const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
-      if (unknown.length > 0 || names.length === 0) {
-        console.error(`bench: --only takes a comma list of ${SECTIONS.join(", ")}; got ${JSON.stringify(list)}`);
-        process.exit(2);
-      }
-      only = SECTIONS.filter((s) => names.includes(s));
+      const r = listArg(argv, i, SECTIONS);
+      only = r.names;
+      i = r.next;
+    } else if (a === "--modes" || a.startsWith("--modes=")) {
+      const r = listArg(argv, i, MODES);
+      modes = r.names;
+      i = r.next;
     } else if (a === "--help" || a === "-h") {
-      console.log(`bun run bench [--long] [--only ${SECTIONS.join(",")}]`);
+      console.log(`bun run bench [--long] [--only ${SECTIONS.join(",")}] [--modes ${MODES.join(",")}]`);
       process.exit(0);
     } else {
       console.error(`bench: unknown argument ${a} (try --help)`);
       process.exit(2);
     }
   }
-  return { long, only };
+  return { long, only, modes };
 }
 
 /** {"a.b.c": 1} → {a: {b: {c: 1}}}. */
@@ -127,7 +144,7 @@ async function cpuIdle(ms = 1_000): Promise<number | undefined> {
   }
 }
 
-const { long, only } = parseArgs(process.argv.slice(2));
+const { long, only, modes } = parseArgs(process.argv.slice(2));
 const startedAt = new Date();
 const t0 = performance.now();
 const stamp = () => `[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s]`;
@@ -141,10 +158,11 @@ const opts: BenchOptions = {
   redisUrl: process.env.REDIS_URL ?? LOCAL.redisUrl,
   databaseUrl: process.env.DATABASE_URL ?? LOCAL.databaseUrl,
   outDir,
+  modes,
   log,
 };
 
-log(`bench ${long ? "--long " : ""}(${only.join(", ")}) on ${machine().cpu}, ${machine().cores} cores`);
+log(`bench ${long ? "--long " : ""}(${only.join(", ")}; ${modes.join(", ")}) on ${machine().cpu}, ${machine().cores} cores`);
 const alreadyUp = (await sh([process.execPath, "scripts/infra.ts", "status"], true)) === 0;
 let infraError: string | undefined;
 if (!alreadyUp) {
@@ -205,6 +223,7 @@ const result = {
   git: await gitCommit(),
   long,
   sections: only,
+  modes,
   duration_s: durationS,
   section_duration_s: durations,
   cpu_idle_before_section: idleBefore,

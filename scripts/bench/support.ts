@@ -345,6 +345,7 @@ export const round = (x: number, digits = 0) => {
 export async function eachMode<M extends string>(opts: BenchOptions, modes: readonly M[], measure: (mode: M) => Promise<BenchSection>, out: BenchSection = {}): Promise<BenchSection> {
   const errors: string[] = [];
   for (const mode of modes) {
+    if (opts.modes && !opts.modes.includes(mode)) continue;
     try {
       Object.assign(out, await measure(mode));
     } catch (err) {

@@ -17,6 +17,8 @@ export interface BenchOptions {
   databaseUrl: string;
   /** Directory for scratch files (logs, profiles); created by the runner. */
   outDir: string;
+  /** `--modes`: the modes the ingest and pipeline sections run (default: embedded and kafka). */
+  modes?: readonly string[];
   /** Progress output (one line, no trailing newline). */
   log: (line: string) => void;
 }
