@@ -23,6 +23,8 @@ export interface StageStats {
   at?: number;
   /** Tick → fill latency (the portfolio stage only; see src/stage/latency.ts). */
   tickToFill?: LatencyStats;
+  /** The stats of the stage's companions (src/stage/stages.ts), by name. */
+  companions?: Record<string, StageStats>;
 }
 
 /** Worker → supervisor. */

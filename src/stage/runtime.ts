@@ -25,27 +25,39 @@ const post = (m: FromWorker) => self.postMessage(m);
  */
 export const embeddedDedupTtlMs = (restartMaxMs: number): number => Math.max(2 * 60_000, 6 * restartMaxMs);
 
-interface Running {
-  ctx: StageContext;
+/** A stage and the processor that feeds it. */
+interface Part {
   stage: Stage;
   processor: StreamProcessor;
+}
+
+interface Running {
+  ctx: StageContext;
+  main: Part;
+  companions: Map<string, Part>;
   timers: Timer[];
 }
 
-function statsOf(r?: Running): StageStats {
-  const p = r?.processor.stats;
+function statsOf(part?: Part): StageStats {
+  const p = part?.processor.stats;
   const stats: StageStats = {
     handled: p?.handled ?? 0,
     duplicates: p?.duplicates ?? 0,
     deadLettered: p?.deadLettered ?? 0,
     produced: p?.produced ?? 0,
-    partitions: r?.processor.assignments().length ?? 0,
+    partitions: part?.processor.assignments().length ?? 0,
     handledByTopic: { ...p?.handledByTopic },
     at: Date.now(),
   };
   // Quantiles are computed here, once a second, never in the hot path.
-  const latency = r?.stage.tickToFill?.rotate();
+  const latency = part?.stage.tickToFill?.rotate();
   if (latency) stats.tickToFill = latency;
+  return stats;
+}
+
+function workerStats(r?: Running): StageStats {
+  const stats = statsOf(r?.main);
+  if (r && r.companions.size > 0) stats.companions = Object.fromEntries([...r.companions].map(([name, part]) => [name, statsOf(part)]));
   return stats;
 }
 
@@ -64,10 +76,10 @@ export function runStageWorker(): void {
       const r = await started?.catch(() => undefined);
       if (r) {
         for (const t of r.timers) clearInterval(t);
-        await r.processor.close();
+        await Promise.all([r.main, ...r.companions.values()].map((part) => part.processor.close()));
         await r.ctx.close();
       }
-      post({ t: "stopped", stats: statsOf(r) });
+      post({ t: "stopped", stats: workerStats(r) });
     }
   };
 }
@@ -78,47 +90,58 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
   const logger = createLogger({ level: config.logLevel, name: init.stage });
   const ctx = stageContext(config, logger, init.stage, init.ports);
   instruments.load(await readInstruments(ctx.db));
-  const stage = await def.build(ctx);
-  const processor = new StreamProcessor({
-    stage: init.stage,
-    groupId: def.groupId,
-    topics: stage.topics,
-    // Embedded, a batch is read when the stage asks for it: a bigger one is fewer round trips to
-    // the main thread. Kafka's consumer prefetches up to a batch, so there it stays at 500: more
-    // would queue more ticks in front of a signal.
-    maxBatchSize: config.kafka ? 500 : 2_000,
-    log: ctx.log,
-    producer: ctx.producer,
-    dedup: cacheDedup(ctx.cache, init.stage, config.redisUrl === undefined ? embeddedDedupTtlMs(config.workerRestartMaxMs) : undefined),
-    handle: stage.handle,
-    onBatch: stage.onBatch,
-    afterBatch: stage.afterBatch,
-    idempotentTopics: stage.idempotentTopics,
-    logger,
-  });
-  await processor.start();
-  logger.info({ group: def.groupId, inputs: stage.topics, log: ctx.log.kind }, "stage consuming");
-  post({ t: "ready", inputs: stage.topics });
-
   const timers: Timer[] = [];
-  if (stage.every) {
-    const { ms, run } = stage.every;
-    let busy = false;
-    timers.push(
-      setInterval(async () => {
-        if (busy) return;
-        busy = true;
-        await run()
-          .catch((err: unknown) => logger.warn({ err: (err as Error).message }, "periodic work failed; will try again"))
-          .finally(() => (busy = false));
-      }, ms),
-    );
-  }
+  const part = async (name: string, groupId: string, build: (ctx: StageContext) => Promise<Stage>): Promise<Part> => {
+    const stage = await build(ctx);
+    const processor = new StreamProcessor({
+      stage: name,
+      groupId,
+      topics: stage.topics,
+      // Embedded, a batch is read when the stage asks for it: a bigger one is fewer round trips to
+      // the main thread. Kafka's consumer prefetches up to a batch, so there it stays at 500: more
+      // would queue more ticks in front of a signal.
+      maxBatchSize: config.kafka ? 500 : 2_000,
+      log: ctx.log,
+      producer: ctx.producer,
+      dedup: cacheDedup(ctx.cache, name, config.redisUrl === undefined ? embeddedDedupTtlMs(config.workerRestartMaxMs) : undefined),
+      handle: stage.handle,
+      onBatch: stage.onBatch,
+      afterBatch: stage.afterBatch,
+      idempotentTopics: stage.idempotentTopics,
+      logger: name === init.stage ? logger : logger.child({ companion: name }),
+    });
+    await processor.start();
+    logger.info({ stage: name, group: groupId, inputs: stage.topics, log: ctx.log.kind }, "stage consuming");
+    if (stage.every) {
+      const { ms, run } = stage.every;
+      let busy = false;
+      timers.push(
+        setInterval(async () => {
+          if (busy) return;
+          busy = true;
+          await run()
+            .catch((err: unknown) => logger.warn({ stage: name, err: (err as Error).message }, "periodic work failed; will try again"))
+            .finally(() => (busy = false));
+        }, ms),
+      );
+    }
+    processor.done.catch((err: unknown) => {
+      logger.error({ stage: name, err: (err as Error).message }, "stage stopped on an error");
+      post({ t: "failed", error: name === init.stage ? (err as Error).message : `${name}: ${(err as Error).message}` });
+    });
+    return { stage, processor };
+  };
+  const main = await part(init.stage, def.groupId, def.build);
+  const companions = new Map<string, Part>();
+  for (const [name, c] of Object.entries(def.companions ?? {})) companions.set(name, await part(name, c.groupId, c.build));
+  const running: Running = { ctx, main, companions, timers };
+  post({ t: "ready", inputs: [...new Set([main, ...companions.values()].flatMap((p) => p.stage.topics))] });
+
   let reported = -1;
   let lastLog = 0;
   timers.push(
     setInterval(() => {
-      const stats = statsOf({ ctx, stage, processor, timers });
+      const stats = workerStats(running);
       post({ t: "stats", stats });
       if (stats.handled !== reported && Date.now() - lastLog >= 5_000) {
         logger.info(stats, "stage progress");
@@ -127,9 +150,5 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
       }
     }, 1_000),
   );
-  processor.done.catch((err: unknown) => {
-    logger.error({ err: (err as Error).message }, "stage stopped on an error");
-    post({ t: "failed", error: (err as Error).message });
-  });
-  return { ctx, stage, processor, timers };
+  return running;
 }

@@ -5,8 +5,9 @@
  * positions written to the cache under `{broker}:positions`. Ticks mark positions to market and
  * keep `market:last`. (A fill and a mark commute: a position's quantity, cost basis and realised
  * P&L come from fills alone, its unrealised P&L from those and the last mark; so applying a
- * batch's fills after its ticks gives the same state as one by one.) The stage also keeps the
- * orders read model and publishes `{broker}.pnl.snapshots` every few seconds. At start, and
+ * batch's fills after its ticks gives the same state as one by one.) The stage also publishes
+ * `{broker}.pnl.snapshots` every few seconds. (The orders read model is kept beside it, in the
+ * same worker, by the orders stage: src/stage/stages/orders.ts.) At start, and
  * whenever its partitions change, it rebuilds the positions from the ledger: a restart gives the
  * same portfolio.
  */
@@ -21,7 +22,6 @@ import type { StageContext } from "../context.ts";
 import { LatencyWindow, uuidv7Ms } from "../latency.ts";
 import type { Stage } from "../stage.ts";
 import { LAST_PRICES_KEY } from "./market.ts";
-import { projectOrders } from "./orders-projection.ts";
 import { positionsKey, portfolioTotals } from "./positions.ts";
 
 /** A batch's fills in one statement, in order (seq follows the batch), the new ones returned. */
@@ -53,8 +53,6 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   const tickToFill = new LatencyWindow();
   let marksWrittenAt = 0;
   let positionsWrittenAt = 0;
-  // Order lifecycle events of the batch, written to the orders read model after it, together.
-  const projections: AnyEnvelope[] = [];
   // The batch's fills, for the ledger and then the positions, after it.
   const fills: Array<{ e: AnyEnvelope & { type: "order.filled" }; broker: Broker }> = [];
 
@@ -181,16 +179,14 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   // Rebuilt now, not at the first batch: a quiet market must still show the portfolio.
   await load();
 
-  const orderTopics = brokers.flatMap((b) =>
-    (["ordersFilled", "signalsValidated", "signalsRejected", "ordersSubmitted", "ordersRejected", "ordersCancelled", "ordersFailed"] as const).map((id) => topicName(id, b)),
-  );
+  const fillTopics = brokers.map((b) => topicName("ordersFilled", b));
 
   return {
     // Every input is idempotent here, so none is deduplicated by id (two cache round trips a
     // batch saved): a tick sets a mark; a fill is applied only if the ledger inserted it (keyed by
-    // its event id); the orders read model records an event id once and only moves a status forward.
-    idempotentTopics: [topicName("marketTicks"), ...orderTopics],
-    topics: [topicName("marketTicks"), ...orderTopics],
+    // its event id).
+    idempotentTopics: [topicName("marketTicks"), ...fillTopics],
+    topics: [topicName("marketTicks"), ...fillTopics],
     async onBatch(consumer: Consumer) {
       const assigned = consumer.assignments();
       const now = JSON.stringify(assigned.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition));
@@ -203,17 +199,8 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
       if (!first) await load();
     },
     async afterBatch() {
-      const writes: Array<Promise<unknown>> = [];
-      // The orders read model: the batch's events in one idempotent statement (an event id is
-      // recorded once, a status only moves forward), so a retry writes the same rows. It does not
-      // depend on the ledger, so the two statements run side by side.
-      if (projections.length > 0) writes.push(projectOrders(ctx.db, projections).then(() => (projections.length = 0)));
-      const filled = await applyFills().catch(async (err: unknown) => {
-        await Promise.allSettled(writes);
-        throw err;
-      });
-      writes.push(...writesDue(filled));
-      await Promise.all(writes);
+      const filled = await applyFills();
+      await Promise.all(writesDue(filled));
     },
     async handle(e, m) {
       if (e.type === "market.tick") {
@@ -230,7 +217,6 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
       const broker = brokerOfTopic(m.topic);
       if (broker === "shared" || !state.has(broker)) return [];
       if (e.type === "order.filled") fills.push({ e, broker });
-      projections.push(e);
       return [];
     },
     every: { ms: MARKS_EVERY_MS, run: periodic },
