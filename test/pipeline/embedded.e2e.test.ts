@@ -10,17 +10,19 @@ test("embedded with no settings but a key: the simulated feed and the seeded str
   try {
     const api = apiClient(await gw.url(30_000), KEY);
     const started = Date.now();
-    const positions = await until(
-      "strategy positions",
+    // The orders read model follows the fills by up to ORDERS_EVERY_MS (src/stage/stages/orders.ts).
+    const { positions, filled } = await until(
+      "strategy positions and their filled orders",
       async () => {
         const p = (await api.get("/api/v1/portfolios/paper")).body.portfolio;
-        return p?.positions?.some((x: any) => x.strategy_id !== "manual") ? p.positions : undefined;
+        if (!p?.positions?.some((x: any) => x.strategy_id !== "manual")) return undefined;
+        const orders = (await api.get("/api/v1/orders?status=FILLED")).body.orders;
+        return orders?.length > 0 ? { positions: p.positions, filled: orders } : undefined;
       },
       30_000,
     );
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(positions.length).toBeGreaterThan(0);
-    const filled = (await api.get("/api/v1/orders?status=FILLED")).body.orders;
     expect(filled.length).toBeGreaterThan(0);
     expect(filled.every((o: any) => o.strategy_id === "momentum_fast" || o.strategy_id === "mean_reversion_bank")).toBe(true);
   } finally {
