@@ -69,6 +69,17 @@ interface Group {
 
 const tp = (topic: string, partition: number) => `${topic}/${partition}`;
 
+/** A consumer's place in one of its partitions. */
+interface Cursor {
+  topic: string;
+  partition: number;
+  /** tp(topic, partition) */
+  key: string;
+  p: Partition;
+  /** The next offset to read. */
+  pos: number;
+}
+
 /**
  * Holds the embedded log's data. One per process, on the main thread; workers reach it through
  * `serveLog` / `RemoteLog`.
@@ -207,16 +218,20 @@ export class MemoryBroker {
     return p.messages.slice(from, from + max);
   }
 
+  /** @internal A partition itself, for a consumer that reads it many times (no lookups per read). */
+  partitionRef(topic: string, partition: number): Partition {
+    return this.topic(topic).partitions[partition]!;
+  }
+
   endOffset(topic: string, partition: number): number {
     const p = this.topic(topic).partitions[partition]!;
     return p.base + p.messages.length;
   }
 
   /** Resolves when any of the partitions gets a message, or after `ms`. */
-  waitForData(parts: readonly TopicPartition[], ms: number): { promise: Promise<void>; cancel: () => void } {
+  waitForData(targets: readonly Partition[], ms: number): { promise: Promise<void>; cancel: () => void } {
     let wake!: () => void;
     const promise = new Promise<void>((resolve) => (wake = resolve));
-    const targets = parts.map((x) => this.topic(x.topic).partitions[x.partition]!);
     const timer = setTimeout(() => cancel(), ms);
     const cancel = () => {
       clearTimeout(timer);
@@ -369,8 +384,8 @@ class MemoryConsumer implements Consumer {
   private closing = false;
   private wakeup: (() => void) | undefined;
   private loop: Promise<void> | undefined;
-  /** "topic/partition" → next offset this member reads. */
-  private readonly positions = new Map<string, number>();
+  /** What this member reads, where it is in each; rebuilt (from the commits) when the assignment changes. */
+  private cursors: Cursor[] | undefined;
   private readonly maxBatch: number;
   private readonly maxWaitMs: number;
 
@@ -398,47 +413,50 @@ class MemoryConsumer implements Consumer {
     if (this.closing) throw new AlphaError("LOG_CLOSED", "run on a closed consumer");
     this.running = true;
     this.member = this.broker.join(this.options.groupId, this.options.topics, () => {
-      this.positions.clear();
+      this.cursors = undefined;
       this.wakeup?.();
     });
     this.loop = this.fetchLoop(handler);
   }
 
-  private position(topic: string, partition: number): number {
+  private cursor(topic: string, partition: number): Cursor {
     const key = tp(topic, partition);
-    let pos = this.positions.get(key);
-    if (pos === undefined) {
-      pos =
-        this.broker.committed(this.options.groupId, topic, partition) ??
-        (this.options.startFrom === "latest" ? this.broker.endOffset(topic, partition) : 0);
-      this.positions.set(key, pos);
-      // A group that starts at "latest" commits its starting point, so a restart resumes there.
-      if (this.options.startFrom === "latest") {
-        this.broker.commit(this.options.groupId, new Map([[key, { topic, partition, next: pos }]]));
-      }
+    const committed = this.broker.committed(this.options.groupId, topic, partition);
+    const pos = committed ?? (this.options.startFrom === "latest" ? this.broker.endOffset(topic, partition) : 0);
+    // A group that starts at "latest" commits its starting point, so a restart resumes there.
+    if (committed === undefined && this.options.startFrom === "latest") {
+      this.broker.commit(this.options.groupId, new Map([[key, { topic, partition, next: pos }]]));
     }
-    return pos;
+    return { topic, partition, key, p: this.broker.partitionRef(topic, partition), pos };
   }
 
   private async fetchLoop(handler: BatchHandler): Promise<void> {
     let start = 0;
     try {
       while (!this.closing) {
-        const parts = this.member!.assignment;
+        const cursors = (this.cursors ??= this.member!.assignment.map((a) => this.cursor(a.topic, a.partition)));
         const batch: LogMessage[] = [];
         // What the batch takes of each partition: committed when the handler is done.
         const offsets = new Map<string, { topic: string; partition: number; next: number }>();
+        const taken: Array<[Cursor, number]> = [];
         // Start at a different partition each round so one busy partition cannot starve the rest.
-        for (let i = 0; i < parts.length && batch.length < this.maxBatch; i++) {
-          const { topic, partition } = parts[(start + i) % parts.length]!;
-          const read = this.broker.read(topic, partition, this.position(topic, partition), this.maxBatch - batch.length);
-          if (read.length === 0) continue;
-          for (const m of read) batch.push(m);
-          offsets.set(tp(topic, partition), { topic, partition, next: read[read.length - 1]!.offset + 1 });
+        for (let i = 0; i < cursors.length && batch.length < this.maxBatch; i++) {
+          const c = cursors[(start + i) % cursors.length]!;
+          const { base, messages } = c.p;
+          const from = Math.max(c.pos - base, 0);
+          const n = Math.min(messages.length - from, this.maxBatch - batch.length);
+          if (n <= 0) continue;
+          for (let k = from; k < from + n; k++) batch.push(messages[k]!);
+          const next = base + from + n;
+          offsets.set(c.key, { topic: c.topic, partition: c.partition, next });
+          taken.push([c, next]);
         }
         start++;
         if (batch.length === 0) {
-          const wait = this.broker.waitForData(parts, this.maxWaitMs);
+          const wait = this.broker.waitForData(
+            cursors.map((c) => c.p),
+            this.maxWaitMs,
+          );
           this.wakeup = wait.cancel;
           await wait.promise;
           this.wakeup = undefined;
@@ -446,7 +464,8 @@ class MemoryConsumer implements Consumer {
         }
         await handler(batch);
         this.broker.commit(this.options.groupId, offsets);
-        for (const [key, o] of offsets) if (this.positions.has(key)) this.positions.set(key, o.next);
+        // Unless the partitions moved meanwhile (then the cursors are rebuilt from the commits).
+        if (this.cursors === cursors) for (const [c, next] of taken) c.pos = next;
       }
       this.resolveDone();
     } catch (err) {
