@@ -25,7 +25,7 @@ import { projectOrders } from "./orders-projection.ts";
 export const ORDERS_EVERY_MS = 100;
 
 /** The lifecycle topics the read model is built from, per broker. */
-export const ORDER_LIFECYCLE_TOPICS = ["signalsValidated", "signalsRejected", "ordersSubmitted", "ordersFilled", "ordersRejected", "ordersCancelled", "ordersFailed"] as const;
+const ORDER_LIFECYCLE_TOPICS = ["signalsValidated", "signalsRejected", "ordersSubmitted", "ordersFilled", "ordersRejected", "ordersCancelled", "ordersFailed"] as const;
 
 export async function ordersStage(ctx: StageContext): Promise<Stage> {
   const brokers = new Set<string>(ctx.config.activeBrokers);
