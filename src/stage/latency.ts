@@ -64,10 +64,10 @@ export class LatencyWindow {
     this.ring = Array.from({ length: windowS }, histogram);
   }
 
-  /** Records now − `startMs` (ignored when undefined). */
-  recordSince(startMs: number | undefined): void {
+  /** Records `nowMs` (default: the wall clock now) − `startMs`; ignored when `startMs` is undefined. */
+  recordSince(startMs: number | undefined, nowMs: number = wallMs()): void {
     if (startMs === undefined) return;
-    const us = Math.min(Math.max(Math.round((wallMs() - startMs) * 1000), 0), HIGHEST_US);
+    const us = Math.min(Math.max(Math.round((nowMs - startMs) * 1000), 0), HIGHEST_US);
     this.ring[this.current]!.recordValue(us);
     this.count++;
     this.sumUs += us;
