@@ -453,10 +453,7 @@ class MemoryConsumer implements Consumer {
         }
         start++;
         if (batch.length === 0) {
-          const wait = this.broker.waitForData(
-            cursors.map((c) => c.p),
-            this.maxWaitMs,
-          );
+          const wait = this.broker.waitForData(cursors.map((c) => c.p), this.maxWaitMs);
           this.wakeup = wait.cancel;
           await wait.promise;
           this.wakeup = undefined;

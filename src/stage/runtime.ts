@@ -11,7 +11,7 @@ import { stageContext, type StageContext } from "./context.ts";
 import { cacheDedup, StreamProcessor } from "./processor.ts";
 import type { FromWorker, StageStats, ToWorker } from "./protocol.ts";
 import type { Stage } from "./stage.ts";
-import { STAGES } from "./stages.ts";
+import { STAGES, type StageDef } from "./stages.ts";
 
 declare const self: Worker;
 
@@ -91,7 +91,7 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
   const ctx = stageContext(config, logger, init.stage, init.ports);
   instruments.load(await readInstruments(ctx.db));
   const timers: Timer[] = [];
-  const part = async (name: string, groupId: string, build: (ctx: StageContext) => Promise<Stage>): Promise<Part> => {
+  const part = async (name: string, { groupId, build }: StageDef): Promise<Part> => {
     const stage = await build(ctx);
     const processor = new StreamProcessor({
       stage: name,
@@ -131,9 +131,9 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
     });
     return { stage, processor };
   };
-  const main = await part(init.stage, def.groupId, def.build);
+  const main = await part(init.stage, def);
   const companions = new Map<string, Part>();
-  for (const [name, c] of Object.entries(def.companions ?? {})) companions.set(name, await part(name, c.groupId, c.build));
+  for (const [name, c] of Object.entries(def.companions ?? {})) companions.set(name, await part(name, c));
   const running: Running = { ctx, main, companions, timers };
   post({ t: "ready", inputs: [...new Set([main, ...companions.values()].flatMap((p) => p.stage.topics))] });
 
