@@ -8,8 +8,10 @@
  * still unread by some group, the producer waits for that group (backpressure) and, after
  * `produceTimeoutMs`, refuses with LOG_FULL naming the lagging group. Nothing is dropped unread.
  * Messages every group has read are dropped as the groups commit, but for the newest
- * `retainReadMessages` of each partition (for a group that joins late, e.g. a worker starting):
- * a partition full of read messages would otherwise hold hundreds of megabytes for nothing.
+ * `retainReadMessages` of each partition that are younger than `retainReadMs` (for a group that
+ * joins late, e.g. a worker starting): a partition full of read messages would otherwise hold
+ * hundreds of megabytes for nothing, and a quiet topic (orders, a few a second) would take its
+ * `retainReadMessages` only after half an hour, growing all the while.
  */
 import { AlphaError } from "../errors.ts";
 import { partitionFor } from "./partitioner.ts";
@@ -35,8 +37,10 @@ export interface MemoryBrokerOptions {
   maxMessagesPerPartition?: number;
   /** How long a producer waits for room before LOG_FULL (default 30 s). */
   produceTimeoutMs?: number;
-  /** Messages every group has read that a partition still keeps (default 5,000). */
+  /** Messages every group has read that a partition still keeps (default 5,000)... */
   retainReadMessages?: number;
+  /** ...if they are younger than this (default 60 s). */
+  retainReadMs?: number;
 }
 
 interface Partition {
@@ -92,6 +96,7 @@ export class MemoryBroker {
   readonly maxMessagesPerPartition: number;
   readonly produceTimeoutMs: number;
   readonly retainReadMessages: number;
+  readonly retainReadMs: number;
   private readonly topics = new Map<string, Topic>();
   private readonly groups = new Map<string, Group>();
   private nextMemberId = 1;
@@ -100,6 +105,7 @@ export class MemoryBroker {
     this.maxMessagesPerPartition = options.maxMessagesPerPartition ?? 200_000;
     this.produceTimeoutMs = options.produceTimeoutMs ?? 30_000;
     this.retainReadMessages = options.retainReadMessages ?? 5_000;
+    this.retainReadMs = options.retainReadMs ?? 60_000;
   }
 
   createTopics(specs: readonly TopicSpec[]): CreateTopicsResult {
@@ -288,14 +294,23 @@ export class MemoryBroker {
     }
   }
 
-  /** Drops what every group has read, but the newest `retainReadMessages`; in chunks, not per commit. */
+  /**
+   * Drops what every group has read, but the newest `retainReadMessages` younger than
+   * `retainReadMs`. A busy partition drops in chunks, not on every commit; a quiet one drops what
+   * is too old as soon as a commit finds it.
+   */
   private dropRead(topic: string, partition: number, p: Partition): void {
-    const keep = this.retainReadMessages;
+    const first = p.messages[0];
+    if (!first) return;
     const chunk = 1_000;
-    if (p.messages.length < keep + chunk) return;
-    const readUpTo = this.lowestCommitted(topic, partition, p.base + p.messages.length);
-    const droppable = Math.min(readUpTo - keep - p.base, p.messages.length);
-    if (droppable < chunk) return;
+    const keep = this.retainReadMessages;
+    const oldest = Date.now() - this.retainReadMs;
+    const aged = first.timestamp < oldest;
+    if (p.messages.length < keep + chunk && !aged) return;
+    const read = Math.min(this.lowestCommitted(topic, partition, p.base + p.messages.length) - p.base, p.messages.length);
+    let droppable = Math.max(0, read - keep);
+    while (droppable < read && p.messages[droppable]!.timestamp < oldest) droppable++;
+    if (droppable === 0 || (droppable < chunk && !aged)) return;
     p.messages.splice(0, droppable);
     p.base += droppable;
   }

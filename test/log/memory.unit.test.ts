@@ -63,6 +63,33 @@ describe("in-process log: bounded memory", () => {
     await log.close();
   });
 
+  test("read messages older than retainReadMs are dropped on the next commit, however few", async () => {
+    const broker = new MemoryBroker({ retainReadMessages: 5_000, retainReadMs: 100 });
+    const log = new MemoryLog(broker);
+    await log.createTopics([{ name: "t", partitions: 1, retentionMs: -1 }]);
+    const seen: number[] = [];
+    const reader = log.consumer({ groupId: "reader", topics: ["t"] });
+    await reader.run(async (batch) => void seen.push(...batch.map((m) => m.offset)));
+    const producer = log.producer();
+    const waitFor = async (n: number) => {
+      const until = Date.now() + 5_000;
+      while (seen.length < n && Date.now() < until) await Bun.sleep(5);
+      expect(seen.length).toBe(n);
+    };
+    await producer.send(Array.from({ length: 20 }, (_, i) => ({ topic: "t", key: "k", value: String(i) })));
+    await waitFor(20);
+    // Young: kept, though far fewer than retainReadMessages.
+    expect(broker.read("t", 0, 0, 1)[0]?.offset).toBe(0);
+    await Bun.sleep(150);
+    await producer.send([{ topic: "t", key: "k", value: "20" }]);
+    await waitFor(21);
+    // The reader's commit of offset 20 dropped the 20 aged ones; the new one is kept.
+    const held = () => broker.read("t", 0, 0, 100).map((m) => m.offset);
+    for (const until = Date.now() + 2_000; held()[0] !== 20 && Date.now() < until; ) await Bun.sleep(5);
+    expect(held()).toEqual([20]);
+    await log.close();
+  });
+
   test("nothing is dropped while a group has not read it", async () => {
     const broker = new MemoryBroker({ retainReadMessages: 10 });
     const log = new MemoryLog(broker);
