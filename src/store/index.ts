@@ -91,9 +91,23 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
   };
   try {
     await migrate(sql, migrations);
+    if (embedded && opts.dataDir === undefined) await skipWal(sql);
   } catch (err) {
     await store.close();
     throw err;
   }
   return store;
+}
+
+/**
+ * In memory, the embedded database's write-ahead log protects nothing (the data dies with the
+ * process whatever it holds) and costs memory: it grew by a 16 MB segment every few minutes of
+ * trading. The tables are made UNLOGGED (their sequences with them) after each start's
+ * migrations, so writing them writes no WAL. With a data directory they stay logged: durable.
+ */
+async function skipWal(sql: Sql): Promise<void> {
+  const logged = await sql<{ name: string }[]>`
+    select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = current_schema() and c.relkind = 'r' and c.relpersistence = 'p'`;
+  for (const { name } of logged) await sql`alter table ${sql(name)} set unlogged`;
 }

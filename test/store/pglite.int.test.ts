@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Sql } from "postgres";
 import { getStrategy, openStore } from "../../src/store/index.ts";
 import { storeConformance } from "./conformance.ts";
 
@@ -32,6 +33,42 @@ describe("pglite store: what only the embedded mode has", () => {
       expect(wal.mb).toBeLessThanOrEqual(32);
     } finally {
       await store.close();
+    }
+  }, 60_000);
+
+  test("in memory, writing the tables writes no WAL (they are unlogged); with a data directory they stay logged", async () => {
+    const walAfter = async (sql: Sql, write: () => Promise<unknown>): Promise<number> => {
+      const [{ lsn }] = await sql<[{ lsn: string }]>`select pg_current_wal_lsn()::text as lsn`;
+      await write();
+      const [{ bytes }] = await sql<[{ bytes: string }]>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${lsn}::pg_lsn)::text as bytes`;
+      return Number(bytes);
+    };
+    // ~1 MB of ledger rows.
+    const fills = (sql: Sql) => sql`
+      insert into ledger_fills (event_id, broker, fill_id, order_id, strategy_id, instrument_token, side, quantity, price, fees, filled_at)
+      select gen_random_uuid(), 'paper', 'f' || g, 'o' || g, 's', 256265, 'BUY', 1, 129055, 20, now() from generate_series(1, 5000) g`;
+    const tables = (sql: Sql) => sql<{ relpersistence: string }[]>`
+      select relpersistence from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = current_schema() and relkind = 'r'`;
+
+    const memory = await openStore();
+    try {
+      expect((await tables(memory.sql)).map((t) => t.relpersistence)).not.toContain("p");
+      expect(await walAfter(memory.sql, () => fills(memory.sql))).toBeLessThan(10_000);
+      // Still a working table: the rows are there, and the sequence counted them.
+      const [{ n, seq }] = await memory.sql<[{ n: number; seq: string }]>`select count(*)::int as n, max(seq)::text as seq from ledger_fills`;
+      expect([n, seq]).toEqual([5_000, "5000"]);
+    } finally {
+      await memory.close();
+    }
+
+    const dataDir = await mkdtemp(join(tmpdir(), "alpha-pglite-"));
+    dirs.push(dataDir);
+    const durable = await openStore({ dataDir });
+    try {
+      expect((await tables(durable.sql)).map((t) => t.relpersistence)).not.toContain("u");
+      expect(await walAfter(durable.sql, () => fills(durable.sql))).toBeGreaterThan(500_000);
+    } finally {
+      await durable.close();
     }
   }, 60_000);
 
