@@ -8,7 +8,7 @@
  */
 import { ConfigError, type Problem } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
-import { backoffDelay, type Backoff } from "./backoff.ts";
+import { backoffDelay } from "./backoff.ts";
 import { decodeFrame } from "./codec.ts";
 import { KiteTickerError } from "./errors.ts";
 import { MAX_INSTRUMENTS, Subscriptions, type KiteRequest } from "./subscriptions.ts";
