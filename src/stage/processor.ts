@@ -13,6 +13,11 @@
  *   past that the batch fails uncommitted and the worker is restarted by its supervisor, so
  *   nothing is lost and nothing transient lands in a DLQ.
  * - Business rejections are events a handler returns, not errors.
+ * - Conflation: on inputs a stage declares conflatable (market ticks, for the stages that only
+ *   need an instrument's latest price), a message followed in the same batch by another of the
+ *   same key, with no message of another input between them, is not decoded or handled when the
+ *   stage's `when(key)` says so at that point of the batch. Every other input sees exactly the
+ *   state it would have seen; the skipped messages are counted as handled and as `conflated`.
  */
 import type { Cache } from "../cache/port.ts";
 import type { AnyEnvelope, Envelope } from "../events/envelope.ts";
@@ -73,6 +78,14 @@ export interface ProcessorOptions {
   afterBatch?: () => Promise<void> | void;
   /** Input topics whose messages are not deduplicated by id (handling one twice is harmless). */
   idempotentTopics?: readonly string[];
+  /** Inputs where only a key's latest message matters (see the top of this file); must be idempotent. */
+  conflate?: Conflate;
+}
+
+export interface Conflate {
+  topics: readonly string[];
+  /** Whether a superseded message of this key may be skipped now (default: always). */
+  when?: (key: string) => boolean;
 }
 
 export interface ProcessorStats {
@@ -80,17 +93,32 @@ export interface ProcessorStats {
   duplicates: number;
   deadLettered: number;
   produced: number;
+  /** Of those handled, skipped because a later message of the same key superseded them. */
+  conflated: number;
   /** Handled, per input topic. */
   handledByTopic: Record<string, number>;
 }
 
+function decode(m: LogMessage): { m: LogMessage; e?: AnyEnvelope; error?: AlphaError } {
+  try {
+    return { m, e: decodeEnvelope(m.value) };
+  } catch (err) {
+    return { m, error: err as AlphaError };
+  }
+}
+
 export class StreamProcessor {
-  readonly stats: ProcessorStats = { handled: 0, duplicates: 0, deadLettered: 0, produced: 0, handledByTopic: {} };
+  readonly stats: ProcessorStats = { handled: 0, duplicates: 0, deadLettered: 0, produced: 0, conflated: 0, handledByTopic: {} };
   private consumer: Consumer | undefined;
   private readonly idempotent: ReadonlySet<string>;
+  private readonly conflatable: ReadonlySet<string>;
 
   constructor(private readonly o: ProcessorOptions) {
     this.idempotent = new Set(o.idempotentTopics ?? []);
+    this.conflatable = new Set(o.conflate?.topics ?? []);
+    for (const t of this.conflatable) {
+      if (!this.idempotent.has(t)) throw new AlphaError("INTERNAL", `${o.stage}: conflated input ${t} must be idempotent too (a skipped message is never marked seen)`);
+    }
   }
 
   get done(): Promise<void> {
@@ -116,12 +144,11 @@ export class StreamProcessor {
 
   /** Handles one batch; resolves when its outputs and dead letters are acknowledged. */
   async processBatch(batch: readonly LogMessage[]): Promise<void> {
-    const decoded: Array<{ m: LogMessage; e?: AnyEnvelope; error?: AlphaError }> = batch.map((m) => {
-      try {
-        return { m, e: decodeEnvelope(m.value) };
-      } catch (err) {
-        return { m, error: err as AlphaError };
-      }
+    const superseded = this.conflatable.size > 0 ? this.supersededIn(batch) : undefined;
+    const decoded: Array<{ m: LogMessage; e?: AnyEnvelope; error?: AlphaError; later?: true }> = batch.map((m, i) => {
+      // Decoded when reached, if it is not skipped then.
+      if (superseded?.[i]) return { m, later: true };
+      return decode(m);
     });
     const ids = decoded.flatMap((d) => (d.e && !this.idempotent.has(d.m.topic) ? [d.e.id] : []));
     const seen = new Set<string>();
@@ -130,7 +157,17 @@ export class StreamProcessor {
 
     const out: OutgoingMessage[] = [];
     const handledIds: string[] = [];
-    for (const d of decoded) {
+    const when = this.o.conflate?.when;
+    for (let d of decoded) {
+      if (d.later) {
+        if (!when || when(d.m.key)) {
+          this.stats.conflated++;
+          this.stats.handled++;
+          this.stats.handledByTopic[d.m.topic] = (this.stats.handledByTopic[d.m.topic] ?? 0) + 1;
+          continue;
+        }
+        d = decode(d.m);
+      }
       if (!d.e) {
         out.push(this.deadLetter(d.m, d.error!, 1));
         continue;
@@ -141,12 +178,24 @@ export class StreamProcessor {
       }
       seen.add(d.e.id);
       const log = eventLogger(this.o.logger, d.e);
-      let attempts = 0;
+      const e = d.e;
+      let attempts = 1;
       try {
-        const results = await this.withRetry("handle", () => {
-          attempts++;
-          return this.o.handle(d.e!, d.m, log);
-        });
+        let results: Outgoing[];
+        // The first try inline (no promise when the handler answers at once, as most ticks do).
+        try {
+          const r = this.o.handle(e, d.m, log);
+          results = Array.isArray(r) ? r : await r;
+        } catch (err) {
+          results = await this.withRetry(
+            "handle",
+            () => {
+              attempts++;
+              return this.o.handle(e, d.m, log);
+            },
+            { err },
+          );
+        }
         for (const r of results) out.push({ topic: r.topic, key: r.event.key, value: encodeEnvelope(r.event) });
         if (!this.idempotent.has(d.m.topic)) handledIds.push(d.e.id);
         this.stats.handled++;
@@ -164,6 +213,28 @@ export class StreamProcessor {
       this.stats.produced += out.length;
     }
     if (handledIds.length > 0) await this.withRetry("dedup", () => this.o.dedup.mark(handledIds));
+  }
+
+  /**
+   * For each message of a conflatable input: whether another of its topic and key follows it in
+   * the batch before any message of another input. (Keyless messages are never superseded.)
+   */
+  private supersededIn(batch: readonly LogMessage[]): Uint8Array {
+    const out = new Uint8Array(batch.length);
+    const later = new Map<string, Set<string>>();
+    for (let i = batch.length - 1; i >= 0; i--) {
+      const m = batch[i]!;
+      if (!this.conflatable.has(m.topic)) {
+        later.clear();
+        continue;
+      }
+      if (m.key === "") continue;
+      let keys = later.get(m.topic);
+      if (!keys) later.set(m.topic, (keys = new Set()));
+      if (keys.has(m.key)) out[i] = 1;
+      else keys.add(m.key);
+    }
+    return out;
   }
 
   private deadLetter(m: LogMessage, err: unknown, attempts: number): OutgoingMessage {
@@ -187,23 +258,34 @@ export class StreamProcessor {
     };
   }
 
-  private async withRetry<T>(what: string, fn: () => Promise<T> | T): Promise<T> {
+  /** Runs `fn`, retrying transient failures with backoff; `failed`: its first try already failed so. */
+  private async withRetry<T>(what: string, fn: () => Promise<T> | T, failed?: { err: unknown }): Promise<T> {
     const attempts = this.o.attempts ?? 5;
     let delay = this.o.backoffMs ?? 100;
-    for (let i = 1; ; i++) {
+    let err: unknown;
+    if (failed) err = failed.err;
+    else {
       try {
         return await fn();
-      } catch (err) {
-        if (!isRetryable(err)) throw err;
-        if (i >= attempts) {
-          throw new AlphaError("INTERNAL", `${this.o.stage}: ${what} still failing after ${attempts} attempts: ${(err as Error).message}`, {
-            canRetry: true,
-            cause: err,
-          });
-        }
-        this.o.logger.warn({ what, attempt: i, retry_in_ms: delay, err: (err as Error).message }, "transient failure; retrying");
-        await Bun.sleep(delay);
-        delay *= 2;
+      } catch (e) {
+        err = e;
+      }
+    }
+    for (let i = 1; ; i++) {
+      if (!isRetryable(err)) throw err;
+      if (i >= attempts) {
+        throw new AlphaError("INTERNAL", `${this.o.stage}: ${what} still failing after ${attempts} attempts: ${(err as Error).message}`, {
+          canRetry: true,
+          cause: err,
+        });
+      }
+      this.o.logger.warn({ what, attempt: i, retry_in_ms: delay, err: (err as Error).message }, "transient failure; retrying");
+      await Bun.sleep(delay);
+      delay *= 2;
+      try {
+        return await fn();
+      } catch (e) {
+        err = e;
       }
     }
   }

@@ -16,6 +16,8 @@ export interface StageStats {
   duplicates: number;
   deadLettered: number;
   produced: number;
+  /** Of those handled, superseded by a later message of the same key (see src/stage/processor.ts). */
+  conflated?: number;
   partitions: number;
   /** Handled, per input topic. */
   handledByTopic?: Record<string, number>;

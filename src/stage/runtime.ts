@@ -45,6 +45,7 @@ function statsOf(part?: Part): StageStats {
     duplicates: p?.duplicates ?? 0,
     deadLettered: p?.deadLettered ?? 0,
     produced: p?.produced ?? 0,
+    conflated: p?.conflated ?? 0,
     partitions: part?.processor.assignments().length ?? 0,
     handledByTopic: { ...p?.handledByTopic },
     at: Date.now(),
@@ -108,6 +109,7 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
       onBatch: stage.onBatch,
       afterBatch: stage.afterBatch,
       idempotentTopics: stage.idempotentTopics,
+      conflate: stage.conflate,
       logger: name === init.stage ? logger : logger.child({ companion: name }),
     });
     await processor.start();

@@ -1,7 +1,7 @@
 /** What a stage module gives the runtime: its inputs, its handler, and its housekeeping. */
 import type { Consumer } from "../log/port.ts";
 import type { LatencyWindow } from "./latency.ts";
-import type { Handle } from "./processor.ts";
+import type { Conflate, Handle } from "./processor.ts";
 
 export interface Stage {
   topics: string[];
@@ -17,6 +17,11 @@ export interface Stage {
    * id (market ticks: a tick sets a last price, and what it causes carries ids derived from it).
    */
   idempotentTopics?: string[];
+  /**
+   * Idempotent inputs where a key's latest message supersedes the earlier ones (market ticks for a
+   * stage that only needs the latest price): see src/stage/processor.ts.
+   */
+  conflate?: Conflate;
   /** Tick → fill latency this stage records; its quantiles go out with the stats each second. */
   tickToFill?: LatencyWindow;
 }

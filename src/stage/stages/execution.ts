@@ -6,11 +6,11 @@
  * (`{broker}:exec:book`, per instrument) and loaded again at start and after a rebalance.
  */
 import type { Broker } from "../../config.ts";
-import type { Envelope } from "../../events/envelope.ts";
+import type { AnyEnvelope, Envelope } from "../../events/envelope.ts";
 import type { PayloadOf } from "../../events/payloads.ts";
 import { derivedId } from "../../events/ids.ts";
 import { emptyExchangeState, PaperExchange, type ExchangeEvent, type ExchangeState } from "../../execution/index.ts";
-import type { Consumer } from "../../log/port.ts";
+import type { Consumer, LogMessage } from "../../log/port.ts";
 import { brokerOfTopic, topicName, type TopicId } from "../../topics.ts";
 import type { StageContext } from "../context.ts";
 import type { Outgoing } from "../processor.ts";
@@ -76,8 +76,55 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
 
   await load();
 
+  /** Everything but ticks (which are answered at once, with no promise). */
+  async function onOrderFlow(e: AnyEnvelope, m: LogMessage): Promise<Outgoing[]> {
+    const now = new Date().toISOString();
+    const broker = brokerOfTopic(m.topic);
+    if (broker === "shared") return [];
+    if (e.type === "signal.validated") {
+      const s = e.data;
+      const order = {
+        order_id: s.signal_id,
+        signal_id: s.signal_id,
+        strategy_id: s.strategy_id,
+        instrument_token: s.instrument_token,
+        side: s.side,
+        quantity: s.quantity,
+        order_type: s.order_type,
+        ...(s.price !== undefined ? { price: s.price } : {}),
+        ...(s.trigger_price !== undefined ? { trigger_price: s.trigger_price } : {}),
+      };
+      if (broker === "zerodha") {
+        if (!venue) return emit([{ type: "order.failed", data: { ...order, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not configured (KITE_* settings)" } }], e, broker, e.key);
+        lineage.set(order.order_id, { correlation_id: e.correlation_id, trace_id: e.trace_id });
+        return emit((await venue.submit(order, { correlation_id: e.correlation_id, trace_id: e.trace_id }, s.product)) as Emitted[], e, broker, e.key);
+      }
+      lineage.set(order.order_id, { correlation_id: e.correlation_id, trace_id: e.trace_id });
+      const r = exchange.submit(state, order, now);
+      state = r.state;
+      dirty.add(String(s.instrument_token));
+      return emit(r.events, e, broker, e.key);
+    }
+    if (e.type === "order.cancel") {
+      if (broker === "zerodha") {
+        const refused = venue
+          ? await venue.cancel(e.data.order_id)
+          : [{ type: "order.cancel_rejected", data: { order_id: e.data.order_id, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not configured" } }];
+        return emit(refused as unknown as ExchangeEvent[], e, broker, e.key);
+      }
+      const r = exchange.cancel(state, e.data.order_id, now, e.data.reason);
+      state = r.state;
+      dirty.add(String(e.data.instrument_token));
+      return emit(r.events, e, broker, e.key);
+    }
+    return [];
+  }
+
   return {
     idempotentTopics: [topicName("marketTicks")],
+    // Where no order rests, a tick only sets the last trade a new order is filled against; where
+    // one does, every tick may fill it.
+    conflate: { topics: [topicName("marketTicks")], when: (token) => !Object.hasOwn(state.book, token) || state.book[token]!.length === 0 },
     topics: [topicName("marketTicks"), ...brokers.flatMap((b) => [topicName("signalsValidated", b), topicName("orderCommands", b)])],
     async onBatch(consumer: Consumer) {
       const now = JSON.stringify(consumer.assignments().sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition));
@@ -99,7 +146,7 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
       dirty.clear();
       await ctx.cache.hset(bookKey("paper"), fields);
     },
-    async handle(e, m) {
+    handle(e, m) {
       const now = new Date().toISOString();
       if (e.type === "market.tick") {
         if (!brokers.includes("paper")) return [];
@@ -110,45 +157,7 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
         if (hadOrders || r.events.length > 0) dirty.add(token);
         return emit(r.events, e, "paper", token);
       }
-      const broker = brokerOfTopic(m.topic);
-      if (broker === "shared") return [];
-      if (e.type === "signal.validated") {
-        const s = e.data;
-        const order = {
-          order_id: s.signal_id,
-          signal_id: s.signal_id,
-          strategy_id: s.strategy_id,
-          instrument_token: s.instrument_token,
-          side: s.side,
-          quantity: s.quantity,
-          order_type: s.order_type,
-          ...(s.price !== undefined ? { price: s.price } : {}),
-          ...(s.trigger_price !== undefined ? { trigger_price: s.trigger_price } : {}),
-        };
-        if (broker === "zerodha") {
-          if (!venue) return emit([{ type: "order.failed", data: { ...order, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not configured (KITE_* settings)" } }], e, broker, e.key);
-          lineage.set(order.order_id, { correlation_id: e.correlation_id, trace_id: e.trace_id });
-          return emit((await venue.submit(order, { correlation_id: e.correlation_id, trace_id: e.trace_id }, s.product)) as Emitted[], e, broker, e.key);
-        }
-        lineage.set(order.order_id, { correlation_id: e.correlation_id, trace_id: e.trace_id });
-        const r = exchange.submit(state, order, now);
-        state = r.state;
-        dirty.add(String(s.instrument_token));
-        return emit(r.events, e, broker, e.key);
-      }
-      if (e.type === "order.cancel") {
-        if (broker === "zerodha") {
-          const refused = venue
-            ? await venue.cancel(e.data.order_id)
-            : [{ type: "order.cancel_rejected", data: { order_id: e.data.order_id, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not configured" } }];
-          return emit(refused as unknown as ExchangeEvent[], e, broker, e.key);
-        }
-        const r = exchange.cancel(state, e.data.order_id, now, e.data.reason);
-        state = r.state;
-        dirty.add(String(e.data.instrument_token));
-        return emit(r.events, e, broker, e.key);
-      }
-      return [];
+      return onOrderFlow(e, m);
     },
   };
 }

@@ -186,6 +186,8 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     // batch saved): a tick sets a mark; a fill is applied only if the ledger inserted it (keyed by
     // its event id).
     idempotentTopics: [topicName("marketTicks"), ...fillTopics],
+    // A tick only sets a mark: the latest one is the one that counts.
+    conflate: { topics: [topicName("marketTicks")] },
     topics: [topicName("marketTicks"), ...fillTopics],
     async onBatch(consumer: Consumer) {
       const assigned = consumer.assignments();
@@ -202,7 +204,7 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
       const filled = await applyFills();
       await Promise.all(writesDue(filled));
     },
-    async handle(e, m) {
+    handle(e, m) {
       if (e.type === "market.tick") {
         const token = String(e.data.instrument_token);
         marks.set(token, String(e.data.last_price));

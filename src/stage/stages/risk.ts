@@ -5,7 +5,7 @@
  * portfolio read model. A daily-loss breach sets HALTED and writes it back for everyone to see.
  */
 import type { Broker } from "../../config.ts";
-import { childOf } from "../../events/envelope.ts";
+import { childOf, type AnyEnvelope } from "../../events/envelope.ts";
 import { derivedId } from "../../events/ids.ts";
 import { instruments } from "../../market/instruments.ts";
 import {
@@ -21,7 +21,9 @@ import {
   type TradingState,
 } from "../../risk/index.ts";
 import { topicName, brokerOfTopic } from "../../topics.ts";
+import type { LogMessage } from "../../log/port.ts";
 import type { StageContext } from "../context.ts";
+import type { Outgoing } from "../processor.ts";
 import type { Stage } from "../stage.ts";
 import { lastPrices } from "./market.ts";
 import { portfolioTotals } from "./positions.ts";
@@ -89,40 +91,47 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
   }
   await refresh();
 
+  /** Everything but ticks (which are answered at once, with no promise). */
+  async function onOrderFlow(e: AnyEnvelope, m: LogMessage): Promise<Outgoing[]> {
+    const broker = brokerOfTopic(m.topic);
+    if (broker === "shared" || !state.has(broker)) return [];
+    if (e.type === "order.filled") {
+      apply(broker, { type: "FillApplied", strategy_id: e.data.strategy_id, instrument_token: e.data.instrument_token, side: e.data.side, quantity: e.data.fill_quantity, at: Date.now() });
+      return [];
+    }
+    if (e.type !== "signal.generated") return [];
+    const now = Date.now();
+    const signal = e.data;
+    const s = state.get(broker)!;
+    const ctxRisk = riskContext(s, signal, { instrument: instruments.byToken(signal.instrument_token), last_price: await prices.get(signal.instrument_token) }, now);
+    const d = decide(signal, s, ctxRisk);
+    const id = derivedId(e.id, "risk");
+    if (d.outcome === "validated") {
+      apply(broker, { type: "SignalValidated", strategy_id: signal.strategy_id, instrument_token: signal.instrument_token, at: now });
+      const child = childOf(e, { type: "signal.validated", source: "risk", broker, key: e.key, data: { ...signal, checks: d.checks } });
+      return [{ topic: topicName("signalsValidated", broker), event: { ...child, id } }];
+    }
+    const child = childOf(e, {
+      type: "signal.rejected",
+      source: "risk",
+      broker,
+      key: e.key,
+      data: { ...signal, checks: d.checks, reason_code: d.reason_code, message: d.message },
+    });
+    return [{ topic: topicName("signalsRejected", broker), event: { ...child, id } }];
+  }
+
   return {
     idempotentTopics: [topicName("marketTicks")],
+    // A tick only sets the last price a signal is checked against.
+    conflate: { topics: [topicName("marketTicks")] },
     topics: [topicName("marketTicks"), ...brokers.flatMap((b) => [topicName("signalsRaw", b), topicName("ordersFilled", b)])],
-    async handle(e, m) {
+    handle(e, m) {
       if (e.type === "market.tick") {
         prices.set(e.data.instrument_token, e.data.last_price);
         return [];
       }
-      const broker = brokerOfTopic(m.topic);
-      if (broker === "shared" || !state.has(broker)) return [];
-      if (e.type === "order.filled") {
-        apply(broker, { type: "FillApplied", strategy_id: e.data.strategy_id, instrument_token: e.data.instrument_token, side: e.data.side, quantity: e.data.fill_quantity, at: Date.now() });
-        return [];
-      }
-      if (e.type !== "signal.generated") return [];
-      const now = Date.now();
-      const signal = e.data;
-      const s = state.get(broker)!;
-      const ctxRisk = riskContext(s, signal, { instrument: instruments.byToken(signal.instrument_token), last_price: await prices.get(signal.instrument_token) }, now);
-      const d = decide(signal, s, ctxRisk);
-      const id = derivedId(e.id, "risk");
-      if (d.outcome === "validated") {
-        apply(broker, { type: "SignalValidated", strategy_id: signal.strategy_id, instrument_token: signal.instrument_token, at: now });
-        const child = childOf(e, { type: "signal.validated", source: "risk", broker, key: e.key, data: { ...signal, checks: d.checks } });
-        return [{ topic: topicName("signalsValidated", broker), event: { ...child, id } }];
-      }
-      const child = childOf(e, {
-        type: "signal.rejected",
-        source: "risk",
-        broker,
-        key: e.key,
-        data: { ...signal, checks: d.checks, reason_code: d.reason_code, message: d.message },
-      });
-      return [{ topic: topicName("signalsRejected", broker), event: { ...child, id } }];
+      return onOrderFlow(e, m);
     },
     every: { ms: 1_000, run: refresh },
   };
