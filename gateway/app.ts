@@ -83,6 +83,7 @@ export function createApp(deps: AppDeps): Hono {
     metric("alpha_panda_stage_events_handled_total", "counter", "Events a stage handled.", per((w) => w.stats?.handled));
     metric("alpha_panda_stage_duplicates_total", "counter", "Redelivered events a stage skipped.", per((w) => w.stats?.duplicates));
     metric("alpha_panda_stage_dead_letters_total", "counter", "Messages a stage sent to a DLQ.", per((w) => w.stats?.deadLettered));
+    metric("alpha_panda_stage_events_conflated_total", "counter", "Of the events handled, ticks skipped because a later tick of the same instrument superseded them.", per((w) => w.stats?.conflated));
     metric("alpha_panda_stage_events_produced_total", "counter", "Messages a stage produced.", per((w) => w.stats?.produced));
     metric("alpha_panda_stage_partitions", "gauge", "Partitions a stage owns in this process.", per((w) => w.stats?.partitions));
     metric("alpha_panda_stage_restarts_total", "counter", "Times a stage worker was restarted after a crash.", per((w) => w.restarts));

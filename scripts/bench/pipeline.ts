@@ -10,7 +10,10 @@
  *   those of its window (the last 10 s), read at the end of the phase, after a warm-up.
  * - Sustained ticks/s: ticks offered as fast as the pipeline takes them (at most `MAX_LAG` ahead of
  *   the slowest stage); the rate is what the portfolio, the last stage, handled per second in the
- *   steady part, from its stats (handled, timestamped, posted every second).
+ *   steady part, from its stats (handled, timestamped, posted every second). Risk, execution
+ *   (where no order rests) and the portfolio conflate ticks: one superseded by a later tick of the
+ *   same instrument in the same batch counts as handled without being decoded; the share each
+ *   stage conflated is reported beside the rate.
  *
  * Where ticks enter: embedded, through POST /api/v1/ticks (1,000 a request; the in-process log
  * lives in the gateway); on Kafka, published straight into market.ticks from this process with
@@ -52,6 +55,8 @@ import {
 } from "./support.ts";
 
 export type Mode = "embedded" | "kafka";
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 export const OFFERED_TICKS_PER_S = 5_000;
 export const STRATEGY_ID = "bench_flip";
@@ -223,6 +228,8 @@ export async function latencyPhase(run: PipelineRun, source: TickSource, rate: n
 export interface ThroughputResult {
   ticksPerS: number;
   perStage: Record<string, number>;
+  /** Of the events each stage handled in the steady part, the share it conflated (src/stage/processor.ts). */
+  conflated: Record<string, number>;
   offeredPerS: number;
   fillsPerS: number;
 }
@@ -274,10 +281,15 @@ export async function throughputPhase(run: PipelineRun, source: TickSource, sett
     return dt > 0 ? (ticksHandled(last.s)[stage] - ticksHandled(first.s)[stage]) / dt : 0;
   };
   const perStage = { strategy: round(rate("strategy")), risk: round(rate("risk")), execution: round(rate("execution")), portfolio: round(rate("portfolio")) };
+  const share = (stage: string) => {
+    const handled = (last.s[stage]?.handled ?? 0) - (first.s[stage]?.handled ?? 0);
+    return handled > 0 ? round(((last.s[stage]?.conflated ?? 0) - (first.s[stage]?.conflated ?? 0)) / handled, 3) : 0;
+  };
+  const conflated = { risk: share("risk"), execution: share("execution"), portfolio: share("portfolio") };
   const fills = (latencyOf(last.s)?.count ?? 0) - (latencyOf(first.s)?.count ?? 0);
   const fillsDt = ((last.s.portfolio?.at ?? 0) - (first.s.portfolio?.at ?? 0)) / 1000;
-  const r: ThroughputResult = { ticksPerS: perStage.portfolio, perStage, offeredPerS: round(sent / (producedFor / 1000)), fillsPerS: fillsDt > 0 ? round(fills / fillsDt, 1) : 0 };
-  opts.log(`  ${run.mode}: sustained ${r.ticksPerS} ticks/s through the portfolio (strategy ${perStage.strategy}, risk ${perStage.risk}, execution ${perStage.execution}; offered ${r.offeredPerS}/s; ${r.fillsPerS} fills/s)`);
+  const r: ThroughputResult = { ticksPerS: perStage.portfolio, perStage, conflated, offeredPerS: round(sent / (producedFor / 1000)), fillsPerS: fillsDt > 0 ? round(fills / fillsDt, 1) : 0 };
+  opts.log(`  ${run.mode}: sustained ${r.ticksPerS} ticks/s through the portfolio (strategy ${perStage.strategy}, risk ${perStage.risk}, execution ${perStage.execution}; offered ${r.offeredPerS}/s; ${r.fillsPerS} fills/s; conflated: risk ${pct(conflated.risk)}, execution ${pct(conflated.execution)}, portfolio ${pct(conflated.portfolio)})`);
 
   // Drain, so nothing is left behind on the shared topics (and the stop is quick).
   const target = baseMin + sent;
@@ -320,6 +332,9 @@ async function one(mode: Mode, opts: BenchOptions): Promise<BenchSection> {
       [`${mode}.pipeline_stage_ticks_per_s.strategy`]: thr.perStage.strategy ?? null,
       [`${mode}.pipeline_stage_ticks_per_s.risk`]: thr.perStage.risk ?? null,
       [`${mode}.pipeline_stage_ticks_per_s.execution`]: thr.perStage.execution ?? null,
+      [`${mode}.pipeline_conflated_share.risk`]: thr.conflated.risk ?? null,
+      [`${mode}.pipeline_conflated_share.execution`]: thr.conflated.execution ?? null,
+      [`${mode}.pipeline_conflated_share.portfolio`]: thr.conflated.portfolio ?? null,
       [`${mode}.tick_to_fill_ms.p50`]: latency.p50,
       [`${mode}.tick_to_fill_ms.p95`]: latency.p95,
       [`${mode}.tick_to_fill_ms.p99`]: latency.p99,

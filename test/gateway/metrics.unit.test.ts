@@ -5,11 +5,11 @@ import { MemoryCache } from "../../src/cache/memory.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
 import type { Store } from "../../src/store/index.ts";
 
-test("/metrics exports the portfolio's tick → fill latency as a Prometheus summary", async () => {
+test("/metrics exports the portfolio's tick → fill latency as a Prometheus summary, and the ticks each stage conflated", async () => {
   const stats = { handled: 10, duplicates: 0, deadLettered: 0, produced: 0, partitions: 6 };
   const workers: WorkerStatus[] = [
     { stage: "strategy", state: "running", restarts: 0, stats },
-    { stage: "portfolio", state: "running", restarts: 0, stats: { ...stats, tickToFill: { count: 42, sum_ms: 123.5, window_s: 10, window_count: 7, p50: 1.5, p95: 3.25, p99: 4, max: 4.75 } } },
+    { stage: "portfolio", state: "running", restarts: 0, stats: { ...stats, conflated: 4, tickToFill: { count: 42, sum_ms: 123.5, window_s: 10, window_count: 7, p50: 1.5, p95: 3.25, p99: 4, max: 4.75 } } },
   ];
   const app = createApp({ mode: "embedded", log: new MemoryLog(), store: {} as Store, cache: new MemoryCache(), workers: () => workers, feed: () => ({ kind: "none", published: 0, running: false }), startedAt: Date.now() });
   const text = await (await app.request("/metrics")).text();
@@ -17,6 +17,8 @@ test("/metrics exports the portfolio's tick → fill latency as a Prometheus sum
   for (const line of ['alpha_panda_tick_to_fill_ms{quantile="0.5"} 1.5', 'alpha_panda_tick_to_fill_ms{quantile="0.99"} 4', 'alpha_panda_tick_to_fill_ms{quantile="1"} 4.75', "alpha_panda_tick_to_fill_ms_sum 123.5", "alpha_panda_tick_to_fill_ms_count 42"]) {
     expect(text).toContain(line);
   }
+  expect(text).toContain('alpha_panda_stage_events_conflated_total{stage="strategy"} 0');
+  expect(text).toContain('alpha_panda_stage_events_conflated_total{stage="portfolio"} 4');
   // No stage has recorded any: no summary at all.
   const none = createApp({ mode: "embedded", log: new MemoryLog(), store: {} as Store, cache: new MemoryCache(), workers: () => [workers[0]!], feed: () => ({ kind: "none", published: 0, running: false }), startedAt: Date.now() });
   expect(await (await none.request("/metrics")).text()).not.toContain("tick_to_fill");
