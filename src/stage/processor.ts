@@ -76,6 +76,11 @@ export interface ProcessorOptions {
   onBatch?: (consumer: Consumer) => Promise<void> | void;
   /** Called after a batch was handled, before its outputs are sent (stages flush state here). */
   afterBatch?: () => Promise<void> | void;
+  /**
+   * Called once the batch's outputs are acknowledged, before its ids are marked seen and its
+   * offsets committed: state that must not get ahead of what was sent is saved here.
+   */
+  afterSend?: () => Promise<void> | void;
   /** Input topics whose messages are not deduplicated by id (handling one twice is harmless). */
   idempotentTopics?: readonly string[];
   /** Inputs where only a key's latest message matters (see the top of this file); must be idempotent. */
@@ -212,6 +217,7 @@ export class StreamProcessor {
       await this.withRetry("produce", () => this.o.producer.send(out));
       this.stats.produced += out.length;
     }
+    if (this.o.afterSend) await this.withRetry("afterSend", () => this.o.afterSend!());
     if (handledIds.length > 0) await this.withRetry("dedup", () => this.o.dedup.mark(handledIds));
   }
 

@@ -108,6 +108,7 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
       handle: stage.handle,
       onBatch: stage.onBatch,
       afterBatch: stage.afterBatch,
+      afterSend: stage.afterSend,
       idempotentTopics: stage.idempotentTopics,
       conflate: stage.conflate,
       logger: name === init.stage ? logger : logger.child({ companion: name }),

@@ -10,6 +10,8 @@ export interface Stage {
   onBatch?: (consumer: Consumer) => Promise<void> | void;
   /** After each batch, before its outputs are sent: flush state. */
   afterBatch?: () => Promise<void> | void;
+  /** After each batch's outputs were acknowledged, before it is committed: save state. */
+  afterSend?: () => Promise<void> | void;
   /** Periodic work: reload configuration, publish snapshots. */
   every?: { ms: number; run: () => Promise<void> };
   /**

@@ -2,8 +2,9 @@
  * The execution stage. `paper` orders go to the paper exchange (src/execution); `zerodha` orders
  * go to Kite Connect (src/kite/venue.ts), whose fills come back as order updates to the gateway. Its inputs (validated
  * signals, ticks, cancel commands) are all keyed by instrument token and co-partitioned, so one
- * worker holds an instrument's open orders. Those are saved to the cache after every batch
- * (`{broker}:exec:book`, per instrument) and loaded again at start and after a rebalance.
+ * worker holds an instrument's open orders. Those are saved to the cache after every batch, once
+ * its events are acknowledged (`{broker}:exec:book`, per instrument), and loaded again at start
+ * and after a rebalance.
  */
 import type { Broker } from "../../config.ts";
 import type { AnyEnvelope, Envelope } from "../../events/envelope.ts";
@@ -135,7 +136,10 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
         owned = now;
       }
     },
-    async afterBatch() {
+    // Saved only once the batch's events are acknowledged: a book saved ahead of them would, after
+    // a crash in between, hold orders whose events were never sent, and the redelivered signal
+    // would find its order known and emit nothing.
+    async afterSend() {
       if (dirty.size === 0) return;
       const fields: Record<string, string> = {};
       for (const token of dirty) {
@@ -143,8 +147,9 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
         const saved: Saved = { book, lineage: Object.fromEntries(book.flatMap((o) => (lineage.has(o.order.order_id) ? [[o.order.order_id, lineage.get(o.order.order_id)!]] : []))) };
         fields[token] = JSON.stringify(saved);
       }
-      dirty.clear();
       await ctx.cache.hset(bookKey("paper"), fields);
+      // Cleared after the write: a failed one is retried whole.
+      dirty.clear();
     },
     handle(e, m) {
       const now = new Date().toISOString();
