@@ -15,9 +15,10 @@
  * - Business rejections are events a handler returns, not errors.
  * - Conflation: on inputs a stage declares conflatable (market ticks, for the stages that only
  *   need an instrument's latest price), a message followed in the same batch by another of the
- *   same key, with no message of another input between them, is not decoded or handled when the
- *   stage's `when(key)` says so at that point of the batch. Every other input sees exactly the
- *   state it would have seen; the skipped messages are counted as handled and as `conflated`.
+ *   same topic and key, with no message of a non-conflated input between them, is not decoded or
+ *   handled when the stage's `when(key)` says so at that point of the batch. Every other input
+ *   sees exactly the state it would have seen; the skipped messages are counted as handled and as
+ *   `conflated`.
  */
 import type { Cache } from "../cache/port.ts";
 import type { AnyEnvelope, Envelope } from "../events/envelope.ts";
@@ -223,7 +224,7 @@ export class StreamProcessor {
 
   /**
    * For each message of a conflatable input: whether another of its topic and key follows it in
-   * the batch before any message of another input. (Keyless messages are never superseded.)
+   * the batch before any message of a non-conflated input. (Keyless messages are never superseded.)
    */
   private supersededIn(batch: readonly LogMessage[]): Uint8Array {
     const out = new Uint8Array(batch.length);
