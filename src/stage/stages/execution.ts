@@ -152,12 +152,11 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
       dirty.clear();
     },
     handle(e, m) {
-      const now = new Date().toISOString();
       if (e.type === "market.tick") {
         if (!brokers.includes("paper")) return [];
         const token = String(e.data.instrument_token);
         const hadOrders = (state.book[token]?.length ?? 0) > 0;
-        const r = exchange.onTick(state, e.data, now);
+        const r = exchange.onTick(state, e.data, new Date().toISOString());
         state = r.state;
         if (hadOrders || r.events.length > 0) dirty.add(token);
         return emit(r.events, e, "paper", token);
