@@ -99,6 +99,16 @@ export function createApp(deps: AppDeps): Hono {
         lines.push(`${name}_sum ${l.sum_ms}`, `${name}_count ${l.count}`);
       }
     }
+    // Per hop: an event's creation → the stage's batch that brought it (StreamProcessor.inbound).
+    const hops = workers.flatMap((w) => (w.stats?.inbound ? [[w.stage, w.stats.inbound] as const] : []));
+    if (hops.length > 0) {
+      const name = "alpha_panda_stage_inbound_ms";
+      lines.push(`# HELP ${name} Milliseconds from an event's creation to the stage taking it up (the events of the inputs the stage does not conflate).`, `# TYPE ${name} summary`);
+      for (const [stage, l] of hops) {
+        for (const [q, v] of [["0.5", l.p50], ["0.95", l.p95], ["0.99", l.p99], ["1", l.max]] as const) lines.push(`${name}{stage="${stage}",quantile="${q}"} ${v}`);
+        lines.push(`${name}_sum{stage="${stage}"} ${l.sum_ms}`, `${name}_count{stage="${stage}"} ${l.count}`);
+      }
+    }
     return c.text(`${lines.join("\n")}\n`, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
 

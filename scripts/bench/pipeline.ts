@@ -199,7 +199,12 @@ export interface LatencyResult {
   fillsPerS: number;
   offered: number;
   behind: number;
+  /** Per hop, creation → the stage taking it up (StreamProcessor.inbound), over the same window. */
+  hops: Record<string, { p50: number; p99: number }>;
 }
+
+/** The chain a tick's fill goes through, in order. */
+const HOPS = ["strategy", "risk", "execution", "portfolio"] as const;
 
 /** Offers `rate` ticks/s for warm-up + 10 s; the fill latency quantiles over the last 10 s. */
 export async function latencyPhase(run: PipelineRun, source: TickSource, rate: number, warmupMs: number, opts: BenchOptions): Promise<LatencyResult> {
@@ -222,8 +227,13 @@ export async function latencyPhase(run: PipelineRun, source: TickSource, rate: n
     fillsPerS: round((l.count - before) / elapsedS, 1),
     offered: round(offered.sent / elapsedS),
     behind: offered.behind,
+    hops: Object.fromEntries(HOPS.flatMap((h) => (s[h]?.inbound ? [[h, { p50: s[h].inbound.p50, p99: s[h].inbound.p99 }]] : []))),
   };
   opts.log(`  ${run.mode}: tick → fill at ${rate} ticks/s: p50 ${r.p50} ms, p95 ${r.p95} ms, p99 ${r.p99} ms, max ${r.max} ms (${r.samples} fills in the window, ${r.fillsPerS} fills/s${offered.behind > 0 ? `, sender ${offered.behind} ticks behind` : ""})`);
+  // Each hop's wait (creation → the stage's batch); what is left of tick → fill is the stages'
+  // own work, and at the end the portfolio's ledger write before the fill is applied.
+  const hops = Object.entries(r.hops).map(([h, q]) => `${h} ${q.p50}/${q.p99}`);
+  if (hops.length > 0) opts.log(`  ${run.mode}: per hop, creation → taken up, p50/p99 ms: ${hops.join(", ")}`);
   return r;
 }
 
@@ -348,6 +358,7 @@ async function one(mode: Mode, opts: BenchOptions): Promise<BenchSection> {
       [`${mode}.tick_to_fill_ms.offered_ticks_per_s`]: latency.offered,
       [`${mode}.tick_to_fill_ms.warmup_s`]: warmupMs / 1000,
       [`${mode}.tick_to_fill_ms.fills_per_s`]: latency.fillsPerS,
+      ...Object.fromEntries(HOPS.flatMap((h) => [[`${mode}.hop_ms.${h}.p50`, latency.hops[h]?.p50 ?? null], [`${mode}.hop_ms.${h}.p99`, latency.hops[h]?.p99 ?? null]])),
       [`${mode}.pipeline_instruments`]: run.instruments.length,
       [`${mode}.gateway_rss_mb.start`]: rssStart ?? null,
       [`${mode}.gateway_rss_mb.end`]: rssEnd ?? null,

@@ -44,6 +44,12 @@ export function uuidv7Ms(id: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+/** ms since the epoch of an envelope's `ts` (ISO 8601, whole ms); undefined when it does not parse. */
+export function isoMs(ts: string): number | undefined {
+  const ms = Date.parse(ts);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
 /** Wall-clock ms with sub-millisecond resolution. */
 export const wallMs = (): number => performance.timeOrigin + performance.now();
 

@@ -25,6 +25,8 @@ export interface StageStats {
   at?: number;
   /** Tick → fill latency (the portfolio stage only; see src/stage/latency.ts). */
   tickToFill?: LatencyStats;
+  /** Creation → arrival of the events of its non-conflated inputs: this hop (StreamProcessor.inbound). */
+  inbound?: LatencyStats;
   /** The stats of the stage's companions (src/stage/stages.ts), by name. */
   companions?: Record<string, StageStats>;
 }

@@ -53,6 +53,8 @@ function statsOf(part?: Part): StageStats {
   // Quantiles are computed here, once a second, never in the hot path.
   const latency = part?.stage.tickToFill?.rotate();
   if (latency) stats.tickToFill = latency;
+  const inbound = part?.processor.inbound.rotate();
+  if (inbound) stats.inbound = inbound;
   return stats;
 }
 
