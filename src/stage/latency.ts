@@ -61,7 +61,8 @@ export const wallMs = (): number => performance.timeOrigin + performance.now();
  */
 export class LatencyWindow {
   private readonly ring: Histogram[];
-  private readonly scratch = histogram();
+  /** The sum of the ring, kept as samples are recorded: a rotation subtracts one second, rather than adding up ten. */
+  private readonly window = histogram();
   private current = 0;
   private count = 0;
   private sumUs = 0;
@@ -75,6 +76,7 @@ export class LatencyWindow {
     if (startMs === undefined) return;
     const us = Math.min(Math.max(Math.round((nowMs - startMs) * 1000), 0), HIGHEST_US);
     this.ring[this.current]!.recordValue(us);
+    this.window.recordValue(us);
     this.count++;
     this.sumUs += us;
   }
@@ -82,13 +84,9 @@ export class LatencyWindow {
   /** Closes the current second; quantiles over the window. Undefined before the first sample. */
   rotate(): LatencyStats | undefined {
     if (this.count === 0) return undefined;
-    const h = this.scratch;
-    h.reset();
-    for (const r of this.ring) if (r.totalCount > 0) h.add(r);
-    this.current = (this.current + 1) % this.ring.length;
-    this.ring[this.current]!.reset();
+    const h = this.window;
     const ms = (us: number) => Math.round(us) / 1000;
-    return {
+    const stats: LatencyStats = {
       count: this.count,
       sum_ms: ms(this.sumUs),
       window_s: this.windowS,
@@ -98,5 +96,13 @@ export class LatencyWindow {
       p99: ms(h.getValueAtPercentile(99)),
       max: ms(h.maxValue),
     };
+    // The oldest second leaves the window, and its histogram takes the next second.
+    this.current = (this.current + 1) % this.ring.length;
+    const oldest = this.ring[this.current]!;
+    if (oldest.totalCount > 0) {
+      h.subtract(oldest);
+      oldest.reset();
+    }
+    return stats;
   }
 }

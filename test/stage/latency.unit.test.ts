@@ -33,6 +33,24 @@ describe("tick → fill latency", () => {
     expect(later.count).toBe(100);
   });
 
+  test("a second that leaves the window takes its samples with it: quantiles and max are the newer seconds'", () => {
+    const w = new LatencyWindow(3);
+    const now = wallMs();
+    w.recordSince(now - 1_000, now);
+    expect(w.rotate()!.max).toBeGreaterThanOrEqual(1_000);
+    for (let second = 0; second < 3; second++) {
+      for (let i = 0; i < 10; i++) w.recordSince(now - 10, now);
+      const s = w.rotate()!;
+      // The 1,000 ms sample is in the window for its own second and the two after it.
+      if (second < 2) expect(s.max).toBeGreaterThanOrEqual(1_000);
+      else {
+        expect(s.max).toBeLessThan(10.1);
+        expect(s.p99).toBeLessThan(10.1);
+        expect(s.window_count).toBe(30);
+      }
+    }
+  });
+
   test("a start in the future counts as 0, a very old one as 60 s", () => {
     const w = new LatencyWindow(1);
     w.recordSince(wallMs() + 5_000);
