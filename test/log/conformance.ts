@@ -241,6 +241,78 @@ export function logConformance(name: string, connect: () => Promise<Log>): void 
       }
     }, 90_000);
 
+    test("urgent topics go ahead of a backlog of other topics; every partition keeps its order", async () => {
+      const bulk = await topic("bulk", 1);
+      const urgent = await topic("urgent", 1);
+      const producer = log.producer();
+      await producer.send(messages(bulk, 600, () => "b"));
+      await producer.send(messages(urgent, 5, () => "u"));
+      await producer.close();
+      const got: LogMessage[] = [];
+      const c = log.consumer({ groupId: unique("g"), topics: [bulk, urgent], maxBatchSize: 20, urgentTopics: [urgent] });
+      await c.run(async (batch) => {
+        got.push(...batch);
+        await Bun.sleep(5);
+      });
+      const until = Date.now() + 20_000;
+      while (Date.now() < until && got.length < 605) await Bun.sleep(20);
+      await Bun.sleep(200);
+      await c.close();
+      expect(got.length).toBe(605);
+      const of = (t: string) => got.filter((m) => m.topic === t).map((m) => body(m).i);
+      expect(of(urgent)).toEqual([0, 1, 2, 3, 4]);
+      expect(of(bulk)).toEqual(Array.from({ length: 600 }, (_, i) => i));
+      // Produced after 600 others, the urgent messages came in the first batch.
+      expect(got.findLastIndex((m) => m.topic === urgent)).toBeLessThan(20);
+    });
+
+    test("with urgent topics and a backlog, a member joining mid-way loses nothing and reorders no partition", async () => {
+      const bulk = await topic("bulk", 2);
+      const urgent = await topic("urgent", 2);
+      const producer = log.producer();
+      await producer.send(messages(bulk, 4_000, (i) => `k${i % 40}`));
+      await producer.send(messages(urgent, 20, (i) => `k${i % 40}`));
+      await producer.close();
+      const group = unique("g");
+      const options: ConsumerOptions = { groupId: group, topics: [bulk, urgent], maxBatchSize: 50, urgentTopics: [urgent], sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 };
+      const a: LogMessage[] = [];
+      const b: LogMessage[] = [];
+      const ca = log.consumer(options);
+      await ca.run(async (batch) => {
+        a.push(...batch);
+        await Bun.sleep(25);
+      });
+      const cb = log.consumer(options);
+      const distinct = () => new Set([...a, ...b].map((m) => `${m.topic}/${m.partition}/${m.offset}`)).size;
+      let joined = false;
+      const until = Date.now() + 40_000;
+      while (Date.now() < until && distinct() < 4_020) {
+        if (!joined && a.length >= 200) {
+          joined = true;
+          await cb.run(async (batch) => {
+            b.push(...batch);
+            await Bun.sleep(25);
+          });
+        }
+        await Bun.sleep(20);
+      }
+      await Bun.sleep(300);
+      await ca.close();
+      await cb.close();
+      expect(joined).toBe(true);
+      expect(distinct()).toBe(4_020);
+      expect(b.length).toBeGreaterThan(0);
+      // Each member saw each partition's offsets in order (a redelivery after the handover goes to the new owner).
+      for (const got of [a, b]) {
+        const last = new Map<string, number>();
+        for (const m of got) {
+          const key = `${m.topic}/${m.partition}`;
+          expect(m.offset).toBeGreaterThan(last.get(key) ?? -1);
+          last.set(key, m.offset);
+        }
+      }
+    }, 60_000);
+
     test("batches never exceed maxBatchSize", async () => {
       const t = await topic("batchsize", 1);
       const producer = log.producer();
