@@ -41,17 +41,17 @@ async function stageOn(store: Store, cache = new MemoryCache()) {
 }
 
 let fillSeq = 0;
-function fill(side: "BUY" | "SELL", quantity: number, price: number, fees = 0): AnyEnvelope {
+function fill(side: "BUY" | "SELL", quantity: number, price: number, fees = 0, token = 738561): AnyEnvelope {
   const id = `o${fillSeq++}`;
   const data: PayloadOf<"order.filled"> = {
-    order_id: id, signal_id: id, strategy_id: "momentum_fast", instrument_token: 738561, side, quantity, order_type: "MARKET",
+    order_id: id, signal_id: id, strategy_id: "momentum_fast", instrument_token: token, side, quantity, order_type: "MARKET",
     fill_id: `${id}-1`, fill_quantity: quantity, fill_price: price, filled_quantity: quantity, fees, status: "FILLED",
   };
-  return createEvent({ type: "order.filled", source: "execution", broker: "paper", key: "738561", data }) as AnyEnvelope;
+  return createEvent({ type: "order.filled", source: "execution", broker: "paper", key: String(token), data }) as AnyEnvelope;
 }
 
-const tick = (price: number) =>
-  createEvent({ type: "market.tick", source: "test", broker: "shared", key: "738561", data: { instrument_token: 738561, last_price: price, exchange_ts: new Date().toISOString(), feed: "test" } }) as AnyEnvelope;
+const tick = (price: number, token = 738561) =>
+  createEvent({ type: "market.tick", source: "test", broker: "shared", key: String(token), data: { instrument_token: token, last_price: price, exchange_ts: new Date().toISOString(), feed: "test" } }) as AnyEnvelope;
 
 function suite(name: string, open: OpenStore) {
   describe(`portfolio stage: ${name}`, () => {
@@ -105,6 +105,30 @@ function suite(name: string, open: OpenStore) {
         expect(p!.last_price).toBe(101_000);
         expect(p!.unrealised_pnl).toBe(10 * 1_000);
         expect(await cache.hget("market:last", "738561")).toBe("101000");
+      } finally {
+        await done();
+      }
+    });
+
+    test("a fill's position is written at once; positions its batch's ticks only marked follow within MARKS_EVERY_MS", async () => {
+      const { store, done } = await open();
+      const TCS = 2953217;
+      try {
+        const { cache, feed, settle } = await stageOn(store);
+        // The first batch writes the whole book (nothing was written for MARKS_EVERY_MS).
+        await feed([tick(100_000), tick(300_000, TCS), fill("BUY", 10, 100_000), fill("BUY", 5, 300_000, 0, TCS)]);
+        const byToken = async () => new Map((await readPositions(cache, "paper")).map((p) => [p.instrument_token, p]));
+        expect((await byToken()).get(TCS)!.last_price).toBe(300_000);
+        // Within MARKS_EVERY_MS of that: TCS moves, and RELIANCE fills again in the same batch.
+        await feed([tick(301_000, TCS), fill("BUY", 2, 100_000)]);
+        let now = await byToken();
+        expect(now.get(738561)!.quantity).toBe(12);
+        // The fill's batch wrote what the fill changed, not every position the ticks marked.
+        expect(now.get(TCS)!.last_price).toBe(300_000);
+        await settle();
+        now = await byToken();
+        expect(now.get(TCS)!.last_price).toBe(301_000);
+        expect(now.get(TCS)!.unrealised_pnl).toBe(5 * 1_000);
       } finally {
         await done();
       }

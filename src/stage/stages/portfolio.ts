@@ -47,6 +47,8 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
   const state = new Map<Broker, PortfolioState>();
   const dirty = new Map<Broker, Set<string>>(brokers.map((b) => [b, new Set()]));
+  // Of those, the ones a fill changed: written at once; the ones only marked wait for the cadence.
+  const filledDirty = new Map<Broker, Set<string>>(brokers.map((b) => [b, new Set()]));
   const marks = new Map<string, string>();
   let owned: string | undefined;
   let ownsSnapshot = new Set<Broker>(brokers);
@@ -80,7 +82,9 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
       if (!inserted.delete(e.id.toLowerCase())) continue; // a fill the ledger has: applied before
       const f = e.data;
       state.set(broker, evolveInPlace(state.get(broker)!, f));
-      dirty.get(broker)!.add(positionKey(f.strategy_id, f.instrument_token));
+      const key = positionKey(f.strategy_id, f.instrument_token);
+      dirty.get(broker)!.add(key);
+      filledDirty.get(broker)!.add(key);
       // The chain started at the tick (its id, a UUIDv7, is the correlation id): tick → fill.
       tickToFill.recordSince(uuidv7Ms(e.correlation_id));
     }
@@ -120,20 +124,28 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     if (out.length > 0) await ctx.producer.send(out);
   }
 
-  /** Writes the dirty positions (taken now; put back if the write fails). */
-  async function writePositions(): Promise<void> {
-    positionsWrittenAt = Date.now();
+  /**
+   * Writes the dirty positions, or (`onlyFilled`) only those a fill changed; taken now, put back if
+   * the write fails.
+   */
+  async function writePositions(onlyFilled: boolean): Promise<void> {
+    if (!onlyFilled) positionsWrittenAt = Date.now();
     const writes: Array<Promise<unknown>> = [];
-    for (const [b, keys] of dirty) {
+    for (const [b, all] of dirty) {
+      const filledKeys = filledDirty.get(b)!;
+      const keys = onlyFilled ? filledKeys : all;
       if (keys.size === 0) continue;
       const s = state.get(b)!;
       const fields: Record<string, string> = {};
       for (const k of keys) fields[k] = JSON.stringify(s.positions[k]);
       const taken = [...keys];
-      keys.clear();
+      const wasFilled = taken.filter((k) => filledKeys.has(k));
+      for (const k of taken) all.delete(k);
+      for (const k of wasFilled) filledKeys.delete(k);
       writes.push(
         ctx.cache.hset(positionsKey(b), fields).catch((err: unknown) => {
-          for (const k of taken) keys.add(k);
+          for (const k of taken) all.add(k);
+          for (const k of wasFilled) filledKeys.add(k);
           throw err;
         }),
       );
@@ -160,7 +172,10 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   function writesDue(filled: boolean): Array<Promise<unknown>> {
     const now = Date.now();
     const due: Array<Promise<unknown>> = [];
-    if ((filled || now - positionsWrittenAt >= MARKS_EVERY_MS) && [...dirty.values()].some((k) => k.size > 0)) due.push(writePositions());
+    // A fill's positions at once (a batch of ticks marks every held position: writing them all
+    // with each fill made the fill's batch write the whole book); the rest on the cadence.
+    if (now - positionsWrittenAt >= MARKS_EVERY_MS && [...dirty.values()].some((k) => k.size > 0)) due.push(writePositions(false));
+    else if (filled && [...filledDirty.values()].some((k) => k.size > 0)) due.push(writePositions(true));
     if (marks.size > 0 && now - marksWrittenAt >= MARKS_EVERY_MS) due.push(writeMarks());
     return due;
   }
