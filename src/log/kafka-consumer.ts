@@ -63,14 +63,6 @@ export class KafkaConsumer implements Consumer {
   private wake: (() => void) | undefined;
   /** "topic/partition" → the offset after the last one handed to the handler. */
   private readonly delivered = new Map<string, bigint>();
-  /** ConsumerOptions.urgentTopics. */
-  private readonly urgent: ReadonlySet<string>;
-  /** With urgent topics: read from the stream and not yet handed over (what urgent messages overtook). */
-  private held: Raw[] = [];
-  /** "topic/partition" → the offset after the last one read into `held`. */
-  private readonly readTo = new Map<string, bigint>();
-  /** How many messages `held` takes from the stream at most: how far ahead an urgent message is looked for. */
-  private readonly holdMax: number;
   /** "topic/partition" → the offset to commit; kept until a commit of it succeeds. */
   private readonly uncommitted = new Map<string, CommitOptionsPartition>();
   /** Where the stream starts each assigned partition, as of its last offsets refresh. */
@@ -91,8 +83,6 @@ export class KafkaConsumer implements Consumer {
     private readonly onClose: (c: KafkaConsumer) => void,
   ) {
     this.maxBatch = options.maxBatchSize ?? 500;
-    this.urgent = new Set(options.urgentTopics ?? []);
-    this.holdMax = Math.max(10 * this.maxBatch, 1_000);
     this.startRetries = settings.retries;
     this.what = `group ${options.groupId} on ${options.topics.join(", ")}`;
     const sessionTimeout = options.sessionTimeoutMs ?? defaults.sessionTimeoutMs;
@@ -195,8 +185,6 @@ export class KafkaConsumer implements Consumer {
     const owned = new Set((payload.assignments ?? []).flatMap((a) => a.partitions.map((p) => tp(a.topic, p))));
     for (const key of this.delivered.keys()) if (!owned.has(key)) this.delivered.delete(key);
     for (const key of this.uncommitted.keys()) if (!owned.has(key)) this.uncommitted.delete(key);
-    for (const key of this.readTo.keys()) if (!owned.has(key)) this.readTo.delete(key);
-    this.held = this.held.filter((m) => owned.has(tp(m.topic, m.partition)));
     this.wake?.();
   }
 
@@ -241,12 +229,8 @@ export class KafkaConsumer implements Consumer {
 
   /** Up to maxBatch messages from the stream's buffer, without duplicates or revoked partitions. */
   private take(stream: Stream): Raw[] {
-    const owned = this.owned();
-    return this.urgent.size > 0 ? this.takeUrgentFirst(stream, owned) : this.takeInOrder(stream, owned);
-  }
-
-  private takeInOrder(stream: Stream, owned: Set<string>): Raw[] {
     const out: Raw[] = [];
+    const owned = this.owned();
     while (out.length < this.maxBatch) {
       const m = stream.read() as Raw | null;
       if (m === null) break;
@@ -260,37 +244,6 @@ export class KafkaConsumer implements Consumer {
     return out;
   }
 
-  /**
-   * The urgent topics' messages first, then the others, each partition in order. The stream's
-   * buffer is read ahead into `held` (up to holdMax messages: the stream fetches more only as that
-   * drains, so memory stays bounded), so an urgent message behind a backlog is found.
-   */
-  private takeUrgentFirst(stream: Stream, owned: Set<string>): Raw[] {
-    while (this.held.length < this.holdMax) {
-      const m = stream.read() as Raw | null;
-      if (m === null) break;
-      const key = tp(m.topic, m.partition);
-      if (!owned.has(key)) continue;
-      const next = this.readTo.get(key) ?? this.delivered.get(key);
-      if (next !== undefined && m.offset < next) continue;
-      this.readTo.set(key, m.offset + 1n);
-      this.held.push(m);
-    }
-    const out: Raw[] = [];
-    const rest: Raw[] = [];
-    for (const m of this.held) {
-      if (!owned.has(tp(m.topic, m.partition))) continue;
-      if (out.length < this.maxBatch && this.urgent.has(m.topic)) out.push(m);
-      else rest.push(m);
-    }
-    // Room left means every urgent message is in: the rest follow in the order they were read.
-    const fill = Math.min(this.maxBatch - out.length, rest.length);
-    for (let i = 0; i < fill; i++) out.push(rest[i]!);
-    this.held = fill > 0 ? rest.slice(fill) : rest;
-    for (const m of out) this.delivered.set(tp(m.topic, m.partition), m.offset + 1n);
-    return out;
-  }
-
   private waitForData(stream: Stream): Promise<void> {
     return new Promise((resolve) => {
       // A timer as a backstop: a wakeup is never needed for correctness, only for latency.
@@ -300,7 +253,7 @@ export class KafkaConsumer implements Consumer {
         resolve();
       }
       this.wake = finish;
-      if (stream.readableLength > 0 || this.held.length > 0 || this.stopping || this.failure) finish();
+      if (stream.readableLength > 0 || this.stopping || this.failure) finish();
     });
   }
 

@@ -403,7 +403,6 @@ class MemoryConsumer implements Consumer {
   private cursors: Cursor[] | undefined;
   private readonly maxBatch: number;
   private readonly maxWaitMs: number;
-  private readonly urgent: ReadonlySet<string>;
 
   constructor(
     private readonly broker: MemoryBroker,
@@ -412,7 +411,6 @@ class MemoryConsumer implements Consumer {
   ) {
     this.maxBatch = options.maxBatchSize ?? 500;
     this.maxWaitMs = options.maxWaitMs ?? 100;
-    this.urgent = new Set(options.urgentTopics ?? []);
     this.done = new Promise((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -456,11 +454,9 @@ class MemoryConsumer implements Consumer {
         // What the batch takes of each partition: committed when the handler is done.
         const offsets = new Map<string, { topic: string; partition: number; next: number }>();
         const taken: Array<[Cursor, number]> = [];
-        // Start at a different partition each round so one busy partition cannot starve the rest;
-        // the urgent topics' partitions first (ConsumerOptions.urgentTopics).
-        for (let i = 0; i < 2 * cursors.length && batch.length < this.maxBatch; i++) {
+        // Start at a different partition each round so one busy partition cannot starve the rest.
+        for (let i = 0; i < cursors.length && batch.length < this.maxBatch; i++) {
           const c = cursors[(start + i) % cursors.length]!;
-          if (this.urgent.has(c.topic) !== i < cursors.length) continue;
           const { base, messages } = c.p;
           const from = Math.max(c.pos - base, 0);
           const n = Math.min(messages.length - from, this.maxBatch - batch.length);

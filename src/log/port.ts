@@ -62,12 +62,6 @@ export interface ConsumerOptions {
   startFrom?: "earliest" | "latest";
   /** Most messages per handler call (default 500). */
   maxBatchSize?: number;
-  /**
-   * Topics whose messages go ahead of the others this consumer has fetched and not yet handed
-   * over: a signal or a fill is not left behind a backlog of ticks. Order stays as it is within
-   * each partition (the log promises no order across partitions anyway).
-   */
-  urgentTopics?: readonly string[];
   /** How long a fetch waits for data before returning what it has (default 100 ms). */
   maxWaitMs?: number;
   sessionTimeoutMs?: number;

@@ -18,8 +18,7 @@
  *   same topic and key, with no message of a non-conflated input between them, is not decoded or
  *   handled when the stage's `when(key)` says so at that point of the batch. Every other input
  *   sees exactly the state it would have seen; the skipped messages are counted as handled and as
- *   `conflated`. A stage that conflates reads its other inputs first (ConsumerOptions.urgentTopics):
- *   a signal or a fill goes ahead of the ticks fetched before it, not behind them.
+ *   `conflated`.
  */
 import type { Cache } from "../cache/port.ts";
 import type { AnyEnvelope, Envelope } from "../events/envelope.ts";
@@ -150,8 +149,7 @@ export class StreamProcessor {
   }
 
   async start(): Promise<void> {
-    const urgentTopics = this.conflatable.size > 0 ? this.o.topics.filter((t) => !this.conflatable.has(t)) : undefined;
-    this.consumer = this.o.log.consumer({ groupId: this.o.groupId, topics: this.o.topics, maxBatchSize: this.o.maxBatchSize, clientId: this.o.stage, urgentTopics });
+    this.consumer = this.o.log.consumer({ groupId: this.o.groupId, topics: this.o.topics, maxBatchSize: this.o.maxBatchSize, clientId: this.o.stage });
     const consumer = this.consumer;
     await consumer.run(async (batch) => {
       await this.o.onBatch?.(consumer);
