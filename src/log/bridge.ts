@@ -21,6 +21,7 @@ import type {
   TopicPartition,
   TopicSpec,
 } from "./port.ts";
+import { superseded } from "./conflate.ts";
 import { SendGate } from "./semaphore.ts";
 
 /** The part of MessagePort both ends use. */
@@ -43,7 +44,7 @@ type Call = Request extends infer R ? (R extends Request ? Omit<R, "id" | "t"> :
 
 type Reply = { t: "res"; id: number; ok: true; value?: unknown } | { t: "res"; id: number; ok: false; error: WireError };
 type Push =
-  | { t: "batch"; cid: number; bid: number; batch: PackedBatch; assignments: TopicPartition[] }
+  | { t: "batch"; cid: number; bid: number; batch: PackedBatch; skipped?: Record<string, number>; assignments: TopicPartition[] }
   | { t: "assign"; cid: number; assignments: TopicPartition[] }
   | { t: "done"; cid: number; error?: WireError };
 type Ack = { t: "ack"; bid: number; error?: WireError };
@@ -137,6 +138,24 @@ export function unpackBatch(p: PackedBatch): LogMessage[] {
   return out;
 }
 
+/**
+ * A batch without its superseded messages, and how many were left out per topic. Done on the main
+ * thread before packing: at feed rates most ticks are superseded, and packing, posting and
+ * unpacking them for a stage that skips them was a good part of the main thread's work.
+ */
+function conflate(batch: readonly LogMessage[], conflatable: ReadonlySet<string>): { batch: readonly LogMessage[]; skipped?: Record<string, number> } {
+  const mask = superseded(batch, conflatable);
+  if (!mask.includes(1)) return { batch };
+  const kept: LogMessage[] = [];
+  const skipped: Record<string, number> = {};
+  for (let i = 0; i < batch.length; i++) {
+    const m = batch[i]!;
+    if (mask[i]) skipped[m.topic] = (skipped[m.topic] ?? 0) + 1;
+    else kept.push(m);
+  }
+  return { batch: kept, skipped };
+}
+
 interface WireError {
   message: string;
   code?: ErrorCode;
@@ -200,12 +219,14 @@ export function serveLog(log: Log, port: Port): () => Promise<void> {
           () => port.postMessage({ t: "done", cid: msg.cid } satisfies Push),
           (err) => port.postMessage({ t: "done", cid: msg.cid, error: toWire(err) } satisfies Push),
         ).finally(() => clearInterval(timer));
-        const handler: BatchHandler = (batch) =>
+        const conflatable = new Set(msg.options.conflate ?? []);
+        const handler: BatchHandler = (fetched) =>
           new Promise<void>((resolve, reject) => {
             const bid = nextBatch++;
             acks.set(bid, { resolve, reject });
+            const { batch, skipped } = conflatable.size > 0 ? conflate(fetched, conflatable) : { batch: fetched, skipped: undefined };
             const packed = packBatch(batch);
-            const push: Push = { t: "batch", cid: msg.cid, bid, batch: packed, assignments: consumer.assignments() };
+            const push: Push = { t: "batch", cid: msg.cid, bid, batch: packed, skipped, assignments: consumer.assignments() };
             port.postMessage(push, { transfer: [packed.values.buffer as ArrayBuffer] });
           });
         return void reply(msg.id, consumer.run(handler).then(pushAssignments));
@@ -349,7 +370,7 @@ class RemoteConsumer implements Consumer {
     this.current = msg.assignments;
     if (msg.t === "batch") {
       const handler = this.handler!;
-      handler(unpackBatch(msg.batch)).then(
+      handler(unpackBatch(msg.batch), msg.skipped).then(
         () => this.log.ack(msg.bid),
         (err) => this.log.ack(msg.bid, err ?? new Error("handler failed")),
       );

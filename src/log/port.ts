@@ -68,9 +68,18 @@ export interface ConsumerOptions {
   heartbeatIntervalMs?: number;
   rebalanceTimeoutMs?: number;
   clientId?: string;
+  /**
+   * Topics whose superseded messages (src/log/conflate.ts) the consumer may leave out of a batch,
+   * for a handler that would skip them anyway. What it leaves out is committed with the batch and
+   * counted, per topic, in the handler's second argument. Only the worker's view of the in-process
+   * log does it (on the main thread, so they never cross to the worker); Kafka and the in-process
+   * log hand over every message.
+   */
+  conflate?: readonly string[];
 }
 
-export type BatchHandler = (batch: readonly LogMessage[]) => Promise<void>;
+/** `skipped`: per topic, the messages a `conflate` consumer left out of this batch. */
+export type BatchHandler = (batch: readonly LogMessage[], skipped?: Readonly<Record<string, number>>) => Promise<void>;
 
 export interface Consumer {
   /** Joins the group and starts delivering batches to the handler; resolves once joined. */

@@ -18,7 +18,8 @@
  *   same topic and key, with no message of a non-conflated input between them, is not decoded or
  *   handled when the stage's `when(key)` says so at that point of the batch. Every other input
  *   sees exactly the state it would have seen; the skipped messages are counted as handled and as
- *   `conflated`.
+ *   `conflated`. A stage without `when` lets its consumer drop them (ConsumerOptions.conflate):
+ *   the worker's view of the in-process log does so on the main thread, so they never cross over.
  */
 import type { Cache } from "../cache/port.ts";
 import type { AnyEnvelope, Envelope } from "../events/envelope.ts";
@@ -27,6 +28,7 @@ import { AlphaError, isRetryable } from "../errors.ts";
 import type { Consumer, Log, LogMessage, OutgoingMessage, Producer } from "../log/port.ts";
 import { eventLogger, type Logger } from "../logger.ts";
 import { isoMs, LatencyWindow, wallMs } from "./latency.ts";
+import { superseded as supersededIn } from "../log/conflate.ts";
 import { dlqName } from "../topics.ts";
 
 export interface Outgoing {
@@ -149,11 +151,14 @@ export class StreamProcessor {
   }
 
   async start(): Promise<void> {
-    this.consumer = this.o.log.consumer({ groupId: this.o.groupId, topics: this.o.topics, maxBatchSize: this.o.maxBatchSize, clientId: this.o.stage });
+    // The consumer may drop superseded messages itself, unless the stage's `when` decides
+    // message by message (it sees the stage's state, which the consumer does not).
+    const conflate = this.conflatable.size > 0 && !this.o.conflate?.when ? [...this.conflatable] : undefined;
+    this.consumer = this.o.log.consumer({ groupId: this.o.groupId, topics: this.o.topics, maxBatchSize: this.o.maxBatchSize, clientId: this.o.stage, conflate });
     const consumer = this.consumer;
-    await consumer.run(async (batch) => {
+    await consumer.run(async (batch, skipped) => {
       await this.o.onBatch?.(consumer);
-      await this.processBatch(batch);
+      await this.processBatch(batch, skipped);
     });
   }
 
@@ -161,10 +166,13 @@ export class StreamProcessor {
     await this.consumer?.close();
   }
 
-  /** Handles one batch; resolves when its outputs and dead letters are acknowledged. */
-  async processBatch(batch: readonly LogMessage[]): Promise<void> {
+  /**
+   * Handles one batch; resolves when its outputs and dead letters are acknowledged. `skipped`: the
+   * superseded messages the consumer already left out (ConsumerOptions.conflate), per topic.
+   */
+  async processBatch(batch: readonly LogMessage[], skipped?: Readonly<Record<string, number>>): Promise<void> {
     const arrived = wallMs();
-    const superseded = this.conflatable.size > 0 ? this.supersededIn(batch) : undefined;
+    const superseded = this.conflatable.size > 0 ? supersededIn(batch, this.conflatable) : undefined;
     const decoded: Array<{ m: LogMessage; e?: AnyEnvelope; error?: AlphaError; later?: true }> = batch.map((m, i) => {
       // Decoded when reached, if it is not skipped then.
       if (superseded?.[i]) return { m, later: true };
@@ -243,28 +251,14 @@ export class StreamProcessor {
     }
     if (this.o.afterSend) await this.withRetry("afterSend", () => this.o.afterSend!());
     if (handledIds.length > 0) await this.withRetry("dedup", () => this.o.dedup.mark(handledIds));
-  }
-
-  /**
-   * For each message of a conflatable input: whether another of its topic and key follows it in
-   * the batch before any message of a non-conflated input. (Keyless messages are never superseded.)
-   */
-  private supersededIn(batch: readonly LogMessage[]): Uint8Array {
-    const out = new Uint8Array(batch.length);
-    const later = new Map<string, Set<string>>();
-    for (let i = batch.length - 1; i >= 0; i--) {
-      const m = batch[i]!;
-      if (!this.conflatable.has(m.topic)) {
-        later.clear();
-        continue;
+    if (skipped) {
+      for (const topic in skipped) {
+        const n = skipped[topic]!;
+        this.stats.conflated += n;
+        this.stats.handled += n;
+        this.stats.handledByTopic[topic] = (this.stats.handledByTopic[topic] ?? 0) + n;
       }
-      if (m.key === "") continue;
-      let keys = later.get(m.topic);
-      if (!keys) later.set(m.topic, (keys = new Set()));
-      if (keys.has(m.key)) out[i] = 1;
-      else keys.add(m.key);
     }
-    return out;
   }
 
   private deadLetter(m: LogMessage, err: unknown, attempts: number): OutgoingMessage {

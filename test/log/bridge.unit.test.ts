@@ -54,3 +54,40 @@ test("a batch packed for the thread boundary unpacks to the same messages", () =
   expect(back.map((m) => ({ ...m, value: [...m.value] }))).toEqual(batch.map((m) => ({ ...m, value: [...m.value] })));
   expect(unpackBatch(packBatch([]))).toEqual([]);
 });
+
+test("a consumer that asks to conflate gets each key's last message of a run; the rest is counted, committed and never crosses", async () => {
+  const log = new MemoryLog(new MemoryBroker());
+  await log.createTopics([{ name: "ticks", partitions: 1, retentionMs: -1 }]);
+  const { port1, port2 } = new MessageChannel();
+  const stop = serveLog(log, port1);
+  const remote = new RemoteLog(port2);
+  const producer = log.producer();
+  await producer.send(["a:1", "a:2", "b:1", "a:3", "c:1", "b:2"].map((v) => ({ topic: "ticks", key: v.split(":")[0]!, value: v })));
+  const got: string[] = [];
+  const skipped: Array<Readonly<Record<string, number>> | undefined> = [];
+  const read = async (into: string[]) => {
+    const consumer = remote.consumer({ groupId: "g", topics: ["ticks"], conflate: ["ticks"] });
+    await consumer.run(async (batch, s) => {
+      into.push(...batch.map((m) => `${new TextDecoder().decode(m.value)}@${m.offset}`));
+      skipped.push(s);
+    });
+    return consumer;
+  };
+  const consumer = await read(got);
+  const until = Date.now() + 5_000;
+  while (got.length < 3 && Date.now() < until) await Bun.sleep(10);
+  await consumer.close();
+  expect(got).toEqual(["a:3@3", "c:1@4", "b:2@5"]);
+  expect(skipped).toEqual([{ ticks: 3 }]);
+  // The skipped offsets were committed with the batch: the group resumes after all six.
+  await producer.send([{ topic: "ticks", key: "a", value: "a:4" }]);
+  const again: string[] = [];
+  const next = await read(again);
+  while (again.length < 1 && Date.now() < until) await Bun.sleep(10);
+  await next.close();
+  expect(again).toEqual(["a:4@6"]);
+  await remote.close();
+  await stop();
+  port1.close();
+  port2.close();
+});

@@ -109,6 +109,31 @@ describe("stream processor: conflation", () => {
     expect(processor.stats.deadLettered).toBe(1);
   });
 
+  test("what the consumer already left out (ConsumerOptions.conflate) counts as handled and conflated", async () => {
+    const { seen, handle } = recorder();
+    const { processor } = harness(handle, { topics: [TICKS] });
+    await processor.processBatch([tick(1, 102), tick(2, 201)].map((e) => message(TICKS, e)), { [TICKS]: 5 });
+    expect(seen).toEqual(["1@102", "2@201"]);
+    expect(processor.stats).toMatchObject({ handled: 7, conflated: 5, handledByTopic: { [TICKS]: 7 } });
+  });
+
+  test("the consumer is asked to conflate only for a stage without `when`", async () => {
+    const asked: unknown[] = [];
+    const log = new MemoryLog();
+    await log.createTopics([TICKS, OTHER].map((name) => ({ name, partitions: 1, retentionMs: -1 })));
+    const consumer = log.consumer.bind(log);
+    log.consumer = (o) => (asked.push(o.conflate), consumer(o));
+    const { handle } = recorder();
+    const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
+    const producer = log.producer();
+    for (const conflate of [{ topics: [TICKS] }, { topics: [TICKS], when: () => true }, undefined]) {
+      const p = new StreamProcessor({ stage: "test", groupId: "g", topics: [TICKS, OTHER], log, producer, dedup, handle, logger: quiet, idempotentTopics: [TICKS], conflate });
+      await p.start();
+      await p.close();
+    }
+    expect(asked).toEqual([[TICKS], undefined, undefined]);
+  });
+
   test("a conflated input must be idempotent too (a skipped message is never marked seen)", () => {
     const { handle } = recorder();
     expect(() => harness(handle, { topics: [TICKS] }, [])).toThrow(/must be idempotent/);
