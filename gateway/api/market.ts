@@ -4,6 +4,7 @@
  */
 import type { Problem } from "../../src/errors.ts";
 import type { Tick } from "../../src/events/payloads.ts";
+import { nowIso, toIsoMs } from "../../src/events/iso.ts";
 import { invalid } from "./errors.ts";
 import { offGrid } from "./lookups.ts";
 import { route, type Route } from "./route.ts";
@@ -39,7 +40,7 @@ export function marketRoutes(s: Services): Route[] {
       responses: { 202: { description: "Published to market.ticks.", schema: ticksResponse } },
       errors: [400, 413, 415],
       async handle({ body }) {
-        const now = new Date().toISOString();
+        const now = nowIso();
         const problems: Problem[] = [];
         const ticks: Tick[] = [];
         body.ticks.forEach((t, n) => {
@@ -57,7 +58,7 @@ export function marketRoutes(s: Services): Route[] {
             volume: t.volume,
             bid: t.bid,
             ask: t.ask,
-            exchange_ts: t.exchange_ts === undefined ? now : new Date(t.exchange_ts).toISOString(),
+            exchange_ts: t.exchange_ts === undefined ? now : toIsoMs(t.exchange_ts),
             feed: "api",
           });
         });

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { AlphaError } from "../errors.ts";
-import { ISO, ISO_MS } from "./iso.ts";
+import { ISO, ISO_MS, nowIso } from "./iso.ts";
 import { EVENT_TYPES, PAYLOADS, type EventType, type PayloadOf } from "./payloads.ts";
 
 export const ENVELOPE_VERSION = 1;
@@ -64,7 +64,7 @@ function make<T extends EventType>(e: NewEvent<T>, ids: { correlation_id?: strin
   return {
     id: eventId,
     type: e.type,
-    ts: new Date().toISOString(),
+    ts: nowIso(),
     correlation_id: ids.correlation_id ?? eventId,
     causation_id: ids.causation_id,
     trace_id: ids.trace_id ?? eventId,

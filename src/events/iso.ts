@@ -10,3 +10,26 @@ export const ISO_MS = new RegExp(String.raw`^${DATE}T(?:(?:[01]\d|2[0-3]):[0-5]\
 export const ISO = new RegExp(String.raw`^${DATE}T(?:(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z))$`);
 /** z.iso.datetime({ offset: true }): UTC or an offset. */
 export const ISO_OFFSET = new RegExp(String.raw`^${DATE}T(?:(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|([+-](?:[01]\d|2[0-3]):[0-5]\d)))$`);
+
+/**
+ * A date-time ISO_OFFSET accepts, as `Date.toISOString()` writes it: returned as it is when it is
+ * already so (UTC, milliseconds), which is how feeds send them, without a parse and a format.
+ *
+ * @example
+ * toIsoMs("2026-12-02T09:15:00+05:30"); // "2026-12-02T03:45:00.000Z"
+ */
+export function toIsoMs(s: string): string {
+  return s.length === 24 && s.charCodeAt(23) === 90 && s.charCodeAt(19) === 46 ? s : new Date(s).toISOString();
+}
+
+let lastMs = -1;
+let lastIso = "";
+/** Now, as `new Date().toISOString()`; within one millisecond the same string, formatted once. */
+export function nowIso(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}

@@ -32,6 +32,8 @@ import type {
 } from "./port.ts";
 import { SendGate } from "./semaphore.ts";
 
+const encoder = new TextEncoder();
+
 export interface MemoryBrokerOptions {
   /** Messages a partition keeps at most (default 200,000). */
   maxMessagesPerPartition?: number;
@@ -150,7 +152,7 @@ export class MemoryBroker {
       const partition = partitionFor(m.key, topic.partitions.length);
       const p = topic.partitions[partition]!;
       if (p.messages.length >= this.maxMessagesPerPartition) await this.makeRoom(m.topic, partition, p);
-      const value = typeof m.value === "string" ? new TextEncoder().encode(m.value) : m.value.slice();
+      const value = typeof m.value === "string" ? encoder.encode(m.value) : m.value.slice();
       p.messages.push({
         topic: m.topic,
         partition,

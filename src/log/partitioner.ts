@@ -6,11 +6,19 @@
  * partitionFor("738561", 6); // the partition Kafka's Java client would pick
  */
 export function partitionFor(key: string | Uint8Array, partitions: number): number {
-  const bytes = typeof key === "string" ? encoder.encode(key) : key;
-  return (murmur2(bytes) & 0x7fffffff) % partitions;
+  if (typeof key !== "string") return (murmur2(key) & 0x7fffffff) % partitions;
+  let hash = hashes.get(key);
+  if (hash === undefined) {
+    if (hashes.size >= MAX_HASHES) hashes.clear();
+    hashes.set(key, (hash = murmur2(encoder.encode(key)) & 0x7fffffff));
+  }
+  return hash % partitions;
 }
 
 const encoder = new TextEncoder();
+/** Keys' hashes, remembered: a feed keys every tick by one of a few thousand instrument tokens. */
+const hashes = new Map<string, number>();
+const MAX_HASHES = 100_000;
 
 /** murmur2 as in org.apache.kafka.common.utils.Utils.murmur2 (seed 0x9747b28c). */
 export function murmur2(data: Uint8Array): number {

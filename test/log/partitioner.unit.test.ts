@@ -23,3 +23,11 @@ test("partitionFor is stable and within range", () => {
     expect(partitionFor(`key-${i}`, 6)).toBe(p);
   }
 });
+
+test("a key's partition is the same when asked again, for any partition count", () => {
+  const keys = Array.from({ length: 2_000 }, (_, i) => String(100_000 + i * 37));
+  const first = keys.map((k) => [partitionFor(k, 6), partitionFor(k, 12)]);
+  const bytes = keys.map((k) => [partitionFor(new TextEncoder().encode(k), 6), partitionFor(new TextEncoder().encode(k), 12)]);
+  expect(keys.map((k) => [partitionFor(k, 6), partitionFor(k, 12)])).toEqual(first);
+  expect(bytes).toEqual(first);
+});
