@@ -33,3 +33,30 @@ test("tick grid", () => {
   expect(onTickGrid(245133, 5)).toBe(false);
   expect(onTickGrid(100, 0)).toBe(false);
 });
+
+test("toPaise accepts exactly what the rupee grammar accepts, with the same value", () => {
+  // The grammar as a regex, and the reading it had before it was done by hand.
+  const reference = (rupees: string): number | "refused" => {
+    const m = /^(-)?(\d{1,13})(?:\.(\d{1,2}))?$/.exec(rupees.trim());
+    if (!m) return "refused";
+    const paise = Number(m[2]) * 100 + Number((m[3] ?? "").padEnd(2, "0"));
+    return m[1] && paise !== 0 ? -paise : paise;
+  };
+  const ours = (s: string): number | "refused" => {
+    try {
+      return toPaise(s);
+    } catch {
+      return "refused";
+    }
+  };
+  const parts = ["", "-", "--", "0", "7", "12", "00", "1234567890123", "12345678901234", ".", ".5", ".05", ".123", " ", "\t", "+", "e2", "٣", "/", ":", "-0", "9999999999999"];
+  const samples = new Set<string>();
+  for (const a of parts) for (const b of parts) for (const c of parts.slice(0, 12)) samples.add(a + b + c);
+  let accepted = 0;
+  for (const s of samples) {
+    const want = reference(s);
+    expect({ s, got: ours(s) }).toEqual({ s, got: want });
+    if (want !== "refused") accepted++;
+  }
+  expect(accepted).toBeGreaterThan(100);
+});

@@ -5,6 +5,7 @@
 import type { Problem } from "../../src/errors.ts";
 import type { Tick } from "../../src/events/payloads.ts";
 import { nowIso, toIsoMs } from "../../src/events/iso.ts";
+import { onTickGrid } from "../../src/money.ts";
 import { invalid } from "./errors.ts";
 import { offGrid } from "./lookups.ts";
 import { route, type Route } from "./route.ts";
@@ -50,7 +51,11 @@ export function marketRoutes(s: Services): Route[] {
             problems.push({ path: `${at}.instrument_token`, message: `${at}.instrument_token: unknown instrument ${t.instrument_token}` });
             return;
           }
-          problems.push(...offGrid(inst, `${at}.last_price`, t.last_price), ...offGrid(inst, `${at}.bid`, t.bid), ...offGrid(inst, `${at}.ask`, t.ask));
+          // Checked first without building a path or an array: this runs for every tick of a feed.
+          const ts = inst.tick_size;
+          if (!onTickGrid(t.last_price, ts) || (t.bid !== undefined && !onTickGrid(t.bid, ts)) || (t.ask !== undefined && !onTickGrid(t.ask, ts))) {
+            problems.push(...offGrid(inst, `${at}.last_price`, t.last_price), ...offGrid(inst, `${at}.bid`, t.bid), ...offGrid(inst, `${at}.ask`, t.ask));
+          }
           ticks.push({
             instrument_token: t.instrument_token,
             last_price: t.last_price,
