@@ -50,90 +50,106 @@ type Push =
 type Ack = { t: "ack"; bid: number; error?: WireError };
 
 /**
- * A batch as it crosses the thread boundary: the values in one buffer (transferred, not copied),
- * the keys in one string, the numbers in typed arrays. Cloning a thousand message objects, one
- * Uint8Array each, costs several microseconds a message per worker; this, under one.
+ * A batch as it crosses the thread boundary: everything but the topic names and the (rare)
+ * headers in one ArrayBuffer, transferred, not copied. Cloning a thousand message objects, one
+ * Uint8Array each, cost several microseconds a message per worker; typed arrays and a string
+ * beside the buffer still cost ~0.2 ms a batch to post on a busy machine, against ~0.05 ms for
+ * the one buffer.
+ *
+ * Layout, for n messages: offset and timestamp (Float64, n each), partition (Int32), keyEnd and
+ * valueEnd (Uint32; keyEnd in UTF-16 units of the keys joined), topic (Uint16: an index into
+ * `topics`), then the values' bytes, then the keys joined, as UTF-8, at `keysAt`.
  */
 export interface PackedBatch {
+  n: number;
   topics: string[];
-  /** Per message: its topic's index in `topics`. */
-  topic: Uint16Array;
-  partition: Int32Array;
-  offset: Float64Array;
-  timestamp: Float64Array;
-  keys: string;
-  keyEnd: Uint32Array;
-  values: Uint8Array;
-  valueEnd: Uint32Array;
+  buf: ArrayBuffer;
+  keysAt: number;
+  keyBytes: number;
   /** [message index, headers] for the messages that have any. */
   headers: Array<[number, Headers]>;
 }
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
 
 /** @internal exported for tests */
 export function packBatch(batch: readonly LogMessage[]): PackedBatch {
   const n = batch.length;
   const topics: string[] = [];
-  const topicIndex = new Map<string, number>();
-  const p: PackedBatch = {
-    topics,
-    topic: new Uint16Array(n),
-    partition: new Int32Array(n),
-    offset: new Float64Array(n),
-    timestamp: new Float64Array(n),
-    keys: "",
-    keyEnd: new Uint32Array(n),
-    values: new Uint8Array(0),
-    valueEnd: new Uint32Array(n),
-    headers: [],
-  };
-  let bytes = 0;
+  const headers: Array<[number, Headers]> = [];
+  let valueBytes = 0;
   let keyLength = 0;
   const keys: string[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const m = batch[i]!;
-    let t = topicIndex.get(m.topic);
-    if (t === undefined) topicIndex.set(m.topic, (t = topics.push(m.topic) - 1));
-    p.topic[i] = t;
-    p.partition[i] = m.partition;
-    p.offset[i] = m.offset;
-    p.timestamp[i] = m.timestamp;
+    valueBytes += m.value.byteLength;
+    keyLength += m.key.length;
     keys[i] = m.key;
-    p.keyEnd[i] = keyLength += m.key.length;
-    p.valueEnd[i] = bytes += m.value.byteLength;
+  }
+  const valuesAt = 30 * n;
+  const keysAt = valuesAt + valueBytes;
+  // At most 3 bytes of UTF-8 a UTF-16 unit.
+  const buf = new ArrayBuffer(keysAt + 3 * keyLength);
+  const offset = new Float64Array(buf, 0, n);
+  const timestamp = new Float64Array(buf, 8 * n, n);
+  const partition = new Int32Array(buf, 16 * n, n);
+  const keyEnd = new Uint32Array(buf, 20 * n, n);
+  const valueEnd = new Uint32Array(buf, 24 * n, n);
+  const topic = new Uint16Array(buf, 28 * n, n);
+  const bytes = new Uint8Array(buf);
+  let lastTopic = "";
+  let lastIndex = -1;
+  for (let i = 0, k = 0, v = 0; i < n; i++) {
+    const m = batch[i]!;
+    if (m.topic !== lastTopic) {
+      lastTopic = m.topic;
+      lastIndex = topics.indexOf(m.topic);
+      if (lastIndex < 0) lastIndex = topics.push(m.topic) - 1;
+    }
+    topic[i] = lastIndex;
+    partition[i] = m.partition;
+    offset[i] = m.offset;
+    timestamp[i] = m.timestamp;
+    keyEnd[i] = k += m.key.length;
+    bytes.set(m.value, valuesAt + v);
+    valueEnd[i] = v += m.value.byteLength;
     for (const _ in m.headers) {
-      p.headers.push([i, m.headers]);
+      headers.push([i, m.headers]);
       break;
     }
   }
-  p.keys = keys.join("");
-  const values = new Uint8Array(bytes);
-  for (let i = 0, at = 0; i < n; i++) {
-    values.set(batch[i]!.value, at);
-    at = p.valueEnd[i]!;
-  }
-  p.values = values;
-  return p;
+  const { written } = utf8Encoder.encodeInto(keys.join(""), new Uint8Array(buf, keysAt));
+  return { n, topics, buf, keysAt, keyBytes: written, headers };
 }
 
 /** @internal exported for tests */
 export function unpackBatch(p: PackedBatch): LogMessage[] {
-  const n = p.partition.length;
+  const { n, buf } = p;
   const out: LogMessage[] = new Array(n);
-  const headers = new Map(p.headers);
+  const headers = p.headers.length > 0 ? new Map(p.headers) : undefined;
+  const offset = new Float64Array(buf, 0, n);
+  const timestamp = new Float64Array(buf, 8 * n, n);
+  const partition = new Int32Array(buf, 16 * n, n);
+  const keyEnd = new Uint32Array(buf, 20 * n, n);
+  const valueEnd = new Uint32Array(buf, 24 * n, n);
+  const topic = new Uint16Array(buf, 28 * n, n);
+  const keys = utf8Decoder.decode(new Uint8Array(buf, p.keysAt, p.keyBytes));
+  const valuesAt = 30 * n;
   for (let i = 0, k = 0, v = 0; i < n; i++) {
-    const keyEnd = p.keyEnd[i]!;
-    const valueEnd = p.valueEnd[i]!;
+    const ke = keyEnd[i]!;
+    const ve = valueEnd[i]!;
     out[i] = {
-      topic: p.topics[p.topic[i]!]!,
-      partition: p.partition[i]!,
-      offset: p.offset[i]!,
-      key: p.keys.slice(k, keyEnd),
-      value: p.values.subarray(v, valueEnd),
-      headers: headers.get(i) ?? {},
-      timestamp: p.timestamp[i]!,
+      topic: p.topics[topic[i]!]!,
+      partition: partition[i]!,
+      offset: offset[i]!,
+      key: keys.slice(k, ke),
+      value: new Uint8Array(buf, valuesAt + v, ve - v),
+      headers: headers?.get(i) ?? {},
+      timestamp: timestamp[i]!,
     };
-    k = keyEnd;
-    v = valueEnd;
+    k = ke;
+    v = ve;
   }
   return out;
 }
@@ -227,7 +243,7 @@ export function serveLog(log: Log, port: Port): () => Promise<void> {
             const { batch, skipped } = conflatable.size > 0 ? conflate(fetched, conflatable) : { batch: fetched, skipped: undefined };
             const packed = packBatch(batch);
             const push: Push = { t: "batch", cid: msg.cid, bid, batch: packed, skipped, assignments: consumer.assignments() };
-            port.postMessage(push, { transfer: [packed.values.buffer as ArrayBuffer] });
+            port.postMessage(push, { transfer: [packed.buf] });
           });
         return void reply(msg.id, consumer.run(handler).then(pushAssignments));
       }

@@ -49,7 +49,7 @@ test("a batch packed for the thread boundary unpacks to the same messages", () =
   ];
   const packed = packBatch(batch);
   // It survives a structured clone with the values' buffer transferred, as it crosses a port.
-  const copy = structuredClone(packed, { transfer: [packed.values.buffer as ArrayBuffer] });
+  const copy = structuredClone(packed, { transfer: [packed.buf] });
   const back = unpackBatch(copy);
   expect(back.map((m) => ({ ...m, value: [...m.value] }))).toEqual(batch.map((m) => ({ ...m, value: [...m.value] })));
   expect(unpackBatch(packBatch([]))).toEqual([]);
