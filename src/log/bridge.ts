@@ -73,6 +73,18 @@ export interface PackedBatch {
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
+/** The per-message columns at the start of a packed batch's buffer (layout above). */
+function columns(buf: ArrayBuffer, n: number) {
+  return {
+    offset: new Float64Array(buf, 0, n),
+    timestamp: new Float64Array(buf, 8 * n, n),
+    partition: new Int32Array(buf, 16 * n, n),
+    keyEnd: new Uint32Array(buf, 20 * n, n),
+    valueEnd: new Uint32Array(buf, 24 * n, n),
+    topic: new Uint16Array(buf, 28 * n, n),
+  };
+}
+
 /** @internal exported for tests */
 export function packBatch(batch: readonly LogMessage[]): PackedBatch {
   const n = batch.length;
@@ -91,12 +103,7 @@ export function packBatch(batch: readonly LogMessage[]): PackedBatch {
   const keysAt = valuesAt + valueBytes;
   // At most 3 bytes of UTF-8 a UTF-16 unit.
   const buf = new ArrayBuffer(keysAt + 3 * keyLength);
-  const offset = new Float64Array(buf, 0, n);
-  const timestamp = new Float64Array(buf, 8 * n, n);
-  const partition = new Int32Array(buf, 16 * n, n);
-  const keyEnd = new Uint32Array(buf, 20 * n, n);
-  const valueEnd = new Uint32Array(buf, 24 * n, n);
-  const topic = new Uint16Array(buf, 28 * n, n);
+  const { offset, timestamp, partition, keyEnd, valueEnd, topic } = columns(buf, n);
   const bytes = new Uint8Array(buf);
   let lastTopic = "";
   let lastIndex = -1;
@@ -128,12 +135,7 @@ export function unpackBatch(p: PackedBatch): LogMessage[] {
   const { n, buf } = p;
   const out: LogMessage[] = new Array(n);
   const headers = p.headers.length > 0 ? new Map(p.headers) : undefined;
-  const offset = new Float64Array(buf, 0, n);
-  const timestamp = new Float64Array(buf, 8 * n, n);
-  const partition = new Int32Array(buf, 16 * n, n);
-  const keyEnd = new Uint32Array(buf, 20 * n, n);
-  const valueEnd = new Uint32Array(buf, 24 * n, n);
-  const topic = new Uint16Array(buf, 28 * n, n);
+  const { offset, timestamp, partition, keyEnd, valueEnd, topic } = columns(buf, n);
   const keys = utf8Decoder.decode(new Uint8Array(buf, p.keysAt, p.keyBytes));
   const valuesAt = 30 * n;
   for (let i = 0, k = 0, v = 0; i < n; i++) {
