@@ -30,9 +30,8 @@ import type {
   TopicPartition,
   TopicSpec,
 } from "./port.ts";
+import { utf8 } from "./port.ts";
 import { SendGate } from "./semaphore.ts";
-
-const encoder = new TextEncoder();
 
 export interface MemoryBrokerOptions {
   /** Messages a partition keeps at most (default 200,000). */
@@ -152,7 +151,7 @@ export class MemoryBroker {
       const partition = partitionFor(m.key, topic.partitions.length);
       const p = topic.partitions[partition]!;
       if (p.messages.length >= this.maxMessagesPerPartition) await this.makeRoom(m.topic, partition, p);
-      const value = typeof m.value === "string" ? encoder.encode(m.value) : m.value.slice();
+      const value = typeof m.value === "string" ? utf8.encode(m.value) : m.value.slice();
       p.messages.push({
         topic: m.topic,
         partition,

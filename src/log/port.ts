@@ -128,7 +128,9 @@ export interface Log {
 }
 
 /** Text ⇄ bytes for message values. */
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 export const utf8 = {
-  encode: (s: string): Uint8Array => new TextEncoder().encode(s),
-  decode: (b: Uint8Array): string => new TextDecoder().decode(b),
+  encode: (s: string): Uint8Array => encoder.encode(s),
+  decode: (b: Uint8Array): string => decoder.decode(b),
 };
