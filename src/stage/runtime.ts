@@ -8,7 +8,7 @@ import { createLogger } from "../logger.ts";
 import { instruments } from "../market/instruments.ts";
 import { readInstruments } from "../market/master.ts";
 import { stageContext, type StageContext } from "./context.ts";
-import { cacheDedup, StreamProcessor } from "./processor.ts";
+import { cacheDedup, rememberingDedup, StreamProcessor } from "./processor.ts";
 import type { FromWorker, StageStats, ToWorker } from "./protocol.ts";
 import type { Stage } from "./stage.ts";
 import { STAGES, type StageDef } from "./stages.ts";
@@ -106,7 +106,9 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
       maxBatchSize: config.kafka ? 500 : 2_000,
       log: ctx.log,
       producer: ctx.producer,
-      dedup: cacheDedup(ctx.cache, name, config.redisUrl === undefined ? embeddedDedupTtlMs(config.workerRestartMaxMs) : undefined),
+      // Without Redis the cache is the main thread's, and this worker the only one marking the
+      // stage's ids: it keeps them itself (rememberingDedup).
+      dedup: config.redisUrl === undefined ? await rememberingDedup(ctx.cache, name, embeddedDedupTtlMs(config.workerRestartMaxMs)) : cacheDedup(ctx.cache, name),
       handle: stage.handle,
       onBatch: stage.onBatch,
       afterBatch: stage.afterBatch,
