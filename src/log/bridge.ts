@@ -21,6 +21,7 @@ import type {
   TopicPartition,
   TopicSpec,
 } from "./port.ts";
+import { utf8 } from "./port.ts";
 import { superseded } from "./conflate.ts";
 import { SendGate } from "./semaphore.ts";
 
@@ -69,9 +70,6 @@ export interface PackedBatch {
   /** [message index, headers] for the messages that have any. */
   headers: Array<[number, Headers]>;
 }
-
-const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder();
 
 /** The per-message columns at the start of a packed batch's buffer (layout above). */
 function columns(buf: ArrayBuffer, n: number) {
@@ -126,7 +124,7 @@ export function packBatch(batch: readonly LogMessage[]): PackedBatch {
       break;
     }
   }
-  const { written } = utf8Encoder.encodeInto(keys.join(""), new Uint8Array(buf, keysAt));
+  const written = utf8.encodeInto(keys.join(""), new Uint8Array(buf, keysAt));
   return { n, topics, buf, keysAt, keyBytes: written, headers };
 }
 
@@ -136,7 +134,7 @@ export function unpackBatch(p: PackedBatch): LogMessage[] {
   const out: LogMessage[] = new Array(n);
   const headers = p.headers.length > 0 ? new Map(p.headers) : undefined;
   const { offset, timestamp, partition, keyEnd, valueEnd, topic } = columns(buf, n);
-  const keys = utf8Decoder.decode(new Uint8Array(buf, p.keysAt, p.keyBytes));
+  const keys = utf8.decode(new Uint8Array(buf, p.keysAt, p.keyBytes));
   const valuesAt = 30 * n;
   for (let i = 0, k = 0, v = 0; i < n; i++) {
     const ke = keyEnd[i]!;

@@ -133,4 +133,6 @@ const decoder = new TextDecoder();
 export const utf8 = {
   encode: (s: string): Uint8Array => encoder.encode(s),
   decode: (b: Uint8Array): string => decoder.decode(b),
+  /** Writes `s` into `into`; how many bytes it took. */
+  encodeInto: (s: string, into: Uint8Array): number => encoder.encodeInto(s, into).written,
 };
