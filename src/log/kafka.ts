@@ -8,6 +8,7 @@ import { AlphaError, ConfigError, type Problem } from "../errors.ts";
 import { KafkaConsumer } from "./kafka-consumer.ts";
 import { hasApi, toAlphaError } from "./kafka-errors.ts";
 import { KafkaProducer } from "./kafka-producer.ts";
+import { installFastReads } from "./kafka-reads.ts";
 import type { Consumer, ConsumerOptions, CreateTopicsResult, Log, Producer, ProducerOptions, TopicInfo, TopicSpec } from "./port.ts";
 
 export interface KafkaLogOptions {
@@ -99,6 +100,7 @@ export class KafkaLog implements Log {
 
   constructor(options: KafkaLogOptions) {
     validate(options);
+    installFastReads();
     this.settings = {
       clientId: options.clientId ?? "alpha-panda",
       bootstrapBrokers: [...options.brokers],
