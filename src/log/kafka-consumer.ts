@@ -227,21 +227,39 @@ export class KafkaConsumer implements Consumer {
     return new Set((this.client.assignments ?? []).flatMap((a) => a.partitions.map((p) => tp(a.topic, p))));
   }
 
-  /** Up to maxBatch messages from the stream's buffer, without duplicates or revoked partitions. */
-  private take(stream: Stream): Raw[] {
-    const out: Raw[] = [];
+  /**
+   * Up to maxBatch messages from the stream's buffer, without duplicates or revoked partitions,
+   * and the last of them per partition (what the batch's commit covers). A fetch brings each
+   * partition's messages together, so a partition's key is made once per run of them.
+   */
+  private take(stream: Stream): { raw: Raw[]; last: Map<string, Raw> } {
+    const raw: Raw[] = [];
+    const last = new Map<string, Raw>();
     const owned = this.owned();
-    while (out.length < this.maxBatch) {
+    let topic = "";
+    let partition = -1;
+    let key = "";
+    let isOwned = false;
+    let next: bigint | undefined;
+    while (raw.length < this.maxBatch) {
       const m = stream.read() as Raw | null;
       if (m === null) break;
-      const key = tp(m.topic, m.partition);
-      if (!owned.has(key)) continue;
-      const next = this.delivered.get(key);
+      if (m.partition !== partition || m.topic !== topic) {
+        if (key !== "" && next !== undefined) this.delivered.set(key, next);
+        topic = m.topic;
+        partition = m.partition;
+        key = tp(topic, partition);
+        isOwned = owned.has(key);
+        next = this.delivered.get(key);
+      }
+      if (!isOwned) continue;
       if (next !== undefined && m.offset < next) continue;
-      this.delivered.set(key, m.offset + 1n);
-      out.push(m);
+      next = m.offset + 1n;
+      raw.push(m);
+      last.set(key, m);
     }
-    return out;
+    if (key !== "" && next !== undefined) this.delivered.set(key, next);
+    return { raw, last };
   }
 
   private waitForData(stream: Stream): Promise<void> {
@@ -265,7 +283,7 @@ export class KafkaConsumer implements Consumer {
           await this.committing;
           await this.anchor();
         }
-        const raw = this.take(stream);
+        const { raw, last } = this.take(stream);
         if (raw.length === 0) {
           if (stream.destroyed || stream.readableEnded) {
             throw new AlphaError("LOG_UNAVAILABLE", `${this.what}: the client's stream ended`, { canRetry: true });
@@ -274,8 +292,8 @@ export class KafkaConsumer implements Consumer {
           continue;
         }
         await handler(raw.map(toLogMessage));
-        for (const m of raw) {
-          this.uncommitted.set(tp(m.topic, m.partition), { topic: m.topic, partition: m.partition, offset: m.offset + 1n, leaderEpoch: m.leaderEpoch });
+        for (const [key, m] of last) {
+          this.uncommitted.set(key, { topic: m.topic, partition: m.partition, offset: m.offset + 1n, leaderEpoch: m.leaderEpoch });
         }
         this.commitSoon();
       }
