@@ -144,6 +144,16 @@ async function cpuIdle(ms = 1_000): Promise<number | undefined> {
   }
 }
 
+/**
+ * The wall clock less the monotonic clock's reading of it. It moves only when the wall clock is
+ * stepped: the machine paused and resumed (a VM snapshot), or its time set. Latencies compare a
+ * wall-clock start in one thread with `timeOrigin + now()` in another, and a thread started before
+ * a step is off by the step after it (seen: every tick → fill sample 0 ms, the WebSocket's 24 s).
+ */
+const clockOffsetMs = () => Date.now() - (performance.timeOrigin + performance.now());
+/** A step larger than this voids a section's latencies. */
+const CLOCK_STEP_MS = 50;
+
 const { long, only, modes } = parseArgs(process.argv.slice(2));
 const startedAt = new Date();
 const t0 = performance.now();
@@ -188,16 +198,25 @@ try {
     }
     if (idle !== undefined) idleBefore[name] = Math.round(idle * 100) / 100;
     log(`— ${name}${idle !== undefined && idle < 0.7 ? ` (warning: the CPUs were only ${Math.round(idle * 100)}% idle just before: something else is running, numbers will be low)` : ""}`);
+    const offsetBefore = clockOffsetMs();
+    let section: BenchSection = {};
     try {
       const mod = (await import(`./${name}.ts`)) as Partial<BenchModule>;
       if (typeof mod.run !== "function") throw new Error(`scripts/bench/${name}.ts exports no run(opts)`);
-      const section: BenchSection = await mod.run(opts);
+      section = await mod.run(opts);
       Object.assign(metrics, section);
     } catch (err) {
       const e = err as Error & { partial?: BenchSection };
-      if (e.partial) Object.assign(metrics, e.partial);
+      if (e.partial) Object.assign(metrics, (section = e.partial));
       errors[name] = e?.message ?? String(err);
       log(`${name} failed: ${errors[name]}`);
+    }
+    const step = Math.round(clockOffsetMs() - offsetBefore);
+    if (Math.abs(step) > CLOCK_STEP_MS) {
+      const dropped = Object.keys(section).filter((k) => /_ms(\.|$)/.test(k));
+      for (const k of dropped) metrics[k] = null;
+      errors[name] = `${errors[name] ? `${errors[name]}; ` : ""}the wall clock stepped by ${step} ms during this section (the machine was paused, or its time set): its ${dropped.length} latency metrics compared clocks across the step and are dropped; run it again`;
+      log(`${name}: ${errors[name]}`);
     }
     durations[name] = Math.round((performance.now() - s0) / 100) / 10;
     log(`${name}: ${durations[name]} s`);
