@@ -140,5 +140,8 @@ describe("the fast record reads", () => {
     // A record that claims more bytes than are left.
     const claim = new Reader(new DynamicBuffer([Buffer.from(varint(zigzag64(10n)).map(Number)), Buffer.from("abc")]));
     expect(() => claim.readVarIntBytes()).toThrow(OutOfBoundsError);
+    // Input that ends inside a varint.
+    expect(() => new Reader(new DynamicBuffer([Buffer.from([0x01]), Buffer.from([0x96])])).skip(1).readVarInt()).toThrow(OutOfBoundsError);
+    expect(() => new Reader(new DynamicBuffer([Buffer.from([0x01]), Buffer.from([0x96, 0x81])])).skip(1).readVarInt64()).toThrow(OutOfBoundsError);
   });
 });
