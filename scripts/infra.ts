@@ -96,14 +96,23 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Alive and not a zombie. */
+function aliveNotZombie(pid: number): boolean {
+  if (!alive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return !existsSync("/proc/self"); // no procfs (not Linux): the pid is all we can check
+  }
+}
+
 /** Alive (not a zombie) and still the process we started, judged by its command line. */
 function isOurs(pid: number, marker: string): boolean {
-  if (!alive(pid)) return false;
+  if (!aliveNotZombie(pid)) return false;
   const proc = `/proc/${pid}`;
   if (!existsSync(proc)) return true; // no procfs (not Linux): the pid is all we can check
   try {
-    const stat = readFileSync(`${proc}/stat`, "utf8");
-    if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z") return false;
     return readFileSync(`${proc}/cmdline`, "utf8").replaceAll("\0", " ").includes(marker);
   } catch {
     return false; // exited between the checks
@@ -415,8 +424,11 @@ async function waitReady(s: Service, pid: number) {
     } catch (e) {
       lastError = e instanceof Error ? e.message : String(e);
     }
-    // When it has exited, the log says why; when it hangs, so may the last failed probe.
-    const why = !isOurs(pid, s.marker)
+    // When it has exited, the log says why; when it hangs, so may the last failed probe. Only
+    // the pid is checked here, not the command line: a child forked to drop to another user (as
+    // root, PostgreSQL runs as `postgres`) shows this script's command line until its exec, and
+    // a first probe refused at once read that as "exited" while the server went on starting.
+    const why = !aliveNotZombie(pid)
       ? "exited while starting"
       : Date.now() > deadline
         ? `did not answer within ${s.readyTimeoutMs / 1000} s (last error: ${lastError || "none"}); ` +
