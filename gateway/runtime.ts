@@ -83,7 +83,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
       stages: STAGE_NAMES,
       env,
       memoryLog: log instanceof MemoryLog ? log : undefined,
-      embeddedDb: store.kind === "pglite" ? sqlDb(store.sql) : undefined,
+      embeddedDb: store.embeddedOptions,
       memoryCache: cache instanceof MemoryCache ? cache : undefined,
       logger,
       restartMaxMs: config.workerRestartMaxMs,

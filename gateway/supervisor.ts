@@ -9,7 +9,7 @@ import type { MemoryLog } from "../src/log/memory.ts";
 import { serveLog } from "../src/log/bridge.ts";
 import { serveRpc } from "../src/rpc.ts";
 import { CACHE_METHODS, type StagePorts } from "../src/stage/context.ts";
-import type { Db } from "../src/store/db.ts";
+import type { EmbeddedOptions } from "../src/store/pglite.ts";
 import type { Logger } from "../src/logger.ts";
 import type { FromWorker, StageStats, ToWorker } from "../src/stage/protocol.ts";
 import type { StageName } from "../src/stage/stages.ts";
@@ -38,7 +38,8 @@ export interface SupervisorOptions {
   env: Record<string, string | undefined>;
   /** What the main thread holds in-process and serves to the workers over ports. */
   memoryLog?: MemoryLog;
-  embeddedDb?: Db;
+  /** Embedded PGlite's client options: each worker connects to it itself. */
+  embeddedDb?: EmbeddedOptions;
   memoryCache?: Cache;
   logger: Logger;
   restartMaxMs: number;
@@ -78,11 +79,6 @@ export class Supervisor {
       stops.push(serveLog(this.options.memoryLog, channel.port1));
       ports.log = channel.port2;
     }
-    if (this.options.embeddedDb) {
-      const channel = new MessageChannel();
-      stops.push(serveRpc(this.options.embeddedDb, channel.port1, ["query"]));
-      ports.db = channel.port2;
-    }
     if (this.options.memoryCache) {
       const channel = new MessageChannel();
       stops.push(serveRpc(this.options.memoryCache, channel.port1, CACHE_METHODS));
@@ -91,7 +87,7 @@ export class Supervisor {
     slot.stopServing = async () => {
       for (const stop of stops) await stop();
     };
-    const init: ToWorker = { t: "init", stage, env: this.options.env, ports };
+    const init: ToWorker = { t: "init", stage, env: this.options.env, ports, ...(this.options.embeddedDb ? { embeddedDb: this.options.embeddedDb } : {}) };
     worker.postMessage(init, Object.values(ports));
 
     worker.onmessage = (event: MessageEvent<FromWorker>) => {

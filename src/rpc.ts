@@ -1,6 +1,6 @@
 /**
- * Method calls across a MessagePort: how a stage worker reaches the main thread's embedded store
- * and cache (PGlite serves a single session, and the in-memory cache lives on the main thread).
+ * Method calls across a MessagePort: how a stage worker reaches the main thread's in-memory cache
+ * (embedded mode).
  * Errors keep their code and `canRetry` across the port.
  *
  * @example

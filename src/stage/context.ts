@@ -1,7 +1,8 @@
 /**
- * What a stage gets to work with inside its worker. In the embedded mode the log, the database and
- * the cache live on the main thread and arrive as MessagePorts; in the distributed mode the worker
- * opens its own clients to Kafka, PostgreSQL and Redis.
+ * What a stage gets to work with inside its worker. In the embedded mode the log and the cache
+ * live on the main thread and arrive as MessagePorts, and the worker opens its own connection to
+ * embedded PGlite's socket (its thread serves every client; src/store/pglite-session.ts); in the
+ * distributed mode the worker opens its own clients to Kafka, PostgreSQL and Redis.
  */
 import { openCache } from "../cache/index.ts";
 import type { Cache } from "../cache/port.ts";
@@ -12,6 +13,7 @@ import type { Log, Producer } from "../log/port.ts";
 import type { Logger } from "../logger.ts";
 import { rpcClient } from "../rpc.ts";
 import { sqlDb, type Db } from "../store/db.ts";
+import type { EmbeddedOptions } from "../store/pglite.ts";
 import postgres from "postgres";
 
 export interface StageContext {
@@ -26,29 +28,31 @@ export interface StageContext {
 
 /**
  * The ports the main thread hands a worker: one for each resource it holds in-process (the
- * in-process log, embedded PGlite, the in-memory cache). A resource without a port is a real
- * service the worker connects to itself.
+ * in-process log, the in-memory cache). A resource without a port is a service the worker
+ * connects to itself.
  */
 export interface StagePorts {
   log?: MessagePort;
-  db?: MessagePort;
   cache?: MessagePort;
 }
 
 /** The cache methods served to workers. */
 export const CACHE_METHODS = ["get", "set", "del", "mget", "hset", "hget", "hgetall", "hdel", "incrby", "setNX", "keys"] as const;
 
-export function stageContext(config: Config, logger: Logger, name: string, ports: StagePorts = {}): StageContext {
+/**
+ * @param embeddedDb the embedded database's client options (`Store.embeddedOptions`); without
+ *   them the worker connects to DATABASE_URL.
+ */
+export function stageContext(config: Config, logger: Logger, name: string, ports: StagePorts = {}, embeddedDb?: EmbeddedOptions): StageContext {
   const log: Log = ports.log ? new RemoteLog(ports.log) : openLog(config, name);
   const producer = log.producer({ clientId: name, maxInFlight: 16 });
   const closers: Array<() => Promise<unknown>> = [() => producer.close(), () => log.close()];
   let db: Db;
-  if (ports.db) db = rpcClient<Db>(ports.db);
-  else if (config.databaseUrl) {
-    const sql = postgres(config.databaseUrl, { max: 4, onnotice: () => {} });
+  if (embeddedDb || config.databaseUrl) {
+    const sql = embeddedDb ? postgres({ ...embeddedDb, onnotice: () => {} }) : postgres(config.databaseUrl!, { max: 4, onnotice: () => {} });
     closers.push(() => sql.end({ timeout: 5 }));
     db = sqlDb(sql);
-  } else throw new Error(`stage ${name}: no database (neither a port from the main thread nor DATABASE_URL)`);
+  } else throw new Error(`stage ${name}: no database (neither the embedded database's options nor DATABASE_URL)`);
   let cache: Cache;
   if (ports.cache) cache = rpcClient<Cache>(ports.cache);
   else if (config.redisUrl) {

@@ -1,14 +1,15 @@
 /**
  * Messages between the gateway's supervisor and a stage worker, on the worker's own channel.
- * Resources the main thread holds in-process (the in-process log, embedded PGlite, the in-memory
- * cache) travel as MessagePorts in the init message.
+ * Resources the main thread holds in-process (the in-process log, the in-memory cache) travel as
+ * MessagePorts in the init message; embedded PGlite's client options as data.
  */
+import type { EmbeddedOptions } from "../store/pglite.ts";
 import type { StagePorts } from "./context.ts";
 import type { LatencyStats } from "./latency.ts";
 import type { StageName } from "./stages.ts";
 
 /** Supervisor → worker. */
-export type ToWorker = { t: "init"; stage: StageName; env: Record<string, string | undefined>; ports: StagePorts } | { t: "stop" };
+export type ToWorker = { t: "init"; stage: StageName; env: Record<string, string | undefined>; ports: StagePorts; embeddedDb?: EmbeddedOptions } | { t: "stop" };
 
 /** What a stage has done so far, for /ready and the logs. */
 export interface StageStats {

@@ -91,7 +91,7 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
   const config = loadConfig(init.env);
   const def = STAGES[init.stage];
   const logger = createLogger({ level: config.logLevel, name: init.stage });
-  const ctx = stageContext(config, logger, init.stage, init.ports);
+  const ctx = stageContext(config, logger, init.stage, init.ports, init.embeddedDb);
   instruments.load(await readInstruments(ctx.db));
   const timers: Timer[] = [];
   const part = async (name: string, { groupId, build }: StageDef): Promise<Part> => {

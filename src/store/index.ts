@@ -5,12 +5,13 @@
 import postgres from "postgres";
 import type { Sql } from "postgres";
 import { loadMigrations, migrate } from "./migrate.ts";
-import { startEmbedded } from "./pglite.ts";
+import { startEmbedded, type EmbeddedOptions } from "./pglite.ts";
 
 export { loadMigrations, migrate, MIGRATIONS_DIR } from "./migrate.ts";
 export type { Migration } from "./migrate.ts";
 export { getStrategy, listStrategies } from "./strategies.ts";
 export type { Strategy } from "./strategies.ts";
+export type { EmbeddedOptions } from "./pglite.ts";
 
 /**
  * Where the database is. Nothing set means embedded, in memory.
@@ -41,9 +42,11 @@ export interface StoreOptions {
 export interface Store {
   readonly sql: Sql;
   readonly kind: "postgres" | "pglite";
-  /** Where the database is, password hidden: for logs and /health. (Embedded PGlite takes no
-   *  second connection, so this is not for other clients.) */
+  /** Where the database is, password hidden: for logs and /health. */
   readonly url: string;
+  /** Embedded only: the postgres.js options for another client of the same database (a stage
+   *  worker's): plain data, so it can be posted to a thread. */
+  readonly embeddedOptions?: EmbeddedOptions;
   /** Ends the client (waiting up to 5 s for queries in flight), then stops PGlite if embedded. */
   close(): Promise<void>;
 }
@@ -81,6 +84,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
     sql,
     kind: embedded ? "pglite" : "postgres",
     url: embedded ? embedded.url : redact(opts.databaseUrl!),
+    ...(embedded ? { embeddedOptions: embedded.options } : {}),
     close() {
       closed ??= (async () => {
         await sql.end({ timeout: 5 });

@@ -7,6 +7,7 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { shareSession } from "./pglite-session.ts";
 
 declare const self: Worker;
 
@@ -21,6 +22,8 @@ const post = (m: FromDbWorker) => self.postMessage(m);
  * checkpoints. Two 16 MB segments, the least Postgres takes, and a checkpoint when they are used.
  */
 const START_PARAMS = [...PGlite.defaultStartParams, "-c", "min_wal_size=32MB", "-c", "max_wal_size=32MB"];
+/** Sockets at once: the gateway's client, a client per stage worker, and room for restarts and tools. */
+const MAX_CONNECTIONS = 32;
 let running: { db: PGlite; server: PGLiteSocketServer } | undefined;
 
 self.onmessage = async (event: MessageEvent<ToDbWorker>) => {
@@ -29,8 +32,10 @@ self.onmessage = async (event: MessageEvent<ToDbWorker>) => {
     let db: PGlite | undefined;
     try {
       db = await PGlite.create({ ...(msg.dataDir === undefined ? {} : { dataDir: msg.dataDir }), startParams: START_PARAMS });
-      // maxConnections stays 1: see src/store/pglite.ts.
-      const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 1 });
+      // One socket for the main thread and one for each stage worker, sharing PGlite's one
+      // session a statement at a time (src/store/pglite-session.ts).
+      const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
+      shareSession(server, db);
       await server.start();
       running = { db, server };
       post({ t: "ready", port: Number(server.getServerConn().split(":").at(-1)) });

@@ -6,9 +6,12 @@
 import type { Options, PostgresType } from "postgres";
 import type { FromDbWorker, ToDbWorker } from "./pglite-worker.ts";
 
+/** postgres.js options that reach the embedded database. */
+export type EmbeddedOptions = Partial<Options<Record<string, PostgresType>>>;
+
 /** A running embedded database and the client options that reach it. */
 export interface Embedded {
-  options: Partial<Options<Record<string, PostgresType>>>;
+  options: EmbeddedOptions;
   url: string;
   stop(): Promise<void>;
 }
@@ -17,12 +20,11 @@ export interface Embedded {
  * Starts PGlite (in memory, or persisted in `dataDir`) and its socket server on a free port, in a
  * thread of their own (src/store/pglite-worker.ts): SQL runs there, not on the caller's thread.
  *
- * maxConnections stays 1: PGlite is ONE backend session, and the server feeds it the protocol
- * messages of every socket through one queue. With two sockets their Parse/Bind messages
- * interleave and bind to each other's unnamed statement ("bind message supplies 1 parameters,
- * but prepared statement "" requires 0" under Node; a RangeError from postgres.js's parser under
- * Bun). With maxConnections 1 a second socket is refused with a bare text line that postgres.js
- * never recognises, and its queries hang for ever (Node and Bun alike).
+ * PGlite is ONE backend session. Several clients may connect (the gateway's, one per stage worker):
+ * the server keeps the session for one socket from a statement's first protocol message until
+ * Postgres is ready again outside a transaction (src/store/pglite-session.ts), so their extended
+ * protocol messages never interleave. Each client must use `options`: one connection, unnamed
+ * statements.
  *
  * @example
  * const pg = await startEmbedded();
@@ -65,15 +67,16 @@ export async function startEmbedded(dataDir?: string): Promise<Embedded> {
       port,
       user: "postgres",
       database: "postgres",
-      // Exactly one connection, for the reasons above, and never recycled: PGlite's session is
-      // not renewed by a new socket anyway, and a reopen racing the old socket's close would be
-      // refused and hang.
+      // One connection a client: a second would wait behind the first's transaction (the
+      // session is one), where `sql` inside `sql.begin` would hang instead of failing. Never
+      // recycled: PGlite's session is not renewed by a new socket anyway.
       max: 1,
       max_lifetime: null,
-      // Named prepared statements belong to the backend session, and PGlite's one session outlives
-      // every socket: a reconnect (after a socket error) starts a fresh statement cache with fresh
-      // names while the old statements stay behind (measured: 5 left after one short-lived
-      // connection). Unnamed statements cost one Parse per query, which is nothing in-process.
+      // Named prepared statements belong to the backend session, which every socket shares and
+      // which outlives them all: two clients would name theirs alike, and a reconnect (after a
+      // socket error) starts a fresh statement cache while the old statements stay behind
+      // (measured: 5 left after one short-lived connection). Unnamed statements cost one Parse
+      // per query, which is nothing in-process.
       prepare: false,
     },
     stop() {
