@@ -37,7 +37,7 @@ type Request =
   | { t: "req"; id: number; op: "createTopics"; specs: TopicSpec[] }
   | { t: "req"; id: number; op: "listTopics" }
   | { t: "req"; id: number; op: "send"; messages: OutgoingMessage[] }
-  | { t: "req"; id: number; op: "run"; cid: number; options: ConsumerOptions }
+  | { t: "req"; id: number; op: "run"; cid: number; options: WireConsumerOptions }
   | { t: "req"; id: number; op: "closeConsumer"; cid: number };
 
 /** A request as the caller writes it: the bridge adds the id. */
@@ -48,7 +48,10 @@ type Push =
   | { t: "batch"; cid: number; bid: number; batch: PackedBatch; skipped?: Record<string, number>; assignments: TopicPartition[] }
   | { t: "assign"; cid: number; assignments: TopicPartition[] }
   | { t: "done"; cid: number; error?: WireError };
-type Ack = { t: "ack"; bid: number; error?: WireError };
+/** `except`: the consumer's conflateExcept keys after the batch, when they changed. */
+type Ack = { t: "ack"; bid: number; error?: WireError; except?: string[] };
+/** Consumer options as they cross: a function does not, so conflateExcept is only flagged. */
+type WireConsumerOptions = Omit<ConsumerOptions, "conflateExcept"> & { conflateExcept?: true };
 
 /**
  * A batch as it crosses the thread boundary: everything but the topic names and the (rare)
@@ -158,9 +161,18 @@ export function unpackBatch(p: PackedBatch): LogMessage[] {
  * A batch without its superseded messages, and how many were left out per topic. Done on the main
  * thread before packing: at feed rates most ticks are superseded, and packing, posting and
  * unpacking them for a stage that skips them was a good part of the main thread's work.
+ *
+ * With `except` (ConsumerOptions.conflateExcept, as the worker last reported it), those keys keep
+ * every message, and so does everything after the batch's first message of a topic that is not
+ * conflated: it may change what the worker would except.
  */
-function conflate(batch: readonly LogMessage[], conflatable: ReadonlySet<string>): { batch: readonly LogMessage[]; skipped?: Record<string, number> } {
+export function conflateBatch(batch: readonly LogMessage[], conflatable: ReadonlySet<string>, except?: ReadonlySet<string>): { batch: readonly LogMessage[]; skipped?: Record<string, number> } {
   const mask = superseded(batch, conflatable);
+  if (except) {
+    let i = 0;
+    for (; i < batch.length && conflatable.has(batch[i]!.topic); i++) if (mask[i] && except.has(batch[i]!.key)) mask[i] = 0;
+    mask.fill(0, i);
+  }
   if (!mask.includes(1)) return { batch };
   const kept: LogMessage[] = [];
   const skipped: Record<string, number> = {};
@@ -195,7 +207,7 @@ const fromWire = (w: WireError): Error => (w.code ? new AlphaError(w.code, w.mes
 export function serveLog(log: Log, port: Port): () => Promise<void> {
   const producer = log.producer({ maxInFlight: 64, maxQueued: 100_000 });
   const consumers = new Map<number, Consumer>();
-  const acks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  const acks = new Map<number, { resolve: () => void; reject: (e: Error) => void; except?: (keys?: string[]) => void }>();
   let nextBatch = 1;
 
   const reply = (id: number, work: Promise<unknown>) =>
@@ -209,6 +221,8 @@ export function serveLog(log: Log, port: Port): () => Promise<void> {
     if (msg.t === "ack") {
       const waiter = acks.get(msg.bid);
       acks.delete(msg.bid);
+      // Before the batch is settled: the consumer's next batch is conflated with these.
+      if (!msg.error) waiter?.except?.(msg.except);
       if (msg.error) waiter?.reject(fromWire(msg.error));
       else waiter?.resolve();
       return;
@@ -221,7 +235,8 @@ export function serveLog(log: Log, port: Port): () => Promise<void> {
       case "send":
         return void reply(msg.id, producer.send(msg.messages));
       case "run": {
-        const consumer = log.consumer(msg.options);
+        const { conflateExcept: excepts, ...options } = msg.options;
+        const consumer = log.consumer(options);
         consumers.set(msg.cid, consumer);
         let lastAssigned = "";
         const pushAssignments = () => {
@@ -236,13 +251,24 @@ export function serveLog(log: Log, port: Port): () => Promise<void> {
           (err) => port.postMessage({ t: "done", cid: msg.cid, error: toWire(err) } satisfies Push),
         ).finally(() => clearInterval(timer));
         const conflatable = new Set(msg.options.conflate ?? []);
+        // conflateExcept: the keys the worker last reported, for the assignment they were
+        // reported under; none yet means nothing is left out.
+        const excepting = excepts === true;
+        let except: { keys: ReadonlySet<string>; assigned: string } | undefined;
         const handler: BatchHandler = (fetched) =>
           new Promise<void>((resolve, reject) => {
             const bid = nextBatch++;
-            acks.set(bid, { resolve, reject });
-            const { batch, skipped } = conflatable.size > 0 ? conflate(fetched, conflatable) : { batch: fetched, skipped: undefined };
+            const assignments = consumer.assignments();
+            const assigned = excepting ? JSON.stringify(assignments) : "";
+            // An ack without keys: unchanged, and still so under this batch's assignment.
+            const setExcept = excepting ? (keys?: string[]) => (except = keys ? { keys: new Set(keys), assigned } : except && { keys: except.keys, assigned }) : undefined;
+            acks.set(bid, { resolve, reject, except: setExcept });
+            const { batch, skipped } =
+              conflatable.size === 0 || (excepting && except?.assigned !== assigned)
+                ? { batch: fetched, skipped: undefined }
+                : conflateBatch(fetched, conflatable, excepting ? except!.keys : undefined);
             const packed = packBatch(batch);
-            const push: Push = { t: "batch", cid: msg.cid, bid, batch: packed, skipped, assignments: consumer.assignments() };
+            const push: Push = { t: "batch", cid: msg.cid, bid, batch: packed, skipped, assignments };
             port.postMessage(push, { transfer: [packed.buf] });
           });
         return void reply(msg.id, consumer.run(handler).then(pushAssignments));
@@ -309,8 +335,8 @@ export class RemoteLog implements Log {
   }
 
   /** @internal */
-  ack(bid: number, error?: unknown): void {
-    this.port.postMessage({ t: "ack", bid, error: error === undefined ? undefined : toWire(error) } satisfies Ack);
+  ack(bid: number, error?: unknown, except?: string[]): void {
+    this.port.postMessage({ t: "ack", bid, error: error === undefined ? undefined : toWire(error), except } satisfies Ack);
   }
 
   createTopics(specs: readonly TopicSpec[]): Promise<CreateTopicsResult> {
@@ -363,6 +389,7 @@ class RemoteConsumer implements Consumer {
   private current: TopicPartition[] = [];
   private handler: BatchHandler | undefined;
   private closed = false;
+  private lastExcept: string | undefined;
 
   constructor(
     private readonly log: RemoteLog,
@@ -387,7 +414,7 @@ class RemoteConsumer implements Consumer {
     if (msg.t === "batch") {
       const handler = this.handler!;
       handler(unpackBatch(msg.batch), msg.skipped).then(
-        () => this.log.ack(msg.bid),
+        () => this.log.ack(msg.bid, undefined, this.exceptChanged()),
         (err) => this.log.ack(msg.bid, err ?? new Error("handler failed")),
       );
     }
@@ -397,9 +424,20 @@ class RemoteConsumer implements Consumer {
     return this.current.map((a) => ({ ...a }));
   }
 
+  /** The conflateExcept keys now, when they differ from those last sent (always, the first time). */
+  private exceptChanged(): string[] | undefined {
+    if (!this.options.conflateExcept) return undefined;
+    const keys = [...this.options.conflateExcept()].sort();
+    const text = keys.join("\n");
+    if (text === this.lastExcept) return undefined;
+    this.lastExcept = text;
+    return keys;
+  }
+
   async run(handler: BatchHandler): Promise<void> {
     this.handler = handler;
-    await this.log.call({ op: "run", cid: this.cid, options: this.options });
+    const { conflateExcept, ...options } = this.options;
+    await this.log.call({ op: "run", cid: this.cid, options: conflateExcept ? { ...options, conflateExcept: true } : options });
   }
 
   async close(): Promise<void> {

@@ -76,6 +76,14 @@ export interface ConsumerOptions {
    * log hand over every message.
    */
   conflate?: readonly string[];
+  /**
+   * With `conflate`: the keys whose superseded messages must still be handed over, for a handler
+   * whose rule depends on its own state (execution: the instruments where an order rests). Asked
+   * after each batch is handled. Until it has been asked, after the assignment changed, and after
+   * a message of a topic not in `conflate` within a batch (which may change that state), nothing
+   * is left out.
+   */
+  conflateExcept?: () => Iterable<string>;
 }
 
 /** `skipped`: per topic, the messages a `conflate` consumer left out of this batch. */

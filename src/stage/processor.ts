@@ -18,8 +18,9 @@
  *   same topic and key, with no message of a non-conflated input between them, is not decoded or
  *   handled when the stage's `when(key)` says so at that point of the batch. Every other input
  *   sees exactly the state it would have seen; the skipped messages are counted as handled and as
- *   `conflated`. A stage without `when` lets its consumer drop them (ConsumerOptions.conflate):
- *   the worker's view of the in-process log does so on the main thread, so they never cross over.
+ *   `conflated`. A stage without `when`, or whose `when` comes with `except` (the keys it refuses
+ *   now), lets its consumer drop them (ConsumerOptions.conflate): the worker's view of the
+ *   in-process log does so on the main thread, so they never cross over.
  */
 import type { Cache } from "../cache/port.ts";
 import type { AnyEnvelope, Envelope } from "../events/envelope.ts";
@@ -139,6 +140,12 @@ export interface Conflate {
   topics: readonly string[];
   /** Whether a superseded message of this key may be skipped now (default: always). */
   when?: (key: string) => boolean;
+  /**
+   * With `when`: the keys it answers false for now (every other key's answer must be true). The
+   * consumer may then leave out the other keys' superseded messages before the batch arrives
+   * (ConsumerOptions.conflateExcept: embedded, on the main thread), and `when` decides the rest.
+   */
+  except?: () => Iterable<string>;
 }
 
 export interface ProcessorStats {
@@ -197,8 +204,10 @@ export class StreamProcessor {
   async start(): Promise<void> {
     // The consumer may drop superseded messages itself, unless the stage's `when` decides
     // message by message (it sees the stage's state, which the consumer does not).
-    const conflate = this.conflatable.size > 0 && !this.o.conflate?.when ? [...this.conflatable] : undefined;
-    this.consumer = this.o.log.consumer({ groupId: this.o.groupId, topics: this.o.topics, maxBatchSize: this.o.maxBatchSize, clientId: this.o.stage, conflate });
+    const c = this.o.conflate;
+    const conflate = this.conflatable.size > 0 && (!c?.when || c.except) ? [...this.conflatable] : undefined;
+    const conflateExcept = conflate && c?.when ? c.except : undefined;
+    this.consumer = this.o.log.consumer({ groupId: this.o.groupId, topics: this.o.topics, maxBatchSize: this.o.maxBatchSize, clientId: this.o.stage, conflate, ...(conflateExcept ? { conflateExcept } : {}) });
     const consumer = this.consumer;
     await consumer.run(async (batch, skipped) => {
       await this.o.onBatch?.(consumer);

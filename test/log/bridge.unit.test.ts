@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { packBatch, RemoteLog, serveLog, unpackBatch } from "../../src/log/bridge.ts";
+import { conflateBatch, packBatch, RemoteLog, serveLog, unpackBatch } from "../../src/log/bridge.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import type { LogMessage } from "../../src/log/port.ts";
 import { logConformance } from "./conformance.ts";
@@ -90,4 +90,52 @@ test("a consumer that asks to conflate gets each key's last message of a run; th
   await stop();
   port1.close();
   port2.close();
+});
+
+test("a consumer that conflates except some keys: nothing is left out until it has said which; those keys keep every message", async () => {
+  const log = new MemoryLog(new MemoryBroker());
+  await log.createTopics([{ name: "ticks", partitions: 1, retentionMs: -1 }]);
+  const { port1, port2 } = new MessageChannel();
+  const stop = serveLog(log, port1);
+  const remote = new RemoteLog(port2);
+  const producer = log.producer();
+  const got: string[][] = [];
+  const skipped: Array<Readonly<Record<string, number>> | undefined> = [];
+  let except = ["a"];
+  const consumer = remote.consumer({ groupId: "g", topics: ["ticks"], conflate: ["ticks"], conflateExcept: () => except });
+  await consumer.run(async (batch, s) => {
+    got.push(batch.map((m) => new TextDecoder().decode(m.value)));
+    skipped.push(s);
+  });
+  const send = async (vs: string[]) => {
+    const want = got.length + 1;
+    await producer.send(vs.map((v) => ({ topic: "ticks", key: v.split(":")[0]!, value: v })));
+    const until = Date.now() + 2_000;
+    while (got.length < want && Date.now() < until) await Bun.sleep(5);
+  };
+  // The worker has not said yet: every message crosses.
+  await send(["a:1", "a:2", "b:1", "b:2"]);
+  // "a" is excepted (the first batch's ack said so): all its ticks cross; b's superseded one does not.
+  await send(["a:3", "a:4", "b:3", "b:4"]);
+  // The worker's state changes while it waits: the next batch goes by what it said after the
+  // last one ("a"), and the one after by what it says after this one ("b").
+  except = ["b"];
+  await send(["a:5", "a:6", "b:5", "b:6"]);
+  await send(["a:7", "a:8", "b:7", "b:8"]);
+  await consumer.close();
+  expect(got).toEqual([["a:1", "a:2", "b:1", "b:2"], ["a:3", "a:4", "b:4"], ["a:5", "a:6", "b:6"], ["a:8", "b:7", "b:8"]]);
+  expect(skipped).toEqual([undefined, { ticks: 1 }, { ticks: 1 }, { ticks: 1 }]);
+  await remote.close();
+  await stop();
+  port1.close();
+  port2.close();
+});
+
+test("conflating except some keys: after a message of another topic the batch keeps everything, for it may change what is excepted", () => {
+  const m = (topic: string, key: string, offset: number): LogMessage => ({ topic, partition: 0, offset, key, value: new Uint8Array(0), headers: {}, timestamp: 0 });
+  const batch = [m("ticks", "a", 0), m("ticks", "a", 1), m("ticks", "b", 2), m("ticks", "b", 3), m("orders", "a", 4), m("ticks", "a", 5), m("ticks", "a", 6)];
+  const offsets = (r: ReturnType<typeof conflateBatch>) => [r.batch.map((x) => x.offset), r.skipped];
+  expect(offsets(conflateBatch(batch, new Set(["ticks"])))).toEqual([[1, 3, 4, 6], { ticks: 3 }]);
+  expect(offsets(conflateBatch(batch, new Set(["ticks"]), new Set(["b"])))).toEqual([[1, 2, 3, 4, 5, 6], { ticks: 1 }]);
+  expect(offsets(conflateBatch(batch, new Set(["ticks"]), new Set(["a", "b"])))).toEqual([[0, 1, 2, 3, 4, 5, 6], undefined]);
 });

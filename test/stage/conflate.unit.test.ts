@@ -117,21 +117,21 @@ describe("stream processor: conflation", () => {
     expect(processor.stats).toMatchObject({ handled: 7, conflated: 5, handledByTopic: { [TICKS]: 7 } });
   });
 
-  test("the consumer is asked to conflate only for a stage without `when`", async () => {
+  test("the consumer is asked to conflate for a stage without `when`, or whose `when` comes with the keys it refuses", async () => {
     const asked: unknown[] = [];
     const log = new MemoryLog();
     await log.createTopics([TICKS, OTHER].map((name) => ({ name, partitions: 1, retentionMs: -1 })));
     const consumer = log.consumer.bind(log);
-    log.consumer = (o) => (asked.push(o.conflate), consumer(o));
+    log.consumer = (o) => (asked.push([o.conflate, o.conflateExcept && [...o.conflateExcept()]]), consumer(o));
     const { handle } = recorder();
     const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
     const producer = log.producer();
-    for (const conflate of [{ topics: [TICKS] }, { topics: [TICKS], when: () => true }, undefined]) {
+    for (const conflate of [{ topics: [TICKS] }, { topics: [TICKS], when: () => true }, { topics: [TICKS], when: (k: string) => k !== "7", except: () => ["7"] }, undefined]) {
       const p = new StreamProcessor({ stage: "test", groupId: "g", topics: [TICKS, OTHER], log, producer, dedup, handle, logger: quiet, idempotentTopics: [TICKS], conflate });
       await p.start();
       await p.close();
     }
-    expect(asked).toEqual([[TICKS], undefined, undefined]);
+    expect(asked).toEqual([[[TICKS], undefined], [undefined, undefined], [[TICKS], ["7"]], [undefined, undefined]]);
   });
 
   test("a conflated input must be idempotent too (a skipped message is never marked seen)", () => {
@@ -176,6 +176,19 @@ describe("execution stage: conflation only where no order rests", () => {
     // TCS has no order: its first two ticks were skipped; RELIANCE's were all handled until the
     // fill, then its last one stood alone (nothing after it to supersede it).
     expect(processor.stats.conflated).toBe(2);
+  });
+
+  test("its `except` names exactly the instruments `when` refuses: those where an order rests", async () => {
+    const { processor, s } = await stage();
+    const agree = (tokens: number[]) => {
+      const except = new Set(s.conflate!.except!());
+      return tokens.map((t) => [t, s.conflate!.when!(String(t)), except.has(String(t))]);
+    };
+    expect(agree([RELIANCE, TCS])).toEqual([[RELIANCE, true, false], [TCS, true, false]]);
+    await processor.processBatch([message(TICKS, tick(RELIANCE, 100_500)), message(OTHER, limitBuy(RELIANCE, 100_000, "o3"))]);
+    expect(agree([RELIANCE, TCS])).toEqual([[RELIANCE, false, true], [TCS, true, false]]);
+    await processor.processBatch([message(TICKS, tick(RELIANCE, 99_900))]); // fills it
+    expect(agree([RELIANCE, TCS])).toEqual([[RELIANCE, true, false], [TCS, true, false]]);
   });
 
   test("had it conflated RELIANCE too, the fill would have been missed", async () => {

@@ -125,7 +125,12 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
     idempotentTopics: [topicName("marketTicks")],
     // Where no order rests, a tick only sets the last trade a new order is filled against; where
     // one does, every tick may fill it.
-    conflate: { topics: [topicName("marketTicks")], when: (token) => !Object.hasOwn(state.book, token) || state.book[token]!.length === 0 },
+    conflate: {
+      topics: [topicName("marketTicks")],
+      when: (token) => !Object.hasOwn(state.book, token) || state.book[token]!.length === 0,
+      // The same rule as a set, so the main thread leaves the rest out before the batch crosses.
+      except: () => Object.keys(state.book).filter((token) => state.book[token]!.length > 0),
+    },
     topics: [topicName("marketTicks"), ...brokers.flatMap((b) => [topicName("signalsValidated", b), topicName("orderCommands", b)])],
     async onBatch(consumer: Consumer) {
       const now = JSON.stringify(consumer.assignments().sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition));
