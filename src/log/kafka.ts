@@ -9,6 +9,7 @@ import { KafkaConsumer } from "./kafka-consumer.ts";
 import { hasApi, toAlphaError } from "./kafka-errors.ts";
 import { KafkaProducer } from "./kafka-producer.ts";
 import { installFastReads } from "./kafka-reads.ts";
+import { installFastWrites } from "./kafka-writes.ts";
 import type { Consumer, ConsumerOptions, CreateTopicsResult, Log, Producer, ProducerOptions, TopicInfo, TopicSpec } from "./port.ts";
 
 export interface KafkaLogOptions {
@@ -101,6 +102,7 @@ export class KafkaLog implements Log {
   constructor(options: KafkaLogOptions) {
     validate(options);
     installFastReads();
+    installFastWrites();
     this.settings = {
       clientId: options.clientId ?? "alpha-panda",
       bootstrapBrokers: [...options.brokers],
