@@ -26,20 +26,24 @@ export const bytes = (v: Uint8Array | string): Buffer =>
 export function toRecords(messages: readonly OutgoingMessage[]): Array<MessageToProduce<Buffer, Buffer, Buffer, Buffer>> {
   let size = 0;
   for (const m of messages) size += m.key.length + (typeof m.value === "string" ? m.value.length : 0);
-  // UTF-16 units: exact for ASCII, and a string that needs more room gets a slab of its own below.
+  // UTF-16 units: exact for ASCII; a string that needs more room gets a fresh slab below.
   let slab = Buffer.allocUnsafe(size + 64);
   let at = 0;
   const encode = (text: string): Buffer => {
     if (text.length === 0) return Buffer.alloc(0);
-    let r = encoder.encodeInto(text, slab.subarray(at));
-    if (r.read < text.length) {
-      // Not ASCII enough to fit: a fresh slab, as big as the rest of this send could need.
-      slab = Buffer.allocUnsafe(Math.max(text.length * 3, size - at) + 64);
-      at = 0;
-      r = encoder.encodeInto(text, slab);
+    // A string that may not fit (UTF-8 takes at most 3 bytes a UTF-16 unit) is measured; one that
+    // does not goes to a fresh slab, as big as the rest of this send could need. So a write is
+    // never cut short.
+    if (slab.length - at < text.length * 3) {
+      const need = Buffer.byteLength(text, "utf8");
+      if (need > slab.length - at) {
+        slab = Buffer.allocUnsafe(Math.max(need, size - at) + 64);
+        at = 0;
+      }
     }
-    const view = slab.subarray(at, at + r.written);
-    at += r.written;
+    const written = slab.write(text, at, "utf8");
+    const view = slab.subarray(at, at + written);
+    at += written;
     return view;
   };
   return messages.map((m) => {
@@ -55,8 +59,6 @@ export function toRecords(messages: readonly OutgoingMessage[]): Array<MessageTo
     return record;
   });
 }
-
-const encoder = new TextEncoder();
 
 export class KafkaProducer implements Producer {
   private readonly client: KafkaClientProducer<Buffer, Buffer, Buffer, Buffer>;

@@ -103,6 +103,11 @@ describe("kafka writes", () => {
       { topic: "c", key: "k3", value: "plain", headers: { "x-dlq-error": "bad ü", n: "1" } },
       { topic: "c", key: "k4", value: "é".repeat(10_000) },
     ];
+    // Sends whose last strings need more bytes than units, at every size near the slab's end.
+    for (let n = 1; n < 80; n++) {
+      const more = [{ topic: "d", key: "a".repeat(n), value: "x".repeat(n) }, { topic: "d", key: "é".repeat(n), value: "ü✓".repeat(n) }];
+      expect(toRecords(more).map((r) => [text(r.key), text(r.value)])).toEqual(more.map((m) => [m.key, m.value]));
+    }
     const records = toRecords(messages);
     expect(records.map((r) => [r.topic, text(r.key), r.value instanceof Buffer ? [...r.value].length : -1])).toEqual(
       messages.map((m) => [m.topic, m.key, typeof m.value === "string" ? Buffer.byteLength(m.value) : m.value.length]),
@@ -110,7 +115,7 @@ describe("kafka writes", () => {
     expect(records.map((r) => (typeof messages[records.indexOf(r)]!.value === "string" ? text(r.value) : [...r.value!]))).toEqual(
       messages.map((m) => (typeof m.value === "string" ? m.value : [...m.value])),
     );
-    expect(records[4]!.headers && [...records[4]!.headers].map(([k, v]) => [text(k), text(v)])).toEqual([["x-dlq-error", "bad ü"], ["n", "1"]]);
+    expect([...(records[4]!.headers as Map<Buffer, Buffer>)].map(([k, v]) => [text(k), text(v)])).toEqual([["x-dlq-error", "bad ü"], ["n", "1"]]);
     expect(records[0]!.headers).toBeUndefined();
   });
 });
