@@ -32,7 +32,7 @@ export async function ordersStage(ctx: StageContext): Promise<Stage> {
   const topics = ctx.config.activeBrokers.flatMap((b) => ORDER_LIFECYCLE_TOPICS.map((id) => topicName(id, b)));
   // The batch's events, written together after it; kept for the retry when the write fails.
   const batch: AnyEnvelope[] = [];
-  let writtenAt = 0;
+  let writtenAt = -Infinity;
   return {
     idempotentTopics: topics,
     topics,
@@ -42,10 +42,11 @@ export async function ordersStage(ctx: StageContext): Promise<Stage> {
     },
     async afterBatch() {
       if (batch.length === 0) return;
-      // The wait holds the next fetch back, so what arrives meanwhile is written together.
-      const wait = writtenAt + ORDERS_EVERY_MS - Date.now();
-      if (wait > 0) await Bun.sleep(wait);
-      writtenAt = Date.now();
+      // The wait holds the next fetch back, so what arrives meanwhile is written together. On the
+      // monotonic clock, and until the time has passed: a timer may fire a little early (a CI run
+      // saw 95.7 ms between two writes), and the wall clock may step.
+      for (let wait = writtenAt + ORDERS_EVERY_MS - performance.now(); wait > 0; wait = writtenAt + ORDERS_EVERY_MS - performance.now()) await Bun.sleep(wait);
+      writtenAt = performance.now();
       await projectOrders(ctx.db, batch);
       batch.length = 0;
     },
