@@ -92,6 +92,23 @@ export function logConformance(name: string, connect: () => Promise<Log>): void 
       }
     });
 
+    test("sends issued without waiting for each other still keep each key's order: the order of the calls", async () => {
+      const t = await topic("order-inflight", 3);
+      const producer = log.producer();
+      const keys = Array.from({ length: 20 }, (_, k) => `k${k}`);
+      // 100 sends of 40 messages, all issued at once: several in flight, the rest queued.
+      await Promise.all(
+        Array.from({ length: 100 }, (_, round) => producer.send(keys.flatMap((key) => [0, 1].map((j) => ({ topic: t, key, value: JSON.stringify({ i: round * 2 + j, key }) }))))),
+      );
+      await producer.close();
+      const got = await consume(log, { groupId: unique("g"), topics: [t] }, 4_000);
+      expect(got.length).toBe(4_000);
+      for (const key of keys) {
+        const seen = got.filter((m) => m.key === key).map((m) => body(m).i);
+        expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      }
+    }, 60_000);
+
     test("a key always lands on one partition, and keys spread over partitions", async () => {
       const t = await topic("partitioning", 4);
       const producer = log.producer();
