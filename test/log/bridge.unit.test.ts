@@ -55,13 +55,24 @@ test("a batch packed for the thread boundary unpacks to the same messages", () =
   expect(unpackBatch(packBatch([]))).toEqual([]);
 });
 
-test("a consumer that asks to conflate gets each key's last message of a run; the rest is counted, committed and never crosses", async () => {
+/** A one-partition topic in a main-thread log, and a worker's view of it over a MessageChannel. */
+async function bridged(topic: string) {
   const log = new MemoryLog(new MemoryBroker());
-  await log.createTopics([{ name: "ticks", partitions: 1, retentionMs: -1 }]);
+  await log.createTopics([{ name: topic, partitions: 1, retentionMs: -1 }]);
   const { port1, port2 } = new MessageChannel();
   const stop = serveLog(log, port1);
   const remote = new RemoteLog(port2);
-  const producer = log.producer();
+  const close = async () => {
+    await remote.close();
+    await stop();
+    port1.close();
+    port2.close();
+  };
+  return { remote, producer: log.producer(), close };
+}
+
+test("a consumer that asks to conflate gets each key's last message of a run; the rest is counted, committed and never crosses", async () => {
+  const { remote, producer, close } = await bridged("ticks");
   await producer.send(["a:1", "a:2", "b:1", "a:3", "c:1", "b:2"].map((v) => ({ topic: "ticks", key: v.split(":")[0]!, value: v })));
   const got: string[] = [];
   const skipped: Array<Readonly<Record<string, number>> | undefined> = [];
@@ -86,19 +97,11 @@ test("a consumer that asks to conflate gets each key's last message of a run; th
   while (again.length < 1 && Date.now() < until) await Bun.sleep(10);
   await next.close();
   expect(again).toEqual(["a:4@6"]);
-  await remote.close();
-  await stop();
-  port1.close();
-  port2.close();
+  await close();
 });
 
 test("a consumer that conflates except some keys: nothing is left out until it has said which; those keys keep every message", async () => {
-  const log = new MemoryLog(new MemoryBroker());
-  await log.createTopics([{ name: "ticks", partitions: 1, retentionMs: -1 }]);
-  const { port1, port2 } = new MessageChannel();
-  const stop = serveLog(log, port1);
-  const remote = new RemoteLog(port2);
-  const producer = log.producer();
+  const { remote, producer, close } = await bridged("ticks");
   const got: string[][] = [];
   const skipped: Array<Readonly<Record<string, number>> | undefined> = [];
   let except = ["a"];
@@ -125,10 +128,7 @@ test("a consumer that conflates except some keys: nothing is left out until it h
   await consumer.close();
   expect(got).toEqual([["a:1", "a:2", "b:1", "b:2"], ["a:3", "a:4", "b:4"], ["a:5", "a:6", "b:6"], ["a:8", "b:7", "b:8"]]);
   expect(skipped).toEqual([undefined, { ticks: 1 }, { ticks: 1 }, { ticks: 1 }]);
-  await remote.close();
-  await stop();
-  port1.close();
-  port2.close();
+  await close();
 });
 
 test("conflating except some keys: after a message of another topic the batch keeps everything, for it may change what is excepted", () => {
