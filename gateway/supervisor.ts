@@ -87,7 +87,7 @@ export class Supervisor {
     slot.stopServing = async () => {
       for (const stop of stops) await stop();
     };
-    const init: ToWorker = { t: "init", stage, env: this.options.env, ports, ...(this.options.embeddedDb ? { embeddedDb: this.options.embeddedDb } : {}) };
+    const init: ToWorker = { t: "init", stage, env: this.options.env, ports, embeddedDb: this.options.embeddedDb };
     worker.postMessage(init, Object.values(ports));
 
     worker.onmessage = (event: MessageEvent<FromWorker>) => {

@@ -207,7 +207,7 @@ export class StreamProcessor {
     const c = this.o.conflate;
     const conflate = this.conflatable.size > 0 && (!c?.when || c.except) ? [...this.conflatable] : undefined;
     const conflateExcept = conflate && c?.when ? c.except : undefined;
-    this.consumer = this.o.log.consumer({ groupId: this.o.groupId, topics: this.o.topics, maxBatchSize: this.o.maxBatchSize, clientId: this.o.stage, conflate, ...(conflateExcept ? { conflateExcept } : {}) });
+    this.consumer = this.o.log.consumer({ groupId: this.o.groupId, topics: this.o.topics, maxBatchSize: this.o.maxBatchSize, clientId: this.o.stage, conflate, conflateExcept });
     const consumer = this.consumer;
     await consumer.run(async (batch, skipped) => {
       await this.o.onBatch?.(consumer);

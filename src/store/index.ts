@@ -84,7 +84,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
     sql,
     kind: embedded ? "pglite" : "postgres",
     url: embedded ? embedded.url : redact(opts.databaseUrl!),
-    ...(embedded ? { embeddedOptions: embedded.options } : {}),
+    embeddedOptions: embedded?.options,
     close() {
       closed ??= (async () => {
         await sql.end({ timeout: 5 });

@@ -15,6 +15,15 @@ let seq = 0;
 const unique = (what: string) => `conf.${run}.${what}.${seq++}`;
 
 /** Consumes with a fresh consumer until `n` messages arrived, waits `settleMs` for extras, closes. */
+/** Every message arrived, and each key's `i`s came 0, 1, … `perKey` - 1, in order. */
+function expectEachKeyInOrder(got: LogMessage[], keys: readonly string[], perKey: number): void {
+  expect(got.length).toBe(keys.length * perKey);
+  for (const key of keys) {
+    const seen = got.filter((m) => m.key === key).map((m) => body(m).i);
+    expect(seen).toEqual(Array.from({ length: perKey }, (_, i) => i));
+  }
+}
+
 async function consume(
   log: Log,
   options: ConsumerOptions,
@@ -84,12 +93,7 @@ export function logConformance(name: string, connect: () => Promise<Log>): void 
         await producer.send(keys.map((key) => ({ topic: t, key, value: JSON.stringify({ i: round, key }) })));
       }
       await producer.close();
-      const got = await consume(log, { groupId: unique("g"), topics: [t] }, 300);
-      expect(got.length).toBe(300);
-      for (const key of keys) {
-        const seen = got.filter((m) => m.key === key).map((m) => body(m).i);
-        expect(seen).toEqual(Array.from({ length: 60 }, (_, i) => i));
-      }
+      expectEachKeyInOrder(await consume(log, { groupId: unique("g"), topics: [t] }, 300), keys, 60);
     });
 
     test("sends issued without waiting for each other still keep each key's order: the order of the calls", async () => {
@@ -101,12 +105,7 @@ export function logConformance(name: string, connect: () => Promise<Log>): void 
         Array.from({ length: 100 }, (_, round) => producer.send(keys.flatMap((key) => [0, 1].map((j) => ({ topic: t, key, value: JSON.stringify({ i: round * 2 + j, key }) }))))),
       );
       await producer.close();
-      const got = await consume(log, { groupId: unique("g"), topics: [t] }, 4_000);
-      expect(got.length).toBe(4_000);
-      for (const key of keys) {
-        const seen = got.filter((m) => m.key === key).map((m) => body(m).i);
-        expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i));
-      }
+      expectEachKeyInOrder(await consume(log, { groupId: unique("g"), topics: [t] }, 4_000), keys, 200);
     }, 60_000);
 
     test("a key always lands on one partition, and keys spread over partitions", async () => {

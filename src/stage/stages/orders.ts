@@ -45,7 +45,8 @@ export async function ordersStage(ctx: StageContext): Promise<Stage> {
       // The wait holds the next fetch back, so what arrives meanwhile is written together. On the
       // monotonic clock, and until the time has passed: a timer may fire a little early (a CI run
       // saw 95.7 ms between two writes), and the wall clock may step.
-      for (let wait = writtenAt + ORDERS_EVERY_MS - performance.now(); wait > 0; wait = writtenAt + ORDERS_EVERY_MS - performance.now()) await Bun.sleep(wait);
+      let wait: number;
+      while ((wait = writtenAt + ORDERS_EVERY_MS - performance.now()) > 0) await Bun.sleep(wait);
       writtenAt = performance.now();
       await projectOrders(ctx.db, batch);
       batch.length = 0;
