@@ -1,7 +1,7 @@
 /**
  * What a stage gets to work with inside its worker. In the embedded mode the log and the cache
  * live on the main thread and arrive as MessagePorts, and the worker opens its own connection to
- * embedded PGlite's socket (its thread serves every client; src/store/pglite-session.ts); in the
+ * embedded PGlite's socket (its thread serves every client; src/store/pglite-server.ts); in the
  * distributed mode the worker opens its own clients to Kafka, PostgreSQL and Redis.
  */
 import { openCache } from "../cache/index.ts";

@@ -6,8 +6,7 @@
  * `{ t: "stop" }` → `{ t: "stopped" }`.
  */
 import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { shareSession } from "./pglite-session.ts";
+import { servePGlite, type PGliteServer } from "./pglite-server.ts";
 
 declare const self: Worker;
 
@@ -24,7 +23,7 @@ const post = (m: FromDbWorker) => self.postMessage(m);
 const START_PARAMS = [...PGlite.defaultStartParams, "-c", "min_wal_size=32MB", "-c", "max_wal_size=32MB"];
 /** Sockets at once: the gateway's client, a client per stage worker, and room for restarts and tools. */
 const MAX_CONNECTIONS = 32;
-let running: { db: PGlite; server: PGLiteSocketServer } | undefined;
+let running: { db: PGlite; server: PGliteServer } | undefined;
 
 self.onmessage = async (event: MessageEvent<ToDbWorker>) => {
   const msg = event.data;
@@ -33,12 +32,10 @@ self.onmessage = async (event: MessageEvent<ToDbWorker>) => {
     try {
       db = await PGlite.create({ ...(msg.dataDir === undefined ? {} : { dataDir: msg.dataDir }), startParams: START_PARAMS });
       // One socket for the main thread and one for each stage worker, sharing PGlite's one
-      // session a statement at a time (src/store/pglite-session.ts).
-      const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
-      shareSession(server, db);
-      await server.start();
+      // session a unit of work at a time (src/store/pglite-server.ts).
+      const server = servePGlite(db, { host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
       running = { db, server };
-      post({ t: "ready", port: Number(server.getServerConn().split(":").at(-1)) });
+      post({ t: "ready", port: server.port });
     } catch (err) {
       await db?.close().catch(() => {});
       post({ t: "failed", message: (err as Error).message });

@@ -22,7 +22,7 @@ export interface Embedded {
  *
  * PGlite is ONE backend session. Several clients may connect (the gateway's, one per stage worker):
  * the server keeps the session for one socket from a statement's first protocol message until
- * Postgres is ready again outside a transaction (src/store/pglite-session.ts), so their extended
+ * Postgres is ready again outside a transaction (src/store/pglite-server.ts), so their extended
  * protocol messages never interleave. Each client must use `options`: one connection, unnamed
  * statements.
  *
