@@ -128,21 +128,35 @@ function machine() {
   return { cpu: model, cores: cpus().length, ram_gb: Math.round((totalmem() / 2 ** 30) * 10) / 10, os: `${process.platform} ${process.arch}`, bun: Bun.version };
 }
 
-/** Share of CPU time idle over `ms` (from /proc/stat), or undefined off Linux. */
-async function cpuIdle(ms = 1_000): Promise<number | undefined> {
-  const sample = () => {
-    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return { idle: (f[3] ?? 0) + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) };
-  };
+/**
+ * The machine's CPU time so far (/proc/stat's first line: user, nice, system, idle, iowait, irq,
+ * softirq, steal; guest time is inside user), or undefined off Linux.
+ */
+function cpuTimes(): { idle: number; steal: number; total: number } | undefined {
   try {
-    const a = sample();
-    await Bun.sleep(ms);
-    const b = sample();
-    return b.total > a.total ? (b.idle - a.idle) / (b.total - a.total) : undefined;
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { idle: (f[3] ?? 0) + (f[4] ?? 0), steal: f[7] ?? 0, total: f.reduce((a, b) => a + b, 0) };
   } catch {
     return undefined;
   }
 }
+
+/** Share of CPU time idle over `ms`, or undefined off Linux. */
+async function cpuIdle(ms = 1_000): Promise<number | undefined> {
+  const a = cpuTimes();
+  await Bun.sleep(ms);
+  const b = cpuTimes();
+  return a && b && b.total > a.total ? (b.idle - a.idle) / (b.total - a.total) : undefined;
+}
+
+/**
+ * Steal between two readings: the share of this virtual machine's CPU time the hypervisor gave
+ * to others. It lowers every number of a section as another process on the same cores would.
+ */
+const stealShare = (a: ReturnType<typeof cpuTimes>, b: ReturnType<typeof cpuTimes>): number | undefined =>
+  a && b && b.total > a.total ? Math.round(((b.steal - a.steal) / (b.total - a.total)) * 100) / 100 : undefined;
+/** Above this steal share a section's numbers are flagged as the machine's, not ours. */
+const STEAL_WARN = 0.1;
 
 /**
  * The wall clock less the monotonic clock's reading of it. It moves only when the wall clock is
@@ -185,6 +199,7 @@ const errors: Record<string, string> = {};
 if (infraError) errors.infra = infraError;
 const durations: Record<string, number> = {};
 const idleBefore: Record<string, number> = {};
+const stealDuring: Record<string, number> = {};
 try {
   for (const name of only) {
     const s0 = performance.now();
@@ -199,6 +214,7 @@ try {
     if (idle !== undefined) idleBefore[name] = Math.round(idle * 100) / 100;
     log(`— ${name}${idle !== undefined && idle < 0.7 ? ` (warning: the CPUs were only ${Math.round(idle * 100)}% idle just before: something else is running, numbers will be low)` : ""}`);
     const offsetBefore = clockOffsetMs();
+    const timesBefore = cpuTimes();
     let section: BenchSection = {};
     try {
       const mod = (await import(`./${name}.ts`)) as Partial<BenchModule>;
@@ -219,7 +235,10 @@ try {
       log(`${name}: ${errors[name]}`);
     }
     durations[name] = Math.round((performance.now() - s0) / 100) / 10;
-    log(`${name}: ${durations[name]} s`);
+    const steal = stealShare(timesBefore, cpuTimes());
+    if (steal !== undefined) stealDuring[name] = steal;
+    const stolen = steal !== undefined && steal > STEAL_WARN ? `; warning: the hypervisor took ${Math.round(steal * 100)}% of the CPU time (steal), so its numbers are low` : "";
+    log(`${name}: ${durations[name]} s${stolen}`);
   }
 } finally {
   if (!alreadyUp && !infraError) {
@@ -246,6 +265,7 @@ const result = {
   duration_s: durationS,
   section_duration_s: durations,
   cpu_idle_before_section: idleBefore,
+  cpu_steal_during_section: stealDuring,
   targets: Object.fromEntries(TARGETS.map((t) => [t.key, `${t.op} ${t.value}`])),
   errors,
 };

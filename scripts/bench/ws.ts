@@ -101,6 +101,12 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
     const a = percentiles(age);
     const sum = (k: "closed" | "missing" | "order_events" | "sockets") => results.reduce((s, r) => s + r[k], 0);
     opts.log(`ws: fan-out (POST → push) p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms over ${f.count} deliveries; event age p99 ${a.p99} ms; missing ${sum("missing")}, closed ${sum("closed")}, failed orders ${failed}`);
+    if (sum("missing") > 0) {
+      // What the gateway said about it: its warnings and errors (pino level 40 and up), the last ten.
+      const said = g.gw.lines.filter((l) => Number(l.level) >= 40).slice(-10);
+      opts.log(`ws: pushes missing; the gateway's last warnings and errors (${said.length}):`);
+      for (const l of said) opts.log(`  ${JSON.stringify(l).slice(0, 400)}`);
+    }
     return {
       "ws.subscribers": sum("sockets"),
       "ws.orders": Object.keys(sent).length,
