@@ -54,7 +54,8 @@ interface Conn {
   closed: boolean;
 }
 
-type Work = { conn: Conn; bytes: Uint8Array } | { conn: Conn; reset: true };
+/** A unit of messages; the end of a socket that sent Terminate; the reset of a socket gone mid-unit. */
+type Work = { conn: Conn; bytes: Uint8Array } | { conn: Conn; end: true } | { conn: Conn; reset: true };
 
 export interface PGliteServer {
   port: number;
@@ -105,6 +106,10 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
 
   async function run(w: Work): Promise<void> {
     const { conn } = w;
+    if ("end" in w) {
+      conn.socket.end();
+      return;
+    }
     if ("reset" in w) {
       // The socket is gone half-way through its unit: end the statement, then the transaction.
       await db.runExclusive(() => db.execProtocolRawStream(SYNC, { onRawData: () => {} }));
@@ -114,6 +119,7 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
     }
     const chunks: Uint8Array[] = [];
     let length = 0;
+    if (conn.closed) return;
     await db.runExclusive(() =>
       db.execProtocolRawStream(w.bytes, {
         // A view of PGlite's memory, valid only during the call.
@@ -136,7 +142,6 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
         const i = holder ? queue.findIndex((w) => w.conn === holder) : queue.length > 0 ? 0 : -1;
         if (i < 0) break;
         const w = queue.splice(i, 1)[0]!;
-        if (!("reset" in w) && w.conn.closed) continue;
         try {
           await run(w);
         } catch (err) {
@@ -144,7 +149,6 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
           if (holder === w.conn) holder = undefined;
           w.conn.socket.end(fatal("XX000", `embedded database: ${(err as Error).message}`));
         }
-        if (!("reset" in w) && w.conn.ending && !queue.some((q) => q.conn === w.conn)) w.conn.socket.end();
       }
     } finally {
       pumping = false;
@@ -191,8 +195,9 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
       at += len;
     }
     if (at > unitStart) queue.push({ conn, bytes: b.subarray(unitStart, at) });
+    // Closed once everything before it is answered; a unit it left open is then reset.
+    if (conn.ending) queue.push({ conn, end: true });
     conn.inbox = at === b.length || conn.ending ? Buffer.alloc(0) : b.subarray(at);
-    if (conn.ending && !queue.some((q) => q.conn === conn) && holder !== conn) conn.socket.end();
   }
 
   function gone(conn: Conn): void {
