@@ -117,9 +117,9 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
       holder = undefined;
       return;
     }
+    if (conn.closed) return;
     const chunks: Uint8Array[] = [];
     let length = 0;
-    if (conn.closed) return;
     await db.runExclusive(() =>
       db.execProtocolRawStream(w.bytes, {
         // A view of PGlite's memory, valid only during the call.
@@ -131,6 +131,8 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
     );
     const response = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
     holder = endsIdle(response) ? undefined : conn;
+    // Gone while this ran (then `gone` saw no unit open): the reset is queued here instead.
+    if (holder === conn && conn.closed) queue.unshift({ conn, reset: true });
     write(conn, response);
   }
 
@@ -205,7 +207,7 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
     conn.closed = true;
     conns.delete(conn);
     for (let i = queue.length - 1; i >= 0; i--) if (queue[i]!.conn === conn) queue.splice(i, 1);
-    if (holder === conn) queue.unshift({ conn, reset: true });
+    if (holder === conn) queue.unshift({ conn, reset: true }); // (a unit running now queues its own: `run`)
     void pump();
   }
 

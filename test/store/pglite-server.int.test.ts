@@ -177,3 +177,21 @@ test("one connection more than the server takes is refused with SQLSTATE 53300, 
   const [row] = await client()`select 2 as two`;
   expect(row!.two).toBe(2);
 });
+
+test("a client that goes away while its statement runs, leaving a transaction open, does not keep the session from the others", async () => {
+  // The statement opens a transaction and runs for 300 ms; the socket closes meanwhile, so the
+  // server learns of it before it knows the session is left inside a transaction.
+  const socket = connect({ host: "127.0.0.1", port: pg.options.port! });
+  await new Promise<void>((resolve) => socket.on("connect", () => resolve()));
+  socket.write(startup());
+  await Bun.sleep(50);
+  socket.write(message("Q", cstr("begin; select pg_sleep(0.3)")));
+  await Bun.sleep(50);
+  socket.destroy();
+  const sql = client();
+  // Inside the abandoned transaction now() would stand still; each statement has its own here.
+  const [a] = await sql`select now()::text as t`;
+  await Bun.sleep(20);
+  const [b] = await sql`select now()::text as t`;
+  expect(b!.t).not.toBe(a!.t);
+}, 15_000);
