@@ -13,8 +13,9 @@
  * - A socket that goes away while it holds the session leaves it clean: a Sync ends a statement
  *   cut off half-way, and an open transaction is rolled back.
  *
- * Clients must use unnamed statements only (postgres.js: `prepare: false`): named ones would
- * belong to the session, which every socket shares, not to the socket.
+ * Named prepared statements belong to the session, which every socket shares: clients must name
+ * theirs apart (postgres.js does: a random prefix per connection), and those a socket made are
+ * deallocated when it goes, so reconnecting clients do not pile them up.
  *
  * Why not @electric-sql/pglite-socket (0.2), which this replaced: it handed PGlite one message at
  * a time (five calls, five socket writes, and five turns of the event loop a statement), and it
@@ -25,7 +26,7 @@
  * @example
  * const db = await PGlite.create();
  * const server = servePGlite(db, { maxConnections: 32 });
- * // postgres({ host: "127.0.0.1", port: server.port, max: 1, prepare: false, ... })
+ * // postgres({ host: "127.0.0.1", port: server.port, max: 1, ... })
  * await server.stop();
  */
 import type { PGlite } from "@electric-sql/pglite";
@@ -37,6 +38,7 @@ const SSL_REQUEST = 80_877_103;
 const GSSENC_REQUEST = 80_877_104;
 const CANCEL_REQUEST = 80_877_102;
 const TERMINATE = 0x58; // 'X'
+const PARSE = 0x50; // 'P'
 const READY_FOR_QUERY = 0x5a; // 'Z', length 5, then the transaction status
 const IDLE = 0x49; // 'I'
 const SYNC = new Uint8Array([0x53, 0, 0, 0, 4]);
@@ -52,10 +54,15 @@ interface Conn {
   /** A Terminate arrived: close once what came before it is answered. */
   ending: boolean;
   closed: boolean;
+  /** The named prepared statements it made: the session's, so deallocated when it goes. */
+  statements: Set<string>;
 }
 
-/** A unit of messages; the end of a socket that sent Terminate; the reset of a socket gone mid-unit. */
-type Work = { conn: Conn; bytes: Uint8Array } | { conn: Conn; end: true } | { conn: Conn; reset: true };
+/**
+ * A unit of messages; the end of a socket that sent Terminate; the reset of a socket gone
+ * mid-unit; the deallocation of the prepared statements of a socket gone.
+ */
+type Work = { conn: Conn; bytes: Uint8Array } | { conn: Conn; end: true } | { conn: Conn; reset: true } | { conn: Conn; forget: string[] };
 
 export interface PGliteServer {
   port: number;
@@ -108,6 +115,10 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
     const { conn } = w;
     if ("end" in w) {
       conn.socket.end();
+      return;
+    }
+    if ("forget" in w) {
+      for (const name of w.forget) await db.exec(`deallocate "${name.replaceAll('"', '""')}"`).catch(() => {}); // (one whose Parse failed does not exist)
       return;
     }
     if ("reset" in w) {
@@ -194,6 +205,7 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
       }
       const len = 1 + b.readInt32BE(at + 1);
       if (b.length - at < len) break;
+      if (b[at] === PARSE && b[at + 5] !== 0) conn.statements.add(b.toString("utf8", at + 5, b.indexOf(0, at + 5)));
       at += len;
     }
     if (at > unitStart) queue.push({ conn, bytes: b.subarray(unitStart, at) });
@@ -208,6 +220,7 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
     conns.delete(conn);
     for (let i = queue.length - 1; i >= 0; i--) if (queue[i]!.conn === conn) queue.splice(i, 1);
     if (holder === conn) queue.unshift({ conn, reset: true }); // (a unit running now queues its own: `run`)
+    if (conn.statements.size > 0) queue.push({ conn, forget: [...conn.statements] });
     void pump();
   }
 
@@ -216,7 +229,7 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
     port: opts.port ?? 0,
     socket: {
       open(socket) {
-        const conn: Conn = { socket, inbox: Buffer.alloc(0), started: false, unsent: undefined, ending: false, closed: false };
+        const conn: Conn = { socket, inbox: Buffer.alloc(0), started: false, unsent: undefined, ending: false, closed: false, statements: new Set() };
         socket.data = conn;
         socket.setNoDelay(true);
         if (conns.size >= maxConnections) {

@@ -72,12 +72,10 @@ export async function startEmbedded(dataDir?: string): Promise<Embedded> {
       // recycled: PGlite's session is not renewed by a new socket anyway.
       max: 1,
       max_lifetime: null,
-      // Named prepared statements belong to the backend session, which every socket shares and
-      // which outlives them all: two clients would name theirs alike, and a reconnect (after a
-      // socket error) starts a fresh statement cache while the old statements stay behind
-      // (measured: 5 left after one short-lived connection). Unnamed statements cost one Parse
-      // per query, which is nothing in-process.
-      prepare: false,
+      // Prepared statements (postgres.js's default) are named apart per connection, and the
+      // server deallocates a socket's when it goes (src/store/pglite-server.ts). Unnamed ones
+      // cost postgres.js two round trips a parameterised query (Parse/Describe, then
+      // Bind/Execute), the session held between them.
     },
     stop() {
       stopped ??= (async () => {

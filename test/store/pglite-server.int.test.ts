@@ -154,6 +154,32 @@ test("a client that failed half-way through a statement in a transaction (no Syn
   expect(x).toBeNull();
 });
 
+test("prepared statements of six clients do not mix, and a client's are deallocated when it goes", async () => {
+  const watcher = client();
+  const prepared = async () => (await watcher`select name from pg_prepared_statements order by name`).map((r) => String(r.name));
+  const baseline = await prepared();
+  const sqls = Array.from({ length: 6 }, client);
+  await Promise.all(
+    sqls.map(async (sql, c) => {
+      for (let n = 0; n < 50; n++) {
+        // Two statements a client, prepared once (named with the client's own prefix) and bound 50 times.
+        const [row] = await sql.unsafe("select $1::int * 1000 + $2::int as v", [c, n], { prepare: true });
+        expect(row!.v).toBe(c * 1000 + n);
+        const [echo] = await sql`select ${`c${c}`}::text || '/' || ${n}::int as v`;
+        expect(echo!.v).toBe(`c${c}/${n}`);
+      }
+    }),
+  );
+  expect((await prepared()).length).toBeGreaterThanOrEqual(baseline.length + 12);
+  await Promise.all(sqls.map((sql) => sql.end()));
+  let after = await prepared();
+  for (let i = 0; i < 100 && after.length > baseline.length; i++) {
+    await Bun.sleep(20);
+    after = await prepared();
+  }
+  expect(after).toEqual(baseline);
+}, 30_000);
+
 test("statements pipelined on one connection are answered in order", async () => {
   const sql = client();
   const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => sql.unsafe("select $1::int * 2 as v", [i])));
