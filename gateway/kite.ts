@@ -41,6 +41,7 @@ export function kiteGateway(config: NonNullable<Config["kite"]>, store: Store, p
     const [row] = await store.sql.unsafe(
       "select order_id, tag, venue_order_id, correlation_id, trace_id, orig from venue_orders where venue_order_id = $1",
       [order.order_id],
+      { prepare: true },
     );
     if (!row) {
       log.warn({ venue_order_id: order.order_id, status: order.status }, "an update for an order we did not place; ignored");
@@ -49,7 +50,7 @@ export function kiteGateway(config: NonNullable<Config["kite"]>, store: Store, p
     const trades = order.filled_quantity > 0 ? await client.orderTrades(order.order_id) : [];
     const events = lifecycleEvents(row as unknown as VenueOrder, order, trades);
     await producer.send(events.map(({ topic, event }) => ({ topic, key: event.key, value: encodeEnvelope(event) })));
-    await store.sql.unsafe("update venue_orders set venue_status = $2, updated_at = now() where venue_order_id = $1", [order.order_id, order.status]);
+    await store.sql.unsafe("update venue_orders set venue_status = $2, updated_at = now() where venue_order_id = $1", [order.order_id, order.status], { prepare: true });
     return events.length;
   }
 
@@ -63,7 +64,7 @@ export function kiteGateway(config: NonNullable<Config["kite"]>, store: Store, p
     for (const o of book) {
       const orderId = o.tag ? byTag.get(o.tag) : undefined;
       if (orderId) {
-        await store.sql.unsafe("update venue_orders set venue_order_id = $2, updated_at = now() where order_id = $1", [orderId, o.order_id]);
+        await store.sql.unsafe("update venue_orders set venue_order_id = $2, updated_at = now() where order_id = $1", [orderId, o.order_id], { prepare: true });
         byVenueId.add(o.order_id);
       }
       if (byVenueId.has(o.order_id)) published += await apply(o);

@@ -172,8 +172,10 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     };
   }
 
+  // Statements with parameters are prepared ({ prepare: true }; `unsafe` does not by default):
+  // unprepared, postgres.js sends each in two round trips (Parse/Describe, then Bind/Execute).
   async function getOrder(orderId: string): Promise<OrderView | undefined> {
-    const [r] = await sql.unsafe(`select ${ORDER_COLUMNS} from orders where order_id = $1`, [orderId]);
+    const [r] = await sql.unsafe(`select ${ORDER_COLUMNS} from orders where order_id = $1`, [orderId], { prepare: true });
     return r ? orderView(r) : undefined;
   }
 
@@ -182,6 +184,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       `select t.state, t.reason, l.limits, greatest(t.updated_at, l.updated_at) as updated_at
          from trading_state t left join risk_limits l using (broker) where t.broker = $1`,
       [broker],
+      { prepare: true },
     );
     return {
       broker,
@@ -206,7 +209,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     orders: {
       async place(cmd: PlaceOrder) {
         if (cmd.client_order_id) {
-          const [r] = await sql.unsafe(`select ${ORDER_COLUMNS} from orders where broker = $1 and client_order_id = $2`, [cmd.broker, cmd.client_order_id]);
+          const [r] = await sql.unsafe(`select ${ORDER_COLUMNS} from orders where broker = $1 and client_order_id = $2`, [cmd.broker, cmd.client_order_id], { prepare: true });
           if (r) return { order: orderView(r), created: false };
         }
         const orderId = newId();
@@ -264,17 +267,18 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
             event.ts,
             event.data as never,
           ],
+          { prepare: true },
         );
         if (inserted.length === 0) {
           // Lost a race with the same client_order_id: the first one is the order.
-          const [r] = await sql.unsafe(`select ${ORDER_COLUMNS} from orders where broker = $1 and client_order_id = $2`, [cmd.broker, cmd.client_order_id ?? ""]);
+          const [r] = await sql.unsafe(`select ${ORDER_COLUMNS} from orders where broker = $1 and client_order_id = $2`, [cmd.broker, cmd.client_order_id ?? ""], { prepare: true });
           if (r) return { order: orderView(r), created: false };
           throw new AlphaError("INTERNAL", "order was neither inserted nor found");
         }
         try {
           await d.producer.send([{ topic: topicName("signalsRaw", cmd.broker), key, value: encodeEnvelope(event) }]);
         } catch (err) {
-          await sql.unsafe(`update orders set status = 'FAILED', reason_code = 'NOT_SENT', message = $2, updated_at = now() where order_id = $1`, [orderId, (err as Error).message]);
+          await sql.unsafe(`update orders set status = 'FAILED', reason_code = 'NOT_SENT', message = $2, updated_at = now() where order_id = $1`, [orderId, (err as Error).message], { prepare: true });
           throw err;
         }
         return { order: orderView(inserted[0]!), created: true };
@@ -301,6 +305,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
         const rows = await sql.unsafe(
           `select ${ORDER_COLUMNS} from orders ${where.length ? `where ${where.join(" and ")}` : ""} order by seq desc limit $${params.length}`,
           params as never[],
+          { prepare: true },
         );
         const page = rows.slice(0, q.limit);
         const next = rows.length > q.limit ? Buffer.from(String(page[page.length - 1]!.seq)).toString("base64url") : null;
@@ -317,6 +322,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
             order by ts, case type when 'signal.generated' then 0 when 'signal.validated' then 1 when 'signal.rejected' then 1
                                    when 'order.submitted' then 2 when 'order.filled' then 3 else 4 end, event_id`,
           [orderId],
+          { prepare: true },
         );
         order.events = events.map((e) => ({ id: String(e.id), type: String(e.type), ts: new Date(e.ts).toISOString(), data: e.data }));
         return order;
@@ -375,6 +381,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
           `select event_id::text, fill_id, order_id, strategy_id, instrument_token::text, side, quantity, price::text, fees::text, filled_at
              from ledger_fills where broker = $1 order by seq desc limit $2`,
           [broker, limit],
+          { prepare: true },
         );
         return rows.map((r) => ({
           fill_id: String(r.fill_id),
@@ -403,13 +410,14 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
           `insert into strategies (id, kind, params, instruments, brokers, enabled) values ($1, $2, $3::jsonb, $4::bigint[], $5::text[], $6)
            on conflict (id) do nothing returning id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`,
           [s.id, s.kind, s.params as never, s.instruments, s.brokers, s.enabled],
+          { prepare: true },
         );
         if (rows.length === 0) throw new AlphaError("CONFLICT", `strategy ${s.id} exists already`);
         return strategyView(rows[0]!);
       },
       async update(id, patch) {
         if (patch.kind !== undefined || patch.params !== undefined) {
-          const [current] = await sql.unsafe(`select kind, params from strategies where id = $1`, [id]);
+          const [current] = await sql.unsafe(`select kind, params from strategies where id = $1`, [id], { prepare: true });
           if (!current) return undefined;
           checkStrategy({ id, kind: patch.kind ?? String(current.kind), params: patch.params ?? (current.params as Record<string, unknown>) });
         }
@@ -418,6 +426,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
                   brokers = coalesce($5::text[], brokers), enabled = coalesce($6, enabled), updated_at = now()
             where id = $1 returning id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`,
           [id, patch.kind ?? null, (patch.params ?? null) as never, patch.instruments ?? null, patch.brokers ?? null, patch.enabled ?? null],
+          { prepare: true },
         );
         return rows[0] ? strategyView(rows[0]) : undefined;
       },
@@ -431,6 +440,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
         await sql.unsafe(
           `insert into risk_limits (broker, limits) values ($1, $2::jsonb) on conflict (broker) do update set limits = excluded.limits, updated_at = now()`,
           [broker, parsed as never],
+          { prepare: true },
         );
         return risk(broker);
       },
@@ -439,6 +449,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
           `insert into trading_state (broker, state, reason) values ($1, $2, $3)
            on conflict (broker) do update set state = excluded.state, reason = excluded.reason, updated_at = now()`,
           [broker, state, reason ?? null],
+          { prepare: true },
         );
         return risk(broker);
       },
