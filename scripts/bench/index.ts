@@ -9,7 +9,8 @@
  * 2. Runs each section (scripts/bench/<section>.ts, `run(opts)` → flat dotted metrics). A failing
  *    section is recorded (its metrics null, its error in the file) and the next one runs.
  * 3. Writes bench-results.json: the metrics nested by their dotted keys, plus `machine`,
- *    `started_at`, `git`, `duration_s`, `long`, `targets` and `errors`.
+ *    `started_at`, `git`, `duration_s`, `long`, `thread_wake_ms` (scripts/bench/wake.ts), `targets`
+ *    and `errors`.
  *
  * Settings: KAFKA_BROKERS, REDIS_URL, DATABASE_URL (default: the local services of infra:up).
  * A short run takes about three minutes; `--long` runs the sustained-load variants (5 minutes of
@@ -21,6 +22,7 @@ import { join } from "node:path";
 import { LOCAL } from "../local-infra.ts";
 import type { BenchModule, BenchOptions, BenchSection } from "./types.ts";
 import { render, rows, TARGETS } from "./table.ts";
+import { measureWake, type Wake } from "./wake.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 /** How long a section waits for other work on the machine to finish before it runs anyway. */
@@ -187,6 +189,14 @@ const opts: BenchOptions = {
 };
 
 log(`bench ${long ? "--long " : ""}(${only.join(", ")}; ${modes.join(", ")}) on ${machine().cpu}, ${machine().cores} cores`);
+// The floor under every in-process hop, on this machine now (scripts/bench/wake.ts).
+let wake: Wake | undefined;
+try {
+  wake = await measureWake();
+  log(`thread wake-up, p50/p99 ms: futex ${wake.futex.p50}/${wake.futex.p99}, postMessage ${wake.post_message.p50}/${wake.post_message.p99}`);
+} catch (err) {
+  log(`thread wake-up not measured: ${(err as Error).message}`);
+}
 const alreadyUp = (await sh([process.execPath, "scripts/infra.ts", "status"], true)) === 0;
 let infraError: string | undefined;
 if (!alreadyUp) {
@@ -266,6 +276,7 @@ const result = {
   section_duration_s: durations,
   cpu_idle_before_section: idleBefore,
   cpu_steal_during_section: stealDuring,
+  thread_wake_ms: wake ?? null,
   targets: Object.fromEntries(TARGETS.map((t) => [t.key, `${t.op} ${t.value}`])),
   errors,
 };
