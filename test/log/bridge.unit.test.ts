@@ -139,3 +139,38 @@ test("conflating except some keys: after a message of another topic the batch ke
   expect(offsets(conflateBatch(batch, new Set(["ticks"]), new Set(["b"])))).toEqual([[1, 2, 3, 4, 5, 6], { ticks: 1 }]);
   expect(offsets(conflateBatch(batch, new Set(["ticks"]), new Set(["a", "b"])))).toEqual([[0, 1, 2, 3, 4, 5, 6], undefined]);
 });
+
+test("in each batch, the worker's assignments() are those the batch was fetched under, before and after a rebalance", async () => {
+  const log = new MemoryLog(new MemoryBroker());
+  await log.createTopics([{ name: "t", partitions: 4, retentionMs: -1 }]);
+  const { port1, port2 } = new MessageChannel();
+  const stop = serveLog(log, port1);
+  const remote = new RemoteLog(port2);
+  const consumer = remote.consumer({ groupId: "g", topics: ["t"] });
+  const seen: Array<{ owned: number[]; partitions: number[] }> = [];
+  await consumer.run(async (batch) => {
+    seen.push({ owned: consumer.assignments().map((a) => a.partition), partitions: [...new Set(batch.map((m) => m.partition))] });
+  });
+  const producer = log.producer();
+  const send = (from: number) => producer.send(Array.from({ length: 40 }, (_, i) => ({ topic: "t", key: `k${from + i}`, value: String(from + i) })));
+  const settle = async (n: number) => {
+    const until = Date.now() + 5_000;
+    while (seen.reduce((k, s) => k + s.partitions.length, 0) < n && Date.now() < until) await Bun.sleep(10);
+  };
+  await send(0);
+  await settle(4);
+  // A second member takes half the partitions; the worker's next batches come from its half only.
+  const other = log.consumer({ groupId: "g", topics: ["t"] });
+  await other.run(async () => {});
+  for (let i = 0; i < 5; i++) {
+    await send(100 * (i + 1));
+    await Bun.sleep(20);
+  }
+  await Bun.sleep(200);
+  await other.close();
+  await consumer.close();
+  await stop();
+  expect(seen.some((s) => s.owned.length === 4)).toBe(true);
+  expect(seen.some((s) => s.owned.length === 2)).toBe(true);
+  for (const s of seen) for (const p of s.partitions) expect(s.owned).toContain(p);
+});
