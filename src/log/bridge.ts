@@ -196,6 +196,13 @@ const toWire = (err: unknown): WireError =>
 
 const fromWire = (w: WireError): Error => (w.code ? new AlphaError(w.code, w.message, { canRetry: w.canRetry }) : new Error(w.message));
 
+/** A consumer's assignments as a string, to tell whether they changed. */
+function assignmentsText(assignments: readonly TopicPartition[]): string {
+  let text = "";
+  for (const a of assignments) text += `${a.topic}/${a.partition},`;
+  return text;
+}
+
 /**
  * Serves `log` to the other end of `port`. Returns a function that stops serving and closes the
  * consumers opened for that end.
@@ -205,13 +212,6 @@ const fromWire = (w: WireError): Error => (w.code ? new AlphaError(w.code, w.mes
  * const stop = serveLog(memoryLog, port1);
  * worker.postMessage({ log: port2 }, [port2]);
  */
-/** A consumer's assignments as a string, to tell whether they changed. */
-function assignmentsText(assignments: readonly TopicPartition[]): string {
-  let text = "";
-  for (const a of assignments) text += `${a.topic}/${a.partition},`;
-  return text;
-}
-
 export function serveLog(log: Log, port: Port): () => Promise<void> {
   const producer = log.producer({ maxInFlight: 64, maxQueued: 100_000 });
   const consumers = new Map<number, Consumer>();
