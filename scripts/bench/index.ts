@@ -143,20 +143,27 @@ function cpuTimes(): { idle: number; steal: number; total: number } | undefined 
   }
 }
 
+type CpuTimes = ReturnType<typeof cpuTimes>;
+
+/** The share of the CPU time between two readings that was `kind`, or undefined off Linux. */
+const shareOf = (kind: "idle" | "steal", a: CpuTimes, b: CpuTimes): number | undefined =>
+  a && b && b.total > a.total ? (b[kind] - a[kind]) / (b.total - a.total) : undefined;
+
 /** Share of CPU time idle over `ms`, or undefined off Linux. */
 async function cpuIdle(ms = 1_000): Promise<number | undefined> {
   const a = cpuTimes();
   await Bun.sleep(ms);
-  const b = cpuTimes();
-  return a && b && b.total > a.total ? (b.idle - a.idle) / (b.total - a.total) : undefined;
+  return shareOf("idle", a, cpuTimes());
 }
 
 /**
  * Steal between two readings: the share of this virtual machine's CPU time the hypervisor gave
  * to others. It lowers every number of a section as another process on the same cores would.
  */
-const stealShare = (a: ReturnType<typeof cpuTimes>, b: ReturnType<typeof cpuTimes>): number | undefined =>
-  a && b && b.total > a.total ? Math.round(((b.steal - a.steal) / (b.total - a.total)) * 100) / 100 : undefined;
+const stealShare = (a: CpuTimes, b: CpuTimes): number | undefined => {
+  const share = shareOf("steal", a, b);
+  return share === undefined ? undefined : Math.round(share * 100) / 100;
+};
 /** Above this steal share a section's numbers are flagged as the machine's, not ours. */
 const STEAL_WARN = 0.1;
 

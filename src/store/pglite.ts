@@ -23,8 +23,8 @@ export interface Embedded {
  * PGlite is ONE backend session. Several clients may connect (the gateway's, one per stage worker):
  * the server keeps the session for one socket from a statement's first protocol message until
  * Postgres is ready again outside a transaction (src/store/pglite-server.ts), so their extended
- * protocol messages never interleave. Each client must use `options`: one connection, unnamed
- * statements.
+ * protocol messages never interleave. Each client must use `options`: one connection (its prepared
+ * statements are deallocated by the server when it goes).
  *
  * @example
  * const pg = await startEmbedded();
