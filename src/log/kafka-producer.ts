@@ -1,6 +1,7 @@
 /**
  * The log port's producer over @platformatic/kafka: idempotent, acks=all, every message keyed and
- * partitioned like Kafka's Java client, at most `maxInFlight` sends at once and `maxQueued` waiting.
+ * partitioned like Kafka's Java client, at most `maxInFlight` sends at once and `maxQueued` waiting,
+ * written one request at a time (below).
  */
 import { Producer as KafkaClientProducer, type MessageToProduce } from "@platformatic/kafka";
 import { AlphaError } from "../errors.ts";
@@ -60,10 +61,37 @@ export function toRecords(messages: readonly OutgoingMessage[]): Array<MessageTo
   });
 }
 
+/** Bytes of values and keys one request carries at most when sends are coalesced (a send larger than this goes alone). */
+export const COALESCE_MAX_BYTES = 1024 * 1024;
+
+interface Queued {
+  messages: readonly OutgoingMessage[];
+  bytes: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const sizeOf = (messages: readonly OutgoingMessage[]): number => {
+  let n = 0;
+  for (const m of messages) n += m.key.length + (typeof m.value === "string" ? m.value.length : m.value.byteLength);
+  return n;
+};
+
+/**
+ * The log port's producer over @platformatic/kafka. One request is in flight at a time: the sends
+ * that arrive meanwhile (up to `maxInFlight` of them, `maxQueued` more waiting) go together in the
+ * next, in the order they were made. The client assigns a request's sequence numbers before its
+ * asynchronous metadata and connection steps and writes it after them, so concurrent requests
+ * could reach the broker out of sequence order; the broker refused the late one, and the client's
+ * recovery (a new producer id) wrote again what the broker had taken: duplicate records (README,
+ * "Notes on libraries").
+ */
 export class KafkaProducer implements Producer {
   private readonly client: KafkaClientProducer<Buffer, Buffer, Buffer, Buffer>;
   private readonly gate: SendGate;
   private closing: Promise<void> | undefined;
+  private readonly queue: Queued[] = [];
+  private writing = false;
 
   constructor(
     settings: ClientSettings,
@@ -99,14 +127,34 @@ export class KafkaProducer implements Producer {
     }
     if (messages.length === 0) return Promise.resolve();
     // gate.run decides synchronously whether this send runs, waits or is refused (LOG_FULL).
-    return this.gate.run(async () => {
+    return this.gate.run(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          this.queue.push({ messages, bytes: sizeOf(messages), resolve, reject });
+          if (!this.writing) void this.write();
+        }),
+    );
+  }
+
+  /** Sends what is queued, one request at a time, each carrying as many queued sends as fit. */
+  private async write(): Promise<void> {
+    this.writing = true;
+    while (this.queue.length > 0) {
+      let n = 1;
+      let bytes = this.queue[0]!.bytes;
+      while (n < this.queue.length && bytes + this.queue[n]!.bytes <= COALESCE_MAX_BYTES) bytes += this.queue[n++]!.bytes;
+      const group = this.queue.splice(0, n);
+      const messages = group.length === 1 ? group[0]!.messages : group.flatMap((g) => g.messages);
       try {
         await this.client.send({ messages: toRecords(messages) });
+        for (const g of group) g.resolve();
       } catch (err) {
         const topics = [...new Set(messages.map((m) => m.topic))].join(", ");
-        throw toAlphaError(err, `send of ${messages.length} message${messages.length === 1 ? "" : "s"} to ${topics}`);
+        const e = toAlphaError(err, `send of ${messages.length} message${messages.length === 1 ? "" : "s"} to ${topics}`);
+        for (const g of group) g.reject(e);
       }
-    });
+    }
+    this.writing = false;
   }
 
   close(): Promise<void> {

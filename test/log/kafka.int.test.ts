@@ -56,6 +56,34 @@ describe.skipIf(!kafkaUp)("kafka log: what only Kafka has", () => {
     }
   });
 
+  test("100 sends issued at once into a fresh topic write every record once, five times over", async () => {
+    // @platformatic/kafka wrote a batch twice in about one run of four when requests were
+    // concurrent (src/log/kafka-producer.ts): the producer now keeps one request in flight.
+    const log = await connect();
+    try {
+      for (let round = 0; round < 5; round++) {
+        const t = unique("once");
+        await log.createTopics([{ name: t, partitions: 3, retentionMs: 3_600_000 }]);
+        const producer = log.producer();
+        await Promise.all(
+          Array.from({ length: 100 }, (_, s) => producer.send(Array.from({ length: 40 }, (_, j) => ({ topic: t, key: `k${j % 20}`, value: `${s}/${j}` })))),
+        );
+        await producer.close();
+        const got: LogMessage[] = [];
+        const c = log.consumer({ groupId: unique("g"), topics: [t] });
+        await c.run(async (batch) => void got.push(...batch));
+        await until(() => got.length >= 4_000);
+        await Bun.sleep(300);
+        await c.close();
+        const values = got.map((m) => utf8.decode(m.value));
+        expect(new Set(values).size).toBe(4_000);
+        expect(values.length).toBe(4_000);
+      }
+    } finally {
+      await log.close();
+    }
+  }, 120_000);
+
   test("createTopics sets retention.ms and reports existing topics as existing", async () => {
     const log = await connect();
     try {
