@@ -61,7 +61,7 @@ export function toRecords(messages: readonly OutgoingMessage[]): Array<MessageTo
   });
 }
 
-/** Bytes of values and keys one request carries at most when sends are coalesced (a send larger than this goes alone). */
+/** About the bytes of keys and values (string lengths for strings) one coalesced request carries at most; a larger send goes alone. */
 export const COALESCE_MAX_BYTES = 1024 * 1024;
 
 interface Queued {
