@@ -62,7 +62,7 @@ export interface ConsumerOptions {
   startFrom?: "earliest" | "latest";
   /** Most messages per handler call (default 500). */
   maxBatchSize?: number;
-  /** How long a fetch waits for data before returning what it has (default 100 ms). */
+  /** How long a Kafka fetch waits for data before returning what it has (default 100 ms). The in-process log hands a batch over as soon as it has a message. */
   maxWaitMs?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;

@@ -24,6 +24,22 @@ describe("in-process log: bounded memory", () => {
     expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
+  test("one send larger than a partition holds: the waiting group is told of the first messages, reads them, and the send completes", async () => {
+    const log = new MemoryLog(new MemoryBroker({ maxMessagesPerPartition: 10, produceTimeoutMs: 2_000 }));
+    await log.createTopics([{ name: "t", partitions: 1, retentionMs: -1 }]);
+    const seen: number[] = [];
+    const consumer = log.consumer({ groupId: "g", topics: ["t"], maxBatchSize: 4 });
+    await consumer.run(async (batch) => {
+      for (const m of batch) seen.push(Number(new TextDecoder().decode(m.value)));
+    });
+    await Bun.sleep(20); // the consumer has found nothing and waits to be told
+    await log.producer().send(Array.from({ length: 35 }, (_, i) => ({ topic: "t", key: "k", value: String(i) })));
+    const until = Date.now() + 5_000;
+    while (seen.length < 35 && Date.now() < until) await Bun.sleep(5);
+    await log.close();
+    expect(seen).toEqual(Array.from({ length: 35 }, (_, i) => i));
+  });
+
   test("a group that never reads makes the producer refuse with LOG_FULL, naming the group", async () => {
     const log = new MemoryLog(new MemoryBroker({ maxMessagesPerPartition: 3, produceTimeoutMs: 200 }));
     await log.createTopics([{ name: "t", partitions: 1, retentionMs: -1 }]);
