@@ -203,7 +203,11 @@ const fromWire = (w: WireError): Error => (w.code ? new AlphaError(w.code, w.mes
  */
 function sameAssignments(a: readonly TopicPartition[], b: readonly TopicPartition[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i]!.topic !== b[i]!.topic || a[i]!.partition !== b[i]!.partition) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y && (x.topic !== y.topic || x.partition !== y.partition)) return false;
+  }
   return true;
 }
 

@@ -405,6 +405,8 @@ class MemoryConsumer implements Consumer {
     this.wakeup = undefined;
     w?.();
   };
+  /** The frozen copy of the member's assignment that `assignments()` hands out, and of which list. */
+  private copied: { from: TopicPartition[]; entries: TopicPartition[] } | undefined;
   /** The partitions whose listeners include `wake`. */
   private listening: Partition[] = [];
   private loop: Promise<void> | undefined;
@@ -427,7 +429,13 @@ class MemoryConsumer implements Consumer {
   }
 
   assignments(): TopicPartition[] {
-    return this.member ? this.member.assignment.map((a) => ({ ...a })) : [];
+    const m = this.member;
+    if (!m) return [];
+    // A rebalance gives the member a new list; its copy is made once, of frozen entries, and
+    // each caller gets its own array of them (copying every entry on every batch pushed to a
+    // worker was 3% of the main thread's time under load).
+    if (this.copied?.from !== m.assignment) this.copied = { from: m.assignment, entries: m.assignment.map((a) => Object.freeze({ ...a })) };
+    return this.copied.entries.slice();
   }
 
   async run(handler: BatchHandler): Promise<void> {
