@@ -31,10 +31,15 @@ self.onmessage = async (e: MessageEvent<Start>) => {
   const futex: number[] = [];
   let seen = 0;
   self.postMessage("ready");
-  while (futex.length < samples) {
+  // Until the waker's last wake-up (counted by the waker, not by the samples taken: a thread kept
+  // off the CPU for longer than the interval sees two wake-ups as one, and would wait forever
+  // for the last). Such a late wake-up is not a sample: the time sent may be the next one's.
+  while (seen < samples) {
     Atomics.wait(count, 0, seen);
-    futex.push(now() - sentAt[0]!);
-    seen = Atomics.load(count, 0);
+    const at = now();
+    const c = Atomics.load(count, 0);
+    if (c === seen + 1) futex.push(at - sentAt[0]!);
+    seen = c;
   }
   const posted: number[] = [];
   port.onmessage = (m) => {
