@@ -21,6 +21,7 @@ import type { Producer } from "../src/log/port.ts";
 import type { Logger } from "../src/logger.ts";
 import { publishTicks, type FeedStats } from "../src/market/feed.ts";
 import { instruments } from "../src/market/instruments.ts";
+import { prepared } from "../src/store/db.ts";
 import type { Store } from "../src/store/index.ts";
 import { errorBody } from "./app.ts";
 
@@ -38,10 +39,10 @@ export function kiteGateway(config: NonNullable<Config["kite"]>, store: Store, p
   const log = logger.child({ venue: "kite" });
 
   async function apply(order: Pick<KiteOrder, "order_id" | "status" | "status_message" | "filled_quantity">): Promise<number> {
-    const [row] = await store.sql.unsafe(
+    const [row] = await prepared(
+      store.sql,
       "select order_id, tag, venue_order_id, correlation_id, trace_id, orig from venue_orders where venue_order_id = $1",
       [order.order_id],
-      { prepare: true },
     );
     if (!row) {
       log.warn({ venue_order_id: order.order_id, status: order.status }, "an update for an order we did not place; ignored");
@@ -50,7 +51,7 @@ export function kiteGateway(config: NonNullable<Config["kite"]>, store: Store, p
     const trades = order.filled_quantity > 0 ? await client.orderTrades(order.order_id) : [];
     const events = lifecycleEvents(row as unknown as VenueOrder, order, trades);
     await producer.send(events.map(({ topic, event }) => ({ topic, key: event.key, value: encodeEnvelope(event) })));
-    await store.sql.unsafe("update venue_orders set venue_status = $2, updated_at = now() where venue_order_id = $1", [order.order_id, order.status], { prepare: true });
+    await prepared(store.sql, "update venue_orders set venue_status = $2, updated_at = now() where venue_order_id = $1", [order.order_id, order.status]);
     return events.length;
   }
 
@@ -64,7 +65,7 @@ export function kiteGateway(config: NonNullable<Config["kite"]>, store: Store, p
     for (const o of book) {
       const orderId = o.tag ? byTag.get(o.tag) : undefined;
       if (orderId) {
-        await store.sql.unsafe("update venue_orders set venue_order_id = $2, updated_at = now() where order_id = $1", [orderId, o.order_id], { prepare: true });
+        await prepared(store.sql, "update venue_orders set venue_order_id = $2, updated_at = now() where order_id = $1", [orderId, o.order_id]);
         byVenueId.add(o.order_id);
       }
       if (byVenueId.has(o.order_id)) published += await apply(o);

@@ -18,6 +18,7 @@ import { DEFAULT_LIMITS, parseLimits } from "../src/risk/index.ts";
 import { compileStrategy } from "../src/strategies/index.ts";
 import type { Position } from "../src/portfolio/index.ts";
 import { positionsKey, totalsOf } from "../src/stage/stages/positions.ts";
+import { prepared } from "../src/store/db.ts";
 import type { Store } from "../src/store/index.ts";
 import { topicName } from "../src/topics.ts";
 import type { OrderQuery, OrderView, PlaceOrder, PortfolioView, PositionView, RiskView, Services, StrategyView, TradingState } from "./api/services.ts";
@@ -172,19 +173,18 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     };
   }
 
-  // Statements with parameters are prepared ({ prepare: true }; `unsafe` does not by default):
-  // unprepared, postgres.js sends each in two round trips (Parse/Describe, then Bind/Execute).
+  // Statements with parameters are prepared (src/store/db.ts `prepared`).
   async function getOrder(orderId: string): Promise<OrderView | undefined> {
-    const [r] = await sql.unsafe(`select ${ORDER_COLUMNS} from orders where order_id = $1`, [orderId], { prepare: true });
+    const [r] = await prepared(sql, `select ${ORDER_COLUMNS} from orders where order_id = $1`, [orderId]);
     return r ? orderView(r) : undefined;
   }
 
   async function risk(broker: Broker): Promise<RiskView> {
-    const [r] = await sql.unsafe(
+    const [r] = await prepared(
+      sql,
       `select t.state, t.reason, l.limits, greatest(t.updated_at, l.updated_at) as updated_at
          from trading_state t left join risk_limits l using (broker) where t.broker = $1`,
       [broker],
-      { prepare: true },
     );
     return {
       broker,
@@ -209,7 +209,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     orders: {
       async place(cmd: PlaceOrder) {
         if (cmd.client_order_id) {
-          const [r] = await sql.unsafe(`select ${ORDER_COLUMNS} from orders where broker = $1 and client_order_id = $2`, [cmd.broker, cmd.client_order_id], { prepare: true });
+          const [r] = await prepared(sql, `select ${ORDER_COLUMNS} from orders where broker = $1 and client_order_id = $2`, [cmd.broker, cmd.client_order_id]);
           if (r) return { order: orderView(r), created: false };
         }
         const orderId = newId();
@@ -237,7 +237,8 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
         );
         // The order and its first event in one statement (one round trip, one transaction); the
         // event only when the order was inserted.
-        const inserted = await sql.unsafe(
+        const inserted = await prepared(
+          sql,
           `with o as (
              insert into orders (order_id, broker, strategy_id, instrument_token, side, quantity, order_type, price, trigger_price, product,
                                  status, client_order_id, correlation_id)
@@ -267,18 +268,17 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
             event.ts,
             event.data as never,
           ],
-          { prepare: true },
         );
         if (inserted.length === 0) {
           // Lost a race with the same client_order_id: the first one is the order.
-          const [r] = await sql.unsafe(`select ${ORDER_COLUMNS} from orders where broker = $1 and client_order_id = $2`, [cmd.broker, cmd.client_order_id ?? ""], { prepare: true });
+          const [r] = await prepared(sql, `select ${ORDER_COLUMNS} from orders where broker = $1 and client_order_id = $2`, [cmd.broker, cmd.client_order_id ?? ""]);
           if (r) return { order: orderView(r), created: false };
           throw new AlphaError("INTERNAL", "order was neither inserted nor found");
         }
         try {
           await d.producer.send([{ topic: topicName("signalsRaw", cmd.broker), key, value: encodeEnvelope(event) }]);
         } catch (err) {
-          await sql.unsafe(`update orders set status = 'FAILED', reason_code = 'NOT_SENT', message = $2, updated_at = now() where order_id = $1`, [orderId, (err as Error).message], { prepare: true });
+          await prepared(sql, `update orders set status = 'FAILED', reason_code = 'NOT_SENT', message = $2, updated_at = now() where order_id = $1`, [orderId, (err as Error).message]);
           throw err;
         }
         return { order: orderView(inserted[0]!), created: true };
@@ -302,10 +302,10 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
           add("seq < ?", seq);
         }
         params.push(q.limit + 1);
-        const rows = await sql.unsafe(
+        const rows = await prepared(
+          sql,
           `select ${ORDER_COLUMNS} from orders ${where.length ? `where ${where.join(" and ")}` : ""} order by seq desc limit $${params.length}`,
           params as never[],
-          { prepare: true },
         );
         const page = rows.slice(0, q.limit);
         const next = rows.length > q.limit ? Buffer.from(String(page[page.length - 1]!.seq)).toString("base64url") : null;
@@ -317,12 +317,12 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
         if (!order) return undefined;
         // Events of one step share a millisecond (submitted and filled at once): within it, the
         // lifecycle's own order decides.
-        const events = await sql.unsafe(
+        const events = await prepared(
+          sql,
           `select event_id::text as id, type, ts, data from order_events where order_id = $1
             order by ts, case type when 'signal.generated' then 0 when 'signal.validated' then 1 when 'signal.rejected' then 1
                                    when 'order.submitted' then 2 when 'order.filled' then 3 else 4 end, event_id`,
           [orderId],
-          { prepare: true },
         );
         order.events = events.map((e) => ({ id: String(e.id), type: String(e.type), ts: new Date(e.ts).toISOString(), data: e.data }));
         return order;
@@ -377,11 +377,11 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
         return view;
       },
       async trades(broker: Broker, limit: number) {
-        const rows = await sql.unsafe(
+        const rows = await prepared(
+          sql,
           `select event_id::text, fill_id, order_id, strategy_id, instrument_token::text, side, quantity, price::text, fees::text, filled_at
              from ledger_fills where broker = $1 order by seq desc limit $2`,
           [broker, limit],
-          { prepare: true },
         );
         return rows.map((r) => ({
           fill_id: String(r.fill_id),
@@ -406,27 +406,27 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       },
       async create(s: StrategyView) {
         checkStrategy(s);
-        const rows = await sql.unsafe(
+        const rows = await prepared(
+          sql,
           `insert into strategies (id, kind, params, instruments, brokers, enabled) values ($1, $2, $3::jsonb, $4::bigint[], $5::text[], $6)
            on conflict (id) do nothing returning id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`,
           [s.id, s.kind, s.params as never, s.instruments, s.brokers, s.enabled],
-          { prepare: true },
         );
         if (rows.length === 0) throw new AlphaError("CONFLICT", `strategy ${s.id} exists already`);
         return strategyView(rows[0]!);
       },
       async update(id, patch) {
         if (patch.kind !== undefined || patch.params !== undefined) {
-          const [current] = await sql.unsafe(`select kind, params from strategies where id = $1`, [id], { prepare: true });
+          const [current] = await prepared(sql, `select kind, params from strategies where id = $1`, [id]);
           if (!current) return undefined;
           checkStrategy({ id, kind: patch.kind ?? String(current.kind), params: patch.params ?? (current.params as Record<string, unknown>) });
         }
-        const rows = await sql.unsafe(
+        const rows = await prepared(
+          sql,
           `update strategies set kind = coalesce($2, kind), params = coalesce($3::jsonb, params), instruments = coalesce($4::bigint[], instruments),
                   brokers = coalesce($5::text[], brokers), enabled = coalesce($6, enabled), updated_at = now()
             where id = $1 returning id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`,
           [id, patch.kind ?? null, (patch.params ?? null) as never, patch.instruments ?? null, patch.brokers ?? null, patch.enabled ?? null],
-          { prepare: true },
         );
         return rows[0] ? strategyView(rows[0]) : undefined;
       },
@@ -437,19 +437,19 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       async putLimits(broker, limits) {
         // A partial update: the named limits over the current ones, validated together.
         const parsed = parseLimits(limits, (await risk(broker)).limits as never);
-        await sql.unsafe(
+        await prepared(
+          sql,
           `insert into risk_limits (broker, limits) values ($1, $2::jsonb) on conflict (broker) do update set limits = excluded.limits, updated_at = now()`,
           [broker, parsed as never],
-          { prepare: true },
         );
         return risk(broker);
       },
       async setState(broker, state, reason) {
-        await sql.unsafe(
+        await prepared(
+          sql,
           `insert into trading_state (broker, state, reason) values ($1, $2, $3)
            on conflict (broker) do update set state = excluded.state, reason = excluded.reason, updated_at = now()`,
           [broker, state, reason ?? null],
-          { prepare: true },
         );
         return risk(broker);
       },

@@ -17,11 +17,21 @@ export interface Db {
 export function sqlDb(sql: Sql): Db {
   return {
     async query<T>(text: string, params: readonly unknown[] = []): Promise<T[]> {
-      // Prepared: the statements are a fixed set, and an unprepared one with parameters costs
-      // postgres.js two round trips (Parse/Describe, then Bind/Execute) where this costs one.
-      const rows = await sql.unsafe(text, params as never[], { prepare: true });
+      const rows = await prepared(sql, text, params);
       // Plain objects only: rows cross thread boundaries by structured clone.
       return rows.map((r) => ({ ...r })) as T[];
     },
   };
+}
+
+/**
+ * A parameterised statement through postgres.js, prepared, for statements whose texts are a
+ * bounded set. `unsafe` does not prepare by default, and an unprepared statement with parameters
+ * costs two round trips (Parse/Describe, then Bind/Execute) where a prepared one costs one.
+ *
+ * @example
+ * const [row] = await prepared(store.sql, "select kind from strategies where id = $1", [id]);
+ */
+export function prepared(sql: Sql, text: string, params: readonly unknown[]) {
+  return sql.unsafe(text, params as never[], { prepare: true });
 }
