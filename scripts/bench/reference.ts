@@ -21,10 +21,19 @@
  * Produce runs for a fixed time (`seconds`, default 8; 60 with --long); consume reads what was
  * produced, from its first message to the last, for at most as long.
  *
+ * And one hop's latency, the floor under each of the pipeline's hops on Kafka: Kafka's own
+ * org.apache.kafka.tools.EndToEndLatency (one record of the tick envelope's size produced with
+ * acks=all, and consumed, before the next; its quantiles are whole milliseconds, truncated), and
+ * the same loop through our producer and consumer (a stage's settings). Each on a one-partition
+ * topic of its own, `messages` records (20,000; 50,000 with --long; the first are the clients'
+ * warm-up, in both).
+ *
  * Keys: reference.kafka_producer_perf_records_per_s, reference.kafkajs_produce_per_s,
  * reference.kafkajs_consume_per_s, reference.ours_produce_per_s, reference.ours_consume_per_s,
  * reference.record_bytes, reference.ours_vs_producer_perf (ours ÷ ProducerPerformance, the
- * issue's target ≥ 0.5), reference.ours_vs_kafkajs_produce, reference.ours_vs_kafkajs_consume.
+ * issue's target ≥ 0.5), reference.ours_vs_kafkajs_produce, reference.ours_vs_kafkajs_consume,
+ * reference.e2e_messages, reference.kafka_e2e_ms.{avg,p50,p99,p999} (EndToEndLatency),
+ * reference.ours_e2e_ms.{avg,p50,p99,p999}.
  */
 import { Admin } from "@platformatic/kafka";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
@@ -99,35 +108,104 @@ async function drained(count: () => number, total: number, timeoutMs: number, ca
 
 const rate = (count: number, seconds: number) => Math.round(count / Math.max(seconds, 0.001));
 
-/** ProducerPerformance on the infra classpath; records/sec of its final line. */
-async function producerPerformance(opts: BenchOptions, topic: string, recordSize: number, numRecords: number): Promise<number | null> {
+/** Runs one of Kafka's tools (`cls`) on the infra classpath; null when the classpath is not there. */
+async function kafkaTool(opts: BenchOptions, cls: string, args: string[]): Promise<{ code: number; out: string; err: string } | null> {
   const cpFile = join(ROOT, ".infra/kafka/classpath.txt");
   if (!existsSync(cpFile)) {
-    opts.log("reference: no .infra/kafka/classpath.txt (run `bun run infra:up` once): ProducerPerformance skipped");
+    opts.log(`reference: no .infra/kafka/classpath.txt (run \`bun run infra:up\` once): ${cls.split(".").pop()} skipped`);
     return null;
   }
   const cp = readFileSync(cpFile, "utf8").trim();
   const proc = Bun.spawn(
-    [
-      "java", "-Xms256m", "-Xmx512m", "-XX:+UseG1GC",
-      `-Dlog4j2.configurationFile=${join(ROOT, "scripts/kafka/log4j2.properties")}`,
-      "-cp", cp, "org.apache.kafka.tools.ProducerPerformance",
-      "--topic", topic, "--num-records", String(numRecords), "--record-size", String(recordSize), "--throughput", "-1",
-      "--producer-props", `bootstrap.servers=${opts.kafkaBrokers}`, "acks=all", "enable.idempotence=true",
-    ],
+    ["java", "-Xms256m", "-Xmx512m", "-XX:+UseG1GC", `-Dlog4j2.configurationFile=${join(ROOT, "scripts/kafka/log4j2.properties")}`, "-cp", cp, cls, ...args],
     { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
   );
-  const killer = setTimeout(() => proc.kill("SIGKILL"), 180_000);
+  const killer = setTimeout(() => proc.kill("SIGKILL"), 300_000);
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(killer);
-  const final = out.split("\n").find((l) => l.includes("50th"));
+  return { code, out, err };
+}
+
+const lastLines = (text: string) => text.trim().split("\n").slice(-5).join(" | ");
+
+/** ProducerPerformance: records/sec of its final line. */
+async function producerPerformance(opts: BenchOptions, topic: string, recordSize: number, numRecords: number): Promise<number | null> {
+  const r = await kafkaTool(opts, "org.apache.kafka.tools.ProducerPerformance", [
+    "--topic", topic, "--num-records", String(numRecords), "--record-size", String(recordSize), "--throughput", "-1",
+    "--producer-props", `bootstrap.servers=${opts.kafkaBrokers}`, "acks=all", "enable.idempotence=true",
+  ]);
+  if (!r) return null;
+  const final = r.out.split("\n").find((l) => l.includes("50th"));
   const m = final && /^(\d+) records sent, ([\d.]+) records\/sec/.exec(final.trim());
-  if (code !== 0 || !m) {
-    opts.log(`reference: ProducerPerformance failed (exit ${code}): ${(err || out).trim().split("\n").slice(-5).join(" | ")}`);
+  if (r.code !== 0 || !m) {
+    opts.log(`reference: ProducerPerformance failed (exit ${r.code}): ${lastLines(r.err || r.out)}`);
     return null;
   }
   opts.log(`reference: ProducerPerformance: ${final.trim()}`);
   return Math.round(Number(m[2]));
+}
+
+/** One hop's latency, ms: produce (acked) → consumed, one record at a time. */
+interface EndToEnd {
+  avg: number;
+  p50: number;
+  p99: number;
+  p999: number;
+}
+
+/** EndToEndLatency: "Avg latency: 0.9975 ms" and "Percentiles: 50th = 0, 99th = 6, 99.9th = 12". */
+export function parseEndToEndLatency(out: string): EndToEnd | null {
+  const avg = /Avg latency: ([\d.]+) ms/.exec(out);
+  const q = /Percentiles: 50th = (\d+), 99th = (\d+), 99\.9th = (\d+)/.exec(out);
+  if (!avg || !q) return null;
+  return { avg: Math.round(Number(avg[1]) * 1000) / 1000, p50: Number(q[1]), p99: Number(q[2]), p999: Number(q[3]) };
+}
+
+async function jvmEndToEnd(opts: BenchOptions, topic: string, recordSize: number, messages: number): Promise<EndToEnd | null> {
+  const r = await kafkaTool(opts, "org.apache.kafka.tools.EndToEndLatency", [opts.kafkaBrokers, topic, String(messages), "all", String(recordSize)]);
+  if (!r) return null;
+  const e = parseEndToEndLatency(r.out);
+  if (r.code !== 0 || !e) {
+    opts.log(`reference: EndToEndLatency failed (exit ${r.code}): ${lastLines(r.err || r.out)}`);
+    return null;
+  }
+  opts.log(`reference: EndToEndLatency, ${messages} records one at a time: avg ${e.avg} ms, p50 ${e.p50}, p99 ${e.p99}, p99.9 ${e.p999} (whole ms, truncated)`);
+  return e;
+}
+
+/** The EndToEndLatency loop through our client: send one (acks=all), wait until our consumer hands it over, repeat. */
+async function oursEndToEnd(opts: BenchOptions, log: KafkaLog, topic: string, value: string, messages: number): Promise<EndToEnd> {
+  const producer = log.producer({ clientId: "bench-ours-e2e" });
+  const consumer = log.consumer({ groupId: `${topic}.group`, topics: [topic], startFrom: "earliest", clientId: "bench-ours-e2e" });
+  let want = "";
+  let arrived: (() => void) | undefined;
+  try {
+    await consumer.run(async (batch) => {
+      for (const m of batch) if (m.key === want) arrived?.();
+    });
+    const samples = new Float64Array(messages);
+    for (let i = 0; i < messages; i++) {
+      want = String(i);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const got = new Promise<void>((resolve, reject) => {
+        arrived = resolve;
+        timer = setTimeout(() => reject(new Error(`record ${i} was not consumed within 30 s`)), 30_000);
+      });
+      const t = performance.now();
+      await producer.send([{ topic, key: want, value }]);
+      await got;
+      samples[i] = performance.now() - t;
+      clearTimeout(timer);
+    }
+    samples.sort();
+    const at = (p: number) => Math.round(samples[Math.min(messages - 1, Math.floor(messages * p))]! * 100) / 100;
+    const e = { avg: Math.round((samples.reduce((a, b) => a + b, 0) / messages) * 1000) / 1000, p50: at(0.5), p99: at(0.99), p999: at(0.999) };
+    opts.log(`reference: ours, the same loop: avg ${e.avg} ms, p50 ${e.p50}, p99 ${e.p99}, p99.9 ${e.p999}`);
+    return e;
+  } finally {
+    await consumer.close().catch(() => {});
+    await producer.close().catch(() => {});
+  }
 }
 
 /**
@@ -237,6 +315,8 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   const recordBytes = Buffer.byteLength(value, "utf8");
   const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const topics = { jvm: `bench.ref.${run}.jvm`, kafkajs: `bench.ref.${run}.kafkajs`, ours: `bench.ref.${run}.ours` };
+  const e2eTopics = { jvm: `bench.ref.${run}.e2e-jvm`, ours: `bench.ref.${run}.e2e-ours` };
+  const e2eMessages = Number(process.env.BENCH_REF_E2E_MESSAGES ?? (opts.long ? 50_000 : 20_000));
   const log = new KafkaLog({ brokers: opts.kafkaBrokers.split(","), clientId: "alpha-panda-bench", retries: 2, connectTimeoutMs: 3_000 });
   const out: BenchSection = {
     "reference.record_bytes": recordBytes,
@@ -245,9 +325,18 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
     "reference.kafkajs_consume_per_s": null,
     "reference.ours_produce_per_s": null,
     "reference.ours_consume_per_s": null,
+    "reference.e2e_messages": e2eMessages,
   };
+  const e2eKeys = (who: "kafka" | "ours", e: EndToEnd | null) => {
+    for (const q of ["avg", "p50", "p99", "p999"] as const) out[`reference.${who}_e2e_ms.${q}`] = e?.[q] ?? null;
+  };
+  e2eKeys("kafka", null);
+  e2eKeys("ours", null);
   try {
-    await log.createTopics(Object.values(topics).map((name) => ({ name, partitions: PARTITIONS, retentionMs: 3_600_000 })));
+    await log.createTopics([
+      ...Object.values(topics).map((name) => ({ name, partitions: PARTITIONS, retentionMs: 3_600_000 })),
+      ...Object.values(e2eTopics).map((name) => ({ name, partitions: 1, retentionMs: 3_600_000 })),
+    ]);
   } catch (err) {
     opts.log(`reference: Kafka at ${opts.kafkaBrokers} is not usable (${(err as Error).message}): section skipped`);
     await log.close();
@@ -270,9 +359,15 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
     } catch (err) {
       opts.log(`reference: our client failed: ${(err as Error).message}`);
     }
+    e2eKeys("kafka", await jvmEndToEnd(opts, e2eTopics.jvm, recordBytes, e2eMessages));
+    try {
+      e2eKeys("ours", await oursEndToEnd(opts, log, e2eTopics.ours, value, e2eMessages));
+    } catch (err) {
+      opts.log(`reference: our end-to-end loop failed: ${(err as Error).message}`);
+    }
   } finally {
     const admin = new Admin({ clientId: "alpha-panda-bench-admin", bootstrapBrokers: opts.kafkaBrokers.split(","), retries: 1 });
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch((err: unknown) => opts.log(`reference: could not delete the bench topics: ${(err as Error).message}`));
+    await admin.deleteTopics({ topics: [...Object.values(topics), ...Object.values(e2eTopics)] }).catch((err: unknown) => opts.log(`reference: could not delete the bench topics: ${(err as Error).message}`));
     await admin.close().catch(() => {});
     await log.close();
   }

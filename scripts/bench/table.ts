@@ -36,6 +36,8 @@ const SHOWN_FIRST = [
   "embedded.tick_to_fill_ms.p99",
   "kafka.tick_to_fill_ms.p50",
   "kafka.tick_to_fill_ms.p99",
+  "reference.kafka_e2e_ms.p99",
+  "reference.ours_e2e_ms.p99",
   "api.get_portfolio_rps",
   "api.post_order_rps",
   "ws.fanout_p99_ms",
