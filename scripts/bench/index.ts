@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { LOCAL } from "../local-infra.ts";
 import type { BenchModule, BenchOptions, BenchSection } from "./types.ts";
 import { render, rows, TARGETS } from "./table.ts";
-import { measureWake, type Wake } from "./wake.ts";
+import { measureLogHop, measureWake, type Wake } from "./wake.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 /** How long a section waits for other work on the machine to finish before it runs anyway. */
@@ -200,7 +200,8 @@ log(`bench ${long ? "--long " : ""}(${only.join(", ")}; ${modes.join(", ")}) on 
 let wake: Wake | undefined;
 try {
   wake = await measureWake();
-  log(`thread wake-up, p50/p99 ms: futex ${wake.futex.p50}/${wake.futex.p99}, postMessage ${wake.post_message.p50}/${wake.post_message.p99}`);
+  wake.log_hop = await measureLogHop();
+  log(`thread wake-up, p50/p99 ms: futex ${wake.futex.p50}/${wake.futex.p99}, postMessage ${wake.post_message.p50}/${wake.post_message.p99}; one hop through the in-process log ${wake.log_hop.p50}/${wake.log_hop.p99}`);
 } catch (err) {
   log(`thread wake-up not measured: ${(err as Error).message}`);
 }
