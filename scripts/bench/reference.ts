@@ -129,7 +129,7 @@ async function kafkaTool(opts: BenchOptions, cls: string, args: string[]): Promi
 const lastLines = (text: string) => text.trim().split("\n").slice(-5).join(" | ");
 
 /** ProducerPerformance: records/sec of its final line. */
-async function producerPerformance(opts: BenchOptions, topic: string, recordSize: number, numRecords: number): Promise<number | null> {
+export async function producerPerformance(opts: BenchOptions, topic: string, recordSize: number, numRecords: number): Promise<number | null> {
   const r = await kafkaTool(opts, "org.apache.kafka.tools.ProducerPerformance", [
     "--topic", topic, "--num-records", String(numRecords), "--record-size", String(recordSize), "--throughput", "-1",
     "--producer-props", `bootstrap.servers=${opts.kafkaBrokers}`, "acks=all", "enable.idempotence=true",
@@ -308,9 +308,12 @@ async function ours(opts: BenchOptions, log: KafkaLog, topic: string, value: str
 
 const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? Math.round((a / b) * 1000) / 1000 : null);
 
+/** How many records a ProducerPerformance run sends. */
+export const producerPerformanceRecords = (opts: BenchOptions) => Number(process.env.BENCH_REF_PP_RECORDS ?? (opts.long ? 10_000_000 : 1_200_000));
+
 export async function run(opts: BenchOptions): Promise<BenchSection> {
   const seconds = Number(process.env.BENCH_REF_SECONDS ?? (opts.long ? 60 : 8));
-  const ppRecords = Number(process.env.BENCH_REF_PP_RECORDS ?? (opts.long ? 10_000_000 : 1_200_000));
+  const ppRecords = producerPerformanceRecords(opts);
   const value = sampleTick();
   const recordBytes = Buffer.byteLength(value, "utf8");
   const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;

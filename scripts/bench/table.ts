@@ -26,8 +26,9 @@ export const TARGETS: Target[] = [
 const SHOWN_FIRST = [
   "embedded.ingest_ticks_per_s",
   "kafka.ingest_ticks_per_s",
-  "reference.kafka_producer_perf_records_per_s",
+  "kafka.ingest_producer_perf_records_per_s",
   "kafka.ingest_vs_producer_perf",
+  "reference.kafka_producer_perf_records_per_s",
   "reference.ours_vs_producer_perf",
   "reference.kafkajs_produce_per_s",
   "embedded.pipeline_ticks_per_s",
