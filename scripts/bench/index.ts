@@ -249,8 +249,13 @@ try {
     if (Math.abs(step) > CLOCK_STEP_MS) {
       const dropped = Object.keys(section).filter((k) => /_ms(\.|$)/.test(k));
       for (const k of dropped) metrics[k] = null;
-      errors[name] = `${errors[name] ? `${errors[name]}; ` : ""}the wall clock stepped by ${step} ms during this section (the machine was paused, or its time set): its ${dropped.length} latency metrics compared clocks across the step and are dropped; run it again`;
-      log(`${name}: ${errors[name]}`);
+      const what = `the wall clock stepped by ${step} ms during this section (the machine was paused, or its time set)`;
+      if (dropped.length > 0) {
+        errors[name] = `${errors[name] ? `${errors[name]}; ` : ""}${what}: its ${dropped.length} latency metrics compared clocks across the step and are dropped; run it again`;
+        log(`${name}: ${errors[name]}`);
+      } else {
+        log(`${name}: warning: ${what}; it has no latency metrics to drop`);
+      }
     }
     durations[name] = Math.round((performance.now() - s0) / 100) / 10;
     const steal = stealShare(timesBefore, cpuTimes());
