@@ -21,6 +21,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LOCAL } from "../local-infra.ts";
 import type { BenchModule, BenchOptions, BenchSection } from "./types.ts";
+import { stopChildren } from "./children.ts";
 import { render, rows, TARGETS } from "./table.ts";
 import { measureLogHop, measureWake, type Wake } from "./wake.ts";
 
@@ -206,6 +207,17 @@ try {
   log(`thread wake-up not measured: ${(err as Error).message}`);
 }
 const alreadyUp = (await sh([process.execPath, "scripts/infra.ts", "status"], true)) === 0;
+// Stopped from outside: what the run started stops with it (scripts/bench/children.ts).
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the processes this run started`);
+    void (async () => {
+      await stopChildren();
+      if (!alreadyUp) await sh([process.execPath, "scripts/infra.ts", "down"]);
+      process.exit(130);
+    })();
+  });
+}
 let infraError: string | undefined;
 if (!alreadyUp) {
   log("starting the local services (bun run infra:up)");

@@ -18,6 +18,7 @@
  */
 import * as hdr from "hdr-histogram-js";
 import { eachLine, jsonLine } from "../lib/proc.ts";
+import { track } from "./children.ts";
 
 /** What one HTTP load run is told. */
 export interface HttpLoad {
@@ -416,7 +417,7 @@ const SELF = new URL(import.meta.url).pathname;
  * const r = await httpLoadProcess({ url: `${base}/api/v1/portfolios/paper`, headers, concurrency: 64, durationMs: 10_000 });
  */
 export async function httpLoadProcess(load: HttpLoad): Promise<HttpResult> {
-  const proc = Bun.spawn([process.execPath, SELF, "http", JSON.stringify(load)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = track(Bun.spawn([process.execPath, SELF, "http", JSON.stringify(load)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" }));
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   const line = out.trim().split("\n").pop() ?? "";
   if (code !== 0 || !line.startsWith("{")) throw new Error(`load generator failed (exit ${code}): ${(err || out).trim().slice(-2000)}`);
@@ -433,7 +434,7 @@ export interface WsProcess {
 }
 
 export function wsSubscriberProcess(load: WsLoad): WsProcess {
-  const proc = Bun.spawn([process.execPath, SELF, "ws", JSON.stringify(load)], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const proc = track(Bun.spawn([process.execPath, SELF, "ws", JSON.stringify(load)], { stdin: "pipe", stdout: "pipe", stderr: "pipe" }));
   let last = { messages: 0, order_events: 0, orders_seen: 0, closed: 0 };
   let result: WsResult | undefined;
   let err = "";

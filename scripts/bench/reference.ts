@@ -43,6 +43,7 @@ import { createEvent, encodeEnvelope } from "../../src/events/envelope.ts";
 import type { Tick } from "../../src/events/payloads.ts";
 import { KafkaLog } from "../../src/log/kafka.ts";
 import type { OutgoingMessage } from "../../src/log/port.ts";
+import { track } from "./children.ts";
 import type { BenchOptions, BenchSection } from "./types.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -116,10 +117,10 @@ async function kafkaTool(opts: BenchOptions, cls: string, args: string[]): Promi
     return null;
   }
   const cp = readFileSync(cpFile, "utf8").trim();
-  const proc = Bun.spawn(
+  const proc = track(Bun.spawn(
     ["java", "-Xms256m", "-Xmx512m", "-XX:+UseG1GC", `-Dlog4j2.configurationFile=${join(ROOT, "scripts/kafka/log4j2.properties")}`, "-cp", cp, cls, ...args],
     { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
-  );
+  ));
   const killer = setTimeout(() => proc.kill("SIGKILL"), 300_000);
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(killer);

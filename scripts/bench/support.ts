@@ -17,6 +17,7 @@ import { sqlDb } from "../../src/store/db.ts";
 import { openStore } from "../../src/store/index.ts";
 import { apiClient as restClient, type Reply } from "../lib/api.ts";
 import { logLines, until } from "../lib/proc.ts";
+import { track } from "./children.ts";
 import type { BenchOptions, BenchSection } from "./types.ts";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
@@ -53,7 +54,7 @@ export async function spawnGateway(extra: Record<string, string>, args: string[]
   const env = cleanEnv({ PORT: "0", FEED: "none", BOOTSTRAP_API_KEY: BENCH_KEY, STARTING_CASH: "1000000000.00", LOG_LEVEL: "info", ...extra });
   // BENCH_GATEWAY_ARGS: extra bun flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof".
   const extraArgs = (process.env.BENCH_GATEWAY_ARGS ?? "").split(" ").filter(Boolean);
-  const proc = Bun.spawn([process.execPath, ...extraArgs, ...args, "gateway/main.ts"], { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = track(Bun.spawn([process.execPath, ...extraArgs, ...args, "gateway/main.ts"], { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }), "SIGINT");
   const { lines, stderr: stderrText, waitFor } = logLines(proc, { keep: 2_000 });
   const exited = proc.exited;
   const listening = await Promise.race([
