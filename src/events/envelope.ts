@@ -6,6 +6,7 @@ import { z } from "zod";
 import { AlphaError } from "../errors.ts";
 import { ISO, ISO_MS, nowIso } from "./iso.ts";
 import { EVENT_TYPES, PAYLOADS, type EventType, type PayloadOf } from "./payloads.ts";
+import { newId } from "./ids.ts";
 
 export const ENVELOPE_VERSION = 1;
 
@@ -47,8 +48,8 @@ const envelopeSchema = z.object({
   data: z.unknown(),
 });
 
-/** A new UUIDv7. */
-export const newId = (): string => Bun.randomUUIDv7();
+/** A new UUIDv7, its time to the microsecond (src/events/ids.ts). */
+export { newId };
 
 export interface NewEvent<T extends EventType> {
   type: T;

@@ -2,19 +2,22 @@
  * Latency of the pipeline, measured where a fill is applied (the portfolio stage): now minus the
  * creation time of the event that started the fill's chain. A strategy's order carries the
  * tick's id as its correlation id (src/events/envelope.ts childOf; the paper exchange keeps it
- * per order), and that id is a UUIDv7 whose first 48 bits are the tick envelope's creation time
- * in ms; so this is tick → fill. (An order placed through the API starts its own chain: there it
- * is request → fill.)
+ * per order), and that id is a UUIDv7 that holds the tick envelope's creation time (its
+ * millisecond, and in the 12 bits after the version its fraction: src/events/ids.ts newId); so
+ * this is tick → fill. (An order placed through the API starts its own chain: there it is
+ * request → fill.)
  *
- * Precision: the start is whole milliseconds (UUIDv7), the end is sub-millisecond wall time
- * (performance.timeOrigin + performance.now()), so a sample reads high by less than 1 ms
- * (0.5 ms on average), never low.
+ * Precision: both ends are read from the same clock, the wall clock with the monotonic clock's
+ * resolution (src/events/ids.ts wallClockMs), in whichever thread or process; the start is
+ * stored to 1/4096 ms. Until 3 December the start was the id's whole millisecond, so a sample
+ * read high by up to 1 ms (0.5 ms on average).
  *
  * Recording is one HdrHistogram `recordValue` (µs, 3 significant digits). Quantiles are computed
  * only when the stage posts its stats (every second), over a sliding window of the last
  * `windowS` seconds, as Prometheus summaries do; count and sum are since the worker started.
  */
 import { build, type Histogram } from "hdr-histogram-js";
+import { wallClockMs } from "../events/ids.ts";
 
 /** What the stats carry: milliseconds. */
 export interface LatencyStats {
@@ -37,12 +40,7 @@ const HIGHEST_US = 60_000_000;
 const histogram = (): Histogram =>
   build({ bitBucketSize: 32, autoResize: false, lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 
-/** ms since the epoch in a UUIDv7's first 48 bits; undefined for any other id. */
-export function uuidv7Ms(id: string): number | undefined {
-  if (id.length !== 36 || id.charCodeAt(14) !== 55 /* "7" */) return undefined;
-  const ms = parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
-  return Number.isFinite(ms) ? ms : undefined;
-}
+export { uuidv7Time } from "../events/ids.ts";
 
 /** ms since the epoch of an envelope's `ts` (ISO 8601, whole ms); undefined when it does not parse. */
 export function isoMs(ts: string): number | undefined {
@@ -50,13 +48,13 @@ export function isoMs(ts: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-/** Wall-clock ms with sub-millisecond resolution. */
-export const wallMs = (): number => performance.timeOrigin + performance.now();
+/** Wall-clock ms with sub-millisecond resolution (src/events/ids.ts). */
+export const wallMs = wallClockMs;
 
 /**
  * @example
  * const latency = new LatencyWindow();
- * latency.recordSince(uuidv7Ms(fill.correlation_id));   // in the hot path
+ * latency.recordSince(uuidv7Time(fill.correlation_id));   // in the hot path
  * stats.tickToFill = latency.rotate();                   // once a second
  */
 export class LatencyWindow {

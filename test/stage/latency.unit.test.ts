@@ -1,14 +1,42 @@
 import { describe, expect, test } from "bun:test";
-import { LatencyWindow, uuidv7Ms, wallMs } from "../../src/stage/latency.ts";
+import { newId } from "../../src/events/ids.ts";
+import { LatencyWindow, uuidv7Time, wallMs } from "../../src/stage/latency.ts";
 
 describe("tick → fill latency", () => {
-  test("reads the ms timestamp of a UUIDv7 and refuses other ids", () => {
+  test("reads the time of a UUIDv7 and refuses other ids", () => {
     const before = Date.now();
-    const id = Bun.randomUUIDv7();
-    expect(uuidv7Ms(id)).toBeGreaterThanOrEqual(before);
-    expect(uuidv7Ms(id)).toBeLessThanOrEqual(Date.now());
-    expect(uuidv7Ms(crypto.randomUUID())).toBeUndefined();
-    expect(uuidv7Ms("fill-1")).toBeUndefined();
+    const bun = Bun.randomUUIDv7();
+    // Another generator's UUIDv7: somewhere within its millisecond.
+    expect(uuidv7Time(bun)).toBeGreaterThanOrEqual(before);
+    expect(uuidv7Time(bun)).toBeLessThan(Date.now() + 1);
+    // Ours (the envelopes'): the time it was made, to the microsecond.
+    const start = wallMs();
+    const id = newId();
+    const end = wallMs();
+    expect(uuidv7Time(id)).toBeGreaterThanOrEqual(start - 1 / 4096);
+    expect(uuidv7Time(id)).toBeLessThanOrEqual(end + 1 / 4096);
+    expect(uuidv7Time(crypto.randomUUID())).toBeUndefined();
+    expect(uuidv7Time("fill-1")).toBeUndefined();
+  });
+
+  test("a sample is the time since the id was made, not since its millisecond began", () => {
+    const w = new LatencyWindow();
+    const ids: string[] = [];
+    const made: number[] = [];
+    // Ids made at different points of their milliseconds, each recorded 0.25 ms later.
+    for (let i = 0; i < 40; i++) {
+      const t = wallMs();
+      made.push(t);
+      ids.push(newId());
+      while (wallMs() < t + 0.25 + (i % 4) * 0.2);
+    }
+    const now = wallMs();
+    for (const id of ids) w.recordSince(uuidv7Time(id), now);
+    const s = w.rotate()!;
+    // The oldest sample is the first id's true age (within a few µs), the newest the last's:
+    // whole milliseconds would have read up to 1 ms more.
+    expect(Math.abs(s.max - (now - made[0]!))).toBeLessThan(0.05);
+    expect(s.count).toBe(40);
   });
 
   test("quantiles over the window; count and sum since the start", () => {

@@ -19,7 +19,7 @@ import type { Consumer } from "../../log/port.ts";
 import { evolveInPlace, initialPortfolio, mark, markInPlace, positionKey, rebuild, type PortfolioState } from "../../portfolio/index.ts";
 import { brokerOfTopic, topicName } from "../../topics.ts";
 import type { StageContext } from "../context.ts";
-import { LatencyWindow, uuidv7Ms } from "../latency.ts";
+import { LatencyWindow, uuidv7Time } from "../latency.ts";
 import type { Stage } from "../stage.ts";
 import { LAST_PRICES_KEY } from "./market.ts";
 import { positionsKey, portfolioTotals } from "./positions.ts";
@@ -86,7 +86,7 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
       dirty.get(broker)!.add(key);
       filledDirty.get(broker)!.add(key);
       // The chain started at the tick (its id, a UUIDv7, is the correlation id): tick → fill.
-      tickToFill.recordSince(uuidv7Ms(e.correlation_id));
+      tickToFill.recordSince(uuidv7Time(e.correlation_id));
     }
     fills.length = 0;
     return true;
