@@ -16,10 +16,9 @@ export function track<T extends Subprocess>(proc: T, signal: NodeJS.Signals = "S
 }
 
 /** Asks every live child to stop, waits up to `graceMs` for them, then kills what is left. */
-export async function stopChildren(graceMs = 10_000): Promise<number> {
+export async function stopChildren(graceMs = 10_000): Promise<void> {
   const procs = [...live.keys()];
   for (const [p, signal] of live) p.kill(signal);
   await Promise.race([Promise.all(procs.map((p) => p.exited)), Bun.sleep(graceMs)]);
   for (const p of live.keys()) p.kill("SIGKILL");
-  return procs.length;
 }

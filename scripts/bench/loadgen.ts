@@ -90,6 +90,13 @@ export const now = (): number => performance.timeOrigin + performance.now();
 export const histogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
 
 /** Percentiles in ms of a histogram of µs. */
+/** Percentiles (ms) of samples in ms. */
+export function percentilesOfMs(samples: ArrayLike<number>): Percentiles {
+  const h = histogram();
+  for (let i = 0; i < samples.length; i++) h.recordValue(Math.max(1, Math.round(samples[i]! * 1000)));
+  return percentiles(h);
+}
+
 export function percentiles(h: hdr.Histogram): Percentiles {
   const ms = (us: number) => Math.round(us) / 1000;
   return {

@@ -44,6 +44,7 @@ import type { Tick } from "../../src/events/payloads.ts";
 import { KafkaLog } from "../../src/log/kafka.ts";
 import type { OutgoingMessage } from "../../src/log/port.ts";
 import { track } from "./children.ts";
+import { percentilesOfMs } from "./loadgen.ts";
 import type { BenchOptions, BenchSection } from "./types.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -198,9 +199,8 @@ async function oursEndToEnd(opts: BenchOptions, log: KafkaLog, topic: string, va
       samples[i] = performance.now() - t;
       clearTimeout(timer);
     }
-    samples.sort();
-    const at = (p: number) => Math.round(samples[Math.min(messages - 1, Math.floor(messages * p))]! * 100) / 100;
-    const e = { avg: Math.round((samples.reduce((a, b) => a + b, 0) / messages) * 1000) / 1000, p50: at(0.5), p99: at(0.99), p999: at(0.999) };
+    const q = percentilesOfMs(samples);
+    const e = { avg: q.mean, p50: q.p50, p99: q.p99, p999: q.p999 };
     opts.log(`reference: ours, the same loop: avg ${e.avg} ms, p50 ${e.p50}, p99 ${e.p99}, p99.9 ${e.p999}`);
     return e;
   } finally {

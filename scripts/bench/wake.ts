@@ -14,7 +14,7 @@
  */
 import { serveLog } from "../../src/log/bridge.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
-import { histogram, percentiles, type Percentiles } from "./loadgen.ts";
+import { percentilesOfMs as quantiles, type Percentiles } from "./loadgen.ts";
 
 export interface Wake {
   futex: Percentiles;
@@ -22,12 +22,6 @@ export interface Wake {
   log_hop?: Percentiles;
 }
 
-/** Percentiles (ms) of samples in ms. */
-function quantiles(ms: number[]): Percentiles {
-  const h = histogram();
-  for (const x of ms) h.recordValue(Math.max(1, Math.round(x * 1000)));
-  return percentiles(h);
-}
 
 export async function measureWake(samples = 300, intervalMs = 10): Promise<Wake> {
   const url = new URL("./wake-worker.ts", import.meta.url).href;
