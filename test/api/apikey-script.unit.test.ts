@@ -7,6 +7,10 @@ import postgres from "postgres";
 import { ApiKeys } from "../../gateway/api/auth.ts";
 import { startEmbedded, type Embedded } from "../../src/store/pglite.ts";
 import { cleanEnv } from "../support/gateway-process.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 const root = new URL("../..", import.meta.url).pathname;
 let pg: Embedded;

@@ -5,6 +5,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { allows, ApiKeys, bearerKey, createDevKey, hashKey, registerBootstrapKey } from "../../gateway/api/auth.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 let store: Store;
 let keys: ApiKeys;

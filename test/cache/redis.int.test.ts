@@ -7,6 +7,10 @@ import Redis from "ioredis";
 import { openCache, RedisCache } from "../../src/cache/index.ts";
 import { infra, needs } from "../support/infra.ts";
 import { cacheConformance } from "./conformance.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 const redisUp = await needs("redis");
 

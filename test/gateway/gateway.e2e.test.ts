@@ -1,6 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { infra, needs } from "../support/infra.ts";
 import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 const started: GatewayProcess[] = [];
 afterAll(() => {

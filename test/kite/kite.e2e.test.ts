@@ -13,6 +13,10 @@ import { storeAccessToken } from "../../src/kite/rest/session.ts";
 import { openStore } from "../../src/store/index.ts";
 import { freshDatabaseUrl } from "../support/fresh-db.ts";
 import { needs } from "../support/infra.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 const KEY = "ap_kite_e2e_key_0123456789";
 const KITE = { apiKey: "kite_e2e_key", apiSecret: "kite_e2e_secret", accessToken: "kite_e2e_token" };

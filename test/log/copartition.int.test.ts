@@ -8,6 +8,10 @@ import { KafkaLog } from "../../src/log/kafka.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
 import type { Consumer, Log } from "../../src/log/port.ts";
 import { infra, needs } from "../support/infra.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 function suite(name: string, open: () => Log) {
   describe(`co-partitioning: ${name}`, () => {

@@ -12,6 +12,10 @@ import type { LogMessage } from "../../src/log/port.ts";
 import { utf8 } from "../../src/log/port.ts";
 import { infra, needs } from "../support/infra.ts";
 import { logConformance } from "./conformance.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 // Joining groups and waiting for rebalances takes seconds, past bun's 5 s default (bunfig.toml's
 // [test] timeout is not read by bun 1.4).

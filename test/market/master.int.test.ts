@@ -8,6 +8,10 @@ import { readInstruments, SAMPLE_CSV, upsertInstruments } from "../../src/market
 import { sqlDb } from "../../src/store/db.ts";
 import type { Store } from "../../src/store/index.ts";
 import { onBothStores, type OpenStore } from "../support/both-stores.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 function suite(name: string, open: OpenStore) {
   describe(`instrument master: ${name}`, () => {

@@ -10,6 +10,10 @@ import { freshDatabaseUrl } from "../support/fresh-db.ts";
 import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
 import { infra, needs } from "../support/infra.ts";
 import { KEY, pipelineScenarios } from "./scenarios.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 const up = (await needs("kafka")) && (await needs("redis")) && (await needs("postgres"));
 

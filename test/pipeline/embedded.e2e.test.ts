@@ -2,6 +2,10 @@ import { expect, test } from "bun:test";
 import { apiClient, until } from "../support/api-client.ts";
 import { spawnGateway } from "../support/gateway-process.ts";
 import { KEY, pipelineScenarios } from "./scenarios.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 pipelineScenarios("embedded", { env: async () => ({}) });
 

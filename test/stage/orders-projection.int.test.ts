@@ -8,6 +8,10 @@ import type { AnyEnvelope } from "../../src/events/envelope.ts";
 import { projectOrders } from "../../src/stage/stages/orders-projection.ts";
 import { sqlDb } from "../../src/store/db.ts";
 import { onBothStores } from "../support/both-stores.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 const FINAL = new Set(["FILLED", "REJECTED", "CANCELLED", "FAILED"]);
 const RANK: Record<string, number> = { PENDING: 0, OPEN: 1, PARTIALLY_FILLED: 2 };

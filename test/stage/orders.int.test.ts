@@ -18,6 +18,10 @@ import { STAGES } from "../../src/stage/stages.ts";
 import { sqlDb, type Db } from "../../src/store/db.ts";
 import { topicName } from "../../src/topics.ts";
 import { onBothStores } from "../support/both-stores.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 const quiet = pino({ level: "silent" });
 const order = { order_id: "ord-1", signal_id: "ord-1", strategy_id: "momentum_fast", instrument_token: 738561, side: "BUY" as const, quantity: 5, order_type: "MARKET" as const };

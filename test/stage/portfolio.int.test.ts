@@ -17,6 +17,10 @@ import { sqlDb } from "../../src/store/db.ts";
 import type { Store } from "../../src/store/index.ts";
 import { topicSpecs } from "../../src/topics.ts";
 import { onBothStores, type OpenStore } from "../support/both-stores.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 const config = loadConfig({});
 const quiet = pino({ level: "silent" });

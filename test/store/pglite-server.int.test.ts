@@ -8,6 +8,10 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect } from "node:net";
 import postgres, { type Sql } from "postgres";
 import { startEmbedded, type Embedded } from "../../src/store/pglite.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 let pg: Embedded;
 const clients: Sql[] = [];

@@ -1,4 +1,3 @@
-import { loadMigrations } from "../../src/store/index.ts";
 /**
  * The store conformance suite on embedded PGlite (nothing to install), plus what only the
  * embedded mode has: a data directory that survives a restart.
@@ -8,8 +7,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Sql } from "postgres";
-import { getStrategy, openStore } from "../../src/store/index.ts";
+import { getStrategy, loadMigrations, openStore } from "../../src/store/index.ts";
 import { storeConformance } from "./conformance.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 storeConformance("pglite", (opts = {}) => openStore(opts));
 

@@ -1,4 +1,3 @@
-import { loadMigrations } from "../../src/store/index.ts";
 /**
  * The store conformance suite on a real PostgreSQL (DATABASE_URL, default `bun run infra:up`'s),
  * plus what only a real server has: separate processes starting at once, and being down.
@@ -8,9 +7,13 @@ import { loadMigrations } from "../../src/store/index.ts";
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { openStore } from "../../src/store/index.ts";
+import { loadMigrations, openStore } from "../../src/store/index.ts";
 import { infra, needs } from "../support/infra.ts";
 import { storeConformance } from "./conformance.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 const pgUp = await needs("postgres");
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;

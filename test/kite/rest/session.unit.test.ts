@@ -10,6 +10,10 @@ import { loadAccessToken, runSessionCli, storeAccessToken } from "../../../src/k
 import { openStore, type Store } from "../../../src/store/index.ts";
 import { startEmbedded } from "../../../src/store/pglite.ts";
 import { startFakeKite, type FakeKite } from "../server/kite-server.ts";
+import { slowTests } from "../../support/timeout.ts";
+
+// Stores, services and processes: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
 
 let fake: FakeKite;
 let store: Store;
