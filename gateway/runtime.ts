@@ -84,6 +84,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
       env,
       memoryLog: log instanceof MemoryLog ? log : undefined,
       embeddedDb: store.embeddedOptions,
+      embeddedDbConnector: store.embeddedConnector,
       memoryCache: cache instanceof MemoryCache ? cache : undefined,
       logger,
       restartMaxMs: config.workerRestartMaxMs,

@@ -38,8 +38,10 @@ export interface SupervisorOptions {
   env: Record<string, string | undefined>;
   /** What the main thread holds in-process and serves to the workers over ports. */
   memoryLog?: MemoryLog;
-  /** Embedded PGlite's client options: each worker connects to it itself. */
+  /** Embedded PGlite's client options: each worker connects to it itself... */
   embeddedDb?: EmbeddedOptions;
+  /** ...over a port of its own to PGlite's thread, when given (Store.embeddedConnector). */
+  embeddedDbConnector?: () => MessagePort;
   memoryCache?: Cache;
   logger: Logger;
   restartMaxMs: number;
@@ -84,6 +86,7 @@ export class Supervisor {
       stops.push(serveRpc(this.options.memoryCache, channel.port1, CACHE_METHODS));
       ports.cache = channel.port2;
     }
+    if (this.options.embeddedDbConnector) ports.db = this.options.embeddedDbConnector();
     slot.stopServing = async () => {
       for (const stop of stops) await stop();
     };

@@ -1,8 +1,9 @@
 /**
  * What a stage gets to work with inside its worker. In the embedded mode the log and the cache
  * live on the main thread and arrive as MessagePorts, and the worker opens its own connection to
- * embedded PGlite's socket (its thread serves every client; src/store/pglite-server.ts); in the
- * distributed mode the worker opens its own clients to Kafka, PostgreSQL and Redis.
+ * embedded PGlite, over a port to PGlite's thread (`ports.db`, src/store/pglite-port.ts; without
+ * it, over PGlite's loopback socket); in the distributed mode the worker opens its own clients to
+ * Kafka, PostgreSQL and Redis.
  */
 import { openCache } from "../cache/index.ts";
 import type { Cache } from "../cache/port.ts";
@@ -13,6 +14,7 @@ import type { Log, Producer } from "../log/port.ts";
 import type { Logger } from "../logger.ts";
 import { rpcClient } from "../rpc.ts";
 import { sqlDb, type Db } from "../store/db.ts";
+import { overPort } from "../store/pglite-port.ts";
 import type { EmbeddedOptions } from "../store/pglite.ts";
 import postgres from "postgres";
 
@@ -34,6 +36,8 @@ export interface StageContext {
 export interface StagePorts {
   log?: MessagePort;
   cache?: MessagePort;
+  /** The embedded database's thread, for this worker's connections (src/store/pglite-port.ts). */
+  db?: MessagePort;
 }
 
 /** The cache methods served to workers. */
@@ -49,7 +53,9 @@ export function stageContext(config: Config, logger: Logger, name: string, ports
   const closers: Array<() => Promise<unknown>> = [() => producer.close(), () => log.close()];
   let db: Db;
   if (embeddedDb || config.databaseUrl) {
-    const sql = embeddedDb ? postgres({ ...embeddedDb, onnotice: () => {} }) : postgres(config.databaseUrl!, { max: 4, onnotice: () => {} });
+    const sql = embeddedDb
+      ? postgres({ ...embeddedDb, onnotice: () => {}, ...(ports.db ? overPort(ports.db) : {}) })
+      : postgres(config.databaseUrl!, { max: 4, onnotice: () => {} });
     closers.push(() => sql.end({ timeout: 5 }));
     db = sqlDb(sql);
   } else throw new Error(`stage ${name}: no database (neither the embedded database's options nor DATABASE_URL)`);

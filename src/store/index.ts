@@ -47,6 +47,9 @@ export interface Store {
   /** Embedded only: the postgres.js options for another client of the same database (a stage
    *  worker's): plain data, so it can be posted to a thread. */
   readonly embeddedOptions?: EmbeddedOptions;
+  /** Embedded only: a new port for another thread's connections to the same database, with
+   *  `embeddedOptions` (src/store/pglite-port.ts). */
+  readonly embeddedConnector?: () => MessagePort;
   /** Ends the client (waiting up to 5 s for queries in flight), then stops PGlite if embedded. */
   close(): Promise<void>;
 }
@@ -85,6 +88,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
     kind: embedded ? "pglite" : "postgres",
     url: embedded ? embedded.url : redact(opts.databaseUrl!),
     embeddedOptions: embedded?.options,
+    embeddedConnector: embedded ? () => embedded.connector() : undefined,
     close() {
       closed ??= (async () => {
         await sql.end({ timeout: 5 });

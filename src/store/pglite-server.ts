@@ -1,6 +1,8 @@
 /**
- * PGlite served over the PostgreSQL wire protocol on a loopback port, so every thread reaches the
- * embedded database through postgres.js, the same client and SQL as for a real server.
+ * PGlite served over the PostgreSQL wire protocol on a loopback port, and to the threads of this
+ * process over MessagePorts (`accept`; the client end is src/store/pglite-port.ts), so every
+ * thread reaches the embedded database through postgres.js, the same client and SQL as for a
+ * real server. A connection over a port is served exactly as a socket is.
  *
  * PGlite is ONE Postgres backend session, and this server shares it between its sockets:
  * - What a socket sent, all the complete messages it holds (postgres.js writes a statement's
@@ -30,7 +32,8 @@
  * await server.stop();
  */
 import type { PGlite } from "@electric-sql/pglite";
-import type { Socket, TCPSocketListener } from "bun";
+import type { TCPSocketListener } from "bun";
+import { PORT_END } from "./pglite-port.ts";
 
 /** The first message of a connection has no type byte: its length, then one of these codes. */
 const PROTOCOL_3 = 196_608;
@@ -43,8 +46,16 @@ const READY_FOR_QUERY = 0x5a; // 'Z', length 5, then the transaction status
 const IDLE = 0x49; // 'I'
 const SYNC = new Uint8Array([0x53, 0, 0, 0, 4]);
 
+
+/** What the server needs of a connection's transport: a TCP socket, or a MessagePort (`PortSocket`). */
+interface ConnSocket {
+  /** Bytes taken (a TCP socket may take fewer, and calls `drain` for the rest). */
+  write(bytes: Uint8Array): number;
+  end(bytes?: Uint8Array): void;
+}
+
 interface Conn {
-  socket: Socket<Conn>;
+  socket: ConnSocket;
   /** Bytes received and not yet a complete message. */
   inbox: Buffer;
   /** Whether the startup message went through (after it, every message has a type byte). */
@@ -66,6 +77,11 @@ type Work = { conn: Conn; bytes: Uint8Array } | { conn: Conn; end: true } | { co
 
 export interface PGliteServer {
   port: number;
+  /**
+   * Serves one connection over `port`, as over a socket: the client (`portSocket`, in another
+   * thread) posts the protocol's bytes and gets the responses posted back. Same session rules.
+   */
+  accept(port: MessagePort): void;
   stop(): Promise<void>;
 }
 
@@ -214,6 +230,23 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
     conn.inbox = at === b.length || conn.ending ? Buffer.alloc(0) : b.subarray(at);
   }
 
+  const newConn = (socket: ConnSocket): Conn => ({ socket, inbox: Buffer.alloc(0), started: false, unsent: undefined, ending: false, closed: false, statements: new Set() });
+
+  /** Takes a new connection, or past maxConnections refuses it (closes it, which may call `gone` at once). */
+  function admit(conn: Conn): void {
+    if (conns.size >= maxConnections) {
+      conn.closed = true;
+      conn.socket.end(fatal("53300", `too many connections (at most ${maxConnections})`));
+    } else conns.add(conn);
+  }
+
+  function received(conn: Conn, data: Uint8Array): void {
+    if (conn.closed || conn.ending) return;
+    conn.inbox = conn.inbox.length === 0 ? Buffer.from(data) : Buffer.concat([conn.inbox, data]);
+    take(conn);
+    void pump();
+  }
+
   function gone(conn: Conn): void {
     if (conn.closed) return;
     conn.closed = true;
@@ -229,22 +262,12 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
     port: opts.port ?? 0,
     socket: {
       open(socket) {
-        const conn: Conn = { socket, inbox: Buffer.alloc(0), started: false, unsent: undefined, ending: false, closed: false, statements: new Set() };
-        socket.data = conn;
+        socket.data = newConn(socket);
         socket.setNoDelay(true);
-        if (conns.size >= maxConnections) {
-          conn.closed = true;
-          socket.end(fatal("53300", `too many connections (at most ${maxConnections})`));
-          return;
-        }
-        conns.add(conn);
+        admit(socket.data);
       },
       data(socket, data) {
-        const conn = socket.data;
-        if (conn.closed || conn.ending) return;
-        conn.inbox = conn.inbox.length === 0 ? Buffer.from(data) : Buffer.concat([conn.inbox, data]);
-        take(conn);
-        void pump();
+        received(socket.data, data);
       },
       drain(socket) {
         const conn = socket.data;
@@ -264,6 +287,28 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
 
   return {
     port: listener.port,
+    accept(port) {
+      const conn = newConn({
+        write(bytes) {
+          port.postMessage(bytes);
+          return bytes.length;
+        },
+        end(bytes) {
+          if (bytes) port.postMessage(bytes);
+          port.postMessage(PORT_END);
+          port.close();
+          gone(conn);
+        },
+      });
+      port.onmessage = (e) => {
+        const data = e.data as Uint8Array | typeof PORT_END;
+        if (data === PORT_END) gone(conn);
+        else received(conn, data);
+      };
+      // The other end's thread ended (a worker stopped or crashed): as a socket closing.
+      port.addEventListener("close", () => gone(conn));
+      admit(conn);
+    },
     async stop() {
       listener.stop(true);
       for (const conn of [...conns]) gone(conn);

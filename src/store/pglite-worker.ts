@@ -6,11 +6,12 @@
  * `{ t: "stop" }` → `{ t: "stopped" }`.
  */
 import { PGlite } from "@electric-sql/pglite";
+import type { ConnectRequest } from "./pglite-port.ts";
 import { servePGlite, type PGliteServer } from "./pglite-server.ts";
 
 declare const self: Worker;
 
-export type ToDbWorker = { t: "start"; dataDir?: string } | { t: "stop" };
+export type ToDbWorker = { t: "start"; dataDir?: string } | { t: "stop" } | { t: "acceptor"; port: MessagePort };
 export type FromDbWorker = { t: "ready"; port: number } | { t: "failed"; message: string } | { t: "stopped" };
 
 const post = (m: FromDbWorker) => self.postMessage(m);
@@ -27,6 +28,16 @@ let running: { db: PGlite; server: PGliteServer } | undefined;
 
 self.onmessage = async (event: MessageEvent<ToDbWorker>) => {
   const msg = event.data;
+  if (msg.t === "acceptor") {
+    // Connections from another thread over ports (src/store/pglite-port.ts), each served as a socket is.
+    msg.port.onmessage = (e) => {
+      const req = e.data as ConnectRequest;
+      if (req?.t !== "connect") return;
+      if (running) running.server.accept(req.port);
+      else req.port.close();
+    };
+    return;
+  }
   if (msg.t === "start") {
     let db: PGlite | undefined;
     try {

@@ -1,7 +1,8 @@
 /**
  * Embedded PostgreSQL: PGlite (Postgres compiled to WASM, in this process, on a thread of its own)
- * served over the wire protocol on a loopback port, so the application talks to it through the very same postgres.js
- * client and SQL as to a real server.
+ * served over the wire protocol on a loopback port (and to the stage workers over MessagePorts:
+ * `connector`), so the application talks to it through the very same postgres.js client and SQL
+ * as to a real server.
  */
 import type { Options, PostgresType } from "postgres";
 import type { FromDbWorker, ToDbWorker } from "./pglite-worker.ts";
@@ -13,6 +14,11 @@ export type EmbeddedOptions = Partial<Options<Record<string, PostgresType>>>;
 export interface Embedded {
   options: EmbeddedOptions;
   url: string;
+  /**
+   * A new port to the database's thread for another thread's connections (postgres.js's `socket`:
+   * src/store/pglite-port.ts `overPort`), past the loopback socket.
+   */
+  connector(): MessagePort;
   stop(): Promise<void>;
 }
 
@@ -76,6 +82,11 @@ export async function startEmbedded(dataDir?: string): Promise<Embedded> {
       // server deallocates a socket's when it goes (src/store/pglite-server.ts). Unnamed ones
       // cost postgres.js two round trips a parameterised query (Parse/Describe, then
       // Bind/Execute), the session held between them.
+    },
+    connector() {
+      const { port1, port2 } = new MessageChannel();
+      worker.postMessage({ t: "acceptor", port: port1 } satisfies ToDbWorker, [port1]);
+      return port2;
     },
     stop() {
       stopped ??= (async () => {

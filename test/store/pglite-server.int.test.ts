@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect } from "node:net";
 import postgres, { type Sql } from "postgres";
+import { overPort } from "../../src/store/pglite-port.ts";
 import { startEmbedded, type Embedded } from "../../src/store/pglite.ts";
 import { slowTests } from "../support/timeout.ts";
 
@@ -15,8 +16,9 @@ slowTests();
 
 let pg: Embedded;
 const clients: Sql[] = [];
-const client = () => {
-  const sql = postgres({ ...pg.options, onnotice: () => {} });
+/** A client over the loopback socket, or (`port`) over a MessagePort to PGlite's thread, as stage workers connect. */
+const client = (via: "socket" | "port" = "socket") => {
+  const sql = postgres({ ...pg.options, onnotice: () => {}, ...(via === "port" ? overPort(pg.connector()) : {}) });
   clients.push(sql);
   return sql;
 };
@@ -49,6 +51,51 @@ test("six clients at once, each with parameterised statements of different shape
   const rows = await sqls[0]!`select client, count(*)::int as k, max(tokens[2])::int as last from t group by client order by client`;
   expect(rows.map((r) => [r.client, r.k, r.last])).toEqual(Array.from({ length: 6 }, (_, c) => [c, 150, 149]));
 }, 60_000);
+
+test("clients over ports (the stage workers' way in) and over the socket, all at once, each get their own answers", async () => {
+  const sqls = [client("port"), client("socket"), client("port"), client("socket"), client("port"), client("socket")];
+  await Promise.all(
+    sqls.map(async (sql, i) => {
+      const c = 10 + i;
+      for (let n = 0; n < 100; n++) {
+        await sql.unsafe("insert into t (client, n, label, tokens) values ($1, $2, $3, $4)", [c, n, `c${c}-${n}`, [c, n]]);
+        const [row] = await sql.unsafe("select count(*)::int as k from t where client = $1", [c]);
+        expect(row!.k).toBe(n + 1);
+        const [echo] = await sql`select ${`c${c}`}::text || '/' || ${n}::int as v`;
+        expect(echo!.v).toBe(`c${c}/${n}`);
+      }
+    }),
+  );
+  // A transaction over a port keeps the session as one over a socket does.
+  const [viaPort, viaSocket] = [sqls[0]!, sqls[1]!];
+  const committed = await viaPort.begin(async (q) => {
+    await q`insert into t values (99, 1, 'tx over a port', '{}')`;
+    return (await q<[{ k: number }]>`select count(*)::int as k from t where client = 99`)[0].k;
+  });
+  expect(committed).toBe(1);
+  const rows = await viaSocket`select client, count(*)::int as k from t where client >= 10 group by client order by client`;
+  expect(rows.map((r) => [r.client, r.k])).toEqual([...Array.from({ length: 6 }, (_, i) => [10 + i, 100]), [99, 1]].sort((a, b) => a[0]! - b[0]!));
+}, 60_000);
+
+test("a thread that ends inside its transaction over a port: the transaction is rolled back and the others go on", async () => {
+  const b = client();
+  await b`delete from t`;
+  const worker = new Worker(new URL("./fixtures/port-tx-worker.ts", import.meta.url).href);
+  try {
+    const said = new Promise<string>((resolve) => (worker.onmessage = (e) => resolve(String(e.data))));
+    const acceptor = pg.connector();
+    worker.postMessage({ options: pg.options, acceptor }, [acceptor]);
+    expect(await said).toBe("inside");
+  } finally {
+    worker.terminate(); // its port closes with the transaction open
+  }
+  // b waits for the session (the dead thread held it), then finds it clean.
+  await b`insert into t values (600, 1, 'b', '{}')`;
+  const rows = await b`select client from t order by client`;
+  expect(rows.map((r) => r.client)).toEqual([600]);
+  const [{ x }] = await b<[{ x: string | null }]>`select txid_current_if_assigned()::text as x`;
+  expect(x).toBeNull();
+}, 30_000);
 
 test("a transaction keeps the session: another client's statements wait for it and are not part of it", async () => {
   const [a, b] = [client(), client()];
