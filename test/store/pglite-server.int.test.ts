@@ -52,6 +52,19 @@ test("six clients at once, each with parameterised statements of different shape
   expect(rows.map((r) => [r.client, r.k, r.last])).toEqual(Array.from({ length: 6 }, (_, c) => [c, 150, 149]));
 }, 60_000);
 
+/**
+ * After another client went away inside its transaction (with t emptied before): `b` writes a row
+ * of `client` and finds only that one, and no transaction is left open on the session (a lone
+ * select has no transaction id of its own).
+ */
+async function expectRolledBack(b: Sql, client: number): Promise<void> {
+  await b`insert into t values (${client}, 1, 'b', '{}')`;
+  const rows = await b`select client from t order by client`;
+  expect(rows.map((r) => r.client)).toEqual([client]);
+  const [{ x }] = await b<[{ x: string | null }]>`select txid_current_if_assigned()::text as x`;
+  expect(x).toBeNull();
+}
+
 test("clients over ports (the stage workers' way in) and over the socket, all at once, each get their own answers", async () => {
   const sqls = [client("port"), client("socket"), client("port"), client("socket"), client("port"), client("socket")];
   await Promise.all(
@@ -90,11 +103,7 @@ test("a thread that ends inside its transaction over a port: the transaction is 
     worker.terminate(); // its port closes with the transaction open
   }
   // b waits for the session (the dead thread held it), then finds it clean.
-  await b`insert into t values (600, 1, 'b', '{}')`;
-  const rows = await b`select client from t order by client`;
-  expect(rows.map((r) => r.client)).toEqual([600]);
-  const [{ x }] = await b<[{ x: string | null }]>`select txid_current_if_assigned()::text as x`;
-  expect(x).toBeNull();
+  await expectRolledBack(b, 600);
 }, 30_000);
 
 test("a transaction keeps the session: another client's statements wait for it and are not part of it", async () => {
@@ -136,12 +145,7 @@ test("a client that goes away inside its transaction: the transaction is rolled 
   await inside;
   await a.end({ timeout: 0 }); // the socket is closed with the transaction open
   expect(await tx).toBeInstanceOf(Error);
-  await b`insert into t values (400, 1, 'b', '{}')`;
-  const rows = await b`select client from t order by client`;
-  expect(rows.map((r) => r.client)).toEqual([400]);
-  // No transaction was left open on the session: a lone select has no transaction id of its own.
-  const [{ x }] = await b<[{ x: string | null }]>`select txid_current_if_assigned()::text as x`;
-  expect(x).toBeNull();
+  await expectRolledBack(b, 400);
 }, 30_000);
 
 /** A raw socket to the server: what it answered, once `done` says the answer is complete. */
