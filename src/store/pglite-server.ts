@@ -46,7 +46,6 @@ const READY_FOR_QUERY = 0x5a; // 'Z', length 5, then the transaction status
 const IDLE = 0x49; // 'I'
 const SYNC = new Uint8Array([0x53, 0, 0, 0, 4]);
 
-
 /** What the server needs of a connection's transport: a TCP socket, or a MessagePort (`PortSocket`). */
 interface ConnSocket {
   /** Bytes taken (a TCP socket may take fewer, and calls `drain` for the rest). */

@@ -3,7 +3,9 @@
  * so that executing SQL does not take the main thread, which serves the API and the in-process
  * log. Started and stopped by `startEmbedded` (src/store/pglite.ts) through messages:
  * `{ t: "start", dataDir? }` → `{ t: "ready", port }` | `{ t: "failed", message }`;
- * `{ t: "stop" }` → `{ t: "stopped" }`.
+ * `{ t: "stop" }` → `{ t: "stopped" }`; `{ t: "acceptor", port }` (no answer): a port on which
+ * another thread asks for connections served over ports (`{ t: "connect", port }`,
+ * src/store/pglite-port.ts).
  */
 import { PGlite } from "@electric-sql/pglite";
 import type { ConnectRequest } from "./pglite-port.ts";
