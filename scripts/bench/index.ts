@@ -23,7 +23,7 @@ import { LOCAL } from "../local-infra.ts";
 import type { BenchModule, BenchOptions, BenchSection } from "./types.ts";
 import { stopChildren } from "./children.ts";
 import { render, rows, TARGETS } from "./table.ts";
-import { measureChain, measureLogHop, measureWake, type Wake } from "./wake.ts";
+import { measureChain, measureLedger, measureLogHop, measureWake, type Wake } from "./wake.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 /** How long a section waits for other work on the machine to finish before it runs anyway. */
@@ -204,7 +204,8 @@ try {
   wake.log_hop = await measureLogHop();
   wake.chain_shared = await measureChain("shared");
   wake.chain_port = await measureChain("port");
-  log(`thread wake-up, p50/p99 ms: futex ${wake.futex.p50}/${wake.futex.p99}, postMessage ${wake.post_message.p50}/${wake.post_message.p99}; one hop through the in-process log ${wake.log_hop.p50}/${wake.log_hop.p99}; four workers in series, shared memory ${wake.chain_shared.p50}/${wake.chain_shared.p99}, direct ports ${wake.chain_port.p50}/${wake.chain_port.p99}`);
+  wake.ledger = await measureLedger();
+  log(`thread wake-up, p50/p99 ms: futex ${wake.futex.p50}/${wake.futex.p99}, postMessage ${wake.post_message.p50}/${wake.post_message.p99}; one hop through the in-process log ${wake.log_hop.p50}/${wake.log_hop.p99}; four workers in series, shared memory ${wake.chain_shared.p50}/${wake.chain_shared.p99}, direct ports ${wake.chain_port.p50}/${wake.chain_port.p99}; the embedded ledger statement alone ${wake.ledger.p50}/${wake.ledger.p99} (p99.9 ${wake.ledger.p999})`);
 } catch (err) {
   log(`thread wake-up not measured: ${(err as Error).message}`);
 }

@@ -13,8 +13,13 @@
  *   Four of these, with the stages' work and a ledger statement, are an embedded tick → fill.
  * - `chain_shared`, `chain_port`: four workers in series, handing on to each other directly
  *   (measureChain): what those four hops would be without the main thread between stages.
+ * - `ledger`: the embedded ledger statement alone, as the portfolio stage issues it for a fill
+ *   (measureLedger): the last segment of an embedded tick → fill, one every 20 ms.
  */
 import { serveLog } from "../../src/log/bridge.ts";
+import { loadMigrations, migrate } from "../../src/store/migrate.ts";
+import { startEmbedded } from "../../src/store/pglite.ts";
+import postgres from "postgres";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import { slots, slotsBytes } from "./chain-worker.ts";
 import { percentilesOfMs as quantiles, type Percentiles } from "./loadgen.ts";
@@ -26,6 +31,8 @@ export interface Wake {
   /** measureChain: four workers in series, over shared memory and over direct ports. */
   chain_shared?: Percentiles;
   chain_port?: Percentiles;
+  /** measureLedger: the portfolio's ledger statement alone, from a worker to embedded PGlite. */
+  ledger?: Percentiles;
 }
 
 
@@ -132,5 +139,38 @@ export async function measureChain(via: "shared" | "port", links = 4, samples = 
     return quantiles(ms);
   } finally {
     for (const w of workers) w.terminate();
+  }
+}
+
+/**
+ * The embedded ledger statement alone: the portfolio stage's insert of one fill, from a worker over
+ * its port to embedded PGlite's thread (as the stage makes it), one every `intervalMs` with nothing
+ * else running. The last segment of every embedded tick → fill, and the floor under it.
+ */
+export async function measureLedger(samples = 300, intervalMs = 20): Promise<Percentiles> {
+  const pg = await startEmbedded();
+  const worker = new Worker(new URL("./ledger-worker.ts", import.meta.url).href);
+  try {
+    const sql = postgres({ ...pg.options, onnotice: () => {} });
+    try {
+      await migrate(sql, await loadMigrations());
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+    const db = pg.connector();
+    const result = new Promise<number[]>((resolve, reject) => {
+      worker.onerror = (e) => reject(new Error(e.message));
+      worker.onmessage = (m) => {
+        const r = m.data as { ms?: number[]; error?: string };
+        if (r.ms) resolve(r.ms);
+        else reject(new Error(`ledger statement: ${r.error}`));
+      };
+    });
+    worker.postMessage({ db, options: pg.options, samples, intervalMs }, [db]);
+    const ms = await Promise.race([result, Bun.sleep(samples * intervalMs * 4 + 20_000).then(() => Promise.reject(new Error("ledger statement measurement timed out")))]);
+    return quantiles(ms);
+  } finally {
+    worker.terminate();
+    await pg.stop();
   }
 }

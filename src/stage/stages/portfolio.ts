@@ -25,7 +25,7 @@ import { LAST_PRICES_KEY } from "./market.ts";
 import { positionsKey, portfolioTotals } from "./positions.ts";
 
 /** A batch's fills in one statement, in order (seq follows the batch), the new ones returned. */
-const LEDGER_INSERT = `
+export const LEDGER_INSERT = `
 insert into ledger_fills (event_id, broker, fill_id, order_id, strategy_id, instrument_token, side, quantity, price, fees, filled_at)
 select event_id, broker, fill_id, order_id, strategy_id, instrument_token, side, quantity, price, fees, filled_at
   from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::int[], $9::bigint[], $10::bigint[], $11::timestamptz[])

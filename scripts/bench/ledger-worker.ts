@@ -1,0 +1,43 @@
+/**
+ * scripts/bench/wake.ts's ledger floor: the portfolio stage's ledger statement (one fill), issued
+ * from a worker over its port to embedded PGlite's thread, as the stage does, every `intervalMs`.
+ */
+import postgres from "postgres";
+import { LEDGER_INSERT } from "../../src/stage/stages/portfolio.ts";
+import { sqlDb } from "../../src/store/db.ts";
+import { overPort } from "../../src/store/pglite-port.ts";
+import type { EmbeddedOptions } from "../../src/store/pglite.ts";
+
+declare const self: Worker;
+
+interface Start {
+  db: MessagePort;
+  options: EmbeddedOptions;
+  samples: number;
+  intervalMs: number;
+}
+
+self.onmessage = async (e: MessageEvent<Start>) => {
+  const { db: port, options, samples, intervalMs } = e.data;
+  const sql = postgres({ ...options, onnotice: () => {}, ...overPort(port) });
+  const db = sqlDb(sql);
+  const fill = (i: number) => [[crypto.randomUUID()], ["paper"], [`bench-fill-${i}`], [`bench-order-${i}`], ["bench"], [408065], [i % 2 ? "SELL" : "BUY"], [1], [128_970], [20], [new Date().toISOString()]];
+  const ms: number[] = [];
+  try {
+    // The first statements prepare it and warm the path; not samples.
+    for (let i = 0; i < 20; i++) await db.query(LEDGER_INSERT, fill(-1 - i));
+    for (let i = 0; i < samples; i++) {
+      await Bun.sleep(intervalMs);
+      const args = fill(i);
+      const t = performance.now();
+      const rows = await db.query(LEDGER_INSERT, args);
+      ms.push(performance.now() - t);
+      if (rows.length !== 1) throw new Error(`the ledger insert returned ${rows.length} rows, not 1`);
+    }
+    self.postMessage({ ms });
+  } catch (err) {
+    self.postMessage({ error: (err as Error).message });
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+};
