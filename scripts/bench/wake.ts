@@ -16,11 +16,11 @@
  * - `ledger`: the embedded ledger statement alone, as the portfolio stage issues it for a fill
  *   (measureLedger): the last segment of an embedded tick → fill, one every 20 ms.
  */
+import postgres from "postgres";
 import { serveLog } from "../../src/log/bridge.ts";
+import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import { loadMigrations, migrate } from "../../src/store/migrate.ts";
 import { startEmbedded } from "../../src/store/pglite.ts";
-import postgres from "postgres";
-import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import { slots, slotsBytes } from "./chain-worker.ts";
 import { percentilesOfMs as quantiles, type Percentiles } from "./loadgen.ts";
 
