@@ -1,6 +1,7 @@
 /**
- * scripts/bench/wake.ts's ledger floor: the portfolio stage's ledger statement (one fill), issued
- * from a worker over its port to embedded PGlite's thread, as the stage does, every `intervalMs`.
+ * scripts/bench/wake.ts's ledger floors: the portfolio stage's ledger statement (one fill), issued
+ * from a worker every `intervalMs`, as the stage does: over its port to embedded PGlite's thread
+ * (`db`), or to PostgreSQL (`url`, the distributed mode).
  */
 import postgres from "postgres";
 import { LEDGER_INSERT } from "../../src/stage/stages/portfolio.ts";
@@ -10,16 +11,17 @@ import type { EmbeddedOptions } from "../../src/store/pglite.ts";
 
 declare const self: Worker;
 
-interface Start {
-  db: MessagePort;
-  options: EmbeddedOptions;
+export type LedgerStart = ({ db: MessagePort; options: EmbeddedOptions } | { url: string }) & {
   samples: number;
   intervalMs: number;
-}
+};
 
-self.onmessage = async (e: MessageEvent<Start>) => {
-  const { db: port, options, samples, intervalMs } = e.data;
-  const sql = postgres({ ...options, onnotice: () => {}, ...overPort(port) });
+self.onmessage = async (e: MessageEvent<LedgerStart>) => {
+  const { samples, intervalMs } = e.data;
+  const sql =
+    "url" in e.data
+      ? postgres(e.data.url, { max: 1, onnotice: () => {} })
+      : postgres({ ...e.data.options, onnotice: () => {}, ...overPort(e.data.db) });
   const db = sqlDb(sql);
   const fill = (i: number) => [[crypto.randomUUID()], ["paper"], [`bench-fill-${i}`], [`bench-order-${i}`], ["bench"], [408065], [i % 2 ? "SELL" : "BUY"], [1], [128_970], [20], [new Date().toISOString()]];
   const ms: number[] = [];

@@ -26,6 +26,7 @@ import type { Producer } from "../../src/log/port.ts";
 import { publishTicks } from "../../src/market/feed.ts";
 import type { Instrument } from "../../src/market/instruments.ts";
 import { toPaise } from "../../src/money.ts";
+import { kafkaFloors } from "./kafka-floors.ts";
 import type { BenchOptions, BenchSection } from "./types.ts";
 import {
   apiClient,
@@ -324,6 +325,7 @@ export async function throughputPhase(run: PipelineRun, source: TickSource, sett
 export let embeddedRss: { idle: number; warm: number; after: number } | undefined;
 
 async function one(mode: Mode, opts: BenchOptions): Promise<BenchSection> {
+  const floors = mode === "kafka" ? await kafkaFloors(opts) : {};
   const t0 = Date.now();
   const run = await startPipeline(mode, opts);
   try {
@@ -344,6 +346,7 @@ async function one(mode: Mode, opts: BenchOptions): Promise<BenchSection> {
     const rssEnd = rssMb(run.gw.pid);
     if (mode === "embedded" && rssStart !== undefined && rssWarm !== undefined && rssEnd !== undefined) embeddedRss = { idle: rssStart, warm: rssWarm, after: rssEnd };
     return {
+      ...floors,
       [`${mode}.pipeline_ticks_per_s`]: thr.ticksPerS,
       [`${mode}.pipeline_offered_ticks_per_s`]: thr.offeredPerS,
       [`${mode}.pipeline_fills_per_s`]: thr.fillsPerS,

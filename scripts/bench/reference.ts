@@ -44,7 +44,7 @@ import type { Tick } from "../../src/events/payloads.ts";
 import { KafkaLog } from "../../src/log/kafka.ts";
 import type { OutgoingMessage } from "../../src/log/port.ts";
 import { track } from "./children.ts";
-import { percentilesOfMs } from "./loadgen.ts";
+import { percentilesOfMs, type Percentiles } from "./loadgen.ts";
 import type { BenchOptions, BenchSection } from "./types.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -175,8 +175,12 @@ async function jvmEndToEnd(opts: BenchOptions, topic: string, recordSize: number
   return e;
 }
 
-/** The EndToEndLatency loop through our client: send one (acks=all), wait until our consumer hands it over, repeat. */
-async function oursEndToEnd(opts: BenchOptions, log: KafkaLog, topic: string, value: string, messages: number): Promise<EndToEnd> {
+/**
+ * The EndToEndLatency loop through our client: send one (acks=all), wait until our consumer hands
+ * it over, repeat; `gapMs` apart (0: back to back), after `warmup` more back to back that are not
+ * samples. Also the send alone, until acknowledged.
+ */
+export async function oursEndToEnd(opts: BenchOptions, log: KafkaLog, topic: string, value: string, messages: number, gapMs = 0, warmup = 0): Promise<EndToEnd & { produce: Percentiles }> {
   const producer = log.producer({ clientId: "bench-ours-e2e" });
   const consumer = log.consumer({ groupId: `${topic}.group`, topics: [topic], startFrom: "earliest", clientId: "bench-ours-e2e" });
   let want = "";
@@ -186,7 +190,9 @@ async function oursEndToEnd(opts: BenchOptions, log: KafkaLog, topic: string, va
       for (const m of batch) if (m.key === want) arrived?.();
     });
     const samples = new Float64Array(messages);
-    for (let i = 0; i < messages; i++) {
+    const sends = new Float64Array(messages);
+    for (let i = -warmup; i < messages; i++) {
+      if (gapMs > 0 && i >= 0) await Bun.sleep(gapMs);
       want = String(i);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const got = new Promise<void>((resolve, reject) => {
@@ -195,13 +201,16 @@ async function oursEndToEnd(opts: BenchOptions, log: KafkaLog, topic: string, va
       });
       const t = performance.now();
       await producer.send([{ topic, key: want, value }]);
+      const sent = performance.now() - t;
       await got;
-      samples[i] = performance.now() - t;
       clearTimeout(timer);
+      if (i < 0) continue;
+      sends[i] = sent;
+      samples[i] = performance.now() - t;
     }
     const q = percentilesOfMs(samples);
-    const e = { avg: q.mean, p50: q.p50, p99: q.p99, p999: q.p999 };
-    opts.log(`reference: ours, the same loop: avg ${e.avg} ms, p50 ${e.p50}, p99 ${e.p99}, p99.9 ${e.p999}`);
+    const e = { avg: q.mean, p50: q.p50, p99: q.p99, p999: q.p999, produce: percentilesOfMs(sends) };
+    if (gapMs === 0) opts.log(`reference: ours, the same loop: avg ${e.avg} ms, p50 ${e.p50}, p99 ${e.p99}, p99.9 ${e.p999}`);
     return e;
   } finally {
     await consumer.close().catch(() => {});

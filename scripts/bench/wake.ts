@@ -14,7 +14,8 @@
  * - `chain_shared`, `chain_port`: four workers in series, handing on to each other directly
  *   (measureChain): what those four hops would be without the main thread between stages.
  * - `ledger`: the embedded ledger statement alone, as the portfolio stage issues it for a fill
- *   (measureLedger): the last segment of an embedded tick → fill, one every 20 ms.
+ *   (measureLedger): the last segment of an embedded tick → fill, one every 20 ms. The same into
+ *   PostgreSQL (measureLedgerPg) is one of the Kafka floors (kafka-floors.ts).
  */
 import postgres from "postgres";
 import { serveLog } from "../../src/log/bridge.ts";
@@ -22,6 +23,7 @@ import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import { loadMigrations, migrate } from "../../src/store/migrate.ts";
 import { startEmbedded } from "../../src/store/pglite.ts";
 import { slots, slotsBytes } from "./chain-worker.ts";
+import type { LedgerStart } from "./ledger-worker.ts";
 import { percentilesOfMs as quantiles, type Percentiles } from "./loadgen.ts";
 
 export interface Wake {
@@ -149,7 +151,6 @@ export async function measureChain(via: "shared" | "port", links = 4, samples = 
  */
 export async function measureLedger(samples = 300, intervalMs = 20): Promise<Percentiles> {
   const pg = await startEmbedded();
-  const worker = new Worker(new URL("./ledger-worker.ts", import.meta.url).href);
   try {
     const sql = postgres({ ...pg.options, onnotice: () => {} });
     try {
@@ -158,6 +159,23 @@ export async function measureLedger(samples = 300, intervalMs = 20): Promise<Per
       await sql.end({ timeout: 5 });
     }
     const db = pg.connector();
+    return await ledgerWorker({ db, options: pg.options, samples, intervalMs }, [db]);
+  } finally {
+    await pg.stop();
+  }
+}
+
+/**
+ * The same statement into PostgreSQL at `url` (a migrated schema of its own): the last segment of
+ * every tick → fill on Kafka.
+ */
+export function measureLedgerPg(url: string, samples = 300, intervalMs = 20): Promise<Percentiles> {
+  return ledgerWorker({ url, samples, intervalMs }, []);
+}
+
+async function ledgerWorker(start: LedgerStart, transfer: MessagePort[]): Promise<Percentiles> {
+  const worker = new Worker(new URL("./ledger-worker.ts", import.meta.url).href);
+  try {
     const result = new Promise<number[]>((resolve, reject) => {
       worker.onerror = (e) => reject(new Error(e.message));
       worker.onmessage = (m) => {
@@ -166,11 +184,10 @@ export async function measureLedger(samples = 300, intervalMs = 20): Promise<Per
         else reject(new Error(`ledger statement: ${r.error}`));
       };
     });
-    worker.postMessage({ db, options: pg.options, samples, intervalMs }, [db]);
-    const ms = await Promise.race([result, Bun.sleep(samples * intervalMs * 4 + 20_000).then(() => Promise.reject(new Error("ledger statement measurement timed out")))]);
+    worker.postMessage(start, transfer);
+    const ms = await Promise.race([result, Bun.sleep(start.samples * start.intervalMs * 4 + 20_000).then(() => Promise.reject(new Error("ledger statement measurement timed out")))]);
     return quantiles(ms);
   } finally {
     worker.terminate();
-    await pg.stop();
   }
 }
