@@ -6,7 +6,6 @@
 import type { Subprocess } from "bun";
 import Redis from "ioredis";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import postgres from "postgres";
 import type { Tick } from "../../src/events/payloads.ts";
 import type { Instrument } from "../../src/market/instruments.ts";
@@ -48,29 +47,11 @@ function cleanEnv(extra: Record<string, string>): Record<string, string> {
 }
 
 /**
- * The environment `bun run gateway` starts the gateway with: the `NAME=value` words before
- * `bun gateway/main.ts` in package.json's "gateway" script (BUN_GC_TIMER_DISABLE, README, "Notes
- * on libraries under Bun"), so the bench measures the gateway as users run it.
- */
-export function gatewayScriptEnv(): Record<string, string> {
-  const script: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.gateway;
-  const words = script.trim().split(/\s+/);
-  const env: Record<string, string> = {};
-  for (const w of words) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(w);
-    if (!m) break;
-    env[m[1]!] = m[2]!;
-  }
-  if (words.slice(Object.keys(env).length).join(" ") !== "bun gateway/main.ts") throw new Error(`package.json's gateway script is not [NAME=value ...] bun gateway/main.ts: ${script}`);
-  return env;
-}
-
-/**
- * Starts `bun gateway/main.ts` with the gateway script's environment, FEED=none, a known API key
- * and `extra` settings; resolves once it listens. Its JSON log lines are kept (the last 2,000).
+ * Starts `bun gateway/main.ts` with FEED=none, a known API key and `extra` settings; resolves
+ * once it listens. Its JSON log lines are kept (the last 2,000).
  */
 export async function spawnGateway(extra: Record<string, string>, args: string[] = []): Promise<GatewayProc> {
-  const env = cleanEnv({ ...gatewayScriptEnv(), PORT: "0", FEED: "none", BOOTSTRAP_API_KEY: BENCH_KEY, STARTING_CASH: "1000000000.00", LOG_LEVEL: "info", ...extra });
+  const env = cleanEnv({ PORT: "0", FEED: "none", BOOTSTRAP_API_KEY: BENCH_KEY, STARTING_CASH: "1000000000.00", LOG_LEVEL: "info", ...extra });
   // BENCH_GATEWAY_ARGS: extra bun flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof".
   const extraArgs = (process.env.BENCH_GATEWAY_ARGS ?? "").split(" ").filter(Boolean);
   const proc = track(Bun.spawn([process.execPath, ...extraArgs, ...args, "gateway/main.ts"], { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }), "SIGINT");
