@@ -89,6 +89,12 @@ function suite(name: string, open: OpenStore) {
         const positions = await readPositions(together.cache, "paper");
         expect(positions[0]!.quantity).toBe(-3);
         expect(positions).toEqual(await readPositions(apart.cache, "paper"));
+        // Three fills in one statement or one a batch: the same ledger rows, in the same order.
+        const ledger = (store: Store) =>
+          store.sql`select event_id::text, broker, fill_id, order_id, strategy_id, instrument_token::text, side, quantity, price::text, fees::text, filled_at from ledger_fills order by seq`;
+        const rows = await ledger(a.store);
+        expect(rows.map((r) => [r.side, r.quantity, r.price, r.fees])).toEqual([["BUY", 10, "100000", "62"], ["SELL", 4, "101000", "40"], ["SELL", 9, "99005", "21"]]);
+        expect(rows).toEqual(await ledger(b.store));
       } finally {
         await a.done();
         await b.done();
