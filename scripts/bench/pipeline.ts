@@ -63,7 +63,7 @@ export const OFFERED_TICKS_PER_S = 5_000;
 export const STRATEGY_ID = "bench_flip";
 /** Ticks per order in the latency phase (see TickSource): 20 fills/s at 5,000 ticks/s. */
 export const LATENCY_MOVE_EVERY = 250;
-/** The latency phase's warm-up with --long: past the JIT's warm-up (README, "What limits"). */
+/** The latency phase's warm-up with --long: past the JIT's warm-up (scripts/bench/NOTES.md, "What limits"). */
 export const LONG_LATENCY_WARMUP_MS = 90_000;
 /** Ticks the offered load may run ahead of the slowest stage. */
 const MAX_LAG = 150_000;

@@ -6,7 +6,7 @@
  *   the hypervisor's part alone;
  * - `post_message`: the woken thread's event loop idle, woken by a MessagePort message: Bun's
  *   way, and what an embedded stage hop pays twice (worker → main thread → worker).
- * A tick's way to a fill crosses about ten of these in series (README, "What limits").
+ * A tick's way to a fill crosses about ten of these in series (scripts/bench/NOTES.md, "What limits").
  * - `log_hop`: one hop as an embedded stage makes it, whole: a worker's producer sends one
  *   message every 10 ms to the in-process log on this thread, through the log's bridge, and
  *   another worker's consumer takes it up (timed from before the send to the consumer's batch).

@@ -5,7 +5,7 @@
  * the stage workers, which are threads of the same process. In the embedded pipeline at 5,000
  * ticks/s (two alternating pairs of runs) the portfolio's ledger statement's way to PGlite and
  * back took p50 0.59 ms over the socket and 0.44–0.47 ms over a port, the whole statement
- * 1.40–1.45 ms and 1.19–1.27 ms (README, "What limits").
+ * 1.40–1.45 ms and 1.19–1.27 ms (scripts/bench/NOTES.md, "What limits").
  *
  * @example
  * // the main thread: const acceptor = embedded.connector(); post it to the worker
