@@ -218,12 +218,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (env.FEED?.trim().toLowerCase() === "replay" && !env.REPLAY_FILE) {
     problems.push({ path: "REPLAY_FILE", message: "is required when FEED=replay" });
   }
-  // Two heartbeats may be lost before a live member's session expires.
-  if (result.success && result.data.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > result.data.KAFKA_SESSION_TIMEOUT_MS) {
-    problems.push({
-      path: "KAFKA_HEARTBEAT_INTERVAL_MS",
-      message: `must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${result.data.KAFKA_SESSION_TIMEOUT_MS}), got ${result.data.KAFKA_HEARTBEAT_INTERVAL_MS}`,
-    });
+  // Two heartbeats may be lost before a live member's session expires. Checked whenever both
+  // values are valid, whatever else is wrong, so one run reports everything.
+  const session = configSchema.shape.KAFKA_SESSION_TIMEOUT_MS.safeParse(known.KAFKA_SESSION_TIMEOUT_MS);
+  const heartbeat = configSchema.shape.KAFKA_HEARTBEAT_INTERVAL_MS.safeParse(known.KAFKA_HEARTBEAT_INTERVAL_MS);
+  if (session.success && heartbeat.success && heartbeat.data * 3 > session.data) {
+    problems.push({ path: "KAFKA_HEARTBEAT_INTERVAL_MS", message: `must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${session.data}), got ${heartbeat.data}` });
   }
   // zerodha (or the Kite feed) without its credentials stops the start: never a quiet fallback.
   const brokers = (env.ACTIVE_BROKERS ?? "").toLowerCase().split(",").map((b) => b.trim());
