@@ -1,9 +1,15 @@
 /**
  * Runs one Bun Worker per pipeline stage and keeps it running: a worker that crashes, exits or
  * reports a failure is restarted with exponential backoff (100 ms doubling up to a cap), and
- * every restart is logged. `stop` asks each worker to close gracefully and terminates the ones
- * that do not answer in time.
+ * every restart is logged. A worker whose handler hung past STAGE_HANDLER_TIMEOUT_MS reports a
+ * failure itself (src/stage/processor.ts); one stuck on its thread (a loop that never yields) says
+ * nothing at all, and is restarted once it has been silent for longer than that (it posts its
+ * stats every second). The old worker is terminated and gone, and its ports closed, before the
+ * new one starts, so nothing it still held in hand can be sent or committed after the restart;
+ * the new one resumes from the last committed offsets. `stop` asks each worker to close
+ * gracefully and terminates the ones that do not answer in time.
  */
+import { loadConfig } from "../src/config.ts";
 import type { Cache } from "../src/cache/port.ts";
 import type { MemoryLog } from "../src/log/memory.ts";
 import { serveLog } from "../src/log/bridge.ts";
@@ -27,6 +33,8 @@ export interface WorkerStatus {
 interface Slot {
   status: WorkerStatus;
   worker?: Worker;
+  /** When the worker last posted anything (Date.now()). */
+  heardAt: number;
   stopServing?: () => Promise<void>;
   backoffMs: number;
   timer?: Timer;
@@ -45,6 +53,11 @@ export interface SupervisorOptions {
   memoryCache?: Cache;
   logger: Logger;
   restartMaxMs: number;
+  /**
+   * STAGE_HANDLER_TIMEOUT_MS (default: read from `env`): a running worker silent for a second
+   * longer is restarted.
+   */
+  handlerTimeoutMs?: number;
   /** Where a stage's worker entry is (tests point this at fixtures). */
   entry?: (stage: StageName) => string;
 }
@@ -54,14 +67,33 @@ const entry = (stage: StageName) => new URL(`../workers/${stage}.ts`, import.met
 export class Supervisor {
   private readonly slots = new Map<StageName, Slot>();
   private stopping = false;
+  private readonly silentMs: number;
+  private watchdog: Timer | undefined;
+  /** Settles when a worker's thread has ended. */
+  private readonly ended = new WeakMap<Worker, Promise<void>>();
 
-  constructor(private readonly options: SupervisorOptions) {}
+  constructor(private readonly options: SupervisorOptions) {
+    // Stats come every second: silence for a second more than a handler may take is a stuck thread.
+    this.silentMs = (options.handlerTimeoutMs ?? loadConfig(options.env).stageHandlerTimeoutMs) + 1_000;
+  }
 
   start(): void {
     for (const stage of this.options.stages) {
-      const slot: Slot = { status: { stage, state: "starting", restarts: 0 }, backoffMs: 100 };
+      const slot: Slot = { status: { stage, state: "starting", restarts: 0 }, backoffMs: 100, heardAt: Date.now() };
       this.slots.set(stage, slot);
       this.spawn(slot);
+    }
+    this.watchdog = setInterval(() => this.watch(), Math.min(1_000, Math.max(50, Math.floor(this.silentMs / 4))));
+    this.watchdog.unref?.();
+  }
+
+  /** Restarts running workers that have been silent too long: their thread is stuck. */
+  private watch(): void {
+    const now = Date.now();
+    for (const slot of this.slots.values()) {
+      if (slot.status.state !== "running" || !slot.worker) continue;
+      const silent = now - slot.heardAt;
+      if (silent > this.silentMs) this.crashed(slot, slot.worker, `no word from the worker for ${silent} ms (STAGE_HANDLER_TIMEOUT_MS + 1 s): its thread is stuck`);
     }
   }
 
@@ -73,6 +105,8 @@ export class Supervisor {
     const { stage } = slot.status;
     const worker = new Worker((this.options.entry ?? entry)(stage));
     slot.worker = worker;
+    this.ended.set(worker, new Promise((resolve) => worker.addEventListener("close", () => resolve(), { once: true })));
+    slot.heardAt = Date.now();
     slot.status.state = "starting";
     const ports: StagePorts = {};
     const stops: Array<() => unknown> = [];
@@ -95,6 +129,7 @@ export class Supervisor {
 
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       const msg = event.data;
+      if (slot.worker === worker) slot.heardAt = Date.now();
       if (msg.t === "ready") {
         slot.status.state = "running";
         slot.backoffMs = 100;
@@ -122,18 +157,24 @@ export class Supervisor {
     const delay = slot.backoffMs;
     slot.backoffMs = Math.min(slot.backoffMs * 2, this.options.restartMaxMs);
     this.options.logger.error({ stage: slot.status.stage, error, restarts: slot.status.restarts, retry_in_ms: delay }, "stage worker crashed; restarting");
+    // The old worker is gone and its ports closed (its uncommitted batches released to the group)
+    // before the new one starts: work it still held cannot be sent or committed after the restart.
+    const gone = Promise.race([this.ended.get(worker), Bun.sleep(5_000)]);
     worker.terminate();
     const serving = slot.stopServing;
     slot.stopServing = undefined;
-    void serving?.();
+    const released = Promise.all([gone, serving?.().catch(() => {})]);
     slot.timer = setTimeout(() => {
-      if (!this.stopping) this.spawn(slot);
+      void released.then(() => {
+        if (!this.stopping) this.spawn(slot);
+      });
     }, delay);
   }
 
   /** Asks every worker to finish and commit; terminates those still running after `timeoutMs`. */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
+    clearInterval(this.watchdog);
     await Promise.all(
       [...this.slots.values()].map(async (slot) => {
         clearTimeout(slot.timer);

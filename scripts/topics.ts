@@ -38,7 +38,10 @@ async function main(): Promise<number> {
     return 2;
   }
   const kafka = config.kafka!;
-  const specs: TopicSpec[] = allTopics(config.activeBrokers).flatMap(({ name, partitions, retentionMs, dlq }) => [{ name, partitions, retentionMs }, dlq]);
+  const rowsOfTable = allTopics(config.activeBrokers);
+  const specs: TopicSpec[] = rowsOfTable.flatMap(({ name, partitions, retentionMs, dlq }) => [{ name, partitions, retentionMs }, dlq]);
+  // What each topic carries, from the table; a DLQ carries whatever its topic refused.
+  const carries = new Map(rowsOfTable.flatMap((r) => [[r.name, r.carries.join(", ")], [r.dlq.name, `dead letters of ${r.name}`]] as Array<[string, string]>));
   const log = new KafkaLog({ brokers: kafka.brokers, clientId: `${kafka.clientId}-topics` });
   try {
     const { created } = await log.createTopics(specs);
@@ -48,10 +51,10 @@ async function main(): Promise<number> {
       const has = actual.get(s.name);
       // An existing topic keeps its partitions: Kafka never shrinks a topic, and growing one moves keys.
       const note = has !== undefined && has !== s.partitions ? ` (has ${has}, table says ${s.partitions})` : "";
-      return [s.name, String(has ?? s.partitions), retention(s.retentionMs), (fresh.has(s.name) ? "created" : "exists") + note];
+      return [s.name, String(has ?? s.partitions), retention(s.retentionMs), carries.get(s.name) ?? "", (fresh.has(s.name) ? "created" : "exists") + note];
     });
     console.log(`Kafka ${kafka.brokers.join(",")}, brokers ${config.activeBrokers.join(",")}: ${created.length} created, ${specs.length - created.length} existing`);
-    console.log(table(["topic", "partitions", "retention", "status"], rows));
+    console.log(table(["topic", "partitions", "retention", "carries", "status"], rows));
     return 0;
   } catch (err) {
     const code = err instanceof AlphaError ? ` [${err.code}]` : "";

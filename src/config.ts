@@ -19,6 +19,18 @@ export function maskSecret(value: string): string {
   return value.replace(/\/\/([^:/@]*):([^@]*)@/, "//$1:***@");
 }
 
+/**
+ * Kafka group defaults: a gateway process that dies is noticed when its session expires, and its
+ * partitions move to the survivors one heartbeat and one rejoin later: 6 s + 1 s + the rejoin,
+ * about 7-8 s, inside the 10 s fail-over bound. 6 s is the brokers' default floor
+ * (group.min.session.timeout.ms, Kafka and Redpanda); a heartbeat a third of it or less leaves
+ * room for two lost ones before a live member is dropped.
+ */
+export const KAFKA_SESSION_TIMEOUT_DEFAULT_MS = 6_000;
+export const KAFKA_HEARTBEAT_INTERVAL_DEFAULT_MS = 1_000;
+/** How long a stage's batch may be in hand before its worker is restarted (STAGE_HANDLER_TIMEOUT_MS). */
+export const STAGE_HANDLER_TIMEOUT_DEFAULT_MS = 10_000;
+
 const show = (v: string) => JSON.stringify(maskSecret(v));
 
 type Ctx = z.RefinementCtx;
@@ -137,11 +149,12 @@ export const configSchema = z
         return Number(whole) * 100 + Number(frac.padEnd(2, "0"));
       }),
     KAFKA_CLIENT_ID: z.string().optional().transform((v) => v || "alpha-panda"),
-    KAFKA_SESSION_TIMEOUT_MS: int("a timeout in ms", 30_000, 1_000, 600_000),
-    KAFKA_HEARTBEAT_INTERVAL_MS: int("an interval in ms", 3_000, 100, 60_000),
+    KAFKA_SESSION_TIMEOUT_MS: int("a timeout in ms", KAFKA_SESSION_TIMEOUT_DEFAULT_MS, 1_000, 600_000),
+    KAFKA_HEARTBEAT_INTERVAL_MS: int("an interval in ms", KAFKA_HEARTBEAT_INTERVAL_DEFAULT_MS, 100, 60_000),
     KAFKA_FETCH_MAX_WAIT_MS: int("a wait in ms", 100, 1, 10_000),
     SHUTDOWN_TIMEOUT_MS: int("a timeout in ms", 8_000, 100, 60_000),
     WORKER_RESTART_MAX_MS: int("a delay in ms", 10_000, 10, 300_000),
+    STAGE_HANDLER_TIMEOUT_MS: int("a timeout in ms", STAGE_HANDLER_TIMEOUT_DEFAULT_MS, 100, 600_000),
   });
 
 export type Env = z.input<typeof configSchema>;
@@ -181,6 +194,8 @@ export interface Config {
   startingCash: number;
   shutdownTimeoutMs: number;
   workerRestartMaxMs: number;
+  /** A stage batch still in hand after this long is a transient failure: its worker is restarted. */
+  stageHandlerTimeoutMs: number;
 }
 
 /** "embedded" when no external service is configured. */
@@ -203,11 +218,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (env.FEED?.trim().toLowerCase() === "replay" && !env.REPLAY_FILE) {
     problems.push({ path: "REPLAY_FILE", message: "is required when FEED=replay" });
   }
-  if (result.success && result.data.KAFKA_HEARTBEAT_INTERVAL_MS >= result.data.KAFKA_SESSION_TIMEOUT_MS) {
-    problems.push({
-      path: "KAFKA_HEARTBEAT_INTERVAL_MS",
-      message: `must be below KAFKA_SESSION_TIMEOUT_MS (${result.data.KAFKA_SESSION_TIMEOUT_MS}), got ${result.data.KAFKA_HEARTBEAT_INTERVAL_MS}`,
-    });
+  // Two heartbeats may be lost before a live member's session expires. Checked whenever both
+  // values are valid, whatever else is wrong, so one run reports everything.
+  const session = configSchema.shape.KAFKA_SESSION_TIMEOUT_MS.safeParse(known.KAFKA_SESSION_TIMEOUT_MS);
+  const heartbeat = configSchema.shape.KAFKA_HEARTBEAT_INTERVAL_MS.safeParse(known.KAFKA_HEARTBEAT_INTERVAL_MS);
+  if (session.success && heartbeat.success && heartbeat.data * 3 > session.data) {
+    problems.push({ path: "KAFKA_HEARTBEAT_INTERVAL_MS", message: `must be at most a third of KAFKA_SESSION_TIMEOUT_MS (${session.data}), got ${heartbeat.data}` });
   }
   // zerodha (or the Kite feed) without its credentials stops the start: never a quiet fallback.
   const brokers = (env.ACTIVE_BROKERS ?? "").toLowerCase().split(",").map((b) => b.trim());
@@ -254,6 +270,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         : undefined,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     workerRestartMaxMs: c.WORKER_RESTART_MAX_MS,
+    stageHandlerTimeoutMs: c.STAGE_HANDLER_TIMEOUT_MS,
   };
 }
 

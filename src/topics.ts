@@ -3,6 +3,7 @@
  * embedded log, the stages, the tests and the docs all read it.
  */
 import type { Broker } from "./config.ts";
+import type { EventType } from "./events/payloads.ts";
 import type { TopicSpec } from "./log/port.ts";
 
 const HOUR = 3_600_000;
@@ -18,21 +19,26 @@ export interface TopicDef {
   retentionMs: number;
   /** What the message key is, for readers of the table. */
   key: string;
+  /**
+   * The event types it carries. The stream processor sends any other envelope found on it to its
+   * DLQ as poison, and each stage handles every type its input topics carry (test/topics.unit.test.ts).
+   */
+  carries: readonly EventType[];
   description: string;
 }
 
 export const TOPIC_TABLE = {
-  marketTicks: { scope: "shared", suffix: "market.ticks", partitions: 6, retentionMs: DAY, key: "instrument_token", description: "ticks from every feed" },
-  signalsRaw: { scope: "broker", suffix: "signals.raw", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", description: "signals from strategies and orders from the API" },
-  signalsValidated: { scope: "broker", suffix: "signals.validated", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", description: "signals that passed risk" },
-  signalsRejected: { scope: "broker", suffix: "signals.rejected", partitions: 3, retentionMs: 7 * DAY, key: "instrument_token", description: "signals risk refused, with the reason" },
-  orderCommands: { scope: "broker", suffix: "orders.commands", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", description: "commands to the execution stage (cancel)" },
-  ordersSubmitted: { scope: "broker", suffix: "orders.submitted", partitions: 6, retentionMs: 30 * DAY, key: "instrument_token", description: "orders accepted by the execution venue" },
-  ordersFilled: { scope: "broker", suffix: "orders.filled", partitions: 6, retentionMs: 30 * DAY, key: "instrument_token", description: "fills, whole and partial" },
-  ordersRejected: { scope: "broker", suffix: "orders.rejected", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", description: "orders the venue refused" },
-  ordersCancelled: { scope: "broker", suffix: "orders.cancelled", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", description: "orders cancelled" },
-  ordersFailed: { scope: "broker", suffix: "orders.failed", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", description: "orders that could not be sent" },
-  pnlSnapshots: { scope: "broker", suffix: "pnl.snapshots", partitions: 1, retentionMs: 30 * DAY, key: "broker", description: "periodic portfolio and P&L snapshots" },
+  marketTicks: { scope: "shared", suffix: "market.ticks", partitions: 6, retentionMs: DAY, key: "instrument_token", carries: ["market.tick"], description: "ticks from every feed" },
+  signalsRaw: { scope: "broker", suffix: "signals.raw", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", carries: ["signal.generated"], description: "signals from strategies and orders from the API" },
+  signalsValidated: { scope: "broker", suffix: "signals.validated", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", carries: ["signal.validated"], description: "signals that passed risk" },
+  signalsRejected: { scope: "broker", suffix: "signals.rejected", partitions: 3, retentionMs: 7 * DAY, key: "instrument_token", carries: ["signal.rejected"], description: "signals risk refused, with the reason" },
+  orderCommands: { scope: "broker", suffix: "orders.commands", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", carries: ["order.cancel"], description: "commands to the execution stage (cancel)" },
+  ordersSubmitted: { scope: "broker", suffix: "orders.submitted", partitions: 6, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.submitted"], description: "orders accepted by the execution venue" },
+  ordersFilled: { scope: "broker", suffix: "orders.filled", partitions: 6, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.filled"], description: "fills, whole and partial" },
+  ordersRejected: { scope: "broker", suffix: "orders.rejected", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.rejected", "order.cancel_rejected"], description: "orders the venue refused" },
+  ordersCancelled: { scope: "broker", suffix: "orders.cancelled", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.cancelled"], description: "orders cancelled" },
+  ordersFailed: { scope: "broker", suffix: "orders.failed", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.failed"], description: "orders that could not be sent" },
+  pnlSnapshots: { scope: "broker", suffix: "pnl.snapshots", partitions: 1, retentionMs: 30 * DAY, key: "broker", carries: ["pnl.snapshot"], description: "periodic portfolio and P&L snapshots" },
 } as const satisfies Record<string, TopicDef>;
 
 export type TopicId = keyof typeof TOPIC_TABLE;
@@ -57,6 +63,38 @@ export function topicName(id: TopicId, broker?: Broker): string {
 /** The dead-letter topic of a topic. */
 export const dlqName = (topic: string): string => `${topic}.dlq`;
 
+/**
+ * The row of the table a topic name belongs to (any namespace), or undefined for a name the
+ * table does not declare (a DLQ, a test's own topic).
+ *
+ * @example
+ * topicIdOf("paper.orders.filled"); // "ordersFilled"
+ */
+export function topicIdOf(topic: string): TopicId | undefined {
+  const broker = brokerOfTopic(topic);
+  const scope = broker === "shared" ? "shared" : "broker";
+  const suffix = broker === "shared" ? topic : topic.slice(broker.length + 1);
+  for (const [id, def] of Object.entries(TOPIC_TABLE) as Array<[TopicId, TopicDef]>) {
+    if (def.scope === scope && def.suffix === suffix) return id;
+  }
+  return undefined;
+}
+
+const carried = new Map<TopicId, ReadonlySet<EventType>>(
+  (Object.entries(TOPIC_TABLE) as Array<[TopicId, TopicDef]>).map(([id, def]) => [id, new Set(def.carries)]),
+);
+
+/**
+ * The event types a topic carries, from the table; undefined for a topic the table does not name.
+ *
+ * @example
+ * eventTypesOf("market.ticks"); // Set { "market.tick" }
+ */
+export function eventTypesOf(topic: string): ReadonlySet<EventType> | undefined {
+  const id = topicIdOf(topic);
+  return id && carried.get(id);
+}
+
 /** The broker a topic belongs to, read from its name ("shared" for shared topics). */
 export function brokerOfTopic(topic: string): Broker | "shared" {
   const prefix = topic.split(".", 1)[0];
@@ -67,6 +105,7 @@ export function brokerOfTopic(topic: string): Broker | "shared" {
 export interface TopicRow extends TopicSpec {
   id: TopicId;
   key: string;
+  carries: readonly EventType[];
   dlq: TopicSpec;
 }
 
@@ -82,7 +121,7 @@ export function allTopics(brokers: readonly Broker[]): TopicRow[] {
     const namespaces = def.scope === "shared" ? [undefined] : brokers;
     for (const b of namespaces) {
       const name = topicName(id, b);
-      rows.push({ id, name, partitions: def.partitions, retentionMs: def.retentionMs, key: def.key, dlq: { name: dlqName(name), ...DLQ } });
+      rows.push({ id, name, partitions: def.partitions, retentionMs: def.retentionMs, key: def.key, carries: def.carries, dlq: { name: dlqName(name), ...DLQ } });
     }
   }
   return rows;

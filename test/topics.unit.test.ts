@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { allTopics, brokerOfTopic, topicName, topicSpecs } from "../src/topics.ts";
+import { EVENT_TYPES } from "../src/events/payloads.ts";
+import { allTopics, brokerOfTopic, eventTypesOf, TOPIC_TABLE, topicIdOf, topicName, topicSpecs } from "../src/topics.ts";
 
 test("shared topics once, broker topics per namespace, every topic with its DLQ", () => {
   const names = topicSpecs(["paper", "zerodha"]).map((t) => t.name);
@@ -16,4 +17,21 @@ test("namespaces never mix", () => {
   expect(brokerOfTopic(topicName("ordersFilled", "zerodha"))).toBe("zerodha");
   expect(brokerOfTopic("market.ticks")).toBe("shared");
   expect(() => topicName("signalsRaw")).toThrow("per broker");
+});
+
+test("every topic declares the event types it carries: real event types, each on one topic", () => {
+  for (const [id, def] of Object.entries(TOPIC_TABLE)) {
+    expect(def.carries.length, id).toBeGreaterThan(0);
+    for (const t of def.carries) expect(EVENT_TYPES, `${id} carries ${t}`).toContain(t);
+  }
+  // Each type has one home: a producer never has to choose.
+  const homes = Object.values(TOPIC_TABLE).flatMap((d) => d.carries);
+  expect(new Set(homes).size).toBe(homes.length);
+  expect(eventTypesOf("market.ticks")).toEqual(new Set(["market.tick"]));
+  expect(eventTypesOf("zerodha.orders.rejected")).toEqual(new Set(["order.rejected", "order.cancel_rejected"]));
+  expect(eventTypesOf("paper.orders.filled.dlq")).toBeUndefined();
+  expect(eventTypesOf("test.something")).toBeUndefined();
+  expect(topicIdOf("paper.signals.validated")).toBe("signalsValidated");
+  expect(topicIdOf("shared.signals.validated")).toBeUndefined();
+  for (const row of allTopics(["paper"])) expect(row.carries).toEqual(TOPIC_TABLE[row.id].carries);
 });

@@ -49,6 +49,8 @@ function toLogMessage(m: Raw): LogMessage {
 
 export class KafkaConsumer implements Consumer {
   readonly done: Promise<void>;
+  /** The group settings it joined with: how soon a dead member's partitions move (fail-over). */
+  readonly group: { sessionTimeoutMs: number; heartbeatIntervalMs: number; rebalanceTimeoutMs: number };
   private resolveDone!: () => void;
   private rejectDone!: (err: unknown) => void;
   private readonly client: KafkaClientConsumer<Buffer, Buffer, Buffer, Buffer>;
@@ -86,6 +88,11 @@ export class KafkaConsumer implements Consumer {
     this.startRetries = settings.retries;
     this.what = `group ${options.groupId} on ${options.topics.join(", ")}`;
     const sessionTimeout = options.sessionTimeoutMs ?? defaults.sessionTimeoutMs;
+    this.group = {
+      sessionTimeoutMs: sessionTimeout,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? Math.min(defaults.heartbeatIntervalMs, Math.floor(sessionTimeout / 3)),
+      rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? defaults.rebalanceTimeoutMs,
+    };
     this.client = new KafkaClientConsumer({
       ...settings,
       clientId: options.clientId ?? `${settings.clientId}-${options.groupId}`,
@@ -96,8 +103,8 @@ export class KafkaConsumer implements Consumer {
       // Group settings go to the client itself, not only to consume(): the client rejoins on its
       // own (after a failed heartbeat or commit) with the settings it was constructed with.
       sessionTimeout,
-      heartbeatInterval: options.heartbeatIntervalMs ?? Math.min(defaults.heartbeatIntervalMs, Math.floor(sessionTimeout / 3)),
-      rebalanceTimeout: options.rebalanceTimeoutMs ?? defaults.rebalanceTimeoutMs,
+      heartbeatInterval: this.group.heartbeatIntervalMs,
+      rebalanceTimeout: this.group.rebalanceTimeoutMs,
       maxWaitTime: options.maxWaitMs ?? defaults.maxWaitMs,
       autocommit: false,
       autocreateTopics: false,

@@ -4,6 +4,7 @@
  * hand after the handler resolved (see kafka-producer.ts and kafka-consumer.ts).
  */
 import { Admin, type ConnectionOptions } from "@platformatic/kafka";
+import { KAFKA_HEARTBEAT_INTERVAL_DEFAULT_MS, KAFKA_SESSION_TIMEOUT_DEFAULT_MS } from "../config.ts";
 import { AlphaError, ConfigError, type Problem } from "../errors.ts";
 import { KafkaConsumer } from "./kafka-consumer.ts";
 import { hasApi, toAlphaError } from "./kafka-errors.ts";
@@ -19,7 +20,10 @@ export interface KafkaLogOptions {
   clientId?: string;
   /** Replicas of the topics createTopics makes (default: the cluster's default.replication.factor). */
   replicationFactor?: number;
-  /** Consumer defaults, each overridable per consumer (defaults 30 s, 3 s, 60 s, 100 ms). */
+  /**
+   * Consumer defaults, each overridable per consumer (defaults 6 s, 1 s, 60 s, 100 ms: a member
+   * that dies loses its partitions within about 8 s; src/config.ts).
+   */
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   rebalanceTimeoutMs?: number;
@@ -114,8 +118,8 @@ export class KafkaLog implements Log {
       ...(options.sasl ? { sasl: options.sasl } : {}),
     };
     this.consumerDefaults = {
-      sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
-      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? KAFKA_SESSION_TIMEOUT_DEFAULT_MS,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? KAFKA_HEARTBEAT_INTERVAL_DEFAULT_MS,
       rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 60_000,
       maxWaitMs: options.fetchMaxWaitMs ?? 100,
     };

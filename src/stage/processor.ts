@@ -6,12 +6,16 @@
  *   the two re-sends the same ids and the next stage's dedup drops them. Inputs a stage declares
  *   idempotent (market ticks: handling one twice changes nothing, and what it causes has derived
  *   ids) skip it: one dedup key per tick per stage would fill any cache at feed rates.
- * - Poison (an envelope that does not decode, or a handler error that is not retryable) goes to
- *   `<topic>.dlq` with the original bytes, the original headers and x-dlq-* headers (error, code,
- *   attempts, stage, source topic/partition/offset); the stage carries on.
+ * - Poison (an envelope that does not decode, an event type its topic does not carry (the topic
+ *   table's `carries`) or the stage does not handle, or a handler error that is not retryable) goes
+ *   to `<topic>.dlq` with the original bytes, the original headers and x-dlq-* headers (error,
+ *   code, attempts, stage, source topic/partition/offset); the stage carries on. Nothing is
+ *   ignored without a trace.
  * - Transient errors (canRetry) are retried with exponential backoff, a bounded number of times;
  *   past that the batch fails uncommitted and the worker is restarted by its supervisor, so
- *   nothing is lost and nothing transient lands in a DLQ.
+ *   nothing is lost and nothing transient lands in a DLQ. A batch still in hand after
+ *   `handlerTimeoutMs` (a hung store or cache call) fails the same way, and the processor is
+ *   fenced: the hung batch, if it ever resumes, produces, saves and marks nothing.
  * - Business rejections are events a handler returns, not errors.
  * - Conflation: on inputs a stage declares conflatable (market ticks, for the stages that only
  *   need an instrument's latest price), a message followed in the same batch by another of the
@@ -26,11 +30,12 @@ import type { Cache } from "../cache/port.ts";
 import type { AnyEnvelope, Envelope } from "../events/envelope.ts";
 import { decodeEnvelope, encodeEnvelope } from "../events/envelope.ts";
 import { AlphaError, isRetryable } from "../errors.ts";
+import type { EventType } from "../events/payloads.ts";
 import type { Consumer, Log, LogMessage, OutgoingMessage, Producer } from "../log/port.ts";
 import { eventLogger, type Logger } from "../logger.ts";
 import { isoMs, LatencyWindow, wallMs } from "./latency.ts";
 import { superseded as supersededIn } from "../log/conflate.ts";
-import { dlqName } from "../topics.ts";
+import { dlqName, eventTypesOf } from "../topics.ts";
 
 export interface Outgoing {
   topic: string;
@@ -134,6 +139,18 @@ export interface ProcessorOptions {
   idempotentTopics?: readonly string[];
   /** Inputs where only a key's latest message matters (see the top of this file); must be idempotent. */
   conflate?: Conflate;
+  /**
+   * The event types each input topic carries; another type found there is poison. Default: the
+   * topic table's declaration (src/topics.ts); a topic the table does not name is not checked.
+   */
+  carries?: (topic: string) => ReadonlySet<EventType> | undefined;
+  /** The event types the handler handles; a carried type outside them is poison too (default: all). */
+  handles?: readonly EventType[];
+  /**
+   * The longest a batch may be in hand (handler, store and cache calls, the sends); past it the
+   * batch fails uncommitted as a transient failure and the processor is fenced (default: no limit).
+   */
+  handlerTimeoutMs?: number;
 }
 
 export interface Conflate {
@@ -184,10 +201,20 @@ export class StreamProcessor {
   private consumer: Consumer | undefined;
   private readonly idempotent: ReadonlySet<string>;
   private readonly conflatable: ReadonlySet<string>;
+  /** Per input topic, the types it carries (inputs the topic table does not name are absent). */
+  private readonly carried = new Map<string, ReadonlySet<EventType>>();
+  private readonly handles: ReadonlySet<EventType> | undefined;
+  /** Set when a batch outlived handlerTimeoutMs: nothing of this processor may go out after it. */
+  private fenced: AlphaError | undefined;
 
   constructor(private readonly o: ProcessorOptions) {
     this.idempotent = new Set(o.idempotentTopics ?? []);
     this.conflatable = new Set(o.conflate?.topics ?? []);
+    for (const t of o.topics) {
+      const types = (o.carries ?? eventTypesOf)(t);
+      if (types) this.carried.set(t, types);
+    }
+    this.handles = o.handles && new Set(o.handles);
     for (const t of this.conflatable) {
       if (!this.idempotent.has(t)) throw new AlphaError("INTERNAL", `${o.stage}: conflated input ${t} must be idempotent too (a skipped message is never marked seen)`);
     }
@@ -209,10 +236,51 @@ export class StreamProcessor {
     const conflateExcept = conflate && c?.when ? c.except : undefined;
     this.consumer = this.o.log.consumer({ groupId: this.o.groupId, topics: this.o.topics, maxBatchSize: this.o.maxBatchSize, clientId: this.o.stage, conflate, conflateExcept });
     const consumer = this.consumer;
-    await consumer.run(async (batch, skipped) => {
-      await this.o.onBatch?.(consumer);
-      await this.processBatch(batch, skipped);
+    await consumer.run((batch, skipped) =>
+      this.bounded(batch.length, async () => {
+        await this.o.onBatch?.(consumer);
+        await this.processBatch(batch, skipped);
+      }),
+    );
+  }
+
+  /**
+   * Runs a batch's work within handlerTimeoutMs. Past it the batch fails (uncommitted, retryable:
+   * the worker is restarted and the batch redelivered) and the processor is fenced, so the hung
+   * work, should it ever resume, sends, saves and marks nothing.
+   */
+  private async bounded(size: number, work: () => Promise<void>): Promise<void> {
+    this.fence();
+    const ms = this.o.handlerTimeoutMs;
+    if (ms === undefined) return work();
+    let timer: Timer | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.fenced = new AlphaError("TIMEOUT", `${this.o.stage}: a batch of ${size} message${size === 1 ? "" : "s"} was still in hand after ${ms} ms (STAGE_HANDLER_TIMEOUT_MS); it will be redelivered`, {
+          canRetry: true,
+        });
+        this.o.logger.error({ timeout_ms: ms, batch: size }, "stage handler hung: failing the batch uncommitted");
+        reject(this.fenced);
+      }, ms);
     });
+    try {
+      await Promise.race([work(), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Throws once the processor is fenced (a batch timed out). */
+  private fence(): void {
+    if (this.fenced) throw this.fenced;
+  }
+
+  /** Why an envelope does not belong here: a type its topic does not carry, or the stage does not handle. */
+  private misplaced(e: AnyEnvelope, topic: string): AlphaError | undefined {
+    const carries = this.carried.get(topic);
+    if (carries && !carries.has(e.type)) return new AlphaError("ENVELOPE_INVALID", `${e.type} is not an event of ${topic}`);
+    if (this.handles && !this.handles.has(e.type)) return new AlphaError("ENVELOPE_INVALID", `${this.o.stage} does not handle ${e.type} (from ${topic})`);
+    return undefined;
   }
 
   async close(): Promise<void> {
@@ -247,6 +315,8 @@ export class StreamProcessor {
     const stride = Math.ceil(inputs / INBOUND_SAMPLES);
     let at = -1;
     for (let d of decoded) {
+      // A fenced batch handles nothing more (a handler may act on the world: a venue order).
+      this.fence();
       const sampled = !this.conflatable.has(d.m.topic) && ++at % stride === 0;
       if (d.later) {
         if (!when || when(d.m.key)) {
@@ -268,6 +338,13 @@ export class StreamProcessor {
       seen.add(d.e.id);
       const log = eventLogger(this.o.logger, d.e);
       const e = d.e;
+      const wrong = this.misplaced(e, d.m.topic);
+      if (wrong) {
+        log.error({ topic: d.m.topic, offset: d.m.offset, err: wrong.message }, "poison message: sent to the DLQ");
+        out.push(this.deadLetter(d.m, wrong, 1));
+        if (!this.idempotent.has(d.m.topic)) handledIds.push(e.id);
+        continue;
+      }
       let attempts = 1;
       try {
         let results: Outgoing[];
@@ -342,6 +419,7 @@ export class StreamProcessor {
     let err: unknown;
     if (failed) err = failed.err;
     else {
+      this.fence();
       try {
         return await fn();
       } catch (e) {
@@ -359,6 +437,7 @@ export class StreamProcessor {
       this.o.logger.warn({ what, attempt: i, retry_in_ms: delay, err: (err as Error).message }, "transient failure; retrying");
       await Bun.sleep(delay);
       delay *= 2;
+      this.fence();
       try {
         return await fn();
       } catch (e) {

@@ -7,8 +7,9 @@ import { loadConfig } from "../config.ts";
 import { createLogger } from "../logger.ts";
 import { instruments } from "../market/instruments.ts";
 import { readInstruments } from "../market/master.ts";
+import type { Logger } from "../logger.ts";
 import { stageContext, type StageContext } from "./context.ts";
-import { cacheDedup, rememberingDedup, StreamProcessor } from "./processor.ts";
+import { cacheDedup, rememberingDedup, StreamProcessor, type Dedup } from "./processor.ts";
 import type { FromWorker, StageStats, ToWorker } from "./protocol.ts";
 import type { Stage } from "./stage.ts";
 import { STAGES, type StageDef } from "./stages.ts";
@@ -24,6 +25,35 @@ const post = (m: FromWorker) => self.postMessage(m);
  * and the in-memory cache (100,000 keys) is not filled with ids kept for days.
  */
 export const embeddedDedupTtlMs = (restartMaxMs: number): number => Math.max(2 * 60_000, 6 * restartMaxMs);
+
+/**
+ * The processor that feeds a built stage, as a worker runs it: its inputs, its handler and its
+ * housekeeping, the types it handles (anything else on its inputs is dead-lettered) and the
+ * handler timeout.
+ */
+export function stageProcessor(name: string, def: StageDef, stage: Stage, ctx: StageContext, o: { dedup: Dedup; logger: Logger }): StreamProcessor {
+  return new StreamProcessor({
+    stage: name,
+    groupId: def.groupId,
+    topics: stage.topics,
+    // Embedded, a batch is read when the stage asks for it: a bigger one is fewer round trips to
+    // the main thread. Kafka's consumer prefetches up to a batch, so there it stays at 500: more
+    // would queue more ticks in front of a signal.
+    maxBatchSize: ctx.config.kafka ? 500 : 2_000,
+    log: ctx.log,
+    producer: ctx.producer,
+    dedup: o.dedup,
+    handle: stage.handle,
+    handles: def.handles,
+    handlerTimeoutMs: ctx.config.stageHandlerTimeoutMs,
+    onBatch: stage.onBatch,
+    afterBatch: stage.afterBatch,
+    afterSend: stage.afterSend,
+    idempotentTopics: stage.idempotentTopics,
+    conflate: stage.conflate,
+    logger: o.logger,
+  });
+}
 
 /** A stage and the processor that feeds it. */
 interface Part {
@@ -94,27 +124,13 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
   const ctx = stageContext(config, logger, init.stage, init.ports, init.embeddedDb);
   instruments.load(await readInstruments(ctx.db));
   const timers: Timer[] = [];
-  const part = async (name: string, { groupId, build }: StageDef): Promise<Part> => {
-    const stage = await build(ctx);
-    const processor = new StreamProcessor({
-      stage: name,
-      groupId,
-      topics: stage.topics,
-      // Embedded, a batch is read when the stage asks for it: a bigger one is fewer round trips to
-      // the main thread. Kafka's consumer prefetches up to a batch, so there it stays at 500: more
-      // would queue more ticks in front of a signal.
-      maxBatchSize: config.kafka ? 500 : 2_000,
-      log: ctx.log,
-      producer: ctx.producer,
+  const part = async (name: string, def: StageDef): Promise<Part> => {
+    const { groupId } = def;
+    const stage = await def.build(ctx);
+    const processor = stageProcessor(name, def, stage, ctx, {
       // Without Redis the cache is the main thread's, and this worker the only one marking the
       // stage's ids: it keeps them itself (rememberingDedup).
       dedup: config.redisUrl === undefined ? await rememberingDedup(ctx.cache, name, embeddedDedupTtlMs(config.workerRestartMaxMs)) : cacheDedup(ctx.cache, name),
-      handle: stage.handle,
-      onBatch: stage.onBatch,
-      afterBatch: stage.afterBatch,
-      afterSend: stage.afterSend,
-      idempotentTopics: stage.idempotentTopics,
-      conflate: stage.conflate,
       logger: name === init.stage ? logger : logger.child({ companion: name }),
     });
     await processor.start();

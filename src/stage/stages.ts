@@ -4,6 +4,7 @@
  * its own input topics (src/stage/stages/*). A stage's companions run in its worker (no thread of
  * their own), each with its own group and consumer, so neither waits at the other's batches.
  */
+import type { EventType } from "../events/payloads.ts";
 import type { StageContext } from "./context.ts";
 import type { Stage } from "./stage.ts";
 import { executionStage } from "./stages/execution.ts";
@@ -18,12 +19,25 @@ export type StageName = (typeof STAGE_NAMES)[number];
 export interface StageDef {
   groupId: string;
   build: (ctx: StageContext) => Promise<Stage>;
+  /**
+   * The event types its handler acts on. Every type its input topics carry must be here
+   * (test/topics.unit.test.ts); the processor dead-letters any other, so none is ignored unseen.
+   */
+  handles: readonly EventType[];
 }
 
+/** Every event of an order's lifecycle, as the orders read model takes them. */
+const LIFECYCLE: readonly EventType[] = ["signal.validated", "signal.rejected", "order.submitted", "order.filled", "order.rejected", "order.cancel_rejected", "order.cancelled", "order.failed"];
+
 export const STAGES: Record<StageName, StageDef & { companions?: Record<string, StageDef> }> = {
-  strategy: { groupId: "alpha-panda.strategy", build: strategyStage },
-  risk: { groupId: "alpha-panda.risk", build: riskStage },
-  execution: { groupId: "alpha-panda.execution", build: executionStage },
+  strategy: { groupId: "alpha-panda.strategy", build: strategyStage, handles: ["market.tick"] },
+  risk: { groupId: "alpha-panda.risk", build: riskStage, handles: ["market.tick", "signal.generated", "order.filled"] },
+  execution: { groupId: "alpha-panda.execution", build: executionStage, handles: ["market.tick", "signal.validated", "order.cancel"] },
   // The orders read model beside the portfolio: a fill's ledger write never waits for it.
-  portfolio: { groupId: "alpha-panda.portfolio", build: portfolioStage, companions: { orders: { groupId: "alpha-panda.portfolio.orders", build: ordersStage } } },
+  portfolio: {
+    groupId: "alpha-panda.portfolio",
+    build: portfolioStage,
+    handles: ["market.tick", "order.filled"],
+    companions: { orders: { groupId: "alpha-panda.portfolio.orders", build: ordersStage, handles: LIFECYCLE } },
+  },
 };

@@ -100,4 +100,24 @@ describe("config", () => {
     expect(err.message).toContain("BOOTSTRAP_API_KEY");
     expect(err.message).not.toContain("short1");
   });
+
+  test("fail-over defaults: a 6 s Kafka session with 1 s heartbeats, and a 10 s stage handler timeout", () => {
+    const c = loadConfig({ KAFKA_BROKERS: "127.0.0.1:19092" });
+    expect(c.kafka).toMatchObject({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 1_000 });
+    expect(c.stageHandlerTimeoutMs).toBe(10_000);
+    expect(loadConfig({}).stageHandlerTimeoutMs).toBe(10_000);
+    const set = loadConfig({ KAFKA_BROKERS: "127.0.0.1:19092", KAFKA_SESSION_TIMEOUT_MS: "9000", KAFKA_HEARTBEAT_INTERVAL_MS: "3000", STAGE_HANDLER_TIMEOUT_MS: "2500" });
+    expect(set.kafka).toMatchObject({ sessionTimeoutMs: 9_000, heartbeatIntervalMs: 3_000 });
+    expect(set.stageHandlerTimeoutMs).toBe(2_500);
+  });
+
+  test("a heartbeat over a third of the session, and a handler timeout out of range, are named together", () => {
+    const err = problemsOf({ KAFKA_SESSION_TIMEOUT_MS: "6000", KAFKA_HEARTBEAT_INTERVAL_MS: "2500", STAGE_HANDLER_TIMEOUT_MS: "50" });
+    expect(err.problems.map((p) => p.path).sort()).toEqual(["KAFKA_HEARTBEAT_INTERVAL_MS", "STAGE_HANDLER_TIMEOUT_MS"]);
+    expect(problemsOf({ KAFKA_SESSION_TIMEOUT_MS: "6000", KAFKA_HEARTBEAT_INTERVAL_MS: "2500" }).message).toContain(
+      "KAFKA_HEARTBEAT_INTERVAL_MS: must be at most a third of KAFKA_SESSION_TIMEOUT_MS (6000), got 2500",
+    );
+    expect(problemsOf({ STAGE_HANDLER_TIMEOUT_MS: "ten seconds" }).message).toContain('STAGE_HANDLER_TIMEOUT_MS: must be a timeout in ms (an integer from 100 to 600000), got "ten seconds"');
+    expect(() => loadConfig({ KAFKA_SESSION_TIMEOUT_MS: "6000", KAFKA_HEARTBEAT_INTERVAL_MS: "2000" })).not.toThrow();
+  });
 });

@@ -4,6 +4,11 @@ import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import type { LogMessage } from "../../src/log/port.ts";
 import { logConformance } from "./conformance.ts";
 
+// Only ticks conflate, known by their envelope's head (src/log/conflate.ts): these tests' values
+// wear one, with the short label the assertions read.
+const tickish = (label: string) => `{"id":"${"0".repeat(36)}","type":"market.tick","label":"${label}"}`;
+const label = (value: Uint8Array) => (JSON.parse(new TextDecoder().decode(value)) as { label: string }).label;
+
 // The worker's view of the embedded log, over a MessageChannel: the same suite, the same results.
 const broker = new MemoryBroker();
 logConformance("in-process, across a MessageChannel", async () => {
@@ -73,13 +78,13 @@ async function bridged(topic: string) {
 
 test("a consumer that asks to conflate gets each key's last message of a run; the rest is counted, committed and never crosses", async () => {
   const { remote, producer, close } = await bridged("ticks");
-  await producer.send(["a:1", "a:2", "b:1", "a:3", "c:1", "b:2"].map((v) => ({ topic: "ticks", key: v.split(":")[0]!, value: v })));
+  await producer.send(["a:1", "a:2", "b:1", "a:3", "c:1", "b:2"].map((v) => ({ topic: "ticks", key: v.split(":")[0]!, value: tickish(v) })));
   const got: string[] = [];
   const skipped: Array<Readonly<Record<string, number>> | undefined> = [];
   const read = async (into: string[]) => {
     const consumer = remote.consumer({ groupId: "g", topics: ["ticks"], conflate: ["ticks"] });
     await consumer.run(async (batch, s) => {
-      into.push(...batch.map((m) => `${new TextDecoder().decode(m.value)}@${m.offset}`));
+      into.push(...batch.map((m) => `${label(m.value)}@${m.offset}`));
       skipped.push(s);
     });
     return consumer;
@@ -91,7 +96,7 @@ test("a consumer that asks to conflate gets each key's last message of a run; th
   expect(got).toEqual(["a:3@3", "c:1@4", "b:2@5"]);
   expect(skipped).toEqual([{ ticks: 3 }]);
   // The skipped offsets were committed with the batch: the group resumes after all six.
-  await producer.send([{ topic: "ticks", key: "a", value: "a:4" }]);
+  await producer.send([{ topic: "ticks", key: "a", value: tickish("a:4") }]);
   const again: string[] = [];
   const next = await read(again);
   while (again.length < 1 && Date.now() < until) await Bun.sleep(10);
@@ -107,12 +112,12 @@ test("a consumer that conflates except some keys: nothing is left out until it h
   let except = ["a"];
   const consumer = remote.consumer({ groupId: "g", topics: ["ticks"], conflate: ["ticks"], conflateExcept: () => except });
   await consumer.run(async (batch, s) => {
-    got.push(batch.map((m) => new TextDecoder().decode(m.value)));
+    got.push(batch.map((m) => label(m.value)));
     skipped.push(s);
   });
   const send = async (vs: string[]) => {
     const want = got.length + 1;
-    await producer.send(vs.map((v) => ({ topic: "ticks", key: v.split(":")[0]!, value: v })));
+    await producer.send(vs.map((v) => ({ topic: "ticks", key: v.split(":")[0]!, value: tickish(v) })));
     const until = Date.now() + 2_000;
     while (got.length < want && Date.now() < until) await Bun.sleep(5);
   };
@@ -132,12 +137,24 @@ test("a consumer that conflates except some keys: nothing is left out until it h
 });
 
 test("conflating except some keys: after a message of another topic the batch keeps everything, for it may change what is excepted", () => {
-  const m = (topic: string, key: string, offset: number): LogMessage => ({ topic, partition: 0, offset, key, value: new Uint8Array(0), headers: {}, timestamp: 0 });
+  const m = (topic: string, key: string, offset: number): LogMessage => ({ topic, partition: 0, offset, key, value: new TextEncoder().encode(tickish(`${key}:${offset}`)), headers: {}, timestamp: 0 });
   const batch = [m("ticks", "a", 0), m("ticks", "a", 1), m("ticks", "b", 2), m("ticks", "b", 3), m("orders", "a", 4), m("ticks", "a", 5), m("ticks", "a", 6)];
   const offsets = (r: ReturnType<typeof conflateBatch>) => [r.batch.map((x) => x.offset), r.skipped];
   expect(offsets(conflateBatch(batch, new Set(["ticks"])))).toEqual([[1, 3, 4, 6], { ticks: 3 }]);
   expect(offsets(conflateBatch(batch, new Set(["ticks"]), new Set(["b"])))).toEqual([[1, 2, 3, 4, 5, 6], { ticks: 1 }]);
   expect(offsets(conflateBatch(batch, new Set(["ticks"]), new Set(["a", "b"])))).toEqual([[0, 1, 2, 3, 4, 5, 6], undefined]);
+});
+
+test("on a conflatable topic only ticks conflate: another event type (or encoding) is never left out, and ends the run like a message of another topic", () => {
+  const enc = new TextEncoder();
+  const m = (key: string, offset: number, value: string): LogMessage => ({ topic: "market.ticks", partition: 0, offset, key, value: enc.encode(value), headers: {}, timestamp: 0 });
+  const signal = `{"id":"${"0".repeat(36)}","type":"signal.validated","data":{}}`;
+  const batch = [m("a", 0, tickish("a0")), m("a", 1, signal), m("a", 2, tickish("a2")), m("a", 3, '{"type":"market.tick","id":"x"}'), m("a", 4, tickish("a4")), m("a", 5, tickish("a5"))];
+  const r = conflateBatch(batch, new Set(["market.ticks"]));
+  // The signal and the tick in another encoding cross (to be dead-lettered); around them, only a
+  // tick followed by a tick of the same key in the same run is left out.
+  expect(r.batch.map((x) => x.offset)).toEqual([0, 1, 2, 3, 5]);
+  expect(r.skipped).toEqual({ "market.ticks": 1 });
 });
 
 test("in each batch, the worker's assignments() are those the batch was fetched under, before and after a rebalance", async () => {

@@ -34,7 +34,7 @@ export function processorSuite(name: string, connect: () => Promise<Log>): void 
     beforeAll(async () => void (log = await connect()));
     afterAll(async () => await log?.close());
 
-    async function setup(handleFor: (output: string) => Handle, opts: { attempts?: number; idempotentInput?: boolean } = {}) {
+    async function setup(handleFor: (output: string) => Handle, opts: { attempts?: number; idempotentInput?: boolean; handlerTimeoutMs?: number } = {}) {
       const input = uniq("in");
       const output = uniq("out");
       await log.createTopics([
@@ -166,6 +166,38 @@ export function processorSuite(name: string, connect: () => Promise<Log>): void 
       const out = await drain(log, output, 1);
       await second.close();
       expect(out.length).toBe(1);
+    });
+
+    test("a batch still in hand after handlerTimeoutMs fails uncommitted; the next member of the group takes it over at once and handles each message once", async () => {
+      let hang = true;
+      const { input, output, producer, make } = await setup(
+        (output) => async (e, m, l) => {
+          // A store call that never answers, until the stage has been restarted.
+          if (hang && (e.data as { last_price: number }).last_price === 13) await new Promise(() => {});
+          return echo(output)(e, m, l);
+        },
+        { handlerTimeoutMs: 500 },
+      );
+      const first = make();
+      await first.start();
+      const inputs = [tick(1, 100), tick(1, 13), tick(1, 101)];
+      await producer.send([{ topic: input, key: "1", value: encodeEnvelope(inputs[0]!) }]);
+      await Bun.sleep(300);
+      await producer.send(inputs.slice(1).map((e) => ({ topic: input, key: "1", value: encodeEnvelope(e) })));
+      const err = await first.done.then(() => undefined, (e: unknown) => e);
+      expect((err as AlphaError).code).toBe("TIMEOUT");
+      expect((err as AlphaError).canRetry).toBe(true);
+      // The failed member left the group as it stopped: the restarted one does not wait for its session to expire.
+      hang = false;
+      const restartedAt = Date.now();
+      const second = make();
+      await second.start();
+      const got = await drain(log, output, 3);
+      const resumedMs = Date.now() - restartedAt;
+      await second.close();
+      await first.close();
+      expect(got.map((m) => decodeEnvelope(m.value).id).sort()).toEqual(inputs.map((e) => derivedId(e.id, "echo")).sort());
+      expect(resumedMs).toBeLessThan(5_000);
     });
   });
 }
