@@ -14,6 +14,8 @@ export { getStrategy, listStrategies } from "./strategies.ts";
 export type { Strategy } from "./strategies.ts";
 export type { EmbeddedOptions } from "./pglite.ts";
 export { LOCK_FILE, lockDataDir } from "./data-dir.ts";
+export { loadBooks, saveBooks } from "./exec-books.ts";
+export type { SavedBook } from "./exec-books.ts";
 
 /**
  * Where the database is. Nothing set means embedded, in memory.
