@@ -142,3 +142,34 @@ test("kill -9 of the embedded gateway and a start on the same DATA_DIR: the user
   expect(code).toBe(0);
   expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
 }, 180_000);
+
+test("with no BOOTSTRAP_API_KEY the development key is kept in the data directory: the same key after a restart, a new one once it is revoked", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "alpha-devkey-"));
+  dirs.push(dataDir);
+  const run = async () => {
+    const gw = spawnGateway({ PORT: "0", FEED: "none", DATA_DIR: dataDir });
+    running.push(gw);
+    const url = await gw.url(60_000);
+    const line = await gw.waitFor((l) => typeof l.api_key === "string", 5_000);
+    const ok = (await apiClient(url, String(line.api_key)).get("/api/v1/orders")).status;
+    expect((await gw.interrupt()).code).toBe(0);
+    return { key: String(line.api_key), reused: line.reused, ok };
+  };
+  const apikey = async (...args: string[]) => {
+    const p = Bun.spawn([process.execPath, "scripts/apikey.ts", ...args], { cwd: root, env: cleanEnv({ DATA_DIR: dataDir }), stdout: "pipe", stderr: "pipe" });
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect(code).toBe(0);
+    return out;
+  };
+
+  const first = await run();
+  expect(first).toMatchObject({ reused: false, ok: 200 });
+  const second = await run();
+  expect(second).toEqual({ key: first.key, reused: true, ok: 200 });
+
+  const dev = (await apikey("list")).split("\n").find((l) => l.endsWith("dev"))!;
+  await apikey("revoke", dev.split("  ")[0]!);
+  const third = await run();
+  expect(third).toMatchObject({ reused: false, ok: 200 });
+  expect(third.key).not.toBe(first.key);
+}, 120_000);
