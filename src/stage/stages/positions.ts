@@ -20,14 +20,15 @@ export const positionsBuiltKey = (broker: Broker) => `${broker}:positions:built`
 /**
  * The broker's positions, or undefined while the read model is not whole (no marker). The marker
  * is read after the positions: a flush between the two reads then gives undefined, never an
- * emptied hash taken for the portfolio.
+ * emptied hash taken for the portfolio. (Both are sent at once: one connection runs its commands
+ * in the order sent, Redis's and the in-memory cache's alike, so that costs no round trip.)
  *
  * @example
  * const positions = await readBuiltPositions(cache, "paper"); // undefined: rebuilding
  */
 export async function readBuiltPositions(cache: Cache, broker: Broker): Promise<Record<string, string> | undefined> {
-  const all = await cache.hgetall(positionsKey(broker));
-  return (await cache.get(positionsBuiltKey(broker))) === null ? undefined : all;
+  const [all, built] = await Promise.all([cache.hgetall(positionsKey(broker)), cache.get(positionsBuiltKey(broker))]);
+  return built === null ? undefined : all;
 }
 
 export async function readPositions(cache: Cache, broker: Broker): Promise<Position[]> {
