@@ -47,14 +47,20 @@ function holder(path: string): number | undefined {
  * release();
  */
 export function lockDataDir(dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new ConfigError([{ path: "DATA_DIR", message: `cannot make the folder ${dataDir}: ${(err as Error).message}` }]);
+  }
   const path = join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
     try {
       fd = openSync(path, "wx", 0o600);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+        throw new ConfigError([{ path: "DATA_DIR", message: `cannot write the lock file ${path}: ${(err as Error).message}` }]);
+      }
       const pid = holder(path);
       if (pid !== undefined && alive(pid)) {
         throw new ConfigError([

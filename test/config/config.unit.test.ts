@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { loadConfig, modeOf, redactedConfig } from "../../src/config.ts";
 import { ConfigError } from "../../src/errors.ts";
 
@@ -99,5 +100,15 @@ describe("config", () => {
     const err = problemsOf({ BOOTSTRAP_API_KEY: "short1" });
     expect(err.message).toContain("BOOTSTRAP_API_KEY");
     expect(err.message).not.toContain("short1");
+  });
+
+  test("DATA_DIR: the embedded database's folder, ./.alpha-panda by default, made absolute; \"memory\" keeps it in memory", () => {
+    expect(loadConfig({}).dataDir).toBe(join(process.cwd(), ".alpha-panda"));
+    expect(loadConfig({ DATA_DIR: "" }).dataDir).toBe(join(process.cwd(), ".alpha-panda"));
+    expect(loadConfig({ DATA_DIR: "data/db" }).dataDir).toBe(join(process.cwd(), "data/db"));
+    expect(loadConfig({ DATA_DIR: "/srv/alpha" }).dataDir).toBe("/srv/alpha");
+    expect(loadConfig({ DATA_DIR: "memory" }).dataDir).toBeUndefined();
+    expect(loadConfig({ DATA_DIR: " Memory " }).dataDir).toBeUndefined();
+    expect(problemsOf({ DATA_DIR: "a\0b", PORT: "x" }).problems.map((p) => p.path).sort()).toEqual(["DATA_DIR", "PORT"]);
   });
 });
