@@ -3,9 +3,10 @@
  * that lets one process at a time open them. PGlite takes no lock of its own (its postmaster.pid
  * holds a fixed placeholder), and two PostgreSQL engines writing one folder corrupt it.
  *
- * The lock file holds its owner's pid. A lock whose process is gone (a kill -9, a power cut) is
- * stale and taken over, so a crash never blocks the next start; PostgreSQL's own recovery then
- * replays the write-ahead log.
+ * The lock file holds its owner's pid and, on Linux, the process's start time (from /proc). A lock
+ * whose process is gone (a kill -9, a power cut) is stale and taken over, so a crash never blocks
+ * the next start; PostgreSQL's own recovery then replays the write-ahead log. The start time tells
+ * a pid used again by another process (after a reboot, say) from the owner.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -27,13 +28,32 @@ function alive(pid: number): boolean {
   }
 }
 
-function holder(path: string): number | undefined {
+/** A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat); undefined off Linux. */
+function startTime(pid: number): string | undefined {
   try {
-    const pid = Number.parseInt(readFileSync(path, "utf8"), 10);
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The fields after the command name, which is in parentheses and may hold spaces: state is field 3.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[22 - 3];
+  } catch {
+    return undefined;
+  }
+}
+
+function holder(path: string): { pid: number; started?: string } | undefined {
+  try {
+    const [p, started] = readFileSync(path, "utf8").trim().split(/\s+/);
+    const pid = Number.parseInt(p ?? "", 10);
+    return Number.isSafeInteger(pid) && pid > 0 ? { pid, started: started || undefined } : undefined;
   } catch {
     return undefined; // gone meanwhile, or half-written by a process that died
   }
+}
+
+/** Whether the lock's process still runs: the pid is alive and, where both are known, started when the lock says. */
+function holds(h: { pid: number; started?: string }): boolean {
+  if (!alive(h.pid)) return false;
+  const now = startTime(h.pid);
+  return h.started === undefined || now === undefined || now === h.started;
 }
 
 /**
@@ -61,8 +81,9 @@ export function lockDataDir(dataDir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
         throw new ConfigError([{ path: "DATA_DIR", message: `cannot write the lock file ${path}: ${(err as Error).message}` }]);
       }
-      const pid = holder(path);
-      if (pid !== undefined && alive(pid)) {
+      const h = holder(path);
+      if (h !== undefined && holds(h)) {
+        const pid = h.pid;
         throw new ConfigError([
           {
             path: "DATA_DIR",
@@ -77,12 +98,13 @@ export function lockDataDir(dataDir: string): () => void {
       continue;
     }
     try {
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, `${process.pid} ${startTime(process.pid) ?? ""}\n`);
     } finally {
       closeSync(fd);
     }
     return () => {
-      if (holder(path) !== process.pid) return;
+      const h = holder(path);
+      if (h?.pid !== process.pid || h.started !== (startTime(process.pid) || undefined)) return;
       try {
         unlinkSync(path);
       } catch {}

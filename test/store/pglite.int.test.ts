@@ -120,10 +120,17 @@ describe("pglite store: what only the embedded mode has", () => {
     await writeFile(join(dataDir, LOCK_FILE), `${gone.pid}\n`);
     const again = await openStore({ dataDir });
     try {
-      expect((await readFile(join(dataDir, LOCK_FILE), "utf8")).trim()).toBe(String(process.pid));
+      expect((await readFile(join(dataDir, LOCK_FILE), "utf8")).trim()).toMatch(new RegExp(`^${process.pid} \\d+$`));
     } finally {
       await again.close();
     }
+
+    // A live pid that is not the lock's process (the pid was used again, after a reboot say): its
+    // start time differs from the one the lock recorded, so the lock is stale.
+    await writeFile(join(dataDir, LOCK_FILE), `${process.pid} 1\n`);
+    const reused = await openStore({ dataDir });
+    await reused.close();
+    expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
   });
 
   test("close is idempotent", async () => {
