@@ -110,11 +110,11 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   }
 
   /**
-   * Writes the broker's positions (`onlyMissing`: those the hash does not hold, so a position its
-   * owner wrote meanwhile is not overwritten), then the marker that says the read model is whole.
+   * Writes the broker's positions but those in `present` (the hash as read before the ledger was:
+   * a position its owner wrote meanwhile is newer than ours), then the marker that says the read
+   * model is whole.
    */
-  async function publish(b: Broker, s: PortfolioState, onlyMissing: boolean): Promise<number> {
-    const present = onlyMissing ? await ctx.cache.hgetall(positionsKey(b)) : {};
+  async function publish(b: Broker, s: PortfolioState, present: Record<string, string> = {}): Promise<number> {
     const fields: Record<string, string> = {};
     for (const [key, p] of Object.entries(s.positions)) if (!Object.hasOwn(present, key)) fields[key] = JSON.stringify(p);
     if (Object.keys(fields).length > 0) await ctx.cache.hset(positionsKey(b), fields);
@@ -127,7 +127,7 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     for (const b of brokers) {
       const { s, fills } = await fromLedger(b, last);
       state.set(b, s);
-      const positions = await publish(b, s, false);
+      const positions = await publish(b, s);
       ctx.logger.info({ broker: b, fills, positions }, "portfolio rebuilt from the ledger");
     }
   }
@@ -142,9 +142,10 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   async function recover(b: Broker): Promise<void> {
     const t0 = Date.now();
     const marks = state.get(b)!.marks;
+    const present = await ctx.cache.hgetall(positionsKey(b));
     const { s, fills } = await fromLedger(b, marks);
     if (Object.keys(marks).length > 0) await ctx.cache.hset(LAST_PRICES_KEY, Object.fromEntries(Object.entries(marks).map(([t, p]) => [t, String(p)])));
-    const positions = await publish(b, s, true);
+    const positions = await publish(b, s, present);
     ctx.logger.warn({ broker: b, fills, positions, ms: Date.now() - t0 }, "the cache had lost the portfolio read model: rewritten from the ledger");
   }
 
