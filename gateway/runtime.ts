@@ -18,8 +18,9 @@ import { Feed } from "../src/market/feed.ts";
 import { STAGE_NAMES } from "../src/stage/stages.ts";
 import { openStore } from "../src/store/index.ts";
 import { topicSpecs } from "../src/topics.ts";
-import { ApiKeys, createDevKey, createWsHandlers, mountApi, registerBootstrapKey } from "./api/index.ts";
+import { ApiKeys, createWsHandlers, mountApi, registerBootstrapKey } from "./api/index.ts";
 import { createApp } from "./app.ts";
+import { devKey } from "./dev-key.ts";
 import { KiteFeed, kiteGateway, mountPostbacks } from "./kite.ts";
 import { createServices } from "./services.ts";
 import { Supervisor } from "./supervisor.ts";
@@ -56,9 +57,10 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
       }
     }
 
-    const store = await openStore({ databaseUrl: config.databaseUrl });
+    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     cleanup.push(() => store.close());
-    logger.info({ kind: store.kind, url: store.url }, "store ready, migrations applied");
+    const dataDir = store.kind === "pglite" ? config.dataDir : undefined;
+    logger.info({ kind: store.kind, url: store.url, ...(store.kind === "pglite" ? { data_dir: dataDir ?? "memory" } : {}) }, "store ready, migrations applied");
     instruments.load(await readInstruments(sqlDb(store.sql)));
     if (config.kite && !config.kite.accessToken) {
       // No KITE_ACCESS_TOKEN: the session `bun run kite:session` stored, or no start at all.
@@ -119,10 +121,13 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
       await registerBootstrapKey(store.sql, config.bootstrapApiKey);
       logger.info("BOOTSTRAP_API_KEY registered as a trade key");
     } else if (mode === "embedded") {
-      const { key } = await createDevKey(store.sql);
-      // Printed on purpose: the embedded database lives and dies with this process, so this key
-      // is the only way in, and it is worthless once the process ends.
-      logger.info({ api_key: key, scope: "trade" }, "development API key for this run: Authorization: Bearer <api_key>");
+      const { key, reused } = await devKey(store.sql, dataDir);
+      // Printed on purpose: with nothing else set it is the only way in. It lives as long as the
+      // database: this run's (DATA_DIR=memory), or the data directory's until revoked.
+      logger.info(
+        { api_key: key, scope: "trade", ...(dataDir ? { kept_in: dataDir, reused } : {}) },
+        dataDir ? "development API key (kept in the data directory): Authorization: Bearer <api_key>" : "development API key for this run: Authorization: Bearer <api_key>",
+      );
     }
 
     const app = createApp({ mode, log, store, cache, workers: () => supervisor.statuses(), feed: () => feed.stats, startedAt: started });

@@ -17,10 +17,11 @@ import { instruments } from "../src/market/instruments.ts";
 import { DEFAULT_LIMITS, parseLimits } from "../src/risk/index.ts";
 import { compileStrategy } from "../src/strategies/index.ts";
 import type { Position } from "../src/portfolio/index.ts";
-import { positionsKey, totalsOf } from "../src/stage/stages/positions.ts";
+import { readBuiltPositions, totalsOf } from "../src/stage/stages/positions.ts";
 import { prepared } from "../src/store/db.ts";
 import type { Store } from "../src/store/index.ts";
 import { topicName } from "../src/topics.ts";
+import { ApiError } from "./api/errors.ts";
 import type { OrderQuery, OrderView, PlaceOrder, PortfolioView, PositionView, RiskView, Services, StrategyView, TradingState } from "./api/services.ts";
 
 type Row = Record<string, unknown>;
@@ -345,7 +346,16 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       async get(broker: Broker) {
         // The read model is the cache; the view is remade only when a position in it changed
         // (a portfolio is read far more often than it changes, and parsing is most of a read).
-        const raw = Object.values(await d.cache.hgetall(positionsKey(broker)));
+        // Not whole yet (before the portfolio stage's first rebuild, or after the cache lost it):
+        // a 503, never the starting cash with no positions as if that were the portfolio.
+        const built = await readBuiltPositions(d.cache, broker);
+        if (!built) {
+          throw new ApiError("READ_MODEL_REBUILDING", `the ${broker} portfolio is being rebuilt from the ledger (the cache does not hold it yet); retry in a second`, {
+            status: 503,
+            headers: { "Retry-After": "1" },
+          });
+        }
+        const raw = Object.values(built);
         const last = lastPortfolio.get(broker);
         if (last && sameStrings(last.raw, raw)) return last.view;
         const positions = raw.map((v) => JSON.parse(v) as Position);

@@ -1,19 +1,22 @@
 /**
- * `bun run apikey`: API keys in the PostgreSQL at DATABASE_URL (the gateway's store).
+ * `bun run apikey`: API keys in the gateway's store: the PostgreSQL at DATABASE_URL, or without it
+ * the embedded database in DATA_DIR (default ./.alpha-panda).
  *
  *   bun run apikey create --scope read|trade [--name NAME]   prints the key, once
  *   bun run apikey list                                      id, name, scopes, created, revoked
  *   bun run apikey revoke <id>
  *
- * The embedded mode keeps its database inside the gateway process, so there is nothing for this
- * script to reach: there, the gateway makes a key at start (or registers BOOTSTRAP_API_KEY).
+ * The embedded database is open to one process at a time: while a gateway runs on that DATA_DIR
+ * the script says so and exits 2 (stop the gateway, make the key, start it again).
  *
  * @example
  * DATABASE_URL=postgres://alpha:alpha@127.0.0.1:15432/alpha bun run apikey create --scope trade --name ci
  */
 import { parseArgs } from "node:util";
 import { ApiKeys, SCOPES, type Scope } from "../gateway/api/auth.ts";
-import { openStore } from "../src/store/index.ts";
+import { configSchema } from "../src/config.ts";
+import { ConfigError } from "../src/errors.ts";
+import { openStore, type Store } from "../src/store/index.ts";
 
 const USAGE = `usage:
   bun run apikey create --scope read|trade [--name NAME]
@@ -48,15 +51,22 @@ async function main(argv: string[]): Promise<number> {
   if (command === "revoke" && rest.length !== 1) return fail(`revoke needs exactly one key id (see \`bun run apikey list\`)`);
 
   const url = process.env.DATABASE_URL?.trim();
-  if (!url) {
+  const dataDir = configSchema.shape.DATA_DIR.safeParse(process.env.DATA_DIR);
+  if (!url && (!dataDir.success || dataDir.data === undefined)) {
     return fail(
-      "DATABASE_URL is not set. API keys live in the gateway's PostgreSQL: set DATABASE_URL to it, e.g. " +
-        "DATABASE_URL=postgres://alpha:alpha@127.0.0.1:15432/alpha (what `bun run infra:up` starts). " +
-        "In the embedded mode the gateway prints a key at start, or set BOOTSTRAP_API_KEY.",
+      "DATABASE_URL is not set, and DATA_DIR=memory keeps no database to write to. API keys live in the gateway's store: " +
+        "set DATABASE_URL to its PostgreSQL, e.g. DATABASE_URL=postgres://alpha:alpha@127.0.0.1:15432/alpha (what `bun run infra:up` starts), " +
+        "or DATA_DIR to the embedded gateway's data directory. In memory the gateway prints a key at start, or set BOOTSTRAP_API_KEY.",
     );
   }
   // openStore applies any pending migration, so the api_keys table exists even before the first gateway start.
-  const store = await openStore({ databaseUrl: url, maxConnections: 1 });
+  let store: Store;
+  try {
+    store = url ? await openStore({ databaseUrl: url, maxConnections: 1 }) : await openStore({ dataDir: dataDir.data });
+  } catch (err) {
+    if (err instanceof ConfigError) return fail(err.message);
+    throw err;
+  }
   try {
     const keys = new ApiKeys(store.sql);
     if (command === "create") {

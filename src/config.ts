@@ -3,8 +3,12 @@
  * value is reported with every other problem in one {@link ConfigError}, naming each bad value
  * (with passwords masked). Secrets never reach a log: use {@link redactedConfig}.
  */
+import { resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError, type Problem } from "./errors.ts";
+
+/** DATA_DIR's default: the embedded database's files, relative to the working directory. */
+export const DEFAULT_DATA_DIR = "./.alpha-panda";
 
 export const BROKERS = ["paper", "zerodha"] as const;
 export type Broker = (typeof BROKERS)[number];
@@ -109,6 +113,16 @@ export const configSchema = z
       }),
     REDIS_URL: optionalUrl(["redis:", "rediss:"], "redis://127.0.0.1:6379"),
     DATABASE_URL: optionalUrl(["postgres:", "postgresql:"], "postgres://user:pass@127.0.0.1:5432/db"),
+    // Embedded only: "memory" keeps nothing across a restart (tests); anything else is a folder.
+    DATA_DIR: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const dir = v === undefined || v.trim() === "" ? DEFAULT_DATA_DIR : v.trim();
+        if (dir.toLowerCase() === "memory") return undefined;
+        if (dir.includes("\0")) return fail(ctx, "must be a folder path or \"memory\", got a path with a NUL character");
+        return resolve(dir);
+      }),
     FEED: oneOf(FEEDS, "simulated"),
     FEED_SEED: int("a seed", 42, 0, 2 ** 31 - 1),
     FEED_INTERVAL_MS: int("an interval in ms", 250, 1, 60_000),
@@ -174,6 +188,11 @@ export interface Config {
   };
   redisUrl?: string;
   databaseUrl?: string;
+  /**
+   * Embedded only (no DATABASE_URL): the absolute folder PGlite keeps its files in, so a crash
+   * loses nothing committed; undefined (DATA_DIR=memory) keeps the database in memory.
+   */
+  dataDir?: string;
   feed: { kind: FeedKind; seed: number; intervalMs: number; replayFile?: string; replaySpeed: number };
   logLevel: (typeof LOG_LEVELS)[number];
   /** Kite Connect, when zerodha is active or FEED=kite (secrets: never logged). */
@@ -251,6 +270,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     redisUrl: c.REDIS_URL,
     databaseUrl: c.DATABASE_URL,
+    dataDir: c.DATA_DIR,
     feed: { kind: c.FEED, seed: c.FEED_SEED, intervalMs: c.FEED_INTERVAL_MS, replayFile: c.REPLAY_FILE, replaySpeed: c.REPLAY_SPEED },
     logLevel: c.LOG_LEVEL,
     startingCash: c.STARTING_CASH,

@@ -41,7 +41,7 @@ export interface GatewayProc {
 function cleanEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(KAFKA_|REDIS_URL|DATABASE_URL|ACTIVE_BROKERS|PORT|FEED|HOST|LOG_LEVEL|BOOTSTRAP_API_KEY|STARTING_CASH)/.test(k)) env[k] = v;
+    if (v !== undefined && !/^(KAFKA_|REDIS_URL|DATABASE_URL|DATA_DIR|ACTIVE_BROKERS|PORT|FEED|HOST|LOG_LEVEL|BOOTSTRAP_API_KEY|STARTING_CASH)/.test(k)) env[k] = v;
   }
   return { ...env, ...extra };
 }
@@ -51,7 +51,8 @@ function cleanEnv(extra: Record<string, string>): Record<string, string> {
  * once it listens. Its JSON log lines are kept (the last 2,000).
  */
 export async function spawnGateway(extra: Record<string, string>, args: string[] = []): Promise<GatewayProc> {
-  const env = cleanEnv({ PORT: "0", FEED: "none", BOOTSTRAP_API_KEY: BENCH_KEY, STARTING_CASH: "1000000000.00", LOG_LEVEL: "info", ...extra });
+  // In memory (DATA_DIR=memory), as every run before DATA_DIR existed: runs stay comparable.
+  const env = cleanEnv({ PORT: "0", FEED: "none", DATA_DIR: "memory", BOOTSTRAP_API_KEY: BENCH_KEY, STARTING_CASH: "1000000000.00", LOG_LEVEL: "info", ...extra });
   // BENCH_GATEWAY_ARGS: extra bun flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof".
   const extraArgs = (process.env.BENCH_GATEWAY_ARGS ?? "").split(" ").filter(Boolean);
   const proc = track(Bun.spawn([process.execPath, ...extraArgs, ...args, "gateway/main.ts"], { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }), "SIGINT");

@@ -5,6 +5,7 @@
 import postgres from "postgres";
 import type { Sql } from "postgres";
 import { loadMigrations, migrate } from "./migrate.ts";
+import { lockDataDir, pgDir } from "./data-dir.ts";
 import { startEmbedded, type EmbeddedOptions } from "./pglite.ts";
 
 export { loadMigrations, migrate, MIGRATIONS_DIR } from "./migrate.ts";
@@ -12,17 +13,24 @@ export type { Migration } from "./migrate.ts";
 export { getStrategy, listStrategies } from "./strategies.ts";
 export type { Strategy } from "./strategies.ts";
 export type { EmbeddedOptions } from "./pglite.ts";
+export { LOCK_FILE, lockDataDir } from "./data-dir.ts";
+export { loadBooks, saveBooks } from "./exec-books.ts";
+export type { SavedBook } from "./exec-books.ts";
 
 /**
  * Where the database is. Nothing set means embedded, in memory.
  *
  * @example
- * const opts: StoreOptions = { dataDir: ".data/pglite" }; // embedded, kept across restarts
+ * const opts: StoreOptions = { dataDir: "/srv/alpha/.alpha-panda" }; // embedded, kept across restarts
  */
 export interface StoreOptions {
   /** A real PostgreSQL; without it PGlite is embedded. */
   databaseUrl?: string;
-  /** Embedded only: where PGlite keeps its files (default: in memory, gone on close). */
+  /**
+   * Embedded only: the data directory (DATA_DIR), made if missing and locked while open (a
+   * second process gets a ConfigError); PGlite keeps its files in its `pg/`. Default: in memory,
+   * gone on close.
+   */
   dataDir?: string;
   /** Where the migrations are read from (default: src/store/migrations). */
   migrationsDir?: string;
@@ -76,7 +84,15 @@ function redact(url: string): string {
  */
 export async function openStore(opts: StoreOptions = {}): Promise<Store> {
   const migrations = await loadMigrations(opts.migrationsDir);
-  const embedded = opts.databaseUrl === undefined ? await startEmbedded(opts.dataDir) : undefined;
+  const onDisk = opts.databaseUrl === undefined && opts.dataDir !== undefined;
+  const unlock = onDisk ? lockDataDir(opts.dataDir!) : () => {};
+  let embedded: Awaited<ReturnType<typeof startEmbedded>> | undefined;
+  try {
+    embedded = opts.databaseUrl === undefined ? await startEmbedded(onDisk ? pgDir(opts.dataDir!) : undefined) : undefined;
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const common = { onnotice: () => {}, connect_timeout: 10 };
   const sql = embedded
     ? postgres({ ...embedded.options, ...common })
@@ -93,6 +109,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
       closed ??= (async () => {
         await sql.end({ timeout: 5 });
         await embedded?.stop();
+        unlock();
       })();
       return closed;
     },

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { loadConfig, modeOf, redactedConfig } from "../../src/config.ts";
 import { ConfigError } from "../../src/errors.ts";
 
@@ -119,5 +120,15 @@ describe("config", () => {
     );
     expect(problemsOf({ STAGE_HANDLER_TIMEOUT_MS: "ten seconds" }).message).toContain('STAGE_HANDLER_TIMEOUT_MS: must be a timeout in ms (an integer from 100 to 600000), got "ten seconds"');
     expect(() => loadConfig({ KAFKA_SESSION_TIMEOUT_MS: "6000", KAFKA_HEARTBEAT_INTERVAL_MS: "2000" })).not.toThrow();
+  });
+
+  test("DATA_DIR: the embedded database's folder, ./.alpha-panda by default, made absolute; \"memory\" keeps it in memory", () => {
+    expect(loadConfig({}).dataDir).toBe(join(process.cwd(), ".alpha-panda"));
+    expect(loadConfig({ DATA_DIR: "" }).dataDir).toBe(join(process.cwd(), ".alpha-panda"));
+    expect(loadConfig({ DATA_DIR: "data/db" }).dataDir).toBe(join(process.cwd(), "data/db"));
+    expect(loadConfig({ DATA_DIR: "/srv/alpha" }).dataDir).toBe("/srv/alpha");
+    expect(loadConfig({ DATA_DIR: "memory" }).dataDir).toBeUndefined();
+    expect(loadConfig({ DATA_DIR: " Memory " }).dataDir).toBeUndefined();
+    expect(problemsOf({ DATA_DIR: "a\0b", PORT: "x" }).problems.map((p) => p.path).sort()).toEqual(["DATA_DIR", "PORT"]);
   });
 });

@@ -154,10 +154,13 @@ describe("stream processor: conflation", () => {
   });
 });
 
+/** A store with no resting orders saved that keeps none: what is tested here is conflation. */
+const noBooks: StageContext["db"] = { query: async () => [] };
+
 describe("execution stage: conflation only where no order rests", () => {
   async function stage() {
     const log = new MemoryLog();
-    const ctx: StageContext = { config: loadConfig({}), logger: quiet, log, producer: log.producer(), db: {} as StageContext["db"], cache: new MemoryCache(), close: async () => {} };
+    const ctx: StageContext = { config: loadConfig({}), logger: quiet, log, producer: log.producer(), db: noBooks, cache: new MemoryCache(), close: async () => {} };
     const s = await executionStage(ctx);
     const { processor, sent } = harness(s.handle, s.conflate, s.idempotentTopics);
     return { processor, sent, s };

@@ -1,10 +1,11 @@
 /**
  * The execution stage's saved order book never runs ahead of the events it sent: a batch whose
  * events were not acknowledged leaves the saved book as it was, so after a restart the redelivered
- * signal is handled again and its events are sent. In-process (memory cache), through the stream
- * processor, as a worker runs it.
+ * signal is handled again and its events are sent. The book lives in the store (exec_books), so a
+ * restart with an empty cache (a Redis flush) still fills a resting order. In-process (memory
+ * cache, embedded PGlite in memory), through the stream processor, as a worker runs it.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import pino from "pino";
 import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -15,6 +16,22 @@ import type { LogMessage, OutgoingMessage, Producer } from "../../src/log/port.t
 import type { StageContext } from "../../src/stage/context.ts";
 import { StreamProcessor, type Dedup } from "../../src/stage/processor.ts";
 import { executionStage } from "../../src/stage/stages/execution.ts";
+import { sqlDb } from "../../src/store/db.ts";
+import { loadBooks, openStore, type Store } from "../../src/store/index.ts";
+import { slowTests } from "../support/timeout.ts";
+
+// A store to start: more than bun test's default 5 s a test (test/support/timeout.ts).
+slowTests();
+
+let store: Store;
+beforeAll(async () => {
+  store = await openStore();
+});
+afterAll(() => store?.close());
+beforeEach(async () => {
+  await store.sql`delete from exec_books`;
+});
+const savedBooks = () => loadBooks<{ order: { order_id: string } }, unknown>(sqlDb(store.sql), "paper");
 
 const quiet = pino({ level: "silent" });
 const RELIANCE = 738561;
@@ -42,7 +59,7 @@ async function start(cache: MemoryCache) {
     close: async () => {},
   } as unknown as Producer;
   const log = new MemoryLog();
-  const ctx: StageContext = { config: loadConfig({}), logger: quiet, log, producer, db: {} as StageContext["db"], cache, close: async () => {} };
+  const ctx: StageContext = { config: loadConfig({}), logger: quiet, log, producer, db: sqlDb(store.sql), cache, close: async () => {} };
   const s = await executionStage(ctx);
   const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
   const processor = new StreamProcessor({
@@ -61,26 +78,43 @@ describe("execution stage: the saved book and the sent events", () => {
     const first = await start(cache);
     first.setDown(true);
     await expect(first.processor.processBatch(batch)).rejects.toThrow(/refused/);
-    expect(await cache.hgetall("paper:exec:book")).toEqual({});
+    expect(await savedBooks()).toEqual([]);
 
     // The worker restarts; the uncommitted batch comes again.
     const second = await start(cache);
     await second.processor.processBatch(batch);
     expect(second.types()).toEqual(["order.submitted"]);
-    expect(Object.keys(await cache.hgetall("paper:exec:book"))).toEqual([String(RELIANCE)]);
+    expect((await savedBooks()).map((b) => b.token)).toEqual([RELIANCE]);
   });
 
-  test("a sent batch's book is saved, and the next start fills the resting order from it", async () => {
-    const cache = new MemoryCache();
-    const first = await start(cache);
+  test("a sent batch's book is saved in the store, and the next start, with an emptied cache, fills the resting order from it", async () => {
+    const first = await start(new MemoryCache());
     await first.processor.processBatch([tick(100_500), limitBuy(100_000, "o2")]);
     expect(first.types()).toEqual(["order.submitted"]);
+    expect((await savedBooks()).flatMap((b) => b.orders.map((o) => o.order.order_id))).toEqual(["o2"]);
 
-    const second = await start(cache);
+    // The cache is gone (a Redis flush or restart): the book is not.
+    const second = await start(new MemoryCache());
+    await second.processor.processBatch([tick(100_400)]);
+    expect(second.types()).toEqual([]);
     await second.processor.processBatch([tick(99_900)]);
     expect(second.types()).toEqual(["order.filled"]);
     // Filled: nothing rests any more, and the saved book says so.
-    const saved = JSON.parse((await cache.hgetall("paper:exec:book"))[String(RELIANCE)]!) as { book: unknown[] };
-    expect(saved.book).toEqual([]);
+    expect(await savedBooks()).toEqual([]);
+  });
+
+  test("a book an older version left in the cache is carried over to the store", async () => {
+    const first = await start(new MemoryCache());
+    await first.processor.processBatch([tick(100_500), limitBuy(100_000, "o3")]);
+    const [book] = await savedBooks();
+    await store.sql`delete from exec_books`;
+    const cache = new MemoryCache();
+    await cache.hset("paper:exec:book", { [String(RELIANCE)]: JSON.stringify({ book: book!.orders, lineage: book!.lineage }) });
+
+    const second = await start(cache);
+    expect((await savedBooks()).flatMap((b) => b.orders.map((o) => o.order.order_id))).toEqual(["o3"]);
+    expect(await cache.hgetall("paper:exec:book")).toEqual({});
+    await second.processor.processBatch([tick(99_900)]);
+    expect(second.types()).toEqual(["order.filled"]);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The portfolio stage against a real database (embedded PGlite, and PostgreSQL): a fill delivered
- * twice changes nothing, and a restart rebuilds exactly the same portfolio from the ledger.
+ * twice changes nothing, a restart rebuilds exactly the same portfolio from the ledger, and a
+ * cache that lost everything (a Redis flush) is written again within a second, marker and all.
  */
 import { describe, expect, test } from "bun:test";
 import pino from "pino";
@@ -12,7 +13,7 @@ import { MemoryLog } from "../../src/log/memory.ts";
 import type { Consumer, LogMessage } from "../../src/log/port.ts";
 import type { StageContext } from "../../src/stage/context.ts";
 import { MARKS_EVERY_MS, portfolioStage } from "../../src/stage/stages/portfolio.ts";
-import { readPositions } from "../../src/stage/stages/positions.ts";
+import { portfolioTotals, positionsBuiltKey, readPositions } from "../../src/stage/stages/positions.ts";
 import { sqlDb } from "../../src/store/db.ts";
 import type { Store } from "../../src/store/index.ts";
 import { topicSpecs } from "../../src/topics.ts";
@@ -41,7 +42,7 @@ async function stageOn(store: Store, cache = new MemoryCache()) {
     await Bun.sleep(MARKS_EVERY_MS + 20);
     await stage.every!.run();
   };
-  return { cache, feed, settle };
+  return { cache, feed, settle, stage };
 }
 
 let fillSeq = 0;
@@ -157,6 +158,32 @@ function suite(name: string, open: OpenStore) {
         await cache.hset("market:last", await first.cache.hgetall("market:last"));
         const second = await stageOn(store, cache);
         expect(await readPositions(second.cache, "paper")).toEqual(before);
+      } finally {
+        await done();
+      }
+    });
+
+    test("a cache that lost the read model is written again from the ledger within a second, with the marker last", async () => {
+      const { store, done } = await open();
+      try {
+        const { cache, feed, settle, stage } = await stageOn(store);
+        await feed([tick(100_500), fill("BUY", 10, 100_000, 62), tick(300_000, 2953217), fill("BUY", 5, 300_000, 30, 2953217), tick(100_250)]);
+        await settle();
+        const before = await readPositions(cache, "paper");
+        expect(before).toHaveLength(2);
+        expect(await cache.get(positionsBuiltKey("paper"))).not.toBeNull();
+
+        // FLUSHALL, as far as this cache goes.
+        for (const key of await cache.keys("")) await cache.del(key);
+        expect(await portfolioTotals(cache, "paper", config.startingCash)).toBeUndefined();
+
+        await Bun.sleep(1_000);
+        await stage.every!.run();
+        expect(await cache.get(positionsBuiltKey("paper"))).not.toBeNull();
+        const sort = (ps: typeof before) => [...ps].sort((a, b) => a.instrument_token - b.instrument_token);
+        expect(sort(await readPositions(cache, "paper"))).toEqual(sort(before));
+        expect(await cache.hget("market:last", "738561")).toBe("100250");
+        expect((await portfolioTotals(cache, "paper", config.startingCash))!.open_positions).toBe(2);
       } finally {
         await done();
       }

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AlphaError } from "../../src/errors.ts";
 import type { Store } from "../../src/store/index.ts";
-import { getStrategy, listStrategies, loadMigrations, migrate, MIGRATIONS_DIR } from "../../src/store/index.ts";
+import { sqlDb } from "../../src/store/db.ts";
+import { getStrategy, listStrategies, loadBooks, loadMigrations, migrate, MIGRATIONS_DIR, saveBooks } from "../../src/store/index.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -136,6 +137,37 @@ export function storeConformance(name: string, open: OpenStore): void {
       expect(await refused(`('a4', 'k', '{}', '{}', '{}')`)).toBe("23514");
       expect(await refused(`('a5', 'k', '{}', '{}', '{paper,NULL}')`)).toBe("23514");
       expect(await refused(`('Bad-Id', 'k', '{}', '{}', '{paper}')`)).toBe("23514");
+    });
+
+    test("exec_books: the execution stage's resting orders are saved per broker and instrument, replaced whole, and an empty book removes its row", async () => {
+      const db = sqlDb(store.sql);
+      const order = (id: string, price: number) => ({ order: { order_id: id, side: "BUY", quantity: 1, order_type: "LIMIT", price }, status: "OPEN", filled_value: 0 });
+      await saveBooks(db, "paper", [
+        { token: 738561, orders: [order("o1", 100_000), order("o2", 99_995)], lineage: { o1: { correlation_id: "c1", trace_id: "t1" } } },
+        { token: 2953217, orders: [order("o3", 300_000)], lineage: {} },
+      ]);
+      await saveBooks(db, "zerodha", [{ token: 738561, orders: [order("z1", 1)], lineage: {} }]);
+      expect(await loadBooks(db, "paper")).toEqual([
+        { token: 738561, orders: [order("o1", 100_000), order("o2", 99_995)], lineage: { o1: { correlation_id: "c1", trace_id: "t1" } } },
+        { token: 2953217, orders: [order("o3", 300_000)], lineage: {} },
+      ]);
+      // One statement: a replaced book, a removed one, and a new one, together.
+      await saveBooks(db, "paper", [
+        { token: 738561, orders: [order("o2", 99_995)], lineage: {} },
+        { token: 2953217, orders: [], lineage: {} },
+        { token: 408065, orders: [order("o4", 150_000)], lineage: {} },
+      ]);
+      expect((await loadBooks<{ order: { order_id: string } }, unknown>(db, "paper")).map((b) => [b.token, b.orders.map((o) => o.order.order_id)])).toEqual([
+        [408065, ["o4"]],
+        [738561, ["o2"]],
+      ]);
+      // Removing a book that is not there is nothing; the other broker's is untouched.
+      await saveBooks(db, "paper", [{ token: 1, orders: [], lineage: {} }]);
+      expect((await loadBooks(db, "zerodha")).map((b) => b.token)).toEqual([738561]);
+      // A row the contract forbids: an empty array stored directly.
+      const err = await rejection(store.sql`insert into exec_books (broker, instrument_token, orders, lineage) values ('paper', 5, '[]', '{}')`);
+      expect(String((err as Error).message)).toContain("check");
+      await store.sql`delete from exec_books`;
     });
 
     test("updating a strategy moves updated_at", async () => {

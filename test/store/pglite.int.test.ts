@@ -3,11 +3,13 @@
  * embedded mode has: a data directory that survives a restart.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Sql } from "postgres";
-import { getStrategy, loadMigrations, openStore } from "../../src/store/index.ts";
+import { ConfigError } from "../../src/errors.ts";
+import { getStrategy, LOCK_FILE, loadMigrations, openStore } from "../../src/store/index.ts";
 import { storeConformance } from "./conformance.ts";
 import { slowTests } from "../support/timeout.ts";
 
@@ -91,6 +93,44 @@ describe("pglite store: what only the embedded mode has", () => {
     } finally {
       await second.close();
     }
+  });
+
+  test("a data directory is open to one process at a time: a second open is refused naming the holder; a stale lock (its process gone) is taken over", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "alpha-pglite-"));
+    dirs.push(dataDir);
+    const first = await openStore({ dataDir });
+    try {
+      const err = await openStore({ dataDir }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toContain(`DATA_DIR: ${dataDir} is in use by another process (pid ${process.pid}`);
+      // The refused open changed nothing: the first store still works.
+      const [row] = await first.sql<[{ n: number }]>`select count(*)::int as n from strategies`;
+      expect(row.n).toBe(2);
+    } finally {
+      await first.close();
+    }
+    expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
+
+    // A lock left by a process that died (kill -9 leaves it): the pid of one that has exited.
+    const gone = Bun.spawn(["true"]);
+    await gone.exited;
+    await writeFile(join(dataDir, LOCK_FILE), `${gone.pid}\n`);
+    const again = await openStore({ dataDir });
+    try {
+      expect((await readFile(join(dataDir, LOCK_FILE), "utf8")).trim()).toMatch(new RegExp(`^${process.pid} \\d+$`));
+    } finally {
+      await again.close();
+    }
+
+    // A live pid that is not the lock's process (the pid was used again, after a reboot say): its
+    // start time differs from the one the lock recorded, so the lock is stale.
+    await writeFile(join(dataDir, LOCK_FILE), `${process.pid} 1\n`);
+    const reused = await openStore({ dataDir });
+    await reused.close();
+    expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
   });
 
   test("close is idempotent", async () => {

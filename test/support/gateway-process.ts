@@ -18,13 +18,17 @@ export interface GatewayProcess {
 
 const root = new URL("../..", import.meta.url).pathname;
 
-/** The environment without our settings, so a test states exactly what it sets. */
+/**
+ * The environment without our settings, so a test states exactly what it sets. The embedded
+ * database stays in memory (DATA_DIR=memory) unless the test names a data directory: tests must
+ * not share one another's state, nor a developer's ./.alpha-panda.
+ */
 export function cleanEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(KAFKA_|REDIS_URL|DATABASE_URL|ACTIVE_BROKERS|PORT|FEED|HOST)/.test(k)) env[k] = v;
+    if (v !== undefined && !/^(KAFKA_|REDIS_URL|DATABASE_URL|DATA_DIR|ACTIVE_BROKERS|PORT|FEED|HOST)/.test(k)) env[k] = v;
   }
-  return { ...env, ...extra };
+  return { ...env, DATA_DIR: "memory", ...extra };
 }
 
 export function spawnGateway(env: Record<string, string>): GatewayProcess {

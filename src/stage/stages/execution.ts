@@ -2,9 +2,12 @@
  * The execution stage. `paper` orders go to the paper exchange (src/execution); `zerodha` orders
  * go to Kite Connect (src/kite/venue.ts), whose fills come back as order updates to the gateway. Its inputs (validated
  * signals, ticks, cancel commands) are all keyed by instrument token and co-partitioned, so one
- * worker holds an instrument's open orders. Those are saved to the cache after every batch, once
- * its events are acknowledged (`{broker}:exec:book`, per instrument), and loaded again at start
- * and after a rebalance.
+ * worker holds an instrument's open orders. Those are saved to the store (`exec_books`, per
+ * instrument: src/store/exec-books.ts) after every batch that changed them, once its events are
+ * acknowledged, and loaded again at start and after a rebalance. The store, not the cache: a
+ * resting order is state, not a read model, and a Redis flush or restart must not forget it.
+ * (Rebuilding the books from the order topics instead would need those topics' whole history and
+ * every tick that moved a stop or partly filled an order, and ticks are conflated.)
  */
 import type { Broker } from "../../config.ts";
 import type { AnyEnvelope, Envelope } from "../../events/envelope.ts";
@@ -20,6 +23,7 @@ import { orderEvent, type Lineage } from "./envelopes.ts";
 import { LAST_PRICES_KEY } from "./market.ts";
 import { KiteVenue } from "../../kite/venue.ts";
 import { kiteClient } from "../../kite/connect.ts";
+import { loadBooks, saveBooks, type SavedBook } from "../../store/exec-books.ts";
 
 const TOPIC_OF: Record<string, TopicId> = {
   "order.submitted": "ordersSubmitted",
@@ -30,12 +34,10 @@ const TOPIC_OF: Record<string, TopicId> = {
   "order.failed": "ordersFailed",
 };
 
-interface Saved {
-  book: ExchangeState["book"][string];
-  lineage: Record<string, Lineage>;
-}
+type OpenOrders = ExchangeState["book"][string];
 
-const bookKey = (b: Broker) => `${b}:exec:book`;
+/** Where the books were kept before the store held them: read once, to carry them over. */
+const legacyBookKey = (b: Broker) => `${b}:exec:book`;
 
 export async function executionStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
@@ -47,22 +49,55 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
   let state: ExchangeState = emptyExchangeState();
   const lineage = new Map<string, Lineage>();
   const dirty = new Set<string>();
+  /** Each instrument's book as last saved (JSON): a tick that changed nothing writes nothing. */
+  const savedJson = new Map<string, string>();
   let owned: string | undefined;
 
   async function load(): Promise<void> {
     state = emptyExchangeState();
     lineage.clear();
+    savedJson.clear();
     if (!brokers.includes("paper")) return;
-    const [saved, last] = await Promise.all([ctx.cache.hgetall(bookKey("paper")), ctx.cache.hgetall(LAST_PRICES_KEY)]);
-    for (const [token, price] of Object.entries(last)) state.last[token] = { price: Number(price), available: null };
-    for (const [token, json] of Object.entries(saved)) {
-      const s = JSON.parse(json) as Saved;
-      if (s.book.length === 0) continue;
-      state.book[token] = s.book;
-      for (const o of s.book) state.open[o.order.order_id] = Number(token);
-      for (const [id, l] of Object.entries(s.lineage)) lineage.set(id, l);
+    // Last prices are a cache: after a flush they are missing, never zero (a MARKET order waits
+    // for the next tick: NO_MARKET_PRICE), and the ticks refill them.
+    const [books, last] = await Promise.all([loadBooks<OpenOrders[number], Lineage>(ctx.db, "paper"), ctx.cache.hgetall(LAST_PRICES_KEY)]);
+    for (const [token, price] of Object.entries(last)) if (/^\d+$/.test(price)) state.last[token] = { price: Number(price), available: null };
+    for (const b of books.length > 0 ? books : await carryOver()) {
+      const token = String(b.token);
+      state.book[token] = b.orders;
+      for (const o of b.orders) state.open[o.order.order_id] = b.token;
+      for (const [id, l] of Object.entries(b.lineage)) lineage.set(id, l);
+      savedJson.set(token, bookJson(token));
     }
   }
+
+  /**
+   * Books a version that kept them in the cache left there: saved to the store, then removed from
+   * the cache, so an upgrade does not forget the orders resting at the time.
+   */
+  async function carryOver(): Promise<SavedBook<OpenOrders[number], Lineage>[]> {
+    const old = await ctx.cache.hgetall(legacyBookKey("paper"));
+    const books = Object.entries(old)
+      .map(([token, json]) => {
+        const s = JSON.parse(json) as { book: OpenOrders; lineage: Record<string, Lineage> };
+        return { token: Number(token), orders: s.book, lineage: s.lineage };
+      })
+      .filter((b) => b.orders.length > 0);
+    if (books.length > 0) {
+      await saveBooks(ctx.db, "paper", books);
+      ctx.logger.info({ instruments: books.length }, "resting orders carried over from the cache to the store");
+    }
+    if (Object.keys(old).length > 0) await ctx.cache.del(legacyBookKey("paper"));
+    return books;
+  }
+
+  /** An instrument's book and its orders' lineage as saved. */
+  function savedBook(token: string): SavedBook<OpenOrders[number], Lineage> {
+    const orders = state.book[token] ?? [];
+    return { token: Number(token), orders, lineage: Object.fromEntries(orders.flatMap((o) => (lineage.has(o.order.order_id) ? [[o.order.order_id, lineage.get(o.order.order_id)!]] : []))) };
+  }
+
+  const bookJson = (token: string) => JSON.stringify(state.book[token] ?? []);
 
   /** What the exchange emits, plus the failure this stage raises itself for zerodha. */
   type Emitted = ExchangeEvent | { type: "order.failed"; data: PayloadOf<"order.failed"> };
@@ -146,13 +181,18 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
     // would find its order known and emit nothing.
     async afterSend() {
       if (dirty.size === 0) return;
-      const fields: Record<string, string> = {};
+      const changed: Array<{ token: string; json: string }> = [];
       for (const token of dirty) {
-        const book = state.book[token] ?? [];
-        const saved: Saved = { book, lineage: Object.fromEntries(book.flatMap((o) => (lineage.has(o.order.order_id) ? [[o.order.order_id, lineage.get(o.order.order_id)!]] : []))) };
-        fields[token] = JSON.stringify(saved);
+        const json = bookJson(token);
+        if (savedJson.get(token) !== json && !(json === "[]" && !savedJson.has(token))) changed.push({ token, json });
       }
-      await ctx.cache.hset(bookKey("paper"), fields);
+      if (changed.length > 0) {
+        await saveBooks(ctx.db, "paper", changed.map((c) => savedBook(c.token)));
+        for (const { token, json } of changed) {
+          if (json === "[]") savedJson.delete(token);
+          else savedJson.set(token, json);
+        }
+      }
       // Cleared after the write: a failed one is retried whole.
       dirty.clear();
     },

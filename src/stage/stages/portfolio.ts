@@ -9,7 +9,9 @@
  * `{broker}.pnl.snapshots` every few seconds. (The orders read model is kept beside it, in the
  * same worker, by the orders stage: src/stage/stages/orders.ts.) At start, and
  * whenever its partitions change, it rebuilds the positions from the ledger: a restart gives the
- * same portfolio.
+ * same portfolio. After writing them all it writes `{broker}:positions:built`; checked every
+ * second, a missing marker means the cache lost the read model (a Redis flush or restart), and
+ * the positions are written again from the ledger.
  */
 import type { Broker } from "../../config.ts";
 import { createEvent, type AnyEnvelope } from "../../events/envelope.ts";
@@ -22,7 +24,7 @@ import type { StageContext } from "../context.ts";
 import { LatencyWindow, uuidv7Time } from "../latency.ts";
 import type { Stage } from "../stage.ts";
 import { LAST_PRICES_KEY } from "./market.ts";
-import { positionsKey, portfolioTotals } from "./positions.ts";
+import { positionsBuiltKey, positionsKey, portfolioTotals } from "./positions.ts";
 
 /** A batch's fills in one statement, in order (seq follows the batch), the new ones returned. */
 export const LEDGER_INSERT = `
@@ -92,31 +94,74 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     return true;
   }
 
+  /** The broker's portfolio from the ledger, marked at `marks` (token → last price, paise). */
+  async function fromLedger(b: Broker, marks: Record<string, string | number>): Promise<{ s: PortfolioState; fills: number }> {
+    const rows = await ctx.db.query<Record<string, string | number>>(
+      `select fill_id, order_id, strategy_id, instrument_token::text, side, quantity, price::text, fees::text
+         from ledger_fills where broker = $1 order by seq`,
+      [b],
+    );
+    const fills = rows.map((r) => fillOf(r));
+    let s = fills.length > 0 ? rebuild(fills, { broker: b, starting_cash: ctx.config.startingCash }) : initialPortfolio({ broker: b, starting_cash: ctx.config.startingCash });
+    // Every known last price, not only those of held instruments: a later first fill is then
+    // marked at the market, as it is in the live path. (A price the cache lost is missing, not 0.)
+    for (const [token, price] of Object.entries(marks)) if (/^\d+$/.test(String(price))) s = mark(s, { instrument_token: Number(token), last_price: Number(price) });
+    return { s, fills: fills.length };
+  }
+
+  /**
+   * Writes the broker's positions but those in `present` (the hash as read before the ledger was:
+   * a position its owner wrote meanwhile is newer than ours), then the marker that says the read
+   * model is whole.
+   */
+  async function publish(b: Broker, s: PortfolioState, present: Record<string, string> = {}): Promise<number> {
+    const fields: Record<string, string> = {};
+    for (const [key, p] of Object.entries(s.positions)) if (!Object.hasOwn(present, key)) fields[key] = JSON.stringify(p);
+    if (Object.keys(fields).length > 0) await ctx.cache.hset(positionsKey(b), fields);
+    await ctx.cache.set(positionsBuiltKey(b), new Date().toISOString());
+    return Object.keys(fields).length;
+  }
+
   async function load(): Promise<void> {
     const last = await ctx.cache.hgetall(LAST_PRICES_KEY);
     for (const b of brokers) {
-      const rows = await ctx.db.query<Record<string, string | number>>(
-        `select fill_id, order_id, strategy_id, instrument_token::text, side, quantity, price::text, fees::text
-           from ledger_fills where broker = $1 order by seq`,
-        [b],
-      );
-      const fills = rows.map((r) => fillOf(r));
-      let s = fills.length > 0 ? rebuild(fills, { broker: b, starting_cash: ctx.config.startingCash }) : initialPortfolio({ broker: b, starting_cash: ctx.config.startingCash });
-      // Every known last price, not only those of held instruments: a later first fill is then
-      // marked at the market, as it is in the live path.
-      for (const [token, price] of Object.entries(last)) s = mark(s, { instrument_token: Number(token), last_price: Number(price) });
+      const { s, fills } = await fromLedger(b, last);
       state.set(b, s);
-      const fields: Record<string, string> = {};
-      for (const [key, p] of Object.entries(s.positions)) fields[key] = JSON.stringify(p);
-      if (Object.keys(fields).length > 0) await ctx.cache.hset(positionsKey(b), fields);
-      ctx.logger.info({ broker: b, fills: fills.length, positions: Object.keys(fields).length }, "portfolio rebuilt from the ledger");
+      const positions = await publish(b, s);
+      ctx.logger.info({ broker: b, fills, positions }, "portfolio rebuilt from the ledger");
     }
+  }
+
+  /**
+   * The cache lost the read model (a Redis flush or restart: the marker is gone). The positions
+   * are written again from the ledger, marked at the prices this worker knows, and `market:last`
+   * with them. The stage's own state is left as it is: it is right (a fill is applied only once
+   * the ledger has it), and replacing it while a batch is between its ledger write and applying
+   * its fills would apply them twice.
+   */
+  async function recover(b: Broker): Promise<void> {
+    const t0 = Date.now();
+    const marks = state.get(b)!.marks;
+    const present = await ctx.cache.hgetall(positionsKey(b));
+    const { s, fills } = await fromLedger(b, marks);
+    if (Object.keys(marks).length > 0) await ctx.cache.hset(LAST_PRICES_KEY, Object.fromEntries(Object.entries(marks).map(([t, p]) => [t, String(p)])));
+    const positions = await publish(b, s, present);
+    ctx.logger.warn({ broker: b, fills, positions, ms: Date.now() - t0 }, "the cache had lost the portfolio read model: rewritten from the ledger");
+  }
+
+  /** How often the marker is checked: how soon a flushed read model is noticed. */
+  const CHECK_EVERY_MS = 1_000;
+  let checkedAt = Date.now();
+  async function checkReadModel(): Promise<void> {
+    checkedAt = Date.now();
+    for (const b of brokers) if ((await ctx.cache.get(positionsBuiltKey(b))) === null) await recover(b);
   }
 
   async function snapshots(): Promise<void> {
     const out = [];
     for (const b of ownsSnapshot) {
       const t = await portfolioTotals(ctx.cache, b, ctx.config.startingCash);
+      if (!t) continue; // rebuilding after a cache flush: no snapshot of a partial read model
       const data: PayloadOf<"pnl.snapshot"> = { broker: b, cash: t.cash, realised_pnl: t.realised_pnl, unrealised_pnl: t.unrealised_pnl, fees: t.fees, positions: t.open_positions };
       const e = createEvent({ type: "pnl.snapshot", source: "portfolio", broker: b, key: b, data });
       out.push({ topic: topicName("pnlSnapshots", b), key: b, value: encodeEnvelope(e) });
@@ -184,6 +229,7 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   let snapshotAt = Date.now();
   async function periodic(): Promise<void> {
     const due = writesDue(false);
+    if (Date.now() - checkedAt >= CHECK_EVERY_MS) due.push(checkReadModel());
     if (Date.now() - snapshotAt >= SNAPSHOT_EVERY_MS) {
       snapshotAt = Date.now();
       due.push(snapshots());

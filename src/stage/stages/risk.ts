@@ -76,8 +76,10 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
         if (state.get(r.broker)!.trading !== r.state) apply(r.broker, { type: "TradingStateSet", state: r.state, reason: r.reason ?? "set by operator", at: now });
       }
       const before = state.get(r.broker)!.trading;
+      // While the read model is rebuilding (a cache flush) the day's P&L is unknown, not zero:
+      // the last one seen stands until it is back.
       const totals = await portfolioTotals(ctx.cache, r.broker, ctx.config.startingCash);
-      apply(r.broker, { type: "PnlUpdated", realised_pnl: totals.realised_pnl, unrealised_pnl: totals.unrealised_pnl, fees: totals.fees, at: now });
+      if (totals) apply(r.broker, { type: "PnlUpdated", realised_pnl: totals.realised_pnl, unrealised_pnl: totals.unrealised_pnl, fees: totals.fees, at: now });
       const after = state.get(r.broker)!;
       if (before !== "HALTED" && after.trading === "HALTED") {
         ctx.logger.warn({ broker: r.broker, reason: after.trading_reason }, "daily loss limit breached: trading HALTED");
