@@ -8,7 +8,8 @@ import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { allows, bearerKey, type ApiKeys, type Scope } from "./auth.ts";
-import { ApiError } from "./errors.ts";
+import type { Problem } from "../../src/errors.ts";
+import { ApiError, invalid } from "./errors.ts";
 import { check, readJson } from "./validate.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -100,6 +101,22 @@ export function requireKey(keys: ApiKeys, scope: Scope): MiddlewareHandler {
 }
 
 /**
+ * A 422 naming each path parameter and query parameter that holds a NUL (%00): PostgreSQL cannot
+ * take one in text, and no identifier of ours has one. Called only when the URL has a %00.
+ */
+function refuseNul(c: Context): void {
+  const problems: Problem[] = [];
+  for (const [name, value] of Object.entries(c.req.param() as Record<string, string>)) {
+    if (value.includes("\u0000")) problems.push({ path: name, message: `${name}: must not contain NUL characters (%00)` });
+  }
+  for (const [name, value] of new URL(c.req.url).searchParams) {
+    const shown = name.replaceAll("\u0000", "%00").slice(0, 40);
+    if (name.includes("\u0000") || value.includes("\u0000")) problems.push({ path: shown, message: `${shown}: must not contain NUL characters (%00)` });
+  }
+  if (problems.length > 0) throw invalid(problems, "request");
+}
+
+/**
  * Registers `routes` on `api`, each behind its key check and, with a body, the size limit.
  *
  * @example
@@ -115,6 +132,7 @@ export function register(api: Hono, routes: readonly Route[], opts: { keys: ApiK
   for (const r of routes) {
     const guard = requireKey(opts.keys, scopeOf(r));
     const handle: MiddlewareHandler = async (c) => {
+      if (c.req.url.includes("%00")) refuseNul(c);
       let body: unknown;
       if (r.body) {
         const json = await readJson(c);

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { BROKERS } from "../../src/config.ts";
-import { ISO_OFFSET } from "../../src/events/iso.ts";
+import { ISO, ISO_OFFSET, toIsoMs } from "../../src/events/iso.ts";
 import { toPaise } from "../../src/money.ts";
 import type { OrderStatus, OrderType, Product, Side, TradingState } from "./services.ts";
 
@@ -282,6 +282,16 @@ export const instrumentListResponse = z.object({ instruments: z.array(instrument
 
 export const MAX_TICKS = 1_000;
 
+/**
+ * True when an offset date-time stays a 4-digit year once converted to UTC, as the tick event's
+ * exchange_ts must be: "9999-12-31T23:59:59-23:59" is year 10000 in UTC, which every stage would
+ * dead-letter.
+ */
+export function inUtcRange(iso: string): boolean {
+  // Not a date-time at all: the format check says so.
+  return !ISO_OFFSET.test(iso) || ISO.test(toIsoMs(iso));
+}
+
 const tickIn = z.strictObject({
   instrument_token: instrumentToken,
   last_price: priceIn,
@@ -289,7 +299,11 @@ const tickIn = z.strictObject({
   volume: count.optional(),
   bid: priceIn.optional(),
   ask: priceIn.optional(),
-  exchange_ts: z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time, e.g. 2025-01-02T09:15:00Z" }).optional().meta({ description: "Default: when the gateway received it." }),
+  exchange_ts: z.iso
+    .datetime({ offset: true, error: "must be an ISO 8601 date-time, e.g. 2025-01-02T09:15:00Z" })
+    .refine(inUtcRange, "must fall between years 0000 and 9999 once converted to UTC")
+    .optional()
+    .meta({ description: "Default: when the gateway received it. Converted to UTC, it must stay within years 0000–9999 (the event schema's range)." }),
 });
 
 export const ticksBody = z.strictObject({
@@ -336,7 +350,7 @@ export function fastTicksBody(input: unknown): z.output<typeof ticksBody> | unde
       out.ask = ask;
     }
     if (t.exchange_ts !== undefined) {
-      if (typeof t.exchange_ts !== "string" || !ISO_OFFSET.test(t.exchange_ts)) return undefined;
+      if (typeof t.exchange_ts !== "string" || !ISO_OFFSET.test(t.exchange_ts) || !inUtcRange(t.exchange_ts)) return undefined;
       out.exchange_ts = t.exchange_ts;
     }
     ticks[i] = out;
