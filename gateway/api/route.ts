@@ -10,6 +10,7 @@ import type { z } from "zod";
 import { allows, bearerKey, type ApiKeys, type Scope } from "./auth.ts";
 import type { Problem } from "../../src/errors.ts";
 import { ApiError, invalid } from "./errors.ts";
+import { preview } from "./json.ts";
 import { check, readJson } from "./validate.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -32,6 +33,8 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   body?: B;
   /** A hand-written parser for `body`'s common case: its result when the input is certainly valid (as zod would give it), else undefined and zod decides. */
   fastBody?: (input: unknown) => Out<B> | undefined;
+  /** Path parameters' schemas, for the document; a value that does not fit is a 404 (no such thing). */
+  params?: Record<string, z.ZodType>;
   /** Strict: an unknown query parameter is a 422 (a typo would otherwise drop a filter). */
   query?: Q;
   /** Success responses; the error responses are added from what the route can do. */
@@ -133,6 +136,10 @@ export function register(api: Hono, routes: readonly Route[], opts: { keys: ApiK
     const guard = requireKey(opts.keys, scopeOf(r));
     const handle: MiddlewareHandler = async (c) => {
       if (c.req.url.includes("%00")) refuseNul(c);
+      for (const [name, schema] of Object.entries(r.params ?? {})) {
+        const value = c.req.param(name) ?? "";
+        if (!schema.safeParse(value).success) throw new ApiError("NOT_FOUND", `unknown ${name} ${preview(value)}`);
+      }
       let body: unknown;
       if (r.body) {
         const json = await readJson(c);

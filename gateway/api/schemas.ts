@@ -50,6 +50,15 @@ export const moneyOut = z.string().regex(/^-?\d+\.\d{2}$/).meta({ description: '
 
 export const instrumentToken = z.number().int("must be an integer").positive("must be a positive instrument token").max(2 ** 32 - 1, "is not an instrument token");
 
+/**
+ * A broker in a path: one of ACTIVE_BROKERS (another is a 404).
+ *
+ * @example
+ * route({ path: "/risk/:broker/limits", params: { broker: brokerParam(services) }, … });
+ */
+export const brokerParam = (s: { activeBrokers: readonly string[] }) =>
+  z.enum(s.activeBrokers as [string, ...string[]]).meta({ description: "One of ACTIVE_BROKERS." });
+
 /** Brokers are checked against ACTIVE_BROKERS by the route: one that is not running is a 404. */
 export const brokerName = z.string().min(1).max(32).meta({ description: `A broker namespace (${BROKERS.join(" | ")}), one of ACTIVE_BROKERS.` });
 
