@@ -2,7 +2,7 @@
  * `bun run fuzz`: Schemathesis, every check, against a fresh embedded gateway, from its own
  * /openapi.json. Schemathesis (PyPI, a test tool, not part of the product) is installed at a
  * pinned version into `.venv-fuzz/` (gitignored) by this script, with the `python3` on the PATH
- * (or $PYTHON). The gateway is a child process: embedded, FEED=none, a random BOOTSTRAP_API_KEY
+ * (or $PYTHON; FUZZ_VENV names another venv directory). The gateway is a child process: embedded, FEED=none, a random BOOTSTRAP_API_KEY
  * (a trade key, which every request carries).
  *
  *   bun run fuzz                      # the long run: at least 20,000 requests
@@ -22,7 +22,8 @@ import { logLines } from "./lib/proc.ts";
 export const SCHEMATHESIS_VERSION = "4.32.5";
 
 const ROOT = resolve(import.meta.dir, "..");
-const VENV = join(ROOT, ".venv-fuzz");
+/** Where Schemathesis is installed: FUZZ_VENV, default .venv-fuzz/ at the root (gitignored). */
+const VENV = resolve(ROOT, process.env.FUZZ_VENV ?? ".venv-fuzz");
 const CONFIG = join(ROOT, "scripts/fuzz/schemathesis.toml");
 
 export interface FuzzOptions {
