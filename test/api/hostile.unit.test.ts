@@ -9,6 +9,8 @@ import type { Server } from "bun";
 import { MAX_JSON_DEPTH, parseBounded, tooDeep } from "../../gateway/api/json.ts";
 import { errorResponse } from "../../gateway/api/schemas.ts";
 import { createWsHandlers, type WsData } from "../../gateway/api/ws.ts";
+import { Hono } from "hono";
+import { mountPostbacks } from "../../gateway/kite.ts";
 import { tickSchema } from "../../src/events/payloads.ts";
 import { harness, silent, type Harness } from "./support.ts";
 
@@ -193,6 +195,21 @@ describe("/ready: details only for a key holder", () => {
     expect(r.status).toBe(401);
     expect(r.json.error.code).toBe("UNAUTHORIZED");
     expect(JSON.stringify(r.json)).not.toContain("checks");
+  });
+});
+
+describe("Kite postbacks (public: the checksum is the proof, so the body is bounded first)", () => {
+  test("nested deep: 400 before it is parsed; over 64 KiB: 413", async () => {
+    const app = new Hono();
+    let applied = 0;
+    mountPostbacks(app, "secret", { apply: async () => ++applied } as never, silent);
+    const post = (body: string) => app.request("/api/v1/kite/postback", { method: "POST", headers: { "content-type": "application/json" }, body });
+    const deep = await post(`{"order_id":"1","data":${DEEP.slice(0, 30_000)}${DEEP.slice(-30_000)}}`);
+    expect(deep.status).toBe(400);
+    expect(((await deep.json()) as any).error.code).toBe("BAD_POSTBACK");
+    expect((await post(JSON.stringify({ order_id: "1", pad: "x".repeat(70_000) }))).status).toBe(413);
+    expect((await post(JSON.stringify({ order_id: "1", order_timestamp: "2025-01-02 09:15:00", checksum: "00" }))).status).toBe(401);
+    expect(applied).toBe(0);
   });
 });
 
