@@ -37,7 +37,7 @@ function pathText(parts: readonly (string | number)[], root: string): string {
  * Strings are skipped with indexOf, so the pass costs little more than reading the text once.
  *
  * @example
- * depthOf('{"side":[[[]]]}', 2); // { path: ["side"] }
+ * tooDeep('{"side":[[[]]]}', 2); // ["side", 0]
  */
 export function tooDeep(text: string, max: number): (string | number)[] | undefined {
   // Per open container: the key (object) or index (array) of the value being read in it.
