@@ -8,6 +8,7 @@ import type { Cache } from "../src/cache/index.ts";
 import type { Log } from "../src/log/port.ts";
 import type { FeedStats } from "../src/market/feed.ts";
 import type { Store } from "../src/store/index.ts";
+import { ApiKeys, bearerKey } from "./api/auth.ts";
 import type { WorkerStatus } from "./supervisor.ts";
 
 export interface AppDeps {
@@ -18,6 +19,8 @@ export interface AppDeps {
   workers: () => WorkerStatus[];
   feed: () => FeedStats;
   startedAt: number;
+  /** Who may see /ready's details; default: the store's api_keys. */
+  keys?: Pick<ApiKeys, "verify">;
 }
 
 interface Check {
@@ -44,6 +47,19 @@ async function check(name: string, kind: string, ms: number, probe: () => Promis
   }
 }
 
+const RETRY = { "Retry-After": "5" };
+
+/**
+ * Any method but GET (and HEAD, which Hono answers as GET) on `path` is a 405 with Allow.
+ * Register it after the path's GET handler.
+ *
+ * @example
+ * app.get("/health", handler); onlyGet(app, "/health");
+ */
+export function onlyGet(app: Hono, path: string): void {
+  app.all(path, (c) => c.json(errorBody("METHOD_NOT_ALLOWED", `${path} does not take ${c.req.method}; it takes GET, HEAD`), 405, { Allow: "GET, HEAD" }));
+}
+
 export const errorBody = (code: string, message: string, details?: unknown) => ({ error: { code, message, details: details ?? null } });
 
 export function createApp(deps: AppDeps): Hono {
@@ -51,7 +67,21 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get("/health", (c) => c.json({ status: "ok", mode: deps.mode, uptime_s: Math.round((Date.now() - deps.startedAt) / 1000) }));
 
+  // Details (stage stats, the store's URL: for the embedded store, a way in) only for a valid
+  // API key; without one, only ready or not.
+  const keys = deps.keys ?? new ApiKeys(deps.store.sql);
   app.get("/ready", async (c) => {
+    const key = bearerKey(c.req.header("authorization"));
+    let holder = false;
+    if (key) {
+      try {
+        holder = (await keys.verify(key)) !== undefined;
+      } catch {
+        // The store is down: the key cannot be checked, and the gateway is not ready either.
+        return c.json({ status: "not_ready" }, 503, RETRY);
+      }
+      if (!holder) return c.json(errorBody("UNAUTHORIZED", "the API key is unknown or revoked"), 401, { "WWW-Authenticate": 'Bearer realm="alpha-panda", error="invalid_token"' });
+    }
     const checks = await Promise.all([
       check("log", deps.log.kind, 2_000, async () => ({ topics: (await deps.log.listTopics()).length })),
       check("store", deps.store.kind, 2_000, async () => {
@@ -66,7 +96,8 @@ export function createApp(deps: AppDeps): Hono {
     const feed = deps.feed();
     checks.push({ name: "feed", ok: feed.kind === "none" || feed.running || !feed.lastError, kind: feed.kind, detail: { published: feed.published }, error: feed.lastError });
     const ready = checks.every((x) => x.ok);
-    return c.json({ status: ready ? "ready" : "not_ready", checks }, ready ? 200 : 503);
+    const status = ready ? "ready" : "not_ready";
+    return c.json(holder ? { status, checks } : { status }, ready ? 200 : 503, ready ? {} : RETRY);
   });
 
   // Prometheus text format: what each stage and the feed have done, and worker restarts.
@@ -112,6 +143,7 @@ export function createApp(deps: AppDeps): Hono {
     return c.text(`${lines.join("\n")}\n`, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
 
+  for (const path of ["/health", "/ready", "/metrics"]) onlyGet(app, path);
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => c.json(errorBody("INTERNAL", err.message), 500));
   return app;

@@ -7,6 +7,8 @@
  * All three go through `apply`, which turns Kite's order and its trades into our lifecycle events
  * with ids derived from what happened, so an update seen twice changes nothing.
  */
+import { bodyLimit } from "hono/body-limit";
+import { MAX_JSON_DEPTH, tooDeep } from "./api/json.ts";
 import type { Hono } from "hono";
 import type { Config } from "../src/config.ts";
 import { encodeEnvelope } from "../src/events/envelope.ts";
@@ -80,8 +82,12 @@ export function kiteGateway(config: NonNullable<Config["kite"]>, store: Store, p
 
 /** POST /api/v1/kite/postback: public (Kite cannot send our API key), the checksum is the proof. */
 export function mountPostbacks(app: Hono, apiSecret: string, kite: KiteGateway, logger: Logger): void {
-  app.post("/api/v1/kite/postback", async (c) => {
-    const r = verifyPostback(await c.req.text(), apiSecret);
+  // Public, so bounded before anything reads it: a postback is a few hundred bytes of flat JSON.
+  const tooLarge = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json(errorBody("PAYLOAD_TOO_LARGE", "a postback is at most 64 KiB"), 413) });
+  app.post("/api/v1/kite/postback", tooLarge, async (c) => {
+    const text = await c.req.text();
+    if (tooDeep(text, MAX_JSON_DEPTH)) return c.json(errorBody("BAD_POSTBACK", `postback body is nested more than ${MAX_JSON_DEPTH} levels deep`), 400);
+    const r = verifyPostback(text, apiSecret);
     if (!r.ok) {
       logger.warn({ reason: r.reason, message: r.message }, "postback refused");
       return c.json(errorBody(r.reason === "bad_checksum" ? "BAD_CHECKSUM" : "BAD_POSTBACK", r.message), r.reason === "bad_checksum" ? 401 : 400);

@@ -16,6 +16,7 @@
  */
 import { Hono } from "hono";
 import type { Logger } from "../../src/logger.ts";
+import { onlyGet } from "../app.ts";
 import type { ApiKeys } from "./auth.ts";
 import { ApiError, renderError } from "./errors.ts";
 import { marketRoutes } from "./market.ts";
@@ -78,5 +79,6 @@ export function mountApi(app: Hono, deps: ApiDeps): { routes: Route[]; openapi: 
 
   const openapi = openApiDocument(routes, API_PREFIX);
   app.get("/openapi.json", (c) => c.json(openapi));
+  onlyGet(app, "/openapi.json");
   return { routes, openapi };
 }

@@ -17,7 +17,27 @@ type JsonSchema = Record<string, unknown>;
  */
 export function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
-  return rest;
+  return io === "input" ? noNul(rest) : rest;
+}
+
+/** Matches a string without NUL; JSON Schema's patterns are ECMA-262 regular expressions. */
+const NO_NUL = "^[^\\u0000]*$";
+
+/**
+ * Every free string of an input schema (no pattern, enum, const or format of its own, all of which
+ * exclude NUL already) gets the pattern that says what the API enforces on every string it takes:
+ * no NUL character (json.ts, route.ts).
+ */
+function noNul(schema: JsonSchema): JsonSchema {
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (typeof node !== "object" || node === null) return;
+    const n = node as JsonSchema;
+    if (n.type === "string" && n.pattern === undefined && n.enum === undefined && n.const === undefined && n.format === undefined && n.allOf === undefined) n.pattern = NO_NUL;
+    for (const v of Object.values(n)) walk(v);
+  };
+  walk(schema);
+  return schema;
 }
 
 const ERROR_TEXT: Record<number, string> = {
@@ -34,11 +54,16 @@ const ERROR_TEXT: Record<number, string> = {
 
 const json = (schema: JsonSchema) => ({ "application/json": { schema } });
 
+const RETRY_AFTER = { "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "string", pattern: "^[0-9]+$" } } };
+
 /** OpenAPI's path syntax: "/orders/:id" → "/orders/{id}". */
 export const openApiPath = (prefix: string, path: string): string => prefix + path.replace(/:([A-Za-z_]\w*)/g, "{$1}");
 
 function parameters(r: Route): JsonSchema[] {
-  const fromPath = [...r.path.matchAll(/:([A-Za-z_]\w*)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+  const fromPath = [...r.path.matchAll(/:([A-Za-z_]\w*)/g)].map((m) => {
+    const declared = r.params?.[m[1]!];
+    return { name: m[1], in: "path", required: true, schema: declared ? jsonSchema(declared, "input") : noNul({ type: "string" }) };
+  });
   if (!r.query) return fromPath;
   const q = jsonSchema(r.query, "input") as { properties?: Record<string, JsonSchema>; required?: string[] };
   const fromQuery = Object.entries(q.properties ?? {}).map(([name, schema]) => ({
@@ -57,8 +82,12 @@ function operation(r: Route, errors: JsonSchema): JsonSchema {
     if (res) responses[status] = { description: res.description, content: json(jsonSchema(res.schema, "output")) };
   }
   const codes = new Set([401, 403, 503, ...(r.errors ?? [])]);
-  if (r.body || r.query) codes.add(422);
-  for (const code of [...codes].sort((a, b) => a - b)) responses[String(code)] = { description: ERROR_TEXT[code] ?? "Error.", content: json(errors) };
+  if (r.body || r.query || r.path.includes(":")) codes.add(422); // a NUL in a path parameter is a 422 too
+  if (r.body) for (const c of [400, 413, 415]) codes.add(c);
+  if (r.params) codes.add(404);
+  for (const code of [...codes].sort((a, b) => a - b)) {
+    responses[String(code)] = { description: ERROR_TEXT[code] ?? "Error.", ...(code === 503 ? { headers: RETRY_AFTER } : {}), content: json(errors) };
+  }
   const scope = scopeOf(r);
   return {
     operationId: `${r.method.toLowerCase()}${r.path.replace(/[/:]+(\w)/g, (_, c: string) => c.toUpperCase()).replace(/\W/g, "")}`,
@@ -73,9 +102,27 @@ function operation(r: Route, errors: JsonSchema): JsonSchema {
   };
 }
 
-const publicGet = (summary: string, description: string) => ({
-  get: { summary, security: [], tags: ["gateway"], responses: { 200: { description, content: json({ type: "object" }) } } },
+const publicGet = (summary: string, description: string, content: Record<string, unknown> = json({ type: "object" })) => ({
+  get: { summary, security: [], tags: ["gateway"], responses: { 200: { description, content } } },
 });
+
+/** /ready: ready or not for anyone; the checks only for a valid key (an unknown one is a 401). */
+function readyPath(errors: JsonSchema): JsonSchema {
+  const status = (s: string) => ({ type: "string", enum: [s] });
+  const checks = { type: "array", items: { type: "object", required: ["name", "ok"], properties: { name: { type: "string" }, ok: { type: "boolean" } } } };
+  return {
+    get: {
+      summary: "Readiness: every dependency answers (503 while one does not); the checks only for a holder of an API key",
+      tags: ["gateway"],
+      security: [{}, { bearerAuth: [] }],
+      responses: {
+        200: { description: "Ready.", content: json({ type: "object", required: ["status"], properties: { status: status("ready"), checks } }) },
+        401: { description: ERROR_TEXT[401], content: json(errors) },
+        503: { description: "Not ready yet, or a dependency is down.", headers: RETRY_AFTER, content: json({ type: "object", required: ["status"], properties: { status: status("not_ready"), checks } }) },
+      },
+    },
+  };
+}
 
 /**
  * The whole document for `routes` mounted under `prefix`.
@@ -87,7 +134,8 @@ export function openApiDocument(routes: readonly Route[], prefix: string): JsonS
   const errors = jsonSchema(errorResponse, "output");
   const paths: Record<string, Record<string, unknown>> = {
     "/health": publicGet("Liveness", "The process is up."),
-    "/ready": publicGet("Readiness: every dependency answers (503 while one does not)", "Ready."),
+    "/ready": readyPath(errors),
+    "/metrics": publicGet("Prometheus metrics", "Counters and summaries in the text format.", { "text/plain": { schema: { type: "string" } } }),
     "/openapi.json": publicGet("This document", "OpenAPI 3.1."),
   };
   for (const r of routes) (paths[openApiPath(prefix, r.path)] ??= {})[r.method.toLowerCase()] = operation(r, errors);

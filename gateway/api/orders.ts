@@ -10,7 +10,7 @@ import { listOrdersQuery, orderListResponse, orderResponse, placeOrderBody } fro
 import type { OrderView, PlaceOrder, Services } from "./services.ts";
 import { orderJson } from "./views.ts";
 
-const orderId = z.string().min(1).max(128);
+const orderId = z.string().min(1).max(128).meta({ description: "An order_id this API gave out." });
 
 /** The fields that make an order what it is: a client_order_id reused for another order is a 409. */
 function sameOrder(o: OrderView, cmd: PlaceOrder): boolean {
@@ -98,6 +98,7 @@ export function orderRoutes(s: Services): Route[] {
     route({
       method: "GET",
       path: "/orders/:id",
+      params: { id: orderId },
       tag: "orders",
       summary: "One order with its lifecycle events",
       responses: { 200: { description: "The order.", schema: orderResponse } },
@@ -109,6 +110,7 @@ export function orderRoutes(s: Services): Route[] {
     route({
       method: "DELETE",
       path: "/orders/:id",
+      params: { id: orderId },
       tag: "orders",
       summary: "Request a cancel",
       responses: { 202: { description: "Cancel requested; the order's events say when it is done.", schema: orderResponse } },

@@ -3,7 +3,7 @@
  */
 import { activeBroker } from "./lookups.ts";
 import { immutableBody, route, type Route } from "./route.ts";
-import { portfolioListResponse, portfolioResponse, positionsResponse, tradesQuery, tradesResponse } from "./schemas.ts";
+import { portfolioListResponse, portfolioResponse, positionsResponse, tradesQuery, tradesResponse, brokerParam } from "./schemas.ts";
 import type { PortfolioView, Services } from "./services.ts";
 import { portfolioJson, positionJson, tradeJson } from "./views.ts";
 
@@ -40,6 +40,7 @@ export function portfolioRoutes(s: Services): Route[] {
     route({
       method: "GET",
       path: "/portfolios/:broker",
+      params: { broker: brokerParam(s) },
       tag: "portfolios",
       summary: "One broker's portfolio",
       responses: { 200: { description: "Cash, P&L and positions.", schema: portfolioResponse } },
@@ -51,6 +52,7 @@ export function portfolioRoutes(s: Services): Route[] {
     route({
       method: "GET",
       path: "/portfolios/:broker/positions",
+      params: { broker: brokerParam(s) },
       tag: "portfolios",
       summary: "One broker's positions",
       responses: { 200: { description: "Positions per strategy and instrument.", schema: positionsResponse } },

@@ -4,7 +4,7 @@
  */
 import { activeBroker } from "./lookups.ts";
 import { route, type Route } from "./route.ts";
-import { riskLimitsBody, riskResponse, riskStateBody } from "./schemas.ts";
+import { brokerParam, riskLimitsBody, riskResponse, riskStateBody } from "./schemas.ts";
 import type { RiskLimits, Services } from "./services.ts";
 import { riskJson } from "./views.ts";
 
@@ -15,10 +15,12 @@ import { riskJson } from "./views.ts";
  * register(api, riskRoutes(services), { keys, maxBodyBytes });
  */
 export function riskRoutes(s: Services): Route[] {
+  const params = { broker: brokerParam(s) };
   return [
     route({
       method: "GET",
       path: "/risk/:broker/limits",
+      params,
       tag: "risk",
       summary: "A broker's risk limits and trading state",
       responses: { 200: { description: "Limits and state.", schema: riskResponse } },
@@ -30,6 +32,7 @@ export function riskRoutes(s: Services): Route[] {
     route({
       method: "PUT",
       path: "/risk/:broker/limits",
+      params,
       tag: "risk",
       summary: "Set risk limits: those named change, the rest keep their value",
       body: riskLimitsBody,
@@ -45,6 +48,7 @@ export function riskRoutes(s: Services): Route[] {
     route({
       method: "POST",
       path: "/risk/:broker/state",
+      params,
       tag: "risk",
       summary: "Set the trading state: ACTIVE, REDUCING (only orders that shrink positions) or HALTED (the kill switch)",
       body: riskStateBody,

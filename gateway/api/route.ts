@@ -8,7 +8,9 @@ import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { allows, bearerKey, type ApiKeys, type Scope } from "./auth.ts";
-import { ApiError } from "./errors.ts";
+import type { Problem } from "../../src/errors.ts";
+import { ApiError, invalid } from "./errors.ts";
+import { preview } from "./json.ts";
 import { check, readJson } from "./validate.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -31,6 +33,8 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   body?: B;
   /** A hand-written parser for `body`'s common case: its result when the input is certainly valid (as zod would give it), else undefined and zod decides. */
   fastBody?: (input: unknown) => Out<B> | undefined;
+  /** Path parameters' schemas, for the document; a value that does not fit is a 404 (no such thing). */
+  params?: Record<string, z.ZodType>;
   /** Strict: an unknown query parameter is a 422 (a typo would otherwise drop a filter). */
   query?: Q;
   /** Success responses; the error responses are added from what the route can do. */
@@ -100,6 +104,22 @@ export function requireKey(keys: ApiKeys, scope: Scope): MiddlewareHandler {
 }
 
 /**
+ * A 422 naming each path parameter and query parameter that holds a NUL (%00): PostgreSQL cannot
+ * take one in text, and no identifier of ours has one. Called only when the URL has a %00.
+ */
+function refuseNul(c: Context): void {
+  const problems: Problem[] = [];
+  for (const [name, value] of Object.entries(c.req.param() as Record<string, string>)) {
+    if (value.includes("\u0000")) problems.push({ path: name, message: `${name}: must not contain NUL characters (%00)` });
+  }
+  for (const [name, value] of new URL(c.req.url).searchParams) {
+    const shown = name.replaceAll("\u0000", "%00").slice(0, 40);
+    if (name.includes("\u0000") || value.includes("\u0000")) problems.push({ path: shown, message: `${shown}: must not contain NUL characters (%00)` });
+  }
+  if (problems.length > 0) throw invalid(problems, "request");
+}
+
+/**
  * Registers `routes` on `api`, each behind its key check and, with a body, the size limit.
  *
  * @example
@@ -115,6 +135,11 @@ export function register(api: Hono, routes: readonly Route[], opts: { keys: ApiK
   for (const r of routes) {
     const guard = requireKey(opts.keys, scopeOf(r));
     const handle: MiddlewareHandler = async (c) => {
+      if (c.req.url.includes("%00")) refuseNul(c);
+      for (const [name, schema] of Object.entries(r.params ?? {})) {
+        const value = c.req.param(name) ?? "";
+        if (!schema.safeParse(value).success) throw new ApiError("NOT_FOUND", `unknown ${name} ${preview(value)}`);
+      }
       let body: unknown;
       if (r.body) {
         const json = await readJson(c);

@@ -9,8 +9,9 @@
  */
 import { z } from "zod";
 import { BROKERS } from "../../src/config.ts";
-import { ISO_OFFSET } from "../../src/events/iso.ts";
+import { ISO, ISO_OFFSET, toIsoMs } from "../../src/events/iso.ts";
 import { toPaise } from "../../src/money.ts";
+import { STRATEGY_KINDS, STRATEGY_PARAMS } from "../../src/strategies/index.ts";
 import type { OrderStatus, OrderType, Product, Side, TradingState } from "./services.ts";
 
 export const SIDES = ["BUY", "SELL"] as const satisfies readonly Side[];
@@ -22,6 +23,8 @@ export const TRADING_STATES = ["ACTIVE", "REDUCING", "HALTED"] as const satisfie
 // ---------------------------------------------------------------- building blocks
 
 const RUPEES = /^\d{1,13}(\.\d{1,2})?$/;
+/** RUPEES above zero, without leading zeros: a pattern the OpenAPI document can state (no lookahead). */
+const POSITIVE_RUPEES = /^(?:[1-9]\d{0,12}(?:\.\d{1,2})?|0\.(?:[1-9]\d?|0[1-9]))$/;
 
 const rupeesString = z
   .string({
@@ -30,7 +33,11 @@ const rupeesString = z
   .regex(RUPEES, `must be rupees with at most 2 decimals, such as "2451.35"`);
 
 /** A price in rupees, above zero, as paise. */
-export const priceIn = rupeesString
+export const priceIn = z
+  .string({
+    error: (i) => (typeof i.input === "number" ? `must be a decimal string such as "2451.35", not a JSON number` : undefined),
+  })
+  .regex(POSITIVE_RUPEES, `must be rupees above 0 with at most 2 decimals and no leading zeros, such as "2451.35"`)
   .transform(toPaise)
   .refine((p) => p > 0, "must be above 0")
   .meta({ description: 'Rupees as a decimal string, at most 2 decimals, e.g. "2451.35"; on the instrument\'s tick grid.' });
@@ -43,6 +50,15 @@ export const moneyOut = z.string().regex(/^-?\d+\.\d{2}$/).meta({ description: '
 
 export const instrumentToken = z.number().int("must be an integer").positive("must be a positive instrument token").max(2 ** 32 - 1, "is not an instrument token");
 
+/**
+ * A broker in a path: one of ACTIVE_BROKERS (another is a 404).
+ *
+ * @example
+ * route({ path: "/risk/:broker/limits", params: { broker: brokerParam(services) }, … });
+ */
+export const brokerParam = (s: { activeBrokers: readonly string[] }) =>
+  z.enum(s.activeBrokers as [string, ...string[]]).meta({ description: "One of ACTIVE_BROKERS." });
+
 /** Brokers are checked against ACTIVE_BROKERS by the route: one that is not running is a 404. */
 export const brokerName = z.string().min(1).max(32).meta({ description: `A broker namespace (${BROKERS.join(" | ")}), one of ACTIVE_BROKERS.` });
 
@@ -51,13 +67,11 @@ const strategyId = z.string().regex(STRATEGY_ID, "must be lower case letters, di
 
 const count = z.number().int("must be a whole number").min(0, "must not be negative").max(Number.MAX_SAFE_INTEGER, "is too large");
 
-/** An integer query parameter (query strings are text). */
-const intParam = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d{1,9}$/, `must be an integer from ${min} to ${max}`)
-    .transform(Number)
-    .pipe(z.number().min(min, `must be an integer from ${min} to ${max}`).max(max, `must be an integer from ${min} to ${max}`));
+/** A page size query parameter, 1 to 500 (query strings are text; the pattern states the range). */
+const limitParam = z
+  .string()
+  .regex(/^(?:[1-9]\d?|[1-4]\d\d|500)$/, "must be an integer from 1 to 500")
+  .transform(Number);
 
 // ---------------------------------------------------------------- orders
 
@@ -103,13 +117,33 @@ export const placeOrderBody = z
       if (rule[f] && o[f] === undefined) ctx.addIssue({ code: "custom", path: [f], message: `is required for ${o.order_type} orders` });
       if (!rule[f] && o[f] !== undefined) ctx.addIssue({ code: "custom", path: [f], message: `is not allowed on ${o.order_type} orders` });
     }
+  })
+  // The same rules as the superRefine above, stated for the OpenAPI document.
+  .meta({
+    allOf: [
+      {
+        oneOf: [
+          { required: ["instrument_token"], not: { anyOf: [{ required: ["exchange"] }, { required: ["symbol"] }] } },
+          { required: ["exchange", "symbol"], not: { required: ["instrument_token"] } },
+        ],
+      },
+      {
+        oneOf: ORDER_TYPES.map((t) => ({
+          properties: { order_type: { const: t } },
+          ...((["price", "trigger_price"] as const).some((f) => priceRules[t][f]) ? { required: (["price", "trigger_price"] as const).filter((f) => priceRules[t][f]) } : {}),
+          ...((["price", "trigger_price"] as const).some((f) => !priceRules[t][f])
+            ? { not: { anyOf: (["price", "trigger_price"] as const).filter((f) => !priceRules[t][f]).map((f) => ({ required: [f] })) } }
+            : {}),
+        })),
+      },
+    ],
   });
 
 export const listOrdersQuery = z.strictObject({
   broker: brokerName.optional(),
   status: z.enum(ORDER_STATUSES).optional(),
   strategy_id: z.string().min(1).max(64).optional(),
-  limit: intParam(1, 500).optional().meta({ description: "1 to 500, default 50." }),
+  limit: limitParam.optional().meta({ description: "1 to 500, default 50." }),
   cursor: z.string().min(1).max(512).optional().meta({ description: "next_cursor of the previous page." }),
 });
 
@@ -169,7 +203,7 @@ export const positionsResponse = z.object({ broker: z.enum(BROKERS), positions: 
 
 export const tradesQuery = z.strictObject({
   broker: brokerName.optional().meta({ description: "Default: every active broker." }),
-  limit: intParam(1, 500).optional().meta({ description: "1 to 500, default 50; newest first." }),
+  limit: limitParam.optional().meta({ description: "1 to 500, default 50; newest first." }),
 });
 
 export const tradeOut = z.object({
@@ -190,22 +224,56 @@ export const tradesResponse = z.object({ trades: z.array(tradeOut) });
 
 // ---------------------------------------------------------------- strategies
 
+const KINDS = STRATEGY_KINDS as [string, ...string[]];
+
 const strategyFields = {
-  kind: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "must be a strategy kind such as momentum"),
+  kind: z.enum(KINDS, { error: `must be a strategy kind: ${KINDS.join(", ")}` }),
   params: z.record(z.string(), z.unknown()),
   instruments: z.array(instrumentToken).max(1_000, "has more than 1000 instruments"),
   brokers: z.array(z.enum(BROKERS)).min(1, "must name at least one broker"),
   enabled: z.boolean(),
 };
 
-export const createStrategyBody = z.strictObject({
-  id: strategyId,
-  kind: strategyFields.kind,
-  params: strategyFields.params.optional(),
-  instruments: strategyFields.instruments.optional(),
-  brokers: strategyFields.brokers.optional().meta({ description: 'Default ["paper"].' }),
-  enabled: strategyFields.enabled.optional().meta({ description: "Default true." }),
+/**
+ * `params` checked against its kind's schema (the kind's own, src/strategies), `{}` when absent;
+ * without a kind (a PATCH), against the kinds' schemas, one of which must take it.
+ */
+function checkParams(o: { kind?: string; params?: Record<string, unknown> }, ctx: z.RefinementCtx, required: boolean): void {
+  if (o.params === undefined && !required) return;
+  if (o.kind !== undefined && !Object.hasOwn(STRATEGY_PARAMS, o.kind)) return; // the kind's own check says so
+  const kinds = o.kind === undefined ? KINDS : [o.kind];
+  const results = kinds.map((k) => STRATEGY_PARAMS[k]!.safeParse(o.params ?? {}, { reportInput: true }));
+  if (results.some((r) => r.success)) return;
+  if (kinds.length > 1) {
+    ctx.addIssue({ code: "custom", path: ["params"], message: `fit no strategy kind's params (${KINDS.join(", ")})` });
+    return;
+  }
+  for (const i of results[0]!.error!.issues) ctx.addIssue({ ...i, path: ["params", ...i.path] } as never);
+}
+
+/** The same rule as checkParams, for the OpenAPI document: with kind k, params fit k's schema. */
+const paramsByKind = (create: boolean) => ({
+  anyOf: KINDS.map((k) => {
+    const schema = STRATEGY_PARAMS[k]!;
+    const { $schema: _, ...params } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+    return {
+      properties: { kind: { const: k }, params },
+      ...(create && !schema.safeParse({}).success ? { required: ["kind", "params"] } : {}),
+    };
+  }),
 });
+
+export const createStrategyBody = z
+  .strictObject({
+    id: strategyId,
+    kind: strategyFields.kind,
+    params: strategyFields.params.optional().meta({ description: "The kind's params (below); required unless the kind has defaults for all." }),
+    instruments: strategyFields.instruments.optional(),
+    brokers: strategyFields.brokers.optional().meta({ description: 'Default ["paper"].' }),
+    enabled: strategyFields.enabled.optional().meta({ description: "Default true." }),
+  })
+  .superRefine((o, ctx) => checkParams(o, ctx, true))
+  .meta(paramsByKind(true));
 
 export const patchStrategyBody = z
   .strictObject({
@@ -215,7 +283,9 @@ export const patchStrategyBody = z
     brokers: strategyFields.brokers.optional(),
     enabled: strategyFields.enabled.optional(),
   })
-  .refine((p) => Object.keys(p).length > 0, "must change at least one field");
+  .refine((p) => Object.keys(p).length > 0, "must change at least one field")
+  .superRefine((o, ctx) => checkParams(o, ctx, false))
+  .meta({ minProperties: 1, ...paramsByKind(false) });
 
 export const strategyOut = z.object({
   id: z.string(),
@@ -249,7 +319,8 @@ export const riskLimitsBody = z
     max_daily_loss: amountIn.optional().meta({ description: 'Rupees; a day P&L below minus this halts trading. Decimal string, e.g. "50000.00".' }),
     max_orders_per_second: count.optional(),
   })
-  .refine((p) => Object.keys(p).length > 0, "must name at least one limit");
+  .refine((p) => Object.keys(p).length > 0, "must name at least one limit")
+  .meta({ minProperties: 1 });
 
 export const riskStateBody = z.strictObject({
   state: z.enum(TRADING_STATES),
@@ -282,6 +353,16 @@ export const instrumentListResponse = z.object({ instruments: z.array(instrument
 
 export const MAX_TICKS = 1_000;
 
+/**
+ * True when an offset date-time stays a 4-digit year once converted to UTC, as the tick event's
+ * exchange_ts must be: "9999-12-31T23:59:59-23:59" is year 10000 in UTC, which every stage would
+ * dead-letter.
+ */
+export function inUtcRange(iso: string): boolean {
+  // Not a date-time at all: the format check says so.
+  return !ISO_OFFSET.test(iso) || ISO.test(toIsoMs(iso));
+}
+
 const tickIn = z.strictObject({
   instrument_token: instrumentToken,
   last_price: priceIn,
@@ -289,7 +370,11 @@ const tickIn = z.strictObject({
   volume: count.optional(),
   bid: priceIn.optional(),
   ask: priceIn.optional(),
-  exchange_ts: z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time, e.g. 2025-01-02T09:15:00Z" }).optional().meta({ description: "Default: when the gateway received it." }),
+  exchange_ts: z.iso
+    .datetime({ offset: true, error: "must be an ISO 8601 date-time, e.g. 2025-01-02T09:15:00Z" })
+    .refine(inUtcRange, "must fall between years 0000 and 9999 once converted to UTC")
+    .optional()
+    .meta({ description: "Default: when the gateway received it. Converted to UTC, it must stay within years 0000–9999 (the event schema's range)." }),
 });
 
 export const ticksBody = z.strictObject({
@@ -336,7 +421,7 @@ export function fastTicksBody(input: unknown): z.output<typeof ticksBody> | unde
       out.ask = ask;
     }
     if (t.exchange_ts !== undefined) {
-      if (typeof t.exchange_ts !== "string" || !ISO_OFFSET.test(t.exchange_ts)) return undefined;
+      if (typeof t.exchange_ts !== "string" || !ISO_OFFSET.test(t.exchange_ts) || !inUtcRange(t.exchange_ts)) return undefined;
       out.exchange_ts = t.exchange_ts;
     }
     ticks[i] = out;
@@ -350,7 +435,7 @@ const fastCount = (v: unknown): boolean => Number.isSafeInteger(v) && (v as numb
 
 /** priceIn by hand: paise above zero, or undefined. */
 function fastPrice(v: unknown): number | undefined {
-  if (typeof v !== "string" || !RUPEES.test(v)) return undefined;
+  if (typeof v !== "string" || !POSITIVE_RUPEES.test(v)) return undefined;
   const paise = toPaise(v);
   return paise > 0 ? paise : undefined;
 }

@@ -1,6 +1,7 @@
 /**
  * Strategy configuration: list, create (201; an id in use is a 409 from the services), patch.
  */
+import { z } from "zod";
 import type { Problem } from "../../src/errors.ts";
 import { ApiError, invalid } from "./errors.ts";
 import { route, type Route } from "./route.ts";
@@ -57,6 +58,7 @@ export function strategyRoutes(s: Services): Route[] {
     route({
       method: "PATCH",
       path: "/strategies/:id",
+      params: { id: z.string().regex(STRATEGY_ID) },
       tag: "strategies",
       summary: "Change a strategy: only the fields given",
       body: patchStrategyBody,

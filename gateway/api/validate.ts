@@ -7,11 +7,10 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { Problem } from "../../src/errors.ts";
 import { ApiError, invalid } from "./errors.ts";
+import { parseBounded, preview } from "./json.ts";
 
-const clip = (v: unknown): string => {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-};
+// Never the rejected value itself: it may be huge or nested 100,000 deep (json.ts).
+const clip = preview;
 
 const kindOf = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `${typeof v} ${clip(v)}`);
 
@@ -36,10 +35,11 @@ function messageOf(i: z.core.$ZodIssue): string {
  * problemsOf(result.error.issues); // [{ path: "quantity", message: "quantity: must be an integer, got string \"1\"" }]
  */
 export function problemsOf(issues: readonly z.core.$ZodIssue[], root = "body"): Problem[] {
-  const at = (path: readonly PropertyKey[]) => path.map(String).join(".") || root;
-  return issues.flatMap((i): Problem[] => {
+  // Keys come from the client: each shown at most 40 characters long.
+  const at = (path: readonly PropertyKey[]) => path.map((p) => (typeof p === "string" && p.length > 40 ? `${p.slice(0, 37)}...` : String(p))).join(".") || root;
+  const problems = issues.flatMap((i): Problem[] => {
     if (i.code === "unrecognized_keys") {
-      return i.keys.map((k) => {
+      return i.keys.slice(0, MAX_PROBLEMS + 1).map((k) => {
         const path = at([...i.path, k]);
         return { path, message: `${path}: is not a known field` };
       });
@@ -47,7 +47,14 @@ export function problemsOf(issues: readonly z.core.$ZodIssue[], root = "body"): 
     const path = at(i.path);
     return [{ path, message: `${path}: ${messageOf(i)}` }];
   });
+  // A body of 100,000 bad fields gets the first few named, not a megabyte of messages.
+  const total = issues.reduce((n, i) => n + (i.code === "unrecognized_keys" ? i.keys.length : 1), 0);
+  if (total <= MAX_PROBLEMS) return problems;
+  return [...problems.slice(0, MAX_PROBLEMS), { path: root, message: `${root}: and ${total - MAX_PROBLEMS} more problems` }];
 }
+
+/** Problems named in one answer at most; the rest are counted. */
+export const MAX_PROBLEMS = 20;
 
 /**
  * Validates a value; a 422 naming every bad field when it does not fit.
@@ -62,7 +69,8 @@ export function check<S extends z.ZodType>(schema: S, value: unknown, what: stri
 }
 
 /**
- * The body as JSON: 415 when the content type is not JSON, 400 when it does not parse.
+ * The body as JSON: 415 when the content type is not JSON, 400 when it does not parse, 422 naming
+ * the field when it is nested too deep or holds a NUL (json.ts).
  *
  * @example
  * const order = check(placeOrderBody, await readJson(c), "request body");
@@ -72,10 +80,8 @@ export async function readJson(c: Context): Promise<unknown> {
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `the body must be JSON: send Content-Type: application/json${type ? ` (got ${clip(type)})` : ""}`);
   }
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ApiError("BAD_JSON", `the body is not valid JSON: ${(err as Error).message}`);
-  }
+  const r = parseBounded(await c.req.text());
+  if (r.ok) return r.value;
+  if (r.syntax) throw new ApiError("BAD_JSON", `the body is not valid JSON: ${r.problems[0]!.message}`);
+  throw invalid(r.problems, "request body");
 }

@@ -8,4 +8,4 @@ export { meanReversion, meanReversionParams, type MeanReversionModel, type MeanR
 export { momentum, momentumParams, type MomentumModel, type MomentumParams } from "./momentum.ts";
 export { StrategyRouter, type RoutedSignal, type RouterOptions, type RouterSnapshot, type StrategyRow } from "./router.ts";
 export { signalId, toLots, type Signal } from "./signal.ts";
-export { STRATEGY_KINDS, compileStrategy, createStrategy, type InstrumentState, type Strategy, type StrategyStep } from "./strategy.ts";
+export { STRATEGY_KINDS, STRATEGY_PARAMS, compileStrategy, createStrategy, type InstrumentState, type Strategy, type StrategyStep } from "./strategy.ts";

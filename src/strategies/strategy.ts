@@ -2,6 +2,7 @@
  * A configured strategy: a kind bound to its validated params. Its `step` is the pure
  * `(state, tick) → { state, signals }` of one strategy on one instrument.
  */
+import type { z } from "zod";
 import type { Tick } from "../events/payloads.ts";
 import type { Problem } from "../errors.ts";
 import type { Direction, StrategyKind } from "./kind.ts";
@@ -77,6 +78,9 @@ const KINDS: Record<string, (id: string, params: unknown) => Strategy | Problem[
 
 /** The kinds a strategy row may name. */
 export const STRATEGY_KINDS: readonly string[] = Object.freeze(Object.keys(KINDS));
+
+/** Each kind's params schema, by kind: the API validates and documents params with these. */
+export const STRATEGY_PARAMS: Readonly<Record<string, z.ZodType>> = Object.freeze({ momentum: momentum.params, mean_reversion: meanReversion.params });
 
 /**
  * A strategy, or every problem with its kind and params (for callers that gather problems).

@@ -63,6 +63,69 @@ describe("GET /openapi.json", () => {
     expect(schema.properties.order_type.enum).toEqual(["MARKET", "LIMIT", "SL", "SL-M"]);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required.sort()).toEqual(["broker", "order_type", "quantity", "side"]);
-    expect(doc.paths["/api/v1/orders/{id}"].delete.parameters).toEqual([{ name: "id", in: "path", required: true, schema: { type: "string" } }]);
+    expect(doc.paths["/api/v1/orders/{id}"].delete.parameters).toEqual([
+      { name: "id", in: "path", required: true, schema: { type: "string", minLength: 1, maxLength: 128, pattern: "^[^\\u0000]*$", description: "An order_id this API gave out." } },
+    ]);
+  });
+});
+
+/** The body schema of an operation. */
+const body = (path: string, method: string) => doc.paths[path][method].requestBody.content["application/json"].schema;
+
+describe("the document is as strict as the validators (issue 30)", () => {
+  test("prices above zero, by a pattern a generator can use", () => {
+    const re = new RegExp(body("/api/v1/orders", "post").properties.price.pattern);
+    for (const ok of ["2451.35", "0.05", "0.5", "1", "9999999999999.99"]) expect(re.test(ok)).toBe(true);
+    for (const bad of ["0", "0.00", "0.0", "-1", "01.00", "1.234", "", "10000000000000"]) expect(re.test(bad)).toBe(false);
+    for (const v of ["0", "0.00", "2451.35", "01.00"]) {
+      const zodSays = placeOrderBody.safeParse({ broker: "paper", instrument_token: 1, side: "BUY", quantity: 1, order_type: "LIMIT", price: v }).success;
+      expect(zodSays).toBe(re.test(v));
+    }
+  });
+
+  test("which order fields go together", () => {
+    const [instrument, prices] = body("/api/v1/orders", "post").allOf;
+    expect(instrument.oneOf).toHaveLength(2);
+    expect(prices.oneOf.find((b: any) => b.properties.order_type.const === "SL")).toMatchObject({ required: ["price", "trigger_price"] });
+    expect(prices.oneOf.find((b: any) => b.properties.order_type.const === "MARKET").not.anyOf).toHaveLength(2);
+  });
+
+  test("at least one field on PUT limits and PATCH strategies; ranges of the limits", () => {
+    const limits = body("/api/v1/risk/{broker}/limits", "put");
+    expect(limits.minProperties).toBe(1);
+    expect(limits.properties.price_band_fraction).toMatchObject({ minimum: 0, maximum: 1 });
+    expect(limits.properties.max_order_quantity).toMatchObject({ type: "integer", minimum: 0 });
+    expect(body("/api/v1/strategies/{id}", "patch").minProperties).toBe(1);
+  });
+
+  test("known strategy kinds, each with its params", () => {
+    const create = body("/api/v1/strategies", "post");
+    expect(create.properties.kind.enum).toEqual(["momentum", "mean_reversion"]);
+    const momentum = create.anyOf.find((b: any) => b.properties.kind.const === "momentum");
+    expect(momentum.required).toEqual(["kind", "params"]);
+    expect(momentum.properties.params.required.sort()).toEqual(["lookback", "quantity", "threshold_bps"]);
+    expect(momentum.properties.params.additionalProperties).toBe(false);
+  });
+
+  test("page sizes 1 to 500; brokers in paths are the active ones; no string takes a NUL", () => {
+    const limit = doc.paths["/api/v1/orders"].get.parameters.find((p: any) => p.name === "limit").schema;
+    const re = new RegExp(limit.pattern);
+    expect(["1", "50", "500"].every((v) => re.test(v))).toBe(true);
+    expect(["0", "501", "007", "-1", "1e2"].some((v) => re.test(v))).toBe(false);
+    const broker = doc.paths["/api/v1/risk/{broker}/limits"].get.parameters.find((p: any) => p.name === "broker").schema;
+    expect(broker.enum).toEqual(["paper"]);
+    expect(body("/api/v1/risk/{broker}/state", "post").properties.reason.pattern).toBe("^[^\\u0000]*$");
+  });
+
+  test("every operation documents its error answers in the error shape", () => {
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      if (!path.startsWith(API_PREFIX)) continue;
+      for (const op of Object.values(ops)) {
+        for (const s of ["401", "403", "503"]) expect(op.responses[s].content["application/json"].schema.properties.error).toBeDefined();
+        expect(op.responses["503"].headers["Retry-After"]).toBeDefined();
+        if (op.requestBody) for (const s of ["400", "413", "415", "422"]) expect(op.responses[s]).toBeDefined();
+      }
+    }
+    expect(doc.paths["/ready"].get.responses["503"].headers["Retry-After"]).toBeDefined();
   });
 });

@@ -74,18 +74,19 @@ describe("strategies", () => {
     const list = await h.call("GET", "/api/v1/strategies", { key: h.readKey });
     expect(strategyListResponse.parse(list.json).strategies.map((s) => s.id)).toContain("momentum_fast");
 
-    const created = await h.call("POST", "/api/v1/strategies", { body: { id: "breakout_1", kind: "momentum", params: { lookback: 5 }, instruments: [738561] } });
+    const params = { lookback: 5, threshold_bps: 10, quantity: 1 };
+    const created = await h.call("POST", "/api/v1/strategies", { body: { id: "breakout_1", kind: "momentum", params, instruments: [738561] } });
     expect(created.status).toBe(201);
     expect(strategyResponse.parse(created.json).strategy).toMatchObject({ id: "breakout_1", brokers: ["paper"], enabled: true, params: { lookback: 5 } });
 
-    const dup = await h.call("POST", "/api/v1/strategies", { body: { id: "breakout_1", kind: "momentum" } });
+    const dup = await h.call("POST", "/api/v1/strategies", { body: { id: "breakout_1", kind: "momentum", params } });
     expect(dup.status).toBe(409);
 
     const bad = await h.call("POST", "/api/v1/strategies", { body: { id: "Bad Id", kind: "momentum", brokers: ["paper", "nyse"], enabled: "yes" } });
     expect(bad.status).toBe(422);
     expect(paths(bad)).toEqual(["brokers.1", "enabled", "id"]);
 
-    const unknownInst = await h.call("POST", "/api/v1/strategies", { body: { id: "x1", kind: "momentum", instruments: [738561, 42] } });
+    const unknownInst = await h.call("POST", "/api/v1/strategies", { body: { id: "x1", kind: "momentum", params, instruments: [738561, 42] } });
     expect(paths(unknownInst)).toEqual(["instruments.1"]);
     expect(unknownInst.json.error.message).toContain("instruments.1: unknown instrument 42");
 
@@ -96,6 +97,21 @@ describe("strategies", () => {
     const empty = await h.call("PATCH", "/api/v1/strategies/breakout_1", { body: {} });
     expect(empty.status).toBe(422);
     expect(empty.json.error.message).toContain("must change at least one field");
+  });
+
+  test("kinds and their params are checked where they come in, each problem named", async () => {
+    const unknownKind = await h.call("POST", "/api/v1/strategies", { body: { id: "k1", kind: "breakout", params: {} } });
+    expect(unknownKind.status).toBe(422);
+    expect(paths(unknownKind)).toEqual(["kind"]);
+    expect(unknownKind.json.error.message).toContain("must be a strategy kind: momentum, mean_reversion");
+    const badParams = await h.call("POST", "/api/v1/strategies", { body: { id: "k2", kind: "momentum", params: { lookback: 0, threshold_bps: 10, quantity: 1, typo: 1 } } });
+    expect(paths(badParams)).toEqual(["params.lookback", "params.typo"]);
+    const noParams = await h.call("POST", "/api/v1/strategies", { body: { id: "k3", kind: "mean_reversion" } });
+    expect(paths(noParams)).toEqual(["params.entry_z", "params.exit_z", "params.quantity", "params.window"]);
+    const patchFitsNone = await h.call("PATCH", "/api/v1/strategies/momentum_fast", { body: { params: { nope: 1 } } });
+    expect(paths(patchFitsNone)).toEqual(["params"]);
+    const patchWrongKind = await h.call("PATCH", "/api/v1/strategies/momentum_fast", { body: { kind: "mean_reversion", params: { lookback: 5, threshold_bps: 10, quantity: 1 } } });
+    expect(patchWrongKind.status).toBe(422);
   });
 });
 

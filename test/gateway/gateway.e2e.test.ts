@@ -11,15 +11,16 @@ afterAll(() => {
   for (const g of started) if (g.proc.exitCode === null) g.proc.kill("SIGKILL");
 });
 
-async function readyBody(url: string) {
-  const res = await fetch(`${url}/ready`);
+/** /ready as a key holder sees it (without a key it says only ready or not). */
+async function readyBody(url: string, key: string) {
+  const res = await fetch(`${url}/ready`, { headers: { authorization: `Bearer ${key}` } });
   return { status: res.status, body: (await res.json()) as { status: string; checks: Array<{ name: string; ok: boolean; kind?: string; detail?: Record<string, unknown> }> } };
 }
 
-async function untilConsumed(url: string, stage: string, timeoutMs: number): Promise<number> {
+async function untilConsumed(url: string, key: string, stage: string, timeoutMs: number): Promise<number> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const { body } = await readyBody(url);
+    const { body } = await readyBody(url, key);
     const consumed = Number(body.checks.find((c) => c.name === `stage.${stage}`)?.detail?.handled ?? 0);
     if (consumed > 0 || Date.now() > until) return consumed;
     await Bun.sleep(250);
@@ -37,19 +38,24 @@ describe("bun run gateway, embedded (no settings)", () => {
     expect(await health.json()).toMatchObject({ status: "ok", mode: "embedded" });
     expect(Date.now() - t0).toBeLessThan(20_000);
 
-    // The strategy stage's worker consumes what the feed put on market.ticks.
-    expect(await untilConsumed(url, "strategy", 15_000)).toBeGreaterThan(0);
-    const { status, body } = await readyBody(url);
-    expect(status).toBe(200);
-    expect(body.checks.map((c) => c.name)).toEqual(["log", "store", "cache", "stage.strategy", "stage.risk", "stage.execution", "stage.portfolio", "feed"]);
-    expect(body.checks.find((c) => c.name === "stage.strategy")?.detail?.partitions).toBe(6);
-    expect(body.checks.find((c) => c.name === "store")?.kind).toBe("pglite");
-    await gw.waitFor((l) => l.msg === "ticks published to market.ticks" && Number(l.published) > 0, 10_000);
-
     // No BOOTSTRAP_API_KEY: a development key is generated and printed, and it works.
     const devKey = String((await gw.waitFor((l) => typeof l.api_key === "string", 5_000)).api_key);
     expect((await fetch(`${url}/api/v1/portfolios/paper`, { headers: { authorization: `Bearer ${devKey}` } })).status).toBe(200);
     expect((await fetch(`${url}/api/v1/portfolios/paper`)).status).toBe(401);
+
+    // The strategy stage's worker consumes what the feed put on market.ticks.
+    expect(await untilConsumed(url, devKey, "strategy", 15_000)).toBeGreaterThan(0);
+    const { status, body } = await readyBody(url, devKey);
+    expect(status).toBe(200);
+    expect(body.checks.map((c) => c.name)).toEqual(["log", "store", "cache", "stage.strategy", "stage.risk", "stage.execution", "stage.portfolio", "feed"]);
+    expect(body.checks.find((c) => c.name === "stage.strategy")?.detail?.partitions).toBe(6);
+    expect(body.checks.find((c) => c.name === "store")?.kind).toBe("pglite");
+    expect(JSON.stringify(body)).toContain("postgres://");
+    // Without a key: ready or not, and nothing else (the embedded store's URL is a way in).
+    const anonymous = await fetch(`${url}/ready`);
+    expect(anonymous.status).toBe(200);
+    expect(await anonymous.json()).toEqual({ status: "ready" });
+    await gw.waitFor((l) => l.msg === "ticks published to market.ticks" && Number(l.published) > 0, 10_000);
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/^alpha_panda_stage_events_handled_total\{stage="strategy"\} [1-9]\d*$/m);
@@ -93,13 +99,14 @@ const servicesUp = (await needs("kafka")) && (await needs("redis")) && (await ne
 // (as in CI) needs() has already registered a failing test for it (test/support/infra.ts).
 describe.skipIf(!servicesUp)("bun run gateway, on real Kafka, Redis and PostgreSQL", () => {
   test("uses the real services, feeds ticks to the stages, and stops on SIGINT with exit 0", async () => {
-    const gw = spawnGateway({ PORT: "0", KAFKA_BROKERS: infra.kafkaBrokers, REDIS_URL: infra.redisUrl, DATABASE_URL: infra.databaseUrl });
+    const key = `ap_e2e_${crypto.randomUUID().replaceAll("-", "")}`;
+    const gw = spawnGateway({ PORT: "0", KAFKA_BROKERS: infra.kafkaBrokers, REDIS_URL: infra.redisUrl, DATABASE_URL: infra.databaseUrl, BOOTSTRAP_API_KEY: key });
     started.push(gw);
     const url = await gw.url(30_000);
-    expect(await untilConsumed(url, "strategy", 30_000)).toBeGreaterThan(0);
+    expect(await untilConsumed(url, key, "strategy", 30_000)).toBeGreaterThan(0);
     // Ready once every stage has joined its group (a rebalance can take a few seconds on Kafka).
-    let ready = await readyBody(url);
-    for (const until = Date.now() + 30_000; ready.status !== 200 && Date.now() < until; ready = await readyBody(url)) await Bun.sleep(250);
+    let ready = await readyBody(url, key);
+    for (const until = Date.now() + 30_000; ready.status !== 200 && Date.now() < until; ready = await readyBody(url, key)) await Bun.sleep(250);
     const { status, body } = ready;
     expect([status, body.checks.filter((c) => !c.ok)]).toEqual([200, []]);
     const kinds = Object.fromEntries(body.checks.map((c) => [c.name, c.kind]));
