@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { AlphaError } from "../../src/errors.ts";
 import type { Store } from "../../src/store/index.ts";
 import { getStrategy, listStrategies, loadMigrations, migrate, MIGRATIONS_DIR } from "../../src/store/index.ts";
+import { outboxConformance } from "./outbox-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -205,4 +206,5 @@ export function storeConformance(name: string, open: OpenStore): void {
       });
     });
   });
+  outboxConformance(name, () => open());
 }
