@@ -22,7 +22,7 @@ import { prepared } from "../src/store/db.ts";
 import { storeError } from "../src/store/errors.ts";
 import type { Store } from "../src/store/index.ts";
 import { insertOrder, ORDER_COLUMNS, orderByClientId, voidOrder } from "../src/store/outbox.ts";
-import { withinStore } from "../src/store/wait.ts";
+import { withdraw, withinStore } from "../src/store/wait.ts";
 import { OrderRelay, type RelayOptions } from "./outbox.ts";
 import { topicName } from "../src/topics.ts";
 import type { OrderQuery, OrderView, PlaceOrder, PortfolioView, PositionView, RiskView, Services, StrategyView, TradingState } from "./api/services.ts";
@@ -122,6 +122,8 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
   const sendTimeoutMs = d.config.orderSendTimeoutMs ?? 30_000;
   const relay = new OrderRelay({ sql, producer: d.producer, logger: d.logger, ...d.relay });
   let closed = false;
+  /** Undos of inserts in doubt still running: close waits for them (bounded). */
+  const undos = new Set<Promise<void>>();
   /** Listener → which channels it has subscribers for (unknown: all of them). */
   const listeners = new Map<(channel: string, e: Envelope) => void, ((channel: string) => boolean) | undefined>();
   /** Whether any listener wants `channel`. */
@@ -232,8 +234,8 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
 
   /**
    * Waits for an order's insert, within the POST's budget. When it has no answer in time it is
-   * withdrawn (a query not yet sent is taken off the queue; a running one is cancelled) and its
-   * outcome is awaited a little longer: committed → the order is durable, the answer 202; failed →
+   * withdrawn if it was not sent yet (taken off the client's queue) and its outcome is awaited a
+   * little longer: committed → the order is durable, the answer 202; failed →
    * 503, no order. Still no outcome, or a connection lost mid-statement, is in doubt: the answer
    * is 503, and the order is undone in the background (`undo`) so that a 503 never leaves an order
    * behind, unless a retry with its client_order_id adopts it first.
@@ -245,7 +247,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     );
     let r = await Promise.race([settled, sleep(PLACE_STORE_WAIT_MS)]);
     if (!r) {
-      (query.cancel() as unknown as Promise<void>).catch(() => {});
+      withdraw(query);
       r = await Promise.race([settled, sleep(PLACE_DOUBT_WAIT_MS)]);
     }
     if (r && "rows" in r) return r.rows;
@@ -256,7 +258,9 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     }
     if (r && !(storeError(r.err, "") instanceof AlphaError)) throw r.err;
     relay.hold(orderId);
-    void settled.then(() => undo(orderId));
+    const undoing = settled.then(() => undo(orderId));
+    undos.add(undoing);
+    void undoing.finally(() => undos.delete(undoing));
     throw new AlphaError("STORE_UNAVAILABLE", "cannot place the order: the database did not confirm it in time, so it was not accepted", { canRetry: true, cause: r?.err });
   }
 
@@ -287,6 +291,8 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     },
     async close() {
       ticks.closed = true;
+      // An insert in doubt left behind would be sent by the next relay: give its undo a moment.
+      await Promise.race([Promise.allSettled([...undos]), sleep(2_000)]);
       closed = true;
       await Promise.all([fanout.close(), stopTicks(), relay.close()]);
     },

@@ -125,6 +125,11 @@ export function dependencyError(err: unknown): AlphaError | undefined {
   if ((typeof name === "string" && CACHE_ERROR_NAMES.has(name)) || message === "Connection is closed." || (name === "ReplyError" && CACHE_REPLY.test(message))) {
     return wrap("CACHE_UNAVAILABLE", "cache unavailable");
   }
+  if (code === "PLT_KFK_MULTIPLE") {
+    // The client's retries, each an error of its own: an outage if any of them was one.
+    const inner = fieldOf(err, "errors");
+    return Array.isArray(inner) && inner.some((e) => dependencyError(e)?.code === "LOG_UNAVAILABLE") ? wrap("LOG_UNAVAILABLE", "log unavailable") : undefined;
+  }
   if (typeof code === "string" && code.startsWith("PLT_KFK_")) {
     return code === "PLT_KFK_NETWORK" || code === "PLT_KFK_TIMEOUT" || fieldOf(err, "canRetry") === true
       ? wrap("LOG_UNAVAILABLE", "log unavailable")

@@ -16,11 +16,20 @@ export const STORE_WAIT_MS = 1_500;
  */
 export async function withinStore<T>(query: Promise<T> & { cancel?: () => unknown }, doing: string, ms = STORE_WAIT_MS): Promise<T> {
   try {
-    return await bounded(query, ms, "STORE_UNAVAILABLE", `${doing}: database unavailable`, () => {
-      // cancel() returns a promise that rejects when the server cannot be reached to cancel.
-      (query.cancel?.() as Promise<unknown> | undefined)?.catch?.(() => {});
-    });
+    return await bounded(query, ms, "STORE_UNAVAILABLE", `${doing}: database unavailable`, () => withdraw(query));
   } catch (err) {
     throw storeError(err, doing);
   }
+}
+
+/**
+ * Takes a postgres.js query off the client's queue if it has not been handed to a connection
+ * yet (then it never runs, and rejects with 57014); true if so. A query already sent is left to
+ * finish: postgres.js cancels one by opening a connection of its own and drops that attempt's
+ * promise, so with the server down its rejection would be unhandled, which ends a Bun process.
+ */
+export function withdraw(query: { cancel?: () => unknown }): boolean {
+  if ((query as { state?: unknown }).state || typeof query.cancel !== "function") return false;
+  query.cancel();
+  return true;
 }
