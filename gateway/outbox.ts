@@ -39,7 +39,7 @@ export interface RelayOptions {
   pollMs?: number;
   /** Rows claimed per round (default 200). */
   batch?: number;
-  /** Ended rows are deleted after this long (default 1 h). */
+  /** Ended rows are deleted after this long (default 5 minutes): kept to look into, not needed. */
   keepMs?: number;
 }
 
@@ -67,7 +67,7 @@ export class OrderRelay {
   readonly stats = { sent: 0, failedSends: 0, expired: 0, rounds: 0 };
 
   constructor(o: RelayOptions) {
-    this.#o = { pollMs: 1_000, batch: 200, keepMs: 3_600_000, ...o };
+    this.#o = { pollMs: 1_000, batch: 200, keepMs: 300_000, ...o };
     this.leaseMs = o.leaseMs ?? 5_000;
     this.attemptMs = o.attemptMs ?? 1_000;
     this.settleMs = o.settleMs ?? 2_000;
@@ -207,7 +207,9 @@ export class OrderRelay {
     const claimed = new Set(due.map((m) => m.event_id));
     for (const id of mine) if (!claimed.has(id)) this.#retry.delete(id);
     for (const m of due) this.#send(m);
-    if (now - this.#lastPrune > 60_000) {
+    // A full batch (a backlog after an outage or at start): the next round at once.
+    if (due.length === this.#o.batch || expired.length === this.#o.batch) this.#kicked = true;
+    if (now - this.#lastPrune >= 1_000) {
       this.#lastPrune = now;
       await pruneEnded(sql, this.#o.keepMs);
     }

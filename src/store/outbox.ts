@@ -222,14 +222,21 @@ export async function voidOrder(sql: Sql, orderId: string): Promise<boolean> {
   return Number(rows[0]?.n ?? 0) > 0;
 }
 
-/** Deletes rows that ended (sent or failed) more than `olderThanMs` ago. */
-export async function pruneEnded(sql: Sql, olderThanMs: number): Promise<number> {
+/**
+ * Deletes up to `limit` rows that ended (sent or failed) and were made more than `olderThanMs`
+ * ago; bounded, so one statement never holds the (embedded, single-session) database for long.
+ */
+export async function pruneEnded(sql: Sql, olderThanMs: number, limit = 5_000): Promise<number> {
   const rows = await prepared(
     sql,
     `with d as (
-       delete from order_outbox where (sent_at is not null or failed_at is not null) and created_at < now() - $1 ${MS} returning 1
+       delete from order_outbox where event_id in (
+         select event_id from order_outbox
+          where (sent_at is not null or failed_at is not null) and created_at < now() - $1 ${MS}
+          limit $2)
+       returning 1
      ) select count(*)::int as n from d`,
-    [olderThanMs],
+    [olderThanMs, limit],
   );
   return Number(rows[0]?.n ?? 0);
 }
