@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pino from "pino";
+import postgres from "postgres";
 import { OrderRelay } from "../../gateway/outbox.ts";
 import { createServices } from "../../gateway/services.ts";
 import type { PlaceOrder } from "../../gateway/api/services.ts";
@@ -221,4 +222,89 @@ describe("the relay", () => {
       await s.close();
     }
   });
+});
+
+describe("ORDER_SEND_TIMEOUT_MS", () => {
+  test("defaults to 30 s; a value out of range is refused at start, naming the setting", () => {
+    expect(loadConfig({}).orderSendTimeoutMs).toBe(30_000);
+    expect(loadConfig({ ORDER_SEND_TIMEOUT_MS: "120000" }).orderSendTimeoutMs).toBe(120_000);
+    for (const bad of ["1000", "soon", "-5"]) {
+      let err: unknown;
+      try {
+        loadConfig({ ORDER_SEND_TIMEOUT_MS: bad });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: "CONFIG_INVALID" });
+      expect((err as Error).message).toContain("ORDER_SEND_TIMEOUT_MS: must be a timeout in ms (an integer from 5000 to 3600000)");
+    }
+  });
+
+  test("the order's envelope carries its deadline", async () => {
+    const producer = new TestProducer();
+    const s = services(producer, { ORDER_SEND_TIMEOUT_MS: "45000" }, { pollMs: 60_000 });
+    await s.start();
+    try {
+      const t0 = Date.now();
+      const { order: placed } = await s.orders.place(order());
+      await until(() => producer.delivered.length === 1);
+      const [row] = await store.sql`select envelope, expires_at from order_outbox where order_id = ${placed.order_id}`;
+      const env = JSON.parse(String(row?.envelope)) as { id: string; data: { signal_id: string; expires_at: string } };
+      expect(env.data.signal_id).toBe(placed.order_id);
+      const deadline = Date.parse(env.data.expires_at);
+      expect(deadline).toBe(new Date(row?.expires_at).getTime());
+      expect(deadline - t0).toBeGreaterThanOrEqual(45_000);
+      expect(deadline - t0).toBeLessThan(46_000);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("with the database down", () => {
+  /** A "database" that accepts connections and never answers: a stalled server. */
+  function stalledServer() {
+    const sockets: Array<{ end(): void }> = [];
+    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => void sockets.push(s), data: () => {} } });
+    return { port: server.port, stop: () => (sockets.forEach((s) => s.end()), server.stop(true)) };
+  }
+
+  for (const [name, target] of [
+    ["stalled (accepts, never answers)", () => stalledServer()],
+    ["stopped (connection refused)", () => {
+      const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: () => {} } });
+      const port = s.port;
+      s.stop(true);
+      return { port, stop: () => {} };
+    }],
+  ] as const) {
+    test(`${name}: POST /orders is a retryable STORE_UNAVAILABLE within 2 s, and nothing is sent`, async () => {
+      const db = target();
+      const sql = postgres(`postgres://x:y@127.0.0.1:${db.port}/none`, { max: 2, connect_timeout: 30, onnotice: () => {} });
+      const producer = new TestProducer();
+      const s = createServices({ config: loadConfig({ FEED: "none" }), log, producer, store: { sql } as unknown as Store, cache: new MemoryCache(), logger: silent, relay: { pollMs: 60_000 } });
+      try {
+        const t0 = Date.now();
+        const err = await s.orders.place(order()).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(Date.now() - t0).toBeLessThan(2_000);
+        expect(err).toMatchObject({ code: "STORE_UNAVAILABLE", canRetry: true });
+        expect(producer.attempts).toEqual([]);
+        // Reads are bounded too.
+        const t1 = Date.now();
+        const listed = await s.orders.list({ limit: 10 }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(Date.now() - t1).toBeLessThan(2_000);
+        expect(listed).toMatchObject({ code: "STORE_UNAVAILABLE", canRetry: true });
+      } finally {
+        db.stop();
+        await s.close();
+        await sql.end({ timeout: 0 });
+      }
+    }, 15_000);
+  }
 });
