@@ -1,8 +1,11 @@
 /**
  * The gateway's Services (gateway/api/services.ts) over the log, the store and the cache.
  * Orders placed through the API are written to the orders table (PENDING, with their
- * client_order_id under a unique index, so a repeat returns the first order) and published to
- * `{broker}.signals.raw` like any strategy's signal. Everything else reads the read models.
+ * client_order_id under a unique index, so a repeat returns the first order) together with an
+ * outbox row, in one statement, and then published to `{broker}.signals.raw` like any strategy's
+ * signal, by the order relay (gateway/outbox.ts): an acknowledged order is sent at least once
+ * whatever crashes. Every call is bounded, and a dependency down is a retryable error (a 503).
+ * Everything else reads the read models.
  * Pushes for WebSocket subscribers come from a consumer of this process's own (a group per
  * process, starting at the end), so every gateway process pushes to its own clients.
  */
@@ -337,7 +340,9 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
           // down): a retry asks for it to be sent now.
           const wait = Math.max(100, SERVICE_WAIT_MS - 200 - (Date.now() - t0));
           const [r] = await withinStore(orderByClientId(sql, cmd.broker, cmd.client_order_id ?? ""), "cannot read the order with this client_order_id", wait);
-          if (!r) throw new AlphaError("INTERNAL", "order was neither inserted nor found");
+          // Gone between the insert and this read: an insert in doubt undone meanwhile. Retrying
+          // places it afresh.
+          if (!r) throw new AlphaError("STORE_UNAVAILABLE", "cannot place the order: the order with this client_order_id was being undone; retry", { canRetry: true });
           if (r.unsent) {
             // A retry of an order whose insert was in doubt adopts it: it is sent, not undone.
             relay.release(String(r.order_id));
