@@ -171,25 +171,30 @@ export async function markSent(sql: Sql, eventIds: readonly string[]): Promise<v
 }
 
 /**
- * Ends up to `limit` unsent rows whose deadline is before `before`: each row is marked failed,
- * and its order, if still PENDING with no event from the pipeline (no stage has seen it), becomes
- * FAILED with reason SEND_TIMEOUT and an `order.failed` event. Returns the orders so ended.
+ * Ends up to `limit` unsent rows whose deadline is before `before`. An order still PENDING with
+ * no event from the pipeline (no stage has seen it) becomes FAILED with reason SEND_TIMEOUT and
+ * an `order.failed` event, its row marked failed; a row whose order a stage has seen is marked
+ * sent. Returns the orders ended FAILED.
  */
 export async function expireDue(sql: Sql, opts: { before: number; limit: number; message: string }): Promise<string[]> {
   const rows = await prepared(
     sql,
     `with due as (
-       select event_id from order_outbox
+       select event_id, order_id from order_outbox
         where sent_at is null and failed_at is null and expires_at < $1
         order by expires_at limit $2
         for update skip locked
-     ), x as (
-       update order_outbox set failed_at = now() where event_id in (select event_id from due) returning order_id
      ), o as (
        update orders set status = 'FAILED', reason_code = '${SEND_TIMEOUT}', message = $3, updated_at = now()
-        where order_id in (select order_id from x) and status = 'PENDING'
+        where order_id in (select order_id from due) and status = 'PENDING'
           and not exists (select 1 from order_events e where e.order_id = orders.order_id and e.type <> 'signal.generated')
         returning order_id
+     ), x as (
+       -- A row whose order a stage has seen was sent (its mark was lost): marked sent, not failed.
+       update order_outbox x
+          set failed_at = case when exists (select 1 from o where o.order_id = x.order_id) then now() end,
+              sent_at = case when exists (select 1 from o where o.order_id = x.order_id) then null else now() end
+        where event_id in (select event_id from due)
      ), e as (
        insert into order_events (event_id, order_id, type, ts, data)
        select gen_random_uuid(), order_id, 'order.failed', now(),

@@ -123,7 +123,8 @@ export function outboxConformance(name: string, open: OpenOutboxStore): void {
       expect(ended).not.toContain(sent.orderId);
       expect(await row(store.sql, lost.orderId)).toMatchObject({ status: "FAILED", reason_code: "SEND_TIMEOUT", message: "too late", events: 2 });
       expect((await row(store.sql, lost.orderId))?.failed_at).not.toBeNull();
-      expect(await row(store.sql, seen.orderId)).toMatchObject({ status: "PENDING", reason_code: null });
+      expect(await row(store.sql, seen.orderId)).toMatchObject({ status: "PENDING", reason_code: null, failed_at: null });
+      expect((await row(store.sql, seen.orderId))?.sent_at).not.toBeNull();
       expect(await row(store.sql, sent.orderId)).toMatchObject({ status: "PENDING", failed_at: null });
       const [ev] = await store.sql`select data from order_events where order_id = ${lost.orderId} and type = 'order.failed'`;
       expect(ev?.data).toMatchObject({ order_id: lost.orderId, reason_code: "SEND_TIMEOUT" });
