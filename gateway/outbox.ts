@@ -21,9 +21,14 @@
  * the deadline the envelope carries.
  */
 import type { Sql } from "postgres";
+import type { Broker } from "../src/config.ts";
+import { childOf, encodeEnvelope, type Envelope } from "../src/events/envelope.ts";
 import type { Producer } from "../src/log/port.ts";
 import type { Logger } from "../src/logger.ts";
-import { claimDue, claimOrder, expireDue, markSent, pruneEnded, type OutboxMessage } from "../src/store/outbox.ts";
+import { claimDue, claimOrder, expireDue, markSent, pruneEnded, SEND_TIMEOUT, type ExpiredOrder, type OutboxMessage } from "../src/store/outbox.ts";
+import { topicName } from "../src/topics.ts";
+
+const EXPIRED_MESSAGE = "not sent to the broker before the order's send deadline (ORDER_SEND_TIMEOUT_MS)";
 
 export interface RelayOptions {
   sql: Sql;
@@ -196,10 +201,11 @@ export class OrderRelay {
     const sql = this.#o.sql;
     await this.#flushMarks();
     const now = Date.now();
-    const expired = await expireDue(sql, { before: now - this.settleMs, limit: this.#o.batch, message: "not sent to the broker before the order's send deadline (ORDER_SEND_TIMEOUT_MS)" });
+    const expired = await expireDue(sql, { before: now - this.settleMs, limit: this.#o.batch, message: EXPIRED_MESSAGE });
     if (expired.length > 0) {
       this.stats.expired += expired.length;
-      this.#o.logger.warn({ orders: expired.length, first: expired[0] }, "orders not sent before their deadline: FAILED SEND_TIMEOUT");
+      this.#o.logger.warn({ orders: expired.length, first: expired[0]!.order_id }, "orders not sent before their deadline: FAILED SEND_TIMEOUT");
+      this.#announce(expired);
     }
     const mine = [...this.#retry];
     const due = await claimDue(sql, { limit: this.#o.batch, leaseMs: this.leaseMs, sendBefore: now + this.attemptMs, mine, skip: [...this.#inFlight.keys()] });
@@ -213,6 +219,45 @@ export class OrderRelay {
       this.#lastPrune = now;
       await pruneEnded(sql, this.#o.keepMs);
     }
+  }
+
+  /**
+   * Publishes each ended order's `order.failed` (SEND_TIMEOUT) to its broker's orders.failed, so
+   * WebSocket subscribers see the end too. Best effort, once: the database already holds the
+   * outcome (GET shows it), and the projection records the event under the id it already has.
+   */
+  #announce(expired: readonly ExpiredOrder[]): void {
+    const messages = [];
+    for (const x of expired) {
+      try {
+        const signal = JSON.parse(x.envelope) as Envelope<"signal.generated">;
+        const d = signal.data;
+        const failed = childOf(signal, {
+          type: "order.failed",
+          source: "gateway",
+          broker: signal.broker,
+          key: signal.key,
+          data: {
+            order_id: x.order_id,
+            signal_id: d.signal_id,
+            strategy_id: d.strategy_id,
+            instrument_token: d.instrument_token,
+            side: d.side,
+            quantity: d.quantity,
+            order_type: d.order_type,
+            ...(d.price !== undefined ? { price: d.price } : {}),
+            ...(d.trigger_price !== undefined ? { trigger_price: d.trigger_price } : {}),
+            reason_code: SEND_TIMEOUT,
+            message: EXPIRED_MESSAGE,
+          },
+        });
+        messages.push({ topic: topicName("ordersFailed", signal.broker as Broker), key: signal.key, value: encodeEnvelope({ ...failed, id: x.failed_event_id }) });
+      } catch (err) {
+        this.#warn(err, "could not build an expired order's order.failed event", { order_id: x.order_id });
+      }
+    }
+    if (messages.length === 0) return;
+    void this.#o.producer.send(messages).catch((err: unknown) => this.#warn(err, "could not publish expired orders' order.failed (the orders are FAILED all the same)"));
   }
 
   /** Warnings at most once a second: an outage fails every round and every send. */

@@ -170,17 +170,35 @@ export async function markSent(sql: Sql, eventIds: readonly string[]): Promise<v
   await prepared(sql, `update order_outbox set sent_at = now() where event_id = any($1::uuid[]) and sent_at is null`, [eventIds as never]);
 }
 
+/** An order ended FAILED SEND_TIMEOUT: its signal's envelope, and the id of its `order.failed` event. */
+export interface ExpiredOrder {
+  order_id: string;
+  envelope: string;
+  failed_event_id: string;
+}
+
+/**
+ * The id of the `order.failed` event of an order whose send deadline passed: derived from its
+ * outbox row's event id, so the event recorded here and the one published have one id (the
+ * projection records it once). {@link failedEventId} is the same in TypeScript.
+ */
+const FAILED_ID = `md5(due.event_id::text || '/send-timeout')::uuid`;
+export function failedEventId(eventId: string): string {
+  const h = new Bun.CryptoHasher("md5").update(`${eventId}/send-timeout`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 /**
  * Ends up to `limit` unsent rows whose deadline is before `before`. An order still PENDING with
  * no event from the pipeline (no stage has seen it) becomes FAILED with reason SEND_TIMEOUT and
  * an `order.failed` event, its row marked failed; a row whose order a stage has seen is marked
- * sent. Returns the orders ended FAILED.
+ * sent. Returns the orders ended FAILED, for their `order.failed` to be published.
  */
-export async function expireDue(sql: Sql, opts: { before: number; limit: number; message: string }): Promise<string[]> {
+export async function expireDue(sql: Sql, opts: { before: number; limit: number; message: string }): Promise<ExpiredOrder[]> {
   const rows = await prepared(
     sql,
     `with due as (
-       select event_id, order_id from order_outbox
+       select event_id, order_id, envelope from order_outbox
         where sent_at is null and failed_at is null and expires_at < $1
         order by expires_at limit $2
         for update skip locked
@@ -195,15 +213,17 @@ export async function expireDue(sql: Sql, opts: { before: number; limit: number;
           set failed_at = case when exists (select 1 from o where o.order_id = x.order_id) then now() end,
               sent_at = case when exists (select 1 from o where o.order_id = x.order_id) then null else now() end
         where event_id in (select event_id from due)
+     ), ended as (
+       select o.order_id, due.envelope, ${FAILED_ID} as failed_event_id from o join due using (order_id)
      ), e as (
        insert into order_events (event_id, order_id, type, ts, data)
-       select gen_random_uuid(), order_id, 'order.failed', now(),
-              jsonb_build_object('order_id', order_id, 'reason_code', '${SEND_TIMEOUT}', 'message', $3::text) from o
+       select failed_event_id, order_id, 'order.failed', now(),
+              jsonb_build_object('order_id', order_id, 'reason_code', '${SEND_TIMEOUT}', 'message', $3::text) from ended
      )
-     select order_id from o`,
+     select order_id, envelope, failed_event_id::text from ended`,
     [new Date(opts.before).toISOString(), opts.limit, opts.message],
   );
-  return rows.map((r) => String(r.order_id));
+  return rows.map((r) => ({ order_id: String(r.order_id), envelope: String(r.envelope), failed_event_id: String(r.failed_event_id) }));
 }
 
 /**

@@ -34,14 +34,23 @@ class TestProducer implements Producer {
   readonly delivered: string[] = [];
   #hung: Array<() => void> = [];
 
+  /** Topics whose sends fail whatever the mode (a partition without a leader). */
+  readonly down = new Set<string>();
+  /** Every message the "log" took. */
+  readonly log: Array<{ topic: string; id: string; type: string; data: Record<string, unknown> }> = [];
+
   async send(messages: readonly OutgoingMessage[]): Promise<void> {
     const ids = messages.map((m) => (JSON.parse(String(m.value)) as { id: string }).id);
     for (const id of ids) this.attempts.push({ id, at: Date.now() });
-    if (this.mode === "fail") throw new AlphaError("LOG_UNAVAILABLE", "send: connection refused", { canRetry: true });
+    if (this.mode === "fail" || messages.some((m) => this.down.has(m.topic))) throw new AlphaError("LOG_UNAVAILABLE", "send: connection refused", { canRetry: true });
     if (this.mode === "hang") {
       await new Promise<void>((resolve) => this.#hung.push(resolve));
     }
     this.delivered.push(...ids);
+    for (const m of messages) {
+      const e = JSON.parse(String(m.value)) as { id: string; type: string; data: Record<string, unknown> };
+      this.log.push({ topic: m.topic, id: e.id, type: e.type, data: e.data });
+    }
   }
   /** Back to delivering; the hung sends complete (as a client's own retries would once the log returns). */
   recover(): void {
@@ -151,7 +160,7 @@ describe("the relay", () => {
 
   test("past ORDER_SEND_TIMEOUT_MS an unsent order ends FAILED SEND_TIMEOUT and is never sent", async () => {
     const producer = new TestProducer();
-    producer.mode = "fail";
+    producer.down.add("paper.signals.raw");
     const s = services(producer, { ORDER_SEND_TIMEOUT_MS: "5000" }, { settleMs: 100, attemptMs: 1_000 });
     await s.start();
     try {
@@ -164,13 +173,20 @@ describe("the relay", () => {
       const view = await s.orders.get(placed.order_id);
       expect(view).toMatchObject({ status: "FAILED", reason_code: "SEND_TIMEOUT" });
       expect(view?.events?.map((e) => e.type)).toEqual(["signal.generated", "order.failed"]);
-      // Tried while there was time; never a send started within attemptMs of the deadline.
-      expect(producer.attempts.length).toBeGreaterThan(1);
-      for (const a of producer.attempts) expect(a.at).toBeLessThanOrEqual(deadline - 1_000);
+      // Tried while there was time; never a send of the order started within attemptMs of the deadline.
+      const signalId = producer.attempts[0]!.id;
+      const tries = producer.attempts.filter((a) => a.id === signalId);
+      expect(tries.length).toBeGreaterThan(1);
+      for (const a of tries) expect(a.at).toBeLessThanOrEqual(deadline - 1_000);
+      // Its end is published for WebSocket subscribers, under the id the order's events have.
+      await until(() => producer.log.length === 1);
+      const failedId = view!.events!.find((e) => e.type === "order.failed")!.id;
+      expect(producer.log[0]).toMatchObject({ topic: "paper.orders.failed", id: failedId, type: "order.failed", data: { order_id: placed.order_id, reason_code: "SEND_TIMEOUT", quantity: 1 } });
       // The log comes back: the order stays unsent and FAILED.
+      producer.down.clear();
       producer.recover();
       await Bun.sleep(300);
-      expect(producer.delivered).toEqual([]);
+      expect(producer.delivered).toEqual([failedId]);
       expect((await s.orders.get(placed.order_id))?.status).toBe("FAILED");
     } finally {
       await s.close();

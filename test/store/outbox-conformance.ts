@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { newId } from "../../src/events/ids.ts";
 import type { Store } from "../../src/store/index.ts";
-import { claimDue, claimOrder, expireDue, insertOrder, markSent, orderByClientId, pendingCount, pruneEnded, voidOrder, type OutboxMessage } from "../../src/store/outbox.ts";
+import { claimDue, claimOrder, expireDue, failedEventId, insertOrder, markSent, orderByClientId, pendingCount, pruneEnded, voidOrder, type OutboxMessage } from "../../src/store/outbox.ts";
 
 export type OpenOutboxStore = () => Promise<Store>;
 
@@ -117,7 +117,12 @@ export function outboxConformance(name: string, open: OpenOutboxStore): void {
       const sent = await placeRow(store.sql, { expiresAt });
       await store.sql`insert into order_events (event_id, order_id, type, ts, data) values (${newId()}, ${seen.orderId}, 'signal.validated', now(), '{}')`;
       await markSent(store.sql, [sent.eventId]);
-      const ended = await expireDue(store.sql, { before: Date.now() - 5_000, limit: 1_000, message: "too late" });
+      const expired = await expireDue(store.sql, { before: Date.now() - 5_000, limit: 1_000, message: "too late" });
+      const ended = expired.map((x) => x.order_id);
+      // Its signal, and the id of its order.failed event (the same in SQL and TypeScript).
+      const mine = expired.find((x) => x.order_id === lost.orderId)!;
+      expect(mine.envelope).toBe(lost.message.envelope);
+      expect(mine.failed_event_id).toBe(failedEventId(lost.eventId));
       expect(ended).toContain(lost.orderId);
       expect(ended).not.toContain(seen.orderId);
       expect(ended).not.toContain(sent.orderId);
@@ -126,10 +131,11 @@ export function outboxConformance(name: string, open: OpenOutboxStore): void {
       expect(await row(store.sql, seen.orderId)).toMatchObject({ status: "PENDING", reason_code: null, failed_at: null });
       expect((await row(store.sql, seen.orderId))?.sent_at).not.toBeNull();
       expect(await row(store.sql, sent.orderId)).toMatchObject({ status: "PENDING", failed_at: null });
-      const [ev] = await store.sql`select data from order_events where order_id = ${lost.orderId} and type = 'order.failed'`;
+      const [ev] = await store.sql`select event_id::text as id, data from order_events where order_id = ${lost.orderId} and type = 'order.failed'`;
+      expect(ev?.id).toBe(failedEventId(lost.eventId));
       expect(ev?.data).toMatchObject({ order_id: lost.orderId, reason_code: "SEND_TIMEOUT" });
       // Ended once: a second pass ends nothing more.
-      expect(await expireDue(store.sql, { before: Date.now(), limit: 1_000, message: "again" })).not.toContain(lost.orderId);
+      expect((await expireDue(store.sql, { before: Date.now(), limit: 1_000, message: "again" })).map((x) => x.order_id)).not.toContain(lost.orderId);
       // An ended row is never claimed.
       expect(await claimOrder(store.sql, lost.orderId, 60_000, 0)).toBeUndefined();
     });
