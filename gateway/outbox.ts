@@ -97,7 +97,10 @@ export class OrderRelay {
   async sendNow(m: OutboxMessage, waitMs: number): Promise<boolean> {
     const sending = this.#send(m);
     if (!sending) return false;
-    return Promise.race([sending, sleep(waitMs)]);
+    // Its own timer, cleared: a sleep per order would leave thousands of timers pending.
+    let timer: Timer | undefined;
+    const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), waitMs)));
+    return Promise.race([sending, late]).finally(() => clearTimeout(timer));
   }
 
   /** A client retried an order not sent yet: claim its row whoever holds it, and send it. */
