@@ -88,6 +88,15 @@ const neverSent = (err: unknown): boolean => {
 };
 
 const sleep = (ms: number) => new Promise<undefined>((r) => setTimeout(() => r(undefined), ms));
+/** `p`'s value, or undefined once `ms` pass first (the timer cleared either way: one per order). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: Timer | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Channels a push goes to, from the envelope. */
 export function channelsOf(topic: string, e: Envelope): string[] {
@@ -248,10 +257,10 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       (rows) => ({ rows }),
       (err: unknown) => ({ err }),
     );
-    let r = await Promise.race([settled, sleep(PLACE_STORE_WAIT_MS)]);
+    let r = await within(settled, PLACE_STORE_WAIT_MS);
     if (!r) {
       withdraw(query);
-      r = await Promise.race([settled, sleep(PLACE_DOUBT_WAIT_MS)]);
+      r = await within(settled, PLACE_DOUBT_WAIT_MS);
     }
     if (r && "rows" in r) return r.rows;
     // Never reached the server, or withdrawn (57014: taken off the queue, or cancelled before it
