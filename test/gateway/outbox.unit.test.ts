@@ -324,3 +324,61 @@ describe("with the database down", () => {
     }, 15_000);
   }
 });
+
+describe("with the log or the cache down, every call is answered within 2 s", () => {
+  const timed = async (p: Promise<unknown>) => {
+    const t0 = Date.now();
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return { err, ms: Date.now() - t0 };
+  };
+
+  test("a cancel or a tick publish with the log hanging is a retryable LOG_UNAVAILABLE", async () => {
+    const producer = new TestProducer();
+    const s = services(producer, {}, { pollMs: 60_000 });
+    await s.start();
+    try {
+      const { order: placed } = await s.orders.place(order());
+      await until(() => producer.delivered.length === 1);
+      producer.mode = "hang";
+      const cancel = await timed(s.orders.cancel(placed.order_id));
+      expect(cancel.ms).toBeLessThan(2_000);
+      expect(cancel.err).toMatchObject({ code: "LOG_UNAVAILABLE", canRetry: true });
+      const tick = await timed(s.ticks.publish([{ instrument_token: 738561, last_price: 245_135, exchange_ts: new Date().toISOString(), feed: "api" }]));
+      expect(tick.ms).toBeLessThan(2_000);
+      expect(tick.err).toMatchObject({ code: "LOG_UNAVAILABLE", canRetry: true });
+    } finally {
+      producer.recover();
+      await s.close();
+    }
+  });
+
+  test("a portfolio read with Redis stopped or stalled is a retryable 503 code", async () => {
+    const { RedisCache } = await import("../../src/cache/redis.ts");
+    const closed = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: () => {} } });
+    const closedPort = closed.port;
+    closed.stop(true);
+    const sockets: Array<{ end(): void }> = [];
+    const stalled = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (x) => void sockets.push(x), data: () => {} } });
+    try {
+      for (const port of [closedPort, stalled.port]) {
+        const cache = new RedisCache(`redis://127.0.0.1:${port}`);
+        const s = createServices({ config: loadConfig({ FEED: "none" }), log, producer: new TestProducer(), store, cache, logger: silent, relay: { pollMs: 60_000 } });
+        try {
+          const read = await timed(s.portfolios.get("paper"));
+          expect(read.ms).toBeLessThan(2_000);
+          expect(["CACHE_UNAVAILABLE", "TIMEOUT"]).toContain((read.err as { code: string }).code);
+          expect(read.err).toMatchObject({ canRetry: true });
+        } finally {
+          await s.close();
+          await cache.close().catch(() => {});
+        }
+      }
+    } finally {
+      sockets.forEach((x) => x.end());
+      stalled.stop(true);
+    }
+  }, 15_000);
+});
