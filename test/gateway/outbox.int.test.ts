@@ -131,6 +131,103 @@ describe.skipIf(!pgUp)("order intake on PostgreSQL", () => {
     }
   });
 
+  test("PostgreSQL going away and coming back: 503 while it is away, orders again once it is back, no restart", async () => {
+    // A proxy of the test's own in front of the shared PostgreSQL: "away" closes it and every
+    // connection through it (the shared server is never touched).
+    const target = new URL(db.url);
+    type Pair = { client: { end(): void; write(b: Uint8Array): number }; upstream?: { end(): void; write(b: Uint8Array): number }; queued: Uint8Array[] };
+    const pairs = new Set<Pair>();
+    let server: { stop(closeActive?: boolean): void } | undefined;
+    let port = 0;
+    const listen = () => {
+      const srv = Bun.listen<Pair>({
+        hostname: "127.0.0.1",
+        port,
+        socket: {
+          open(client) {
+            const pair: Pair = { client, queued: [] };
+            client.data = pair;
+            pairs.add(pair);
+            void Bun.connect<Pair>({
+              hostname: target.hostname,
+              port: Number(target.port),
+              data: pair,
+              socket: {
+                open(up) {
+                  pair.upstream = up;
+                  for (const b of pair.queued.splice(0)) up.write(b);
+                },
+                data(_, b) {
+                  pair.client.write(b);
+                },
+                close() {
+                  pair.client.end();
+                },
+              },
+            });
+          },
+          data(client, b) {
+            const pair = client.data;
+            if (pair.upstream) pair.upstream.write(b);
+            else pair.queued.push(new Uint8Array(b));
+          },
+          close(client) {
+            client.data.upstream?.end();
+            pairs.delete(client.data);
+          },
+        },
+      });
+      port = srv.port;
+      server = srv;
+    };
+    const away = () => {
+      server?.stop(true);
+      for (const p of pairs) (p.client.end(), p.upstream?.end());
+      pairs.clear();
+    };
+    listen();
+    const viaProxy = new URL(db.url);
+    viaProxy.port = String(port);
+    const proxied = await openStore({ databaseUrl: viaProxy.toString() });
+    const producer = new CountingProducer();
+    const services = createServices({ config: loadConfig({ FEED: "none" }), log, producer, store: proxied, cache: new MemoryCache(), logger: silent });
+    await services.start();
+    const place = () =>
+      services.orders.place({ broker: "paper", instrument_token: 738561, side: "BUY", quantity: 1, order_type: "MARKET", strategy_id: "manual" }).then(
+        (r) => r,
+        (e: unknown) => e as { code: string },
+      );
+    try {
+      expect(await place()).toMatchObject({ created: true });
+      away();
+      const t0 = Date.now();
+      const down = await place();
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      expect(down).toMatchObject({ code: "STORE_UNAVAILABLE", canRetry: true });
+      const listed = await services.orders.list({ limit: 5 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(listed).toMatchObject({ code: "STORE_UNAVAILABLE", canRetry: true });
+      listen();
+      // Back: the same services, without a restart, within a few seconds.
+      const end = Date.now() + 10_000;
+      let back: unknown;
+      while (Date.now() < end) {
+        back = await place();
+        if ((back as { created?: boolean }).created) break;
+        await Bun.sleep(250);
+      }
+      expect(back).toMatchObject({ created: true, order: { status: "PENDING" } });
+      await Bun.sleep(300);
+      expect(producer.delivered.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await services.close();
+      await proxied.close();
+      away();
+    }
+  }, 30_000);
+
   test("orders a crash left unsent are sent exactly once by two gateways' relays at once", async () => {
     const producer = new CountingProducer();
     const rows = await Promise.all(Array.from({ length: 60 }, () => placeRow(store.sql, { leaseMs: 0 })));
