@@ -2,8 +2,9 @@
  * Order intake on the real PostgreSQL (a fresh schema), where several connections and gateways
  * meet: an insert sent but unanswered when the budget ends (held behind another transaction's
  * lock, or pipelined behind a slow statement) is answered 503 within 2 s and undone when it
- * completes, so a 503 leaves no order; orders a crash left unsent are
- * sent exactly once by two gateways' relays at once (for update skip locked).
+ * completes, so a 503 leaves no order; the database going away is a 503 within 2 s and orders
+ * resume once it is back, without a restart; orders a crash left unsent are sent exactly once by
+ * two gateways' relays at once (for update skip locked).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pino from "pino";
