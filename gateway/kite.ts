@@ -25,7 +25,10 @@ import { publishTicks, type FeedStats } from "../src/market/feed.ts";
 import { instruments } from "../src/market/instruments.ts";
 import { prepared } from "../src/store/db.ts";
 import type { Store } from "../src/store/index.ts";
+import { bounded, dependencyError } from "../src/errors.ts";
+import { renderError } from "./api/errors.ts";
 import { errorBody } from "./app.ts";
+import { SERVICE_WAIT_MS } from "./services.ts";
 
 export interface KiteGateway {
   client: KiteClient;
@@ -92,8 +95,14 @@ export function mountPostbacks(app: Hono, apiSecret: string, kite: KiteGateway, 
       logger.warn({ reason: r.reason, message: r.message }, "postback refused");
       return c.json(errorBody(r.reason === "bad_checksum" ? "BAD_CHECKSUM" : "BAD_POSTBACK", r.message), r.reason === "bad_checksum" ? 401 : 400);
     }
-    const events = await kite.apply(r.update);
-    return c.json({ status: "ok", events });
+    try {
+      // Bounded, and a dependency down is a 503 with Retry-After (Kite sends the postback again;
+      // applying one twice changes nothing).
+      const events = await bounded(kite.apply(r.update), SERVICE_WAIT_MS, "TIMEOUT", "apply the postback: a dependency did not answer");
+      return c.json({ status: "ok", events });
+    } catch (err) {
+      return renderError(c, dependencyError(err) ?? err, logger);
+    }
   });
 }
 

@@ -1,15 +1,18 @@
 /**
  * The gateway's Services (gateway/api/services.ts) over the log, the store and the cache.
  * Orders placed through the API are written to the orders table (PENDING, with their
- * client_order_id under a unique index, so a repeat returns the first order) and published to
- * `{broker}.signals.raw` like any strategy's signal. Everything else reads the read models.
+ * client_order_id under a unique index, so a repeat returns the first order) together with an
+ * outbox row, in one statement, and then published to `{broker}.signals.raw` like any strategy's
+ * signal, by the order relay (gateway/outbox.ts): an acknowledged order is sent at least once
+ * whatever crashes. Every call is bounded, and a dependency down is a retryable error (a 503).
+ * Everything else reads the read models.
  * Pushes for WebSocket subscribers come from a consumer of this process's own (a group per
  * process, starting at the end), so every gateway process pushes to its own clients.
  */
 import type { Cache } from "../src/cache/port.ts";
 import type { Broker, Config } from "../src/config.ts";
 import { createEvent, decodeEnvelope, encodeEnvelope, newId, type Envelope } from "../src/events/envelope.ts";
-import { AlphaError } from "../src/errors.ts";
+import { AlphaError, bounded, dependencyError } from "../src/errors.ts";
 import type { Consumer, Log, LogMessage, Producer } from "../src/log/port.ts";
 import type { Logger } from "../src/logger.ts";
 import { publishTicks } from "../src/market/feed.ts";
@@ -19,7 +22,11 @@ import { compileStrategy } from "../src/strategies/index.ts";
 import type { Position } from "../src/portfolio/index.ts";
 import { readBuiltPositions, totalsOf } from "../src/stage/stages/positions.ts";
 import { prepared } from "../src/store/db.ts";
+import { storeError } from "../src/store/errors.ts";
 import type { Store } from "../src/store/index.ts";
+import { insertOrder, ORDER_COLUMNS, orderByClientId, voidOrder } from "../src/store/outbox.ts";
+import { withdraw, withinStore } from "../src/store/wait.ts";
+import { OrderRelay, type RelayOptions } from "./outbox.ts";
 import { topicName } from "../src/topics.ts";
 import { ApiError } from "./api/errors.ts";
 import type { OrderQuery, OrderView, PlaceOrder, PortfolioView, PositionView, RiskView, Services, StrategyView, TradingState } from "./api/services.ts";
@@ -60,8 +67,37 @@ function orderView(r: Row): OrderView {
   };
 }
 
-const ORDER_COLUMNS = `order_id, seq, broker, strategy_id, instrument_token::text, side, quantity, filled_quantity, filled_value::text,
-  order_type, price::text, trigger_price::text, status, reason_code, message, client_order_id, correlation_id, created_at, updated_at`;
+/**
+ * POST /orders answers within 2 s whatever is down. Its budget: the insert's wait, then (when it
+ * had no answer) a short wait for the outcome of the insert withdrawn; then the first send's.
+ */
+export const PLACE_STORE_WAIT_MS = 1_000;
+export const PLACE_DOUBT_WAIT_MS = 300;
+export const PLACE_SEND_WAIT_MS = 400;
+/** How long a cancel or a tick waits for the log before answering 503. */
+export const LOG_WAIT_MS = 1_500;
+/** The bound on any service call: past it the API answers 503 (TIMEOUT) rather than hang. */
+export const SERVICE_WAIT_MS = 1_900;
+/** How long an insert in doubt is tried to be undone (while the database is down). */
+const VOID_TRY_MS = 300_000;
+
+/** Errors that prove a statement never reached the server (so it cannot have committed). */
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "CONNECT_TIMEOUT", "CONNECTION_DESTROYED", "CONNECTION_ENDED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
+const neverSent = (err: unknown): boolean => {
+  const c = (err as { code?: unknown } | null)?.code;
+  return typeof c === "string" && NOT_SENT_CODES.has(c);
+};
+
+const sleep = (ms: number) => new Promise<undefined>((r) => setTimeout(() => r(undefined), ms));
+/** `p`'s value, or undefined once `ms` pass first (the timer cleared either way: one per order). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: Timer | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Channels a push goes to, from the envelope. */
 export function channelsOf(topic: string, e: Envelope): string[] {
@@ -89,11 +125,18 @@ export interface ServicesDeps {
   logger: Logger;
   /** How long the tick consumer stays after the last watch ends (default TICKS_LINGER_MS). */
   ticksLingerMs?: number;
+  /** The order relay's settings (gateway/outbox.ts); tests shorten them. */
+  relay?: Partial<Omit<RelayOptions, "sql" | "producer" | "logger">>;
 }
 
-export function createServices(d: ServicesDeps): Services & { start(): Promise<void>; close(): Promise<void> } {
+export function createServices(d: ServicesDeps): Services & { start(): Promise<void>; close(): Promise<void>; relay: OrderRelay } {
   const sql = d.store.sql;
   const active = d.config.activeBrokers;
+  const sendTimeoutMs = d.config.orderSendTimeoutMs ?? 30_000;
+  const relay = new OrderRelay({ sql, producer: d.producer, logger: d.logger, ...d.relay });
+  let closed = false;
+  /** Undos of inserts in doubt still running: close waits for them (bounded). */
+  const undos = new Set<Promise<void>>();
   /** Listener → which channels it has subscribers for (unknown: all of them). */
   const listeners = new Map<(channel: string, e: Envelope) => void, ((channel: string) => boolean) | undefined>();
   /** Whether any listener wants `channel`. */
@@ -176,16 +219,19 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
 
   // Statements with parameters are prepared (src/store/db.ts `prepared`).
   async function getOrder(orderId: string): Promise<OrderView | undefined> {
-    const [r] = await prepared(sql, `select ${ORDER_COLUMNS} from orders where order_id = $1`, [orderId]);
+    const [r] = await withinStore(prepared(sql, `select ${ORDER_COLUMNS} from orders where order_id = $1`, [orderId]), "cannot read the order");
     return r ? orderView(r) : undefined;
   }
 
   async function risk(broker: Broker): Promise<RiskView> {
-    const [r] = await prepared(
-      sql,
-      `select t.state, t.reason, l.limits, greatest(t.updated_at, l.updated_at) as updated_at
-         from trading_state t left join risk_limits l using (broker) where t.broker = $1`,
-      [broker],
+    const [r] = await withinStore(
+      prepared(
+        sql,
+        `select t.state, t.reason, l.limits, greatest(t.updated_at, l.updated_at) as updated_at
+           from trading_state t left join risk_limits l using (broker) where t.broker = $1`,
+        [broker],
+      ),
+      "cannot read the risk settings",
     );
     return {
       broker,
@@ -196,25 +242,80 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     };
   }
 
-  return {
+  /** A statement with a bounded wait: STORE_UNAVAILABLE (a 503) when the database is down or stalled. */
+  const q = (text: string, params: readonly unknown[]) => withinStore(prepared(sql, text, params), "cannot reach the database");
+
+  /**
+   * Waits for an order's insert, within the POST's budget. When it has no answer in time it is
+   * withdrawn if it was not sent yet (taken off the client's queue) and its outcome is awaited a
+   * little longer: committed → the order is durable, the answer 202; failed →
+   * 503, no order. Still no outcome, or a connection lost mid-statement, is in doubt: the answer
+   * is 503, and the order is undone in the background (`undo`) so that a 503 never leaves an order
+   * behind, unless a retry with its client_order_id adopts it first.
+   */
+  async function durable(query: ReturnType<typeof insertOrder>, orderId: string) {
+    const settled = query.then(
+      (rows) => ({ rows }),
+      (err: unknown) => ({ err }),
+    );
+    let r = await within(settled, PLACE_STORE_WAIT_MS);
+    if (!r) {
+      withdraw(query);
+      r = await within(settled, PLACE_DOUBT_WAIT_MS);
+    }
+    if (r && "rows" in r) return r.rows;
+    // Never reached the server, or withdrawn (57014: taken off the queue, or cancelled before it
+    // committed), or refused by the server (a bug, bad data): no order.
+    if (r && (neverSent(r.err) || (r.err as { code?: unknown } | null)?.code === "57014")) {
+      throw new AlphaError("STORE_UNAVAILABLE", `cannot place the order: database unavailable: ${(r.err as Error).message}`, { canRetry: true, cause: r.err });
+    }
+    if (r && !(storeError(r.err, "") instanceof AlphaError)) throw r.err;
+    relay.hold(orderId);
+    const undoing = settled.then(() => undo(orderId));
+    undos.add(undoing);
+    void undoing.finally(() => undos.delete(undoing));
+    throw new AlphaError("STORE_UNAVAILABLE", "cannot place the order: the database did not confirm it in time, so it was not accepted", { canRetry: true, cause: r?.err });
+  }
+
+  /** Removes an order whose insert was in doubt when the API answered 503, once the database answers. */
+  async function undo(orderId: string): Promise<void> {
+    const until = Date.now() + VOID_TRY_MS;
+    while (Date.now() < until && !closed && relay.isHeld(orderId)) {
+      try {
+        if (await withinStore(voidOrder(sql, orderId), "undo an order in doubt", 5_000)) {
+          d.logger.warn({ order_id: orderId }, "removed an order whose insert was confirmed after the API answered 503");
+        }
+        relay.release(orderId);
+        return;
+      } catch {
+        await sleep(1_000);
+      }
+    }
+  }
+
+  return guarded({
     activeBrokers: active,
 
+    relay,
     async start() {
+      // The relay first: orders a crash left unsent go out at start.
+      relay.start();
       await fanout.run(push);
     },
     async close() {
       ticks.closed = true;
-      await Promise.all([fanout.close(), stopTicks()]);
+      // An insert in doubt left behind would be sent by the next relay: give its undo a moment.
+      await Promise.race([Promise.allSettled([...undos]), sleep(2_000)]);
+      closed = true;
+      await Promise.all([fanout.close(), stopTicks(), relay.close()]);
     },
 
     orders: {
       async place(cmd: PlaceOrder) {
-        if (cmd.client_order_id) {
-          const [r] = await prepared(sql, `select ${ORDER_COLUMNS} from orders where broker = $1 and client_order_id = $2`, [cmd.broker, cmd.client_order_id]);
-          if (r) return { order: orderView(r), created: false };
-        }
+        const t0 = Date.now();
         const orderId = newId();
         const key = String(cmd.instrument_token);
+        const expiresAt = t0 + sendTimeoutMs;
         const event = createEvent(
           {
             type: "signal.generated",
@@ -232,56 +333,36 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
               ...(cmd.trigger_price !== undefined ? { trigger_price: cmd.trigger_price } : {}),
               ...(cmd.product ? { product: cmd.product } : {}),
               ...(cmd.client_order_id ? { client_order_id: cmd.client_order_id } : {}),
+              expires_at: new Date(expiresAt).toISOString(),
             },
           },
           {},
         );
-        // The order and its first event in one statement (one round trip, one transaction); the
-        // event only when the order was inserted.
-        const inserted = await prepared(
-          sql,
-          `with o as (
-             insert into orders (order_id, broker, strategy_id, instrument_token, side, quantity, order_type, price, trigger_price, product,
-                                 status, client_order_id, correlation_id)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING', $11, $12)
-             on conflict do nothing returning ${ORDER_COLUMNS}
-           ), e as (
-             insert into order_events (event_id, order_id, type, ts, data)
-             select $13, $1, $14, $15, $16::jsonb from o
-             on conflict do nothing
-           )
-           select * from o`,
-          [
-            orderId,
-            cmd.broker,
-            cmd.strategy_id,
-            cmd.instrument_token,
-            cmd.side,
-            cmd.quantity,
-            cmd.order_type,
-            cmd.price ?? null,
-            cmd.trigger_price ?? null,
-            cmd.product ?? null,
-            cmd.client_order_id ?? null,
-            event.correlation_id,
-            event.id,
-            event.type,
-            event.ts,
-            event.data as never,
-          ],
+        const message = { event_id: event.id, order_id: orderId, topic: topicName("signalsRaw", cmd.broker), key, envelope: encodeEnvelope(event), expires_at: expiresAt };
+        // The order, its first event and its outbox row in one statement (one round trip, one
+        // transaction); nothing when the client_order_id is taken.
+        const inserted = await durable(
+          insertOrder(sql, { ...cmd, order_id: orderId, correlation_id: event.correlation_id }, { event_id: event.id, type: event.type, ts: event.ts, data: event.data }, message, relay.leaseMs),
+          orderId,
         );
         if (inserted.length === 0) {
-          // Lost a race with the same client_order_id: the first one is the order.
-          const [r] = await prepared(sql, `select ${ORDER_COLUMNS} from orders where broker = $1 and client_order_id = $2`, [cmd.broker, cmd.client_order_id ?? ""]);
-          if (r) return { order: orderView(r), created: false };
-          throw new AlphaError("INTERNAL", "order was neither inserted nor found");
+          // The client_order_id is taken: that order is the answer. Not sent yet (a crash, the log
+          // down): a retry asks for it to be sent now.
+          const wait = Math.max(100, SERVICE_WAIT_MS - 200 - (Date.now() - t0));
+          const [r] = await withinStore(orderByClientId(sql, cmd.broker, cmd.client_order_id ?? ""), "cannot read the order with this client_order_id", wait);
+          // Gone between the insert and this read: an insert in doubt undone meanwhile. Retrying
+          // places it afresh.
+          if (!r) throw new AlphaError("STORE_UNAVAILABLE", "cannot place the order: the order with this client_order_id was being undone; retry", { canRetry: true });
+          if (r.unsent) {
+            // A retry of an order whose insert was in doubt adopts it: it is sent, not undone.
+            relay.release(String(r.order_id));
+            relay.resend(String(r.order_id)).catch((err: unknown) => d.logger.warn({ err: (err as Error).message, order_id: r.order_id }, "could not claim a retried order's send; the relay sends it"));
+          }
+          return { order: orderView(r), created: false };
         }
-        try {
-          await d.producer.send([{ topic: topicName("signalsRaw", cmd.broker), key, value: encodeEnvelope(event) }]);
-        } catch (err) {
-          await prepared(sql, `update orders set status = 'FAILED', reason_code = 'NOT_SENT', message = $2, updated_at = now() where order_id = $1`, [orderId, (err as Error).message]);
-          throw err;
-        }
+        // The order is durable: the answer is 202 whatever happens to this send (the relay sends
+        // it again until the log has it or its deadline passes).
+        await relay.sendNow(message, PLACE_SEND_WAIT_MS);
         return { order: orderView(inserted[0]!), created: true };
       },
 
@@ -303,10 +384,9 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
           add("seq < ?", seq);
         }
         params.push(q.limit + 1);
-        const rows = await prepared(
-          sql,
-          `select ${ORDER_COLUMNS} from orders ${where.length ? `where ${where.join(" and ")}` : ""} order by seq desc limit $${params.length}`,
-          params as never[],
+        const rows = await withinStore(
+          prepared(sql, `select ${ORDER_COLUMNS} from orders ${where.length ? `where ${where.join(" and ")}` : ""} order by seq desc limit $${params.length}`, params as never[]),
+          "cannot list orders",
         );
         const page = rows.slice(0, q.limit);
         const next = rows.length > q.limit ? Buffer.from(String(page[page.length - 1]!.seq)).toString("base64url") : null;
@@ -318,12 +398,15 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
         if (!order) return undefined;
         // Events of one step share a millisecond (submitted and filled at once): within it, the
         // lifecycle's own order decides.
-        const events = await prepared(
-          sql,
-          `select event_id::text as id, type, ts, data from order_events where order_id = $1
-            order by ts, case type when 'signal.generated' then 0 when 'signal.validated' then 1 when 'signal.rejected' then 1
-                                   when 'order.submitted' then 2 when 'order.filled' then 3 else 4 end, event_id`,
-          [orderId],
+        const events = await withinStore(
+          prepared(
+            sql,
+            `select event_id::text as id, type, ts, data from order_events where order_id = $1
+              order by ts, case type when 'signal.generated' then 0 when 'signal.validated' then 1 when 'signal.rejected' then 1
+                                     when 'order.submitted' then 2 when 'order.filled' then 3 else 4 end, event_id`,
+            [orderId],
+          ),
+          "cannot read the order's events",
         );
         order.events = events.map((e) => ({ id: String(e.id), type: String(e.type), ts: new Date(e.ts).toISOString(), data: e.data }));
         return order;
@@ -337,7 +420,8 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
         }
         const key = String(order.instrument_token);
         const e = createEvent({ type: "order.cancel", source: "gateway", broker: order.broker, key, data: { order_id: orderId, instrument_token: order.instrument_token, reason: "cancelled through the API" } }, { correlation_id: order.correlation_id });
-        await d.producer.send([{ topic: topicName("orderCommands", order.broker), key, value: encodeEnvelope(e) }]);
+        // A cancel that reaches the log after our 503 is harmless: cancelling twice is a no-op.
+        await bounded(d.producer.send([{ topic: topicName("orderCommands", order.broker), key, value: encodeEnvelope(e) }]), LOG_WAIT_MS, "LOG_UNAVAILABLE", "cannot send the cancel: the log did not answer");
         return order;
       },
     },
@@ -411,13 +495,12 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
 
     strategies: {
       async list() {
-        const rows = await sql.unsafe(`select id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at from strategies order by id`);
+        const rows = await q(`select id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at from strategies order by id`, []);
         return rows.map(strategyView);
       },
       async create(s: StrategyView) {
         checkStrategy(s);
-        const rows = await prepared(
-          sql,
+        const rows = await q(
           `insert into strategies (id, kind, params, instruments, brokers, enabled) values ($1, $2, $3::jsonb, $4::bigint[], $5::text[], $6)
            on conflict (id) do nothing returning id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`,
           [s.id, s.kind, s.params as never, s.instruments, s.brokers, s.enabled],
@@ -427,12 +510,11 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       },
       async update(id, patch) {
         if (patch.kind !== undefined || patch.params !== undefined) {
-          const [current] = await prepared(sql, `select kind, params from strategies where id = $1`, [id]);
+          const [current] = await q(`select kind, params from strategies where id = $1`, [id]);
           if (!current) return undefined;
           checkStrategy({ id, kind: patch.kind ?? String(current.kind), params: patch.params ?? (current.params as Record<string, unknown>) });
         }
-        const rows = await prepared(
-          sql,
+        const rows = await q(
           `update strategies set kind = coalesce($2, kind), params = coalesce($3::jsonb, params), instruments = coalesce($4::bigint[], instruments),
                   brokers = coalesce($5::text[], brokers), enabled = coalesce($6, enabled), updated_at = now()
             where id = $1 returning id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`,
@@ -447,16 +529,14 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       async putLimits(broker, limits) {
         // A partial update: the named limits over the current ones, validated together.
         const parsed = parseLimits(limits, (await risk(broker)).limits as never);
-        await prepared(
-          sql,
+        await q(
           `insert into risk_limits (broker, limits) values ($1, $2::jsonb) on conflict (broker) do update set limits = excluded.limits, updated_at = now()`,
           [broker, parsed as never],
         );
         return risk(broker);
       },
       async setState(broker, state, reason) {
-        await prepared(
-          sql,
+        await q(
           `insert into trading_state (broker, state, reason) values ($1, $2, $3)
            on conflict (broker) do update set state = excluded.state, reason = excluded.reason, updated_at = now()`,
           [broker, state, reason ?? null],
@@ -468,7 +548,8 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     instruments: { list: instruments.all, byToken: instruments.byToken, bySymbol: instruments.bySymbol },
 
     ticks: {
-      publish: (ticks) => publishTicks(d.producer, ticks, "gateway.api"),
+      // Ticks that reach the log after our 503 are harmless: a tick only sets the last price.
+      publish: (ticks) => bounded(publishTicks(d.producer, ticks, "gateway.api"), LOG_WAIT_MS, "LOG_UNAVAILABLE", "cannot publish the ticks: the log did not answer"),
     },
 
     events: {
@@ -477,6 +558,49 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
         return () => listeners.delete(listener);
       },
       watchTicks,
+    },
+  });
+}
+
+/**
+ * Every call the API makes that waits on a dependency answers within SERVICE_WAIT_MS, and every
+ * dependency failure leaves as a retryable AlphaError (a 503), whatever raised it: the calls with
+ * a bound of their own (orders, strategies, risk) keep their codes; the rest (portfolio reads from
+ * the cache and the ledger, the tick consumer's start) get this one. `orders.place` is left alone:
+ * its answer must match what happened to the order, and it keeps its own budget.
+ */
+function guarded<S extends Services>(s: S): S {
+  const wrap = <F extends (...args: never[]) => Promise<unknown>>(f: F, what: string): F =>
+    (async (...args: Parameters<F>) => {
+      try {
+        return await bounded(f(...args), SERVICE_WAIT_MS, "TIMEOUT", `${what}: a dependency did not answer`);
+      } catch (err) {
+        throw dependencyError(err) ?? err;
+      }
+    }) as F;
+  const o = s.orders;
+  const p = s.portfolios;
+  const st = s.strategies;
+  const r = s.risk;
+  return {
+    ...s,
+    orders: { place: o.place, list: wrap(o.list, "list orders"), get: wrap(o.get, "read the order"), cancel: wrap(o.cancel, "cancel the order") },
+    portfolios: { ...p, get: wrap(p.get, "read the portfolio"), trades: wrap(p.trades, "read the trades") },
+    strategies: { list: wrap(st.list, "list strategies"), create: wrap(st.create, "create the strategy"), update: wrap(st.update, "update the strategy") },
+    risk: { ...r, get: wrap(r.get, "read the risk settings"), putLimits: wrap(r.putLimits, "set the limits"), setState: wrap(r.setState, "set the trading state") },
+    ticks: { ...s.ticks, publish: wrap(s.ticks.publish, "publish the ticks") },
+    events: {
+      ...s.events,
+      async watchTicks() {
+        const watching = s.events.watchTicks();
+        try {
+          return await bounded(watching, SERVICE_WAIT_MS, "LOG_UNAVAILABLE", "watch ticks: the log did not answer");
+        } catch (err) {
+          // A watch that starts after we gave up is let go at once, or the consumer would stay.
+          watching.then((release) => release(), () => {});
+          throw dependencyError(err) ?? err;
+        }
+      },
     },
   };
 }

@@ -169,6 +169,10 @@ export const configSchema = z
     SHUTDOWN_TIMEOUT_MS: int("a timeout in ms", 8_000, 100, 60_000),
     WORKER_RESTART_MAX_MS: int("a delay in ms", 10_000, 10, 300_000),
     STAGE_HANDLER_TIMEOUT_MS: int("a timeout in ms", STAGE_HANDLER_TIMEOUT_DEFAULT_MS, 100, 600_000),
+    // How long an accepted order may take to reach the log: past it the order is never sent and
+    // ends FAILED SEND_TIMEOUT (30 s rides out a broker restart or a leader election, and an
+    // order older than that was priced on a market that has moved).
+    ORDER_SEND_TIMEOUT_MS: int("a timeout in ms", 30_000, 5_000, 3_600_000),
   });
 
 export type Env = z.input<typeof configSchema>;
@@ -215,6 +219,8 @@ export interface Config {
   workerRestartMaxMs: number;
   /** A stage batch still in hand after this long is a transient failure: its worker is restarted. */
   stageHandlerTimeoutMs: number;
+  /** An accepted order not sent to the log within this ends FAILED SEND_TIMEOUT, never sent. */
+  orderSendTimeoutMs: number;
 }
 
 /** "embedded" when no external service is configured. */
@@ -291,6 +297,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     workerRestartMaxMs: c.WORKER_RESTART_MAX_MS,
     stageHandlerTimeoutMs: c.STAGE_HANDLER_TIMEOUT_MS,
+    orderSendTimeoutMs: c.ORDER_SEND_TIMEOUT_MS,
   };
 }
 

@@ -8,6 +8,7 @@
  */
 import type { Sql } from "postgres";
 import { storeError } from "../../src/store/errors.ts";
+import { withinStore } from "../../src/store/wait.ts";
 
 export const SCOPES = ["read", "trade"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -96,11 +97,8 @@ export class ApiKeys {
     this.cache.delete(key);
     const hash = hashKey(key);
     let rows: { scopes: Scope[] }[];
-    try {
-      rows = await this.sql<{ scopes: Scope[] }[]>`select scopes from api_keys where key_hash = ${hash} and revoked_at is null`;
-    } catch (err) {
-      throw storeError(err, "cannot check the API key");
-    }
+    // Bounded: with the database down or stalled a request is answered 503, not held.
+    rows = await withinStore(this.sql<{ scopes: Scope[] }[]>`select scopes from api_keys where key_hash = ${hash} and revoked_at is null`, "cannot check the API key");
     const scopes = rows[0]?.scopes;
     if (!scopes) return undefined;
     // Bounded: past the limit the oldest entry goes (Map keeps insertion order).

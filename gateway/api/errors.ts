@@ -3,12 +3,14 @@
  * {"error":{"code","message","details"}} (errorBody of gateway/app.ts). AlphaErrors from the
  * services map by code: PAYLOAD_INVALID → 422 VALIDATION_FAILED, NOT_FOUND → 404, CONFLICT → 409,
  * anything with canRetry (a dependency down or full) or LOG_CLOSED → 503 with Retry-After and the
- * dependency's own code (LOG_FULL, STORE_UNAVAILABLE, …). Anything else is a bug: 500.
+ * dependency's own code (LOG_FULL, STORE_UNAVAILABLE, …). A dependency's raw error (a postgres.js
+ * connection error, an ioredis or Kafka client error) is recognised by `dependencyError`
+ * (src/errors.ts) and answered the same way. Anything else is a bug: 500.
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { AlphaError, type ErrorCode, type Problem } from "../../src/errors.ts";
+import { AlphaError, dependencyError, type ErrorCode, type Problem } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { errorBody } from "../app.ts";
 
@@ -81,7 +83,10 @@ export function toApiError(err: unknown): ApiError | undefined {
     const code = (Object.keys(API_ERROR_CODES) as ApiErrorCode[]).find((k) => API_ERROR_CODES[k] === err.status);
     return code ? new ApiError(code, err.message) : undefined;
   }
-  if (!(err instanceof AlphaError)) return undefined;
+  if (!(err instanceof AlphaError)) {
+    const dep = dependencyError(err);
+    return dep && new ApiError(dep.code, dep.message, { status: 503, headers: { "Retry-After": String(retryAfter(dep)) } });
+  }
   // NOT_FOUND and CONFLICT are not in src/errors.ts's list yet; compare as strings.
   const code: string = err.code;
   if (code === "PAYLOAD_INVALID") {

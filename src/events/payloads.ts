@@ -45,6 +45,8 @@ const signal = z.object({
   reference_price: positivePaise.optional(),
   client_order_id: z.string().min(1).optional(),
   reason: z.string().optional(),
+  /** An order placed through the API: after this it must not reach a venue (risk refuses it). */
+  expires_at: utc.optional(),
 });
 
 const check = z.object({ rule: z.string(), passed: z.boolean(), detail: z.string().optional() });

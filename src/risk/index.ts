@@ -7,6 +7,7 @@ export { istDay } from "./day.ts";
 export { decide, type RiskCheck, type RiskDecision } from "./decide.ts";
 export type { FillApplied, LimitsChanged, PnlUpdated, RiskEvent, SignalValidated, TradingStateSet } from "./events.ts";
 export { evolve, evolveInPlace } from "./evolve.ts";
+export { expiredSignal, SEND_TIMEOUT } from "./expiry.ts";
 export { DEFAULT_LIMITS, RiskLimitsError, parseLimits, riskLimitsSchema, type RiskLimits } from "./limits.ts";
 export { REASON_CODES, type ReasonCode } from "./reasons.ts";
 export { reduces, type RiskSignal } from "./rules.ts";

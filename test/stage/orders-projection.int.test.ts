@@ -129,6 +129,58 @@ await onBothStores((name, open) => {
       }
     }, 60_000);
 
+    test("send deadlines: a late copy refused by risk shows FAILED SEND_TIMEOUT; a copy judged in time takes a timed-out order on; a refused duplicate never moves a live order", async () => {
+      const { store, done } = await open();
+      try {
+        const db = sqlDb(store.sql);
+        let n = 0;
+        const ev = (type: string, order: string, extra: Record<string, unknown> = {}) =>
+          ({
+            id: `01930000-0000-7000-9000-${String(++n).padStart(12, "0")}`,
+            type,
+            ts: new Date(Date.UTC(2026, 11, 2, 9, 15, 0, n)).toISOString(),
+            correlation_id: order,
+            causation_id: null,
+            trace_id: order,
+            source: "test",
+            version: 1,
+            broker: "paper",
+            key: "738561",
+            data: { signal_id: order, strategy_id: "manual", instrument_token: 738561, side: "BUY", quantity: 1, order_type: "MARKET", checks: [], ...extra },
+          }) as unknown as AnyEnvelope;
+        const refusal = (order: string) => ev("signal.rejected", order, { reason_code: "SEND_TIMEOUT", message: "reached risk after its send deadline" });
+        const row = async (order: string) => (await store.sql`select status, reason_code from orders where order_id = ${order}`)[0];
+        const placed = (order: string) => store.sql`insert into orders (order_id, broker, strategy_id, instrument_token, side, quantity, order_type, status, correlation_id)
+                                                    values (${order}, 'paper', 'manual', 738561, 'BUY', 1, 'MARKET', 'PENDING', ${order})`;
+
+        // The relay could not send it in time; a copy reached the log anyway and risk refused it.
+        await placed("late");
+        await projectOrders(db, [refusal("late")]);
+        expect(await row("late")).toMatchObject({ status: "FAILED", reason_code: "SEND_TIMEOUT" });
+
+        // The relay ended it, but risk had judged a copy in time: the pipeline is the truth.
+        await placed("in-doubt");
+        await store.sql`update orders set status = 'FAILED', reason_code = 'SEND_TIMEOUT' where order_id = 'in-doubt'`;
+        await projectOrders(db, [ev("signal.validated", "in-doubt")]);
+        await projectOrders(db, [ev("order.submitted", "in-doubt", { order_id: "in-doubt" })]);
+        expect(await row("in-doubt")).toMatchObject({ status: "OPEN", reason_code: null });
+
+        // A duplicate copy refused later (its dedup forgotten) does not move a live order...
+        await projectOrders(db, [refusal("in-doubt")]);
+        expect(await row("in-doubt")).toMatchObject({ status: "OPEN", reason_code: null });
+        // ... nor one validated in the same batch.
+        await placed("same-batch");
+        await projectOrders(db, [ev("signal.validated", "same-batch"), refusal("same-batch")]);
+        expect(await row("same-batch")).toMatchObject({ status: "PENDING", reason_code: null });
+        // Another rejection is a REJECTED as before.
+        await placed("limits");
+        await projectOrders(db, [ev("signal.rejected", "limits", { reason_code: "MAX_QUANTITY", message: "too many" })]);
+        expect(await row("limits")).toMatchObject({ status: "REJECTED", reason_code: "MAX_QUANTITY" });
+      } finally {
+        await done();
+      }
+    }, 60_000);
+
     test("an empty batch, and one of events that are not order events, write nothing", async () => {
       const { store, done } = await open();
       try {

@@ -13,6 +13,7 @@ import { AlphaError } from "../../src/errors.ts";
 import type { Store } from "../../src/store/index.ts";
 import { sqlDb } from "../../src/store/db.ts";
 import { getStrategy, listStrategies, loadBooks, loadMigrations, migrate, MIGRATIONS_DIR, saveBooks } from "../../src/store/index.ts";
+import { outboxConformance } from "./outbox-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -237,4 +238,5 @@ export function storeConformance(name: string, open: OpenStore): void {
       });
     });
   });
+  outboxConformance(name, () => open());
 }

@@ -7,8 +7,19 @@
  */
 import type { AnyEnvelope } from "../../events/envelope.ts";
 import type { Db } from "../../store/db.ts";
+import { SEND_TIMEOUT } from "../../risk/expiry.ts";
 
 const FINAL = `('FILLED', 'REJECTED', 'CANCELLED', 'FAILED')`;
+/**
+ * Send deadlines (ORDER_SEND_TIMEOUT_MS). The gateway's relay ends an order it could not send in
+ * time FAILED SEND_TIMEOUT; a copy that reached the log late is refused by risk with the same
+ * reason. The one race: a send in doubt at the deadline whose copy risk judged in time. Then the
+ * pipeline is the truth (the order is live at the venue), so a pipeline event other than the
+ * refusal takes the order on from FAILED SEND_TIMEOUT (REVIVED); and a refusal of a late copy
+ * never moves an order that is already under way (STALE_TIMEOUT).
+ */
+const REVIVED = `(o.status = 'FAILED' and o.reason_code = '${SEND_TIMEOUT}' and excluded.reason_code is distinct from '${SEND_TIMEOUT}')`;
+const STALE_TIMEOUT = `(excluded.reason_code = '${SEND_TIMEOUT}' and o.status <> 'PENDING')`;
 const RANK = `(case %s when 'PENDING' then 0 when 'OPEN' then 1 when 'PARTIALLY_FILLED' then 2 else 3 end)`;
 
 /**
@@ -60,13 +71,15 @@ select order_id, broker, strategy_id, instrument_token, side, quantity, order_ty
        product, status, reason_code, message, correlation_id, filled_quantity, filled_value, created_at, now()
   from folded order by order_id
 on conflict (order_id) do update set
-  status = case when o.status in ${FINAL} then o.status
+  status = case when ${REVIVED} then excluded.status
+                when ${STALE_TIMEOUT} then o.status
+                when o.status in ${FINAL} then o.status
                 when ${RANK.replace("%s", "excluded.status")} >= ${RANK.replace("%s", "o.status")} then excluded.status
                 else o.status end,
   filled_quantity = o.filled_quantity + excluded.filled_quantity,
   filled_value = o.filled_value + excluded.filled_value,
-  reason_code = coalesce(excluded.reason_code, o.reason_code),
-  message = coalesce(excluded.message, o.message),
+  reason_code = case when ${REVIVED} then excluded.reason_code when ${STALE_TIMEOUT} then o.reason_code else coalesce(excluded.reason_code, o.reason_code) end,
+  message = case when ${REVIVED} then excluded.message when ${STALE_TIMEOUT} then o.message else coalesce(excluded.message, o.message) end,
   updated_at = now()`;
 
 /** The order status an event implies. */
@@ -76,6 +89,8 @@ function statusOf(e: AnyEnvelope): string | undefined {
     case "signal.validated":
       return "PENDING";
     case "signal.rejected":
+      // A signal refused for being past its send deadline was never sent: the order FAILED.
+      return e.data.reason_code === SEND_TIMEOUT ? "FAILED" : "REJECTED";
     case "order.rejected":
       return "REJECTED";
     case "order.submitted":
@@ -90,6 +105,12 @@ function statusOf(e: AnyEnvelope): string | undefined {
       return undefined;
   }
 }
+
+const isTimeoutRefusal = (e: AnyEnvelope): boolean => e.type === "signal.rejected" && e.data.reason_code === SEND_TIMEOUT;
+const orderIdOf = (e: AnyEnvelope): string => {
+  const d = e.data as { order_id?: string; signal_id?: string };
+  return String(d.order_id ?? d.signal_id);
+};
 
 type Data = {
   order_id?: string;
@@ -118,8 +139,14 @@ type Data = {
 export async function projectOrders(db: Db, events: readonly AnyEnvelope[]): Promise<void> {
   const cols: unknown[][] = Array.from({ length: 20 }, () => []);
   const ids = new Set<string>();
+  // An order with pipeline events besides a deadline refusal in this batch is under way: the
+  // refusal (of a late duplicate copy) is recorded but does not change it.
+  const underWay = new Set<string>();
   for (const e of events) {
-    const status = e.type === "order.cancel_rejected" ? null : statusOf(e);
+    if (e.broker !== "shared" && statusOf(e) !== undefined && !isTimeoutRefusal(e)) underWay.add(orderIdOf(e));
+  }
+  for (const e of events) {
+    const status = e.type === "order.cancel_rejected" || (isTimeoutRefusal(e) && underWay.has(orderIdOf(e))) ? null : statusOf(e);
     if (status === undefined || e.broker === "shared" || ids.has(e.id)) continue;
     ids.add(e.id);
     const d = e.data as Data;

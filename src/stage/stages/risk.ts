@@ -12,6 +12,7 @@ import {
   DEFAULT_LIMITS,
   decide,
   evolveInPlace,
+  expiredSignal,
   initialRiskState,
   istDay,
   parseLimits,
@@ -104,6 +105,17 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
     if (e.type !== "signal.generated") return [];
     const now = Date.now();
     const signal = e.data;
+    const late = expiredSignal(signal, now);
+    if (late) {
+      const child = childOf(e, {
+        type: "signal.rejected",
+        source: "risk",
+        broker,
+        key: e.key,
+        data: { ...signal, checks: [{ rule: "SEND_DEADLINE", passed: false, detail: late.message }], ...late },
+      });
+      return [{ topic: topicName("signalsRejected", broker), event: { ...child, id: derivedId(e.id, "risk") } }];
+    }
     const s = state.get(broker)!;
     const ctxRisk = riskContext(s, signal, { instrument: instruments.byToken(signal.instrument_token), last_price: await prices.get(signal.instrument_token) }, now);
     const d = decide(signal, s, ctxRisk);
