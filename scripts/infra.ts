@@ -615,7 +615,10 @@ export function infraFor(name: keyof typeof PROFILES = "default"): Infra {
         if (clean) {
           for (const s of services) {
             const elsewhere = s.externalDir?.();
-            if (elsewhere) rmSync(elsewhere, { recursive: true, force: true });
+            if (!elsewhere) continue;
+            rmSync(elsewhere, { recursive: true, force: true });
+            if (!quiet) console.log(`removed ${elsewhere}`);
+            if (readdirSync(dirname(elsewhere)).length === 0) rmSync(dirname(elsewhere), { recursive: true, force: true });
           }
           removeState(dir, quiet);
         }
