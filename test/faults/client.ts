@@ -18,13 +18,15 @@ export interface ClientCounts {
   /** 5xx other than 503: a failure of the harness's checks wherever it happens. */
   other5xx: number;
   other5xxSamples: string[];
+  /** POST /orders attempts answered after more than 2 s, or not at all (the issue's bound on an answer). */
+  slowOrders: number;
 }
 
 export const ORDER_ATTEMPTS = 12;
 const CALL_TIMEOUT_MS = 5_000;
 
 export class Client {
-  readonly counts: ClientCounts = { calls: 0, noAnswer: 0, s503: 0, other5xx: 0, other5xxSamples: [] };
+  readonly counts: ClientCounts = { calls: 0, noAnswer: 0, s503: 0, other5xx: 0, other5xxSamples: [], slowOrders: 0 };
   private next = 0;
 
   /** `urls()` are the gateways to use right now (they change as gateways die and come back). */
@@ -35,6 +37,8 @@ export class Client {
     if (urls.length === 0) return { status: 0, body: {}, error: "no gateway" };
     const base = urls[this.next++ % urls.length]!;
     this.counts.calls++;
+    const t0 = Date.now();
+    const slow = () => void (method === "POST" && path === "/api/v1/orders" && Date.now() - t0 > 2_000 && this.counts.slowOrders++);
     try {
       const res = await fetch(`${base}${path}`, {
         method,
@@ -43,6 +47,7 @@ export class Client {
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.text();
+      slow();
       let parsed: Record<string, any> = {};
       try {
         parsed = text ? JSON.parse(text) : {};
@@ -58,6 +63,7 @@ export class Client {
       return { status: res.status, body: parsed, ...(Number.isFinite(ra) && ra > 0 ? { retryAfterS: ra } : {}) };
     } catch (err) {
       this.counts.noAnswer++;
+      slow(); // a timeout; a refused connection (a dead gateway) is answered at once
       return { status: 0, body: {}, error: (err as Error).name === "TimeoutError" ? "timeout" : (err as Error).message };
     }
   }

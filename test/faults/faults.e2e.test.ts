@@ -13,7 +13,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { runScenario, type Result } from "./harness.ts";
 import { explain, table, writeResults } from "./report.ts";
 import { SCENARIOS } from "./scenarios.ts";
-import { privateServices } from "./services.ts";
+import { releasePrivateServices } from "./services.ts";
 
 const run = process.env.REQUIRE_INFRA === "1" || process.env.FAULTS === "1";
 const root = new URL("../..", import.meta.url).pathname;
@@ -25,7 +25,7 @@ if (!run) {
 describe.skipIf(!run)("faults: one at a time, during an order flow", () => {
   const results: Result[] = [];
   afterAll(async () => {
-    await (await privateServices()).release();
+    await releasePrivateServices();
     if (results.length === 0) return;
     writeResults(results, root);
     console.log(`\n${table(results)}\n\n${explain(results)}`);

@@ -1,8 +1,27 @@
 /**
- * One fault scenario, end to end: fresh services, gateway processes (FEED=none, a feed of our own
- * posting ticks), a deterministic order flow during which one fault is injected, a settle time,
- * then the counts from the API, the ledger (ledger_fills) and the log (the order topics and the
- * DLQs read straight from Kafka). See README in this folder for what each count means.
+ * One fault scenario, end to end: fresh services (topics, consumer groups, schema, cache),
+ * gateway processes (FEED=none; the harness posts every instrument's price once a second, as an
+ * external feed would), a deterministic flow of FLOW.orders orders during which one fault is
+ * injected, a settle time, then the counts:
+ *
+ * - accepted: answered 2xx (on some attempt); refused: never, within the client's retries;
+ * - terminal / stuck: accepted orders FILLED, REJECTED, CANCELLED or FAILED / not, FLOW.settleMs
+ *   after the fault ended and the flow stopped (polled with GET /orders/:id);
+ * - lost: accepted, then unknown to GET /orders/:id and to GET /orders by client_order_id;
+ * - duplicated: a fill twice in the ledger, more filled than ordered, or a fill of an order we
+ *   never placed;
+ * - mismatches: an order's filled quantity (API) against the ledger; fills on orders.filled (the
+ *   log) against the ledger; GET /portfolios cash, quantities and realised P&L against the fold
+ *   of the ledger's fills (src/portfolio's evolve); a portfolio served empty right after the fault
+ *   while the ledger held fills;
+ * - dlq: the DLQs read straight from Kafka; entries the fault planted (f) against entries nobody
+ *   expected;
+ * - 5xx other than 503 over every call the harness made;
+ * - recovery: from the fault's end (a service answering again, a restarted gateway listening, or
+ *   the kill for a gateway not restarted) to the first order sent after it being accepted and
+ *   FILLED (its updated_at).
+ *
+ * Embedded (g) has no ledger or log to read from outside: the ledger is GET /trades.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -68,6 +87,8 @@ export interface Counts {
   dlqUnexpected: number;
   other5xx: number;
   s503: number;
+  /** POST /orders attempts answered after 2 s or not at all (shown; not a failure by itself). */
+  slowOrders: number;
   recoveryMs: number | null;
 }
 
@@ -556,6 +577,7 @@ export async function runScenario(sc: Scenario): Promise<Result> {
       dlqUnexpected,
       other5xx: c.other5xx,
       s503: c.s503,
+      slowOrders: c.slowOrders,
       recoveryMs,
     };
     const failures: string[] = [];
@@ -619,6 +641,6 @@ function refusedNote(placed: Placed[]): string | undefined {
 export function emptyCounts(): Counts {
   return {
     orders: 0, accepted: 0, refused: 0, terminal: 0, filled: 0, failed: 0, stuck: 0, lost: 0, duplicated: 0, mismatches: 0,
-    dlq: 0, dlqExpected: 0, dlqUnexpected: 0, other5xx: 0, s503: 0, recoveryMs: null,
+    dlq: 0, dlqExpected: 0, dlqUnexpected: 0, other5xx: 0, s503: 0, slowOrders: 0, recoveryMs: null,
   };
 }

@@ -21,6 +21,7 @@ const COLUMNS: Array<[string, (r: Result) => string]> = [
   ["dlq unexp", (r) => String(r.counts.dlqUnexpected)],
   ["5xx≠503", (r) => String(r.counts.other5xx)],
   ["503", (r) => String(r.counts.s503)],
+  ["slow>2s", (r) => String(r.counts.slowOrders)],
   ["recovery s", (r) => (r.counts.recoveryMs === null ? "never" : (r.counts.recoveryMs / 1000).toFixed(1))],
   ["result", (r) => (r.pass ? "pass" : "FAIL")],
 ];

@@ -41,6 +41,11 @@ export function privateServices(): Promise<PrivateServices> {
 const admin = (brokers: string) =>
   new Admin({ clientId: "alpha-panda-faults", bootstrapBrokers: [brokers], retries: 3, connectTimeout: 2000, requestTimeout: 10_000 });
 
+/** Stops the private services if this process started them (and nothing if it never asked). */
+export async function releasePrivateServices(): Promise<void> {
+  if (shared) await (await shared).release();
+}
+
 /** Deletes every topic and consumer group, then creates the topic table's topics afresh. */
 export async function freshKafka(brokers: string): Promise<void> {
   const a = admin(brokers);
