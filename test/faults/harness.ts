@@ -185,6 +185,12 @@ export async function runScenario(sc: Scenario): Promise<Result> {
   let services: PrivateServices | undefined;
   let dbUrl: string | undefined;
   let dataDir: string | undefined;
+  let current = "start";
+  /** Where the scenario is, for a harness failure's message (and FAULTS_VERBOSE=1). */
+  const step = (name: string) => {
+    current = name;
+    if (process.env.FAULTS_VERBOSE === "1") console.error(`faults: ${sc.id} ${((Date.now() - t0) / 1000).toFixed(1)} s: ${name}`);
+  };
 
   try {
     // 1. Fresh state.
@@ -192,6 +198,7 @@ export async function runScenario(sc: Scenario): Promise<Result> {
     if (sc.mode === "distributed") {
       services = await privateServices();
       const { KAFKA_BROKERS, REDIS_URL, DATABASE_URL } = services.infra.env;
+      step("fresh topics and consumer groups");
       await freshKafka(KAFKA_BROKERS);
       await flushRedis(REDIS_URL);
       const schema = await freshSchema(DATABASE_URL, sc.id);
@@ -205,6 +212,7 @@ export async function runScenario(sc: Scenario): Promise<Result> {
       env.DATA_DIR = dataDir;
     }
 
+    step("gateways");
     // 2. Gateways.
     const start = async (g: Gw) => {
       g.proc = spawnGateway({ ...g.env, PORT: String(g.port) });
@@ -286,6 +294,7 @@ export async function runScenario(sc: Scenario): Promise<Result> {
       await until("the resting order to be OPEN", async () => (await client.get(`/api/v1/orders/${resting!.orderId}`)).body.order?.status === "OPEN", 20_000);
     }
 
+    step("the flow");
     // 3. The flow, with the fault.
     const ctx: FaultContext = {
       services,
@@ -378,6 +387,7 @@ export async function runScenario(sc: Scenario): Promise<Result> {
     await fault;
     const flowEnd = Date.now();
 
+    step("settle");
     // 4. Settle: accepted orders get FLOW.settleMs to end.
     const accepted = placed.filter((p) => p.acceptedAt !== undefined);
     const state = new Map<string, Record<string, any> | null>(); // client_order_id → order (null: 404)
@@ -393,7 +403,7 @@ export async function runScenario(sc: Scenario): Promise<Result> {
         const o = state.get(p.spec.client_order_id);
         return o === undefined || (o !== null && !TERMINAL.has(o.status));
       });
-      for (let k = 0; k < open.length; k += 16) await Promise.all(open.slice(k, k + 16).map(poll));
+      for (let k = 0; k < open.length && Date.now() < settleDeadline + 5_000; k += 16) await Promise.all(open.slice(k, k + 16).map(poll));
       const stillOpen = accepted.filter((p) => {
         const o = state.get(p.spec.client_order_id);
         return o === undefined || (o !== null && !TERMINAL.has(o.status));
@@ -402,14 +412,17 @@ export async function runScenario(sc: Scenario): Promise<Result> {
       await Bun.sleep(1_000);
     }
 
+    step("counts from the API");
     // 5. Counts.
     // Lost: acknowledged, then unknown by its id and by its client_order_id.
     const byClientId = new Map<string, Record<string, any>>();
+    let listed = true;
     let cursor: string | null = null;
     do {
       const r = await client.get(`/api/v1/orders?broker=paper&limit=500${cursor ? `&cursor=${cursor}` : ""}`);
       if (r.status !== 200) {
-        notes.push(`GET /orders answered ${r.status}: lost orders could not be checked by client_order_id`);
+        notes.push(`GET /orders answered ${r.status}: orders not found by id were not checked by client_order_id (counted stuck, not lost)`);
+        listed = false;
         break;
       }
       for (const o of r.body.orders ?? []) if (o.client_order_id) byClientId.set(o.client_order_id, o);
@@ -418,6 +431,8 @@ export async function runScenario(sc: Scenario): Promise<Result> {
     let lost = 0;
     const lostIds: string[] = [];
     let renamed = 0;
+    /** Accepted orders the API never answered for (neither the order nor a 404): not known to be lost, nor to be done. */
+    const unread: Placed[] = [];
     for (const p of accepted) {
       const o = state.get(p.spec.client_order_id);
       if (o) continue;
@@ -427,14 +442,22 @@ export async function runScenario(sc: Scenario): Promise<Result> {
         if (again.order_id !== p.orderId) renamed++;
         continue;
       }
+      if (o === undefined || !listed) {
+        unread.push(p);
+        continue;
+      }
       lost++;
       if (lostIds.length < 5) lostIds.push(`${p.spec.client_order_id} (${p.orderId})`);
     }
     if (renamed) notes.push(`${renamed} acknowledged order id(s) unknown, but their client_order_id names another order`);
+    if (unread.length) notes.push(`${unread.length} accepted order(s) could not be read back (no 200 or 404 from GET /orders/:id): counted stuck`);
 
     const finals = accepted.map((p) => state.get(p.spec.client_order_id)).filter((o): o is Record<string, any> => !!o);
     const terminal = finals.filter((o) => TERMINAL.has(o.status)).length;
-    const stuckOrders = finals.filter((o) => !TERMINAL.has(o.status));
+    const stuckOrders = [
+      ...finals.filter((o) => !TERMINAL.has(o.status)),
+      ...unread.map((p) => ({ order_id: p.orderId, status: "(unreadable)", client_order_id: p.spec.client_order_id })),
+    ];
     const filled = finals.filter((o) => o.status === "FILLED").length;
     const failed = finals.filter((o) => o.status === "FAILED" || o.status === "REJECTED");
     const failedReasons = [...new Set(failed.map((o) => `${o.status} ${o.reason_code ?? ""}`.trim()))];
@@ -502,6 +525,7 @@ export async function runScenario(sc: Scenario): Promise<Result> {
     if (services) {
       const brokers = services.infra.env.KAFKA_BROKERS;
       const filledTopic = topicName("ordersFilled", "paper");
+      step("the log's fills");
       const fromLog = await readTopics(brokers, [filledTopic]);
       const logFills = new Set<string>();
       for (const m of fromLog) {
@@ -514,6 +538,7 @@ export async function runScenario(sc: Scenario): Promise<Result> {
       for (const f of fillIds) if (!logFills.has(f)) mismatchDetail.push(`fill ${f} in the ledger but not on ${filledTopic}`);
 
       const dlqs = allTopics(["paper"]).map((t) => dlqName(t.name));
+      step("the DLQs");
       const dead = await readTopics(brokers, dlqs);
       dlq = dead.length;
       const found = new Set<string>();
@@ -552,6 +577,7 @@ export async function runScenario(sc: Scenario): Promise<Result> {
       return out;
     };
     // The read model follows the ledger by a moment: a mismatch counts if it lasts 5 s.
+    step("the portfolio against the ledger");
     let portfolioDiff = await compare();
     for (let k = 0; k < 10 && portfolioDiff.length > 0; k++) {
       await Bun.sleep(500);
@@ -620,15 +646,25 @@ export async function runScenario(sc: Scenario): Promise<Result> {
       title: sc.title,
       counts: emptyCounts(),
       pass: false,
-      failures: [`the harness failed: ${(err as Error).stack ?? err}`],
+      failures: [`the harness failed during "${current}": ${(err as Error).stack ?? err}`],
       notes,
       durationMs: Date.now() - t0,
       detail: { stderr: gateways.map((g) => g.proc?.stderr?.().slice(-2000)) },
     };
   } finally {
+    step("clean up");
     for (const g of gateways) await stopGateway(g).catch(() => {});
-    for (const c of cleanups.reverse()) await c().catch(() => {});
+    for (const c of cleanups.reverse()) await within(c(), 20_000, "a clean-up").catch((err: Error) => notes.push(err.message));
   }
+}
+
+/** Rejects with `what` timed out when `p` takes longer than `ms`. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: Timer | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms))),
+  ]);
 }
 
 function refusedNote(placed: Placed[]): string | undefined {

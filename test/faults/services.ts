@@ -156,10 +156,12 @@ export async function readTopics(brokers: string, topics: string[]): Promise<Arr
         out.push({ topic: m.topic, value: m.value, headers: m.headers });
       }
     });
-    await until(`all ${total} messages of ${topics.length} topics`, async () => seen.size >= total, 30_000, 100);
-    await consumer.close();
+    // Offsets can run ahead of records (a producer's retried batch, transaction markers): what
+    // arrived by then is what there is.
+    await until(`all ${total} messages of ${topics.length} topics`, async () => seen.size >= total, 15_000, 100).catch(() => {});
+    await Promise.race([consumer.close(), Bun.sleep(10_000)]);
   } finally {
-    await log.close();
+    await Promise.race([log.close(), Bun.sleep(10_000)]);
   }
   return out;
 }
