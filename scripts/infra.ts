@@ -162,6 +162,10 @@ function portOpen(port: number, timeoutMs = 1000): Promise<boolean> {
     }).catch(() => finish(false));
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL's user and where it can keep its data
+
 /** Debian installs the server under /usr/lib/postgresql/<version>/bin, outside PATH. */
 function pgBin(): string | undefined {
   const base = "/usr/lib/postgresql";

@@ -117,6 +117,8 @@ export interface FaultContext {
   gateways: Gw[];
   /** kill -9 of a gateway process. */
   killGateway(i: number): Promise<void>;
+  /** SIGINT to a gateway process (a graceful stop, as for a deploy); resolves once it exited. */
+  stopGateway(i: number): Promise<void>;
   /** Starts gateway i again on its port and environment; resolves when it listens. */
   restartGateway(i: number): Promise<void>;
   /** Produces raw messages straight to a topic (Kafka). */
@@ -305,6 +307,7 @@ export async function runScenario(sc: Scenario): Promise<Result> {
         g.proc.proc.kill("SIGKILL");
         await g.proc.proc.exited;
       },
+      stopGateway: async (i) => stopGateway(gateways[i]!),
       restartGateway: async (i) => start(gateways[i]!),
       produce: async (messages) => {
         const { KafkaLog } = await import("../../src/log/kafka.ts");

@@ -49,13 +49,17 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     id: "d",
-    title: `Redis restart (kill -9, down ${SERVICE_DOWN_MS / 1000} s), a resting LIMIT must fill after`,
+    title: `Redis restart (kill -9, down ${SERVICE_DOWN_MS / 1000} s), then a gateway deploy; a resting LIMIT must fill after`,
     mode: "distributed",
     resting: true,
     fault: async (ctx) => {
       await ctx.services!.infra.kill("redis");
       await Bun.sleep(SERVICE_DOWN_MS);
       await ctx.services!.infra.start("redis");
+      // Whatever a stage keeps only in Redis is gone now; a graceful restart (a deploy, not a
+      // second fault) makes the stages start from what can be rebuilt, as any restart would.
+      await ctx.stopGateway(0);
+      await ctx.restartGateway(0);
     },
     afterFault: async (ctx) => {
       // The market trades 3% lower: through the resting BUY's limit (2% under).
