@@ -49,16 +49,18 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     id: "d",
-    title: `Redis restart (kill -9, down ${SERVICE_DOWN_MS / 1000} s), then a gateway deploy; a resting LIMIT must fill after`,
+    title: `Redis restart (kill -9, down ${SERVICE_DOWN_MS / 1000} s, the gateway redeployed meanwhile); a resting LIMIT must fill after`,
     mode: "distributed",
     resting: true,
     fault: async (ctx) => {
       await ctx.services!.infra.kill("redis");
       await Bun.sleep(SERVICE_DOWN_MS);
-      await ctx.services!.infra.start("redis");
-      // Whatever a stage keeps only in Redis is gone now; a graceful restart (a deploy, not a
-      // second fault) makes the stages start from what can be rebuilt, as any restart would.
+      // A graceful restart (a deploy, not a second fault) while Redis is down: the stages then
+      // start on an empty Redis, so anything kept only there must be rebuilt from the log and
+      // the ledger. (With the gateway running throughout, a stage re-saves what it holds in
+      // memory as soon as Redis is back, and a loss would go unseen.)
       await ctx.stopGateway(0);
+      await ctx.services!.infra.start("redis");
       await ctx.restartGateway(0);
     },
     afterFault: async (ctx) => {
