@@ -8,10 +8,10 @@
  *   bun run faults                 every scenario
  *   bun run faults --only none,b   some of them (ids: none, a, b, c, d, e, f, g)
  */
-import { FLOW, runScenario, type Result } from "../test/faults/harness.ts";
+import { FLOW, killGateways, runScenario, type Result } from "../test/faults/harness.ts";
 import { explain, table, writeResults } from "../test/faults/report.ts";
 import { SCENARIOS } from "../test/faults/scenarios.ts";
-import { privateServices } from "../test/faults/services.ts";
+import { privateServices, releasePrivateServices } from "../test/faults/services.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -22,6 +22,12 @@ if (chosen.length === 0) {
   console.error(`faults: no scenario matches ${[...(only ?? [])].join(",")} (ids: ${SCENARIOS.map((s) => s.id).join(", ")})`);
   process.exit(2);
 }
+
+// Ctrl-C: no gateway process is left behind, and the private services go if we started them.
+process.on("SIGINT", () => {
+  killGateways();
+  void releasePrivateServices().finally(() => process.exit(130));
+});
 
 const t0 = Date.now();
 const results: Result[] = [];

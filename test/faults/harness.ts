@@ -164,6 +164,15 @@ export function orderSpec(scenario: string, i: number, runId: string): OrderSpec
   return spec;
 }
 
+/** Every gateway process a scenario started and has not stopped, for an interrupted run. */
+const running = new Set<GatewayProcess>();
+
+/** kill -9 of every gateway process still running (a run interrupted with Ctrl-C). */
+export function killGateways(): void {
+  for (const p of running) p.proc.kill("SIGKILL");
+  running.clear();
+}
+
 async function stopGateway(g: Gw) {
   if (!g.alive) return;
   g.alive = false;
@@ -218,6 +227,9 @@ export async function runScenario(sc: Scenario): Promise<Result> {
     // 2. Gateways.
     const start = async (g: Gw) => {
       g.proc = spawnGateway({ ...g.env, PORT: String(g.port) });
+      const proc = g.proc;
+      running.add(proc);
+      void proc.proc.exited.then(() => running.delete(proc));
       g.url = await g.proc.url(60_000);
       g.alive = true;
     };
