@@ -255,12 +255,18 @@ export async function runScenario(sc: Scenario): Promise<Result> {
 
     // Settings every gateway start must see: strategies off (only our orders trade), risk limits
     // raised for the flow's rate. A crash that loses them is noted.
+    // Right after a fault a dependency may still answer 503: read as a careful client would.
+    const settled = async (call: () => Promise<{ status: number; body: Record<string, any> }>) => {
+      let r = await call();
+      for (let i = 0; i < 40 && (r.status === 503 || r.status === 0); i++) r = (await Bun.sleep(500), await call());
+      return r;
+    };
     const setup = async (after: string) => {
-      const strategies = (await client.get("/api/v1/strategies")).body.strategies as Array<{ id: string; enabled: boolean }> | undefined;
+      const strategies = (await settled(() => client.get("/api/v1/strategies"))).body.strategies as Array<{ id: string; enabled: boolean }> | undefined;
       const enabled = (strategies ?? []).filter((s) => s.enabled);
       if (after && enabled.length > 0) notes.push(`${after}: strategies ${enabled.map((s) => s.id).join(", ")} were enabled again`);
       for (const s of enabled) await client.patch(`/api/v1/strategies/${s.id}`, { enabled: false });
-      const limits = (await client.get("/api/v1/risk/paper/limits")).body.risk?.limits as Record<string, unknown> | undefined;
+      const limits = (await settled(() => client.get("/api/v1/risk/paper/limits"))).body.risk?.limits as Record<string, unknown> | undefined;
       if (after && limits?.max_orders_per_second !== 100_000) notes.push(`${after}: risk limits were back to ${JSON.stringify(limits?.max_orders_per_second)} orders/s`);
       await client.put("/api/v1/risk/paper/limits", { max_orders_per_second: 100_000, max_orders_per_strategy_per_day: 100_000, max_position_quantity: 100_000 });
     };
@@ -632,6 +638,7 @@ export async function runScenario(sc: Scenario): Promise<Result> {
     if (counts.stuck) failures.push(`${counts.stuck} stuck: ${stuckOrders.slice(0, 5).map((o) => `${o.order_id} ${o.status}${o.order_id === resting?.orderId ? " (the resting order)" : ""}`).join(", ")}`);
     if (duplicated) failures.push(`${duplicated} duplicated: ${dupDetail.slice(0, 5).join("; ")}`);
     if (counts.mismatches) failures.push(`${counts.mismatches} mismatches: ${mismatchDetail.slice(0, 5).join("; ")}`);
+    if (c.slowOrders) failures.push(`${c.slowOrders} POST /orders answered after more than 2 s, or not at all`);
     if (c.other5xx) failures.push(`${c.other5xx} 5xx other than 503: ${c.other5xxSamples.join("; ")}`);
     if (dlqUnexpected || dlq < dlqExpected) failures.push(`DLQ: ${dlq} of ${dlqExpected} expected, ${dlqUnexpected} unexpected: ${dlqDetail.join("; ")}`);
     if (recoveryMs === null) failures.push(`no order sent after the fault was accepted and filled`);
