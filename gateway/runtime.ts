@@ -11,12 +11,11 @@ import { readInstruments } from "../src/market/master.ts";
 import { loadAccessToken } from "../src/kite/rest/session.ts";
 import { ConfigError } from "../src/errors.ts";
 import { modeOf, type Config } from "../src/config.ts";
-import { Journal } from "../src/log/journal.ts";
+import { Journal, journalDir } from "../src/log/journal.ts";
 import { MemoryBroker, MemoryLog } from "../src/log/memory.ts";
 import { openLog } from "../src/log/index.ts";
 import type { Logger } from "../src/logger.ts";
 import { Feed } from "../src/market/feed.ts";
-import { join } from "node:path";
 import { STAGE_NAMES } from "../src/stage/stages.ts";
 import { openStore } from "../src/store/index.ts";
 import { journaled, topicSpecs } from "../src/topics.ts";
@@ -173,7 +172,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
 /** The in-process log's journal in DATA_DIR/log: what it acknowledged survives a kill -9. */
 function openJournal(dataDir: string, logger: Logger): Journal {
   const t0 = Date.now();
-  const journal = Journal.open({ dir: join(dataDir, "log"), journaled });
+  const journal = Journal.open({ dir: journalDir(dataDir), journaled });
   const { topics, groups } = journal.recovered;
   const messages = [...topics.values()].reduce((n, parts) => n + [...parts.values()].reduce((k, p) => k + p.messages.size, 0), 0);
   logger.info({ dir: journal.dir, messages, groups: groups.size, ms: Date.now() - t0 }, "in-process log: journal read");

@@ -52,6 +52,9 @@ export interface Recovered {
   groups: Map<string, RecoveredGroup>;
 }
 
+/** Where the journal lives in a data directory (beside the database, DATA_DIR/pg). */
+export const journalDir = (dataDir: string): string => join(dataDir, "log");
+
 const SEGMENT = /^(\d{10})\.jsonl$/;
 const segmentName = (seq: number) => `${String(seq).padStart(10, "0")}.jsonl`;
 
@@ -89,7 +92,7 @@ export class Journal {
 
   /** Reads every segment of `dir` (made if missing) and opens a new one for appends. */
   static open(options: JournalOptions): Journal {
-    mkdirSync(options.dir, { recursive: true });
+    mkdirSync(options.dir, { recursive: true, mode: 0o700 });
     const seqs = segments(options.dir);
     const recovered: Recovered = { topics: new Map(), groups: new Map() };
     for (const seq of seqs) replay(join(options.dir, segmentName(seq)), recovered);

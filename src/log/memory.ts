@@ -72,6 +72,8 @@ interface Partition {
 interface Topic {
   spec: TopicSpec;
   partitions: Partition[];
+  /** Its messages go to the journal (decided once: ticks must not pay a lookup each). */
+  journaled: boolean;
 }
 
 interface Member {
@@ -160,7 +162,7 @@ export class MemoryBroker {
         listeners: new Set<() => void>(),
         roomWaiters: new Set<() => void>(),
       }));
-      this.topics.set(spec.name, { spec: { ...spec }, partitions });
+      this.topics.set(spec.name, { spec: { ...spec }, partitions, journaled: this.journal?.journals(spec.name) ?? false });
       this.restore(spec, partitions);
       result.created.push(spec.name);
     }
@@ -205,7 +207,7 @@ export class MemoryBroker {
         timestamp: Date.now(),
       };
       p.messages.push(message);
-      if (this.journal?.journals(m.topic)) this.journal.message(message);
+      if (topic.journaled) this.journal!.message(message);
       if (p.listeners.size > 0) touched.add(p);
     }
     // In the journal before any reader is told or the producer acknowledged.
@@ -373,7 +375,7 @@ export class MemoryBroker {
       }
     }
     for (const [name, t] of this.topics) {
-      if (!journal.journals(name)) continue;
+      if (!t.journaled) continue;
       t.partitions.forEach((p, i) => {
         const end = p.base + p.messages.length;
         journal.end(name, i, end);
