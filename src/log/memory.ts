@@ -403,18 +403,14 @@ export class MemoryBroker {
       if (!p) {
         throw new AlphaError("CONFIG_INVALID", `topic ${spec.name} has ${spec.partitions} partitions but the log journal holds partition ${i}: the topic table changed under a data directory that holds messages`);
       }
-      let from = this.neededFrom(spec.name, i, 0);
-      while (from < r.end && (r.messages.get(from)?.timestamp ?? Infinity) < oldest) from++;
-      p.base = r.end;
-      const messages: LogMessage[] = [];
-      // The newest run of messages with no gap (a journal never has one, but a gap must not shift offsets).
-      for (let o = r.end - 1; o >= from; o--) {
-        const m = r.messages.get(o);
-        if (!m) break;
-        messages.push(m);
-        p.base = o;
-      }
-      p.messages = messages.reverse();
+      // The newest run of messages with no gap from the lowest a group needs (a journal never has a
+      // gap, but one must not shift offsets), less what is past the topic's retention.
+      const needed = this.neededFrom(spec.name, i, 0);
+      let first = r.end;
+      while (first > needed && r.messages.has(first - 1)) first--;
+      while (first < r.end && r.messages.get(first)!.timestamp < oldest) first++;
+      p.base = first;
+      for (let o = first; o < r.end; o++) p.messages.push(r.messages.get(o)!);
     }
   }
 
