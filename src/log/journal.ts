@@ -17,7 +17,7 @@
  * - `["j", group, topic]` a group reads the topic (kept even before its first commit);
  * - `["e", topic, partition, end]` the partition's next offset (its messages may all be gone).
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { AlphaError } from "../errors.ts";
 import type { Headers, LogMessage } from "./port.ts";
@@ -132,7 +132,16 @@ export class Journal {
     if (this.closed) throw new AlphaError("LOG_CLOSED", `the log journal ${this.dir} is closed`);
     const text = this.lines.join("\n") + "\n";
     this.lines = [];
-    this.size += writeAll(this.fd, text);
+    try {
+      this.size += writeAll(this.fd, text);
+    } catch (err) {
+      // A disk full or failing: the records are refused (the produce or commit fails and is
+      // retried), and a part written is cut off, so no damaged line sits before later ones.
+      try {
+        ftruncateSync(this.fd, this.size);
+      } catch {}
+      throw new AlphaError("LOG_UNAVAILABLE", `could not write the log journal in ${this.dir}: ${(err as Error).message}`, { canRetry: true, cause: err });
+    }
     return this.size >= this.rollAt;
   }
 
@@ -145,7 +154,8 @@ export class Journal {
     this.flush();
     const next = this.seq + 1;
     const tmp = join(this.dir, `${segmentName(next)}.tmp`);
-    const fd = openSync(tmp, "w");
+    // Appending (as the segments are opened), so a write cut off by ftruncate goes on at the end.
+    const fd = openSync(tmp, "a");
     let size = 0;
     try {
       snapshot();
@@ -153,7 +163,7 @@ export class Journal {
     } catch (err) {
       closeSync(fd);
       unlinkSync(tmp);
-      throw err;
+      throw new AlphaError("LOG_UNAVAILABLE", `could not compact the log journal in ${this.dir}: ${(err as Error).message}`, { canRetry: true, cause: err });
     } finally {
       this.lines = [];
     }
