@@ -11,13 +11,14 @@ import { readInstruments } from "../src/market/master.ts";
 import { loadAccessToken } from "../src/kite/rest/session.ts";
 import { ConfigError } from "../src/errors.ts";
 import { modeOf, type Config } from "../src/config.ts";
-import { MemoryLog } from "../src/log/memory.ts";
+import { Journal, journalDir } from "../src/log/journal.ts";
+import { MemoryBroker, MemoryLog } from "../src/log/memory.ts";
 import { openLog } from "../src/log/index.ts";
 import type { Logger } from "../src/logger.ts";
 import { Feed } from "../src/market/feed.ts";
 import { STAGE_NAMES } from "../src/stage/stages.ts";
 import { openStore } from "../src/store/index.ts";
-import { topicSpecs } from "../src/topics.ts";
+import { journaled, topicSpecs } from "../src/topics.ts";
 import { ApiKeys, createWsHandlers, mountApi, registerBootstrapKey } from "./api/index.ts";
 import { createApp } from "./app.ts";
 import { devKey } from "./dev-key.ts";
@@ -41,7 +42,15 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
   const started = Date.now();
   const cleanup: Array<() => Promise<void>> = [];
   try {
-    const log = openLog(config);
+    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    cleanup.push(() => store.close());
+    const dataDir = store.kind === "pglite" ? config.dataDir : undefined;
+    logger.info({ kind: store.kind, url: store.url, ...(store.kind === "pglite" ? { data_dir: dataDir ?? "memory" } : {}) }, "store ready, migrations applied");
+
+    // The store holds DATA_DIR's lock: the log's journal beside it is this process's alone.
+    const journal = mode === "embedded" && dataDir !== undefined ? openJournal(dataDir, logger) : undefined;
+    if (journal) cleanup.push(async () => journal.close());
+    const log = journal ? new MemoryLog(new MemoryBroker({ journal })) : openLog(config);
     cleanup.push(() => log.close());
     const specs = topicSpecs(config.activeBrokers);
     if (log instanceof MemoryLog) {
@@ -57,10 +66,6 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
       }
     }
 
-    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-    cleanup.push(() => store.close());
-    const dataDir = store.kind === "pglite" ? config.dataDir : undefined;
-    logger.info({ kind: store.kind, url: store.url, ...(store.kind === "pglite" ? { data_dir: dataDir ?? "memory" } : {}) }, "store ready, migrations applied");
     instruments.load(await readInstruments(sqlDb(store.sql)));
     if (config.kite && !config.kite.accessToken) {
       // No KITE_ACCESS_TOKEN: the session `bun run kite:session` stored, or no start at all.
@@ -162,4 +167,14 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     for (const close of cleanup.reverse()) await close().catch(() => {});
     throw err;
   }
+}
+
+/** The in-process log's journal in DATA_DIR/log: what it acknowledged survives a kill -9. */
+function openJournal(dataDir: string, logger: Logger): Journal {
+  const t0 = Date.now();
+  const journal = Journal.open({ dir: journalDir(dataDir), journaled });
+  const { topics, groups } = journal.recovered;
+  const messages = [...topics.values()].reduce((n, parts) => n + [...parts.values()].reduce((k, p) => k + p.messages.size, 0), 0);
+  logger.info({ dir: journal.dir, messages, groups: groups.size, ms: Date.now() - t0 }, "in-process log: journal read");
+  return journal;
 }

@@ -24,21 +24,27 @@ export interface TopicDef {
    * DLQ as poison, and each stage handles every type its input topics carry (test/topics.unit.test.ts).
    */
   carries: readonly EventType[];
+  /**
+   * Whether the embedded log journals it to DATA_DIR (src/log/journal.ts), so a kill -9 loses none
+   * of its acknowledged messages. Ticks are not: losing the last ones at a crash is harmless (the
+   * next tick supersedes them), and their rate must not pay for a write each.
+   */
+  journal: boolean;
   description: string;
 }
 
 export const TOPIC_TABLE = {
-  marketTicks: { scope: "shared", suffix: "market.ticks", partitions: 6, retentionMs: DAY, key: "instrument_token", carries: ["market.tick"], description: "ticks from every feed" },
-  signalsRaw: { scope: "broker", suffix: "signals.raw", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", carries: ["signal.generated"], description: "signals from strategies and orders from the API" },
-  signalsValidated: { scope: "broker", suffix: "signals.validated", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", carries: ["signal.validated"], description: "signals that passed risk" },
-  signalsRejected: { scope: "broker", suffix: "signals.rejected", partitions: 3, retentionMs: 7 * DAY, key: "instrument_token", carries: ["signal.rejected"], description: "signals risk refused, with the reason" },
-  orderCommands: { scope: "broker", suffix: "orders.commands", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", carries: ["order.cancel"], description: "commands to the execution stage (cancel)" },
-  ordersSubmitted: { scope: "broker", suffix: "orders.submitted", partitions: 6, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.submitted"], description: "orders accepted by the execution venue" },
-  ordersFilled: { scope: "broker", suffix: "orders.filled", partitions: 6, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.filled"], description: "fills, whole and partial" },
-  ordersRejected: { scope: "broker", suffix: "orders.rejected", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.rejected", "order.cancel_rejected"], description: "orders the venue refused" },
-  ordersCancelled: { scope: "broker", suffix: "orders.cancelled", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.cancelled"], description: "orders cancelled" },
-  ordersFailed: { scope: "broker", suffix: "orders.failed", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.failed"], description: "orders that could not be sent" },
-  pnlSnapshots: { scope: "broker", suffix: "pnl.snapshots", partitions: 1, retentionMs: 30 * DAY, key: "broker", carries: ["pnl.snapshot"], description: "periodic portfolio and P&L snapshots" },
+  marketTicks: { scope: "shared", suffix: "market.ticks", partitions: 6, retentionMs: DAY, key: "instrument_token", carries: ["market.tick"], journal: false, description: "ticks from every feed" },
+  signalsRaw: { scope: "broker", suffix: "signals.raw", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", carries: ["signal.generated"], journal: true, description: "signals from strategies and orders from the API" },
+  signalsValidated: { scope: "broker", suffix: "signals.validated", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", carries: ["signal.validated"], journal: true, description: "signals that passed risk" },
+  signalsRejected: { scope: "broker", suffix: "signals.rejected", partitions: 3, retentionMs: 7 * DAY, key: "instrument_token", carries: ["signal.rejected"], journal: true, description: "signals risk refused, with the reason" },
+  orderCommands: { scope: "broker", suffix: "orders.commands", partitions: 6, retentionMs: 7 * DAY, key: "instrument_token", carries: ["order.cancel"], journal: true, description: "commands to the execution stage (cancel)" },
+  ordersSubmitted: { scope: "broker", suffix: "orders.submitted", partitions: 6, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.submitted"], journal: true, description: "orders accepted by the execution venue" },
+  ordersFilled: { scope: "broker", suffix: "orders.filled", partitions: 6, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.filled"], journal: true, description: "fills, whole and partial" },
+  ordersRejected: { scope: "broker", suffix: "orders.rejected", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.rejected", "order.cancel_rejected"], journal: true, description: "orders the venue refused" },
+  ordersCancelled: { scope: "broker", suffix: "orders.cancelled", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.cancelled"], journal: true, description: "orders cancelled" },
+  ordersFailed: { scope: "broker", suffix: "orders.failed", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.failed"], journal: true, description: "orders that could not be sent" },
+  pnlSnapshots: { scope: "broker", suffix: "pnl.snapshots", partitions: 1, retentionMs: 30 * DAY, key: "broker", carries: ["pnl.snapshot"], journal: true, description: "periodic portfolio and P&L snapshots" },
 } as const satisfies Record<string, TopicDef>;
 
 export type TopicId = keyof typeof TOPIC_TABLE;
@@ -93,6 +99,19 @@ const carried = new Map<TopicId, ReadonlySet<EventType>>(
 export function eventTypesOf(topic: string): ReadonlySet<EventType> | undefined {
   const id = topicIdOf(topic);
   return id && carried.get(id);
+}
+
+/**
+ * Whether the embedded log journals a topic (the table's `journal`). Dead letters are (a DLQ
+ * holds the only copy of what it took) and so is a topic the table does not name (a test's own).
+ *
+ * @example
+ * journaled("market.ticks");       // false
+ * journaled("paper.orders.filled"); // true
+ */
+export function journaled(topic: string): boolean {
+  const id = topicIdOf(topic);
+  return id === undefined ? true : TOPIC_TABLE[id].journal;
 }
 
 /** The broker a topic belongs to, read from its name ("shared" for shared topics). */

@@ -5,7 +5,9 @@
  */
 import type { Subprocess } from "bun";
 import Redis from "ioredis";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import postgres from "postgres";
 import type { Tick } from "../../src/events/payloads.ts";
 import type { Instrument } from "../../src/market/instruments.ts";
@@ -52,12 +54,16 @@ function cleanEnv(extra: Record<string, string>): Record<string, string> {
  */
 export async function spawnGateway(extra: Record<string, string>, args: string[] = []): Promise<GatewayProc> {
   // In memory (DATA_DIR=memory), as every run before DATA_DIR existed: runs stay comparable.
-  const env = cleanEnv({ PORT: "0", FEED: "none", DATA_DIR: "memory", BOOTSTRAP_API_KEY: BENCH_KEY, STARTING_CASH: "1000000000.00", LOG_LEVEL: "info", ...extra });
+  // BENCH_DATA_DIR=disk: in a fresh temporary folder instead (PGlite on disk and the log's
+  // journal, as a user runs it), removed when the gateway stops.
+  const dataDir = process.env.BENCH_DATA_DIR === "disk" ? mkdtempSync(join(tmpdir(), "alpha-bench-")) : undefined;
+  const env = cleanEnv({ PORT: "0", FEED: "none", DATA_DIR: dataDir ?? "memory", BOOTSTRAP_API_KEY: BENCH_KEY, STARTING_CASH: "1000000000.00", LOG_LEVEL: "info", ...extra });
   // BENCH_GATEWAY_ARGS: extra bun flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof".
   const extraArgs = (process.env.BENCH_GATEWAY_ARGS ?? "").split(" ").filter(Boolean);
   const proc = track(Bun.spawn([process.execPath, ...extraArgs, ...args, "gateway/main.ts"], { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }), "SIGINT");
   const { lines, stderr: stderrText, waitFor } = logLines(proc, { keep: 2_000 });
   const exited = proc.exited;
+  if (dataDir) void exited.then(() => rmSync(dataDir, { recursive: true, force: true }));
   const listening = await Promise.race([
     waitFor((l) => l.msg === "gateway listening", 60_000),
     exited.then(() => Promise.reject(new Error(`gateway exited with ${proc.exitCode} before listening: ${stderrText() || JSON.stringify(lines.slice(-3))}`))),

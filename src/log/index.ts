@@ -10,6 +10,7 @@ import type { Log } from "./port.ts";
 export type * from "./port.ts";
 export { KafkaLog } from "./kafka.ts";
 export { MemoryBroker, MemoryLog } from "./memory.ts";
+export { Journal, journalDir } from "./journal.ts";
 export { RemoteLog, serveLog } from "./bridge.ts";
 
 /**

@@ -12,8 +12,17 @@
  * joins late, e.g. a worker starting): a partition full of read messages would otherwise hold
  * hundreds of megabytes for nothing, and a quiet topic (orders, a few a second) would take its
  * `retainReadMessages` only after half an hour, growing all the while.
+ *
+ * With a `journal` (src/log/journal.ts) the broker survives a kill -9: each message of a journaled
+ * topic and each commit of a group is written to it before the produce is acknowledged or the
+ * commit taken, and a new broker starts from what the journal holds: the messages some group has
+ * not committed yet (within the topic's retention), at their offsets, and every group's commits.
+ * A group whose consumers start at "latest" (the gateway's push groups, named afresh at each
+ * start) reads only what comes while it runs: its commits are not journaled, so it never pins
+ * the log across restarts.
  */
 import { AlphaError } from "../errors.ts";
+import type { Journal, RecoveredPartition } from "./journal.ts";
 import { partitionFor } from "./partitioner.ts";
 import type {
   BatchHandler,
@@ -42,6 +51,8 @@ export interface MemoryBrokerOptions {
   retainReadMessages?: number;
   /** ...if they are younger than this (default 60 s). */
   retainReadMs?: number;
+  /** Keeps what is acknowledged across a crash; the broker starts from what it holds. */
+  journal?: Journal;
 }
 
 interface Partition {
@@ -61,6 +72,8 @@ interface Partition {
 interface Topic {
   spec: TopicSpec;
   partitions: Partition[];
+  /** Its messages go to the journal (decided once: ticks must not pay a lookup each). */
+  journaled: boolean;
 }
 
 interface Member {
@@ -74,6 +87,10 @@ interface Group {
   members: Member[];
   /** "topic/partition" → next offset to read. */
   committed: Map<string, number>;
+  /** Its consumers start at "latest": not journaled (see the module's comment). */
+  fromLatest: boolean;
+  /** With a journal: the topics it reads, so what it has not read is kept even before its first commit. */
+  reads: Set<string>;
 }
 
 const tp = (topic: string, partition: number) => `${topic}/${partition}`;
@@ -111,12 +128,22 @@ export class MemoryBroker {
   private readonly topics = new Map<string, Topic>();
   private readonly groups = new Map<string, Group>();
   private nextMemberId = 1;
+  private readonly journal: Journal | undefined;
+  /** Partitions the journal held whose topic is not created yet. */
+  private readonly recovered: Map<string, Map<number, RecoveredPartition>>;
 
   constructor(options: MemoryBrokerOptions = {}) {
     this.maxMessagesPerPartition = options.maxMessagesPerPartition ?? 200_000;
     this.produceTimeoutMs = options.produceTimeoutMs ?? 30_000;
     this.retainReadMessages = options.retainReadMessages ?? 5_000;
     this.retainReadMs = options.retainReadMs ?? 60_000;
+    this.journal = options.journal;
+    this.recovered = this.journal?.recovered.topics ?? new Map();
+    for (const [id, g] of this.journal?.recovered.groups ?? []) {
+      this.groups.set(id, { members: [], committed: new Map(g.committed), fromLatest: false, reads: new Set(g.reads) });
+    }
+    // Rewritten at start, keeping only what is still needed.
+    this.journal?.compact(() => this.snapshot());
   }
 
   createTopics(specs: readonly TopicSpec[]): CreateTopicsResult {
@@ -135,7 +162,8 @@ export class MemoryBroker {
         listeners: new Set<() => void>(),
         roomWaiters: new Set<() => void>(),
       }));
-      this.topics.set(spec.name, { spec: { ...spec }, partitions });
+      this.topics.set(spec.name, { spec: { ...spec }, partitions, journaled: this.journal?.journals(spec.name) ?? false });
+      this.restore(spec, partitions);
       result.created.push(spec.name);
     }
     return result;
@@ -164,11 +192,12 @@ export class MemoryBroker {
       const partition = partitionFor(m.key, topic.partitions.length);
       const p = topic.partitions[partition]!;
       if (p.messages.length >= this.maxMessagesPerPartition) {
+        this.flush();
         notify(touched);
         await this.makeRoom(m.topic, partition, p);
       }
       const value = typeof m.value === "string" ? utf8.encode(m.value) : m.value.slice();
-      p.messages.push({
+      const message: LogMessage = {
         topic: m.topic,
         partition,
         offset: p.base + p.messages.length,
@@ -176,10 +205,19 @@ export class MemoryBroker {
         value,
         headers: copyHeaders(m.headers),
         timestamp: Date.now(),
-      });
+      };
+      p.messages.push(message);
+      if (topic.journaled) this.journal!.message(message);
       if (p.listeners.size > 0) touched.add(p);
     }
+    // In the journal before any reader is told or the producer acknowledged.
+    this.flush();
     notify(touched);
+  }
+
+  /** Writes what the journal was given to the OS; compacts it once its segment is large. */
+  private flush(): void {
+    if (this.journal?.flush()) this.journal.compact(() => this.snapshot());
   }
 
   /** Drops messages every group has committed; waits (bounded) while the oldest is unread. */
@@ -216,7 +254,7 @@ export class MemoryBroker {
   private groupsOn(topic: string): Array<[string, Group]> {
     const prefix = `${topic}/`;
     return [...this.groups].filter(
-      ([, g]) => g.members.some((m) => m.topics.includes(topic)) || [...g.committed.keys()].some((k) => k.startsWith(prefix)),
+      ([, g]) => g.reads.has(topic) || g.members.some((m) => m.topics.includes(topic)) || [...g.committed.keys()].some((k) => k.startsWith(prefix)),
     );
   }
 
@@ -248,10 +286,18 @@ export class MemoryBroker {
     return p.base + p.messages.length;
   }
 
-  join(groupId: string, topics: readonly string[], onAssign: () => void): Member {
+  join(groupId: string, topics: readonly string[], onAssign: () => void, startFrom: "earliest" | "latest" = "earliest"): Member {
     for (const t of topics) this.topic(t);
-    const group: Group = this.groups.get(groupId) ?? { members: [], committed: new Map() };
+    const group: Group = this.groups.get(groupId) ?? { members: [], committed: new Map(), fromLatest: startFrom === "latest", reads: new Set() };
     this.groups.set(groupId, group);
+    if (this.journal && !group.fromLatest) {
+      for (const t of topics) {
+        if (group.reads.has(t) || !this.journal.journals(t)) continue;
+        group.reads.add(t);
+        this.journal.reads(groupId, t);
+      }
+      this.flush();
+    }
     const member: Member = { id: this.nextMemberId++, topics: [...topics], assignment: [], onAssign };
     group.members.push(member);
     this.rebalance(group);
@@ -285,12 +331,86 @@ export class MemoryBroker {
   commit(groupId: string, offsets: ReadonlyMap<string, { topic: string; partition: number; next: number }>): void {
     const group = this.groups.get(groupId);
     if (!group) return;
+    const journal = group.fromLatest ? undefined : this.journal;
     for (const { topic, partition, next } of offsets.values()) {
       const key = tp(topic, partition);
-      if ((group.committed.get(key) ?? -1) < next) group.committed.set(key, next);
+      if ((group.committed.get(key) ?? -1) < next) {
+        group.committed.set(key, next);
+        if (journal?.journals(topic)) journal.commit(groupId, topic, partition, next);
+      }
+    }
+    // In the journal before the commit takes effect (below: what it lets go is dropped).
+    this.flush();
+    for (const { topic, partition } of offsets.values()) {
       const p = this.topic(topic).partitions[partition]!;
       this.dropRead(topic, partition, p);
       if (p.roomWaiters.size > 0) for (const w of [...p.roomWaiters]) w();
+    }
+  }
+
+  /**
+   * The lowest offset of a partition some group may still need after a restart: the lowest
+   * commit of the groups journaled as reading the topic (0 for one that has not committed on
+   * this partition), or `fallback` when no such group is known (nobody has read it yet: keep all).
+   */
+  private neededFrom(topic: string, partition: number, fallback: number): number {
+    let low: number | undefined;
+    for (const g of this.groups.values()) {
+      if (g.fromLatest || !g.reads.has(topic)) continue;
+      low = Math.min(low ?? Infinity, g.committed.get(tp(topic, partition)) ?? 0);
+    }
+    return low ?? fallback;
+  }
+
+  /** Gives the journal what a restart needs: every group's reads and commits, every partition's end and unread messages. */
+  private snapshot(): void {
+    const journal = this.journal!;
+    for (const [id, g] of this.groups) {
+      if (g.fromLatest) continue;
+      for (const t of g.reads) journal.reads(id, t);
+      for (const [key, next] of g.committed) {
+        const at = key.lastIndexOf("/");
+        const topic = key.slice(0, at);
+        if (journal.journals(topic)) journal.commit(id, topic, Number(key.slice(at + 1)), next);
+      }
+    }
+    for (const [name, t] of this.topics) {
+      if (!t.journaled) continue;
+      t.partitions.forEach((p, i) => {
+        const end = p.base + p.messages.length;
+        journal.end(name, i, end);
+        for (let k = Math.max(this.neededFrom(name, i, 0) - p.base, 0); k < p.messages.length; k++) journal.message(p.messages[k]!);
+      });
+    }
+    // Topics the journal held that this run has not created (yet): carried over.
+    for (const [name, parts] of this.recovered) {
+      for (const [i, p] of parts) {
+        journal.end(name, i, p.end);
+        const from = this.neededFrom(name, i, 0);
+        for (const m of p.messages.values()) if (m.offset >= from) journal.message(m);
+      }
+    }
+  }
+
+  /** Fills a topic's new partitions with what the journal held of it, within its retention. */
+  private restore(spec: TopicSpec, partitions: Partition[]): void {
+    const held = this.recovered.get(spec.name);
+    if (!held) return;
+    this.recovered.delete(spec.name);
+    const oldest = spec.retentionMs >= 0 ? Date.now() - spec.retentionMs : -Infinity;
+    for (const [i, r] of held) {
+      const p = partitions[i];
+      if (!p) {
+        throw new AlphaError("CONFIG_INVALID", `topic ${spec.name} has ${spec.partitions} partitions but the log journal holds partition ${i}: the topic table changed under a data directory that holds messages`);
+      }
+      // The newest run of messages with no gap from the lowest a group needs (a journal never has a
+      // gap, but one must not shift offsets), less what is past the topic's retention.
+      const needed = this.neededFrom(spec.name, i, 0);
+      let first = r.end;
+      while (first > needed && r.messages.has(first - 1)) first--;
+      while (first < r.end && r.messages.get(first)!.timestamp < oldest) first++;
+      p.base = first;
+      for (let o = first; o < r.end; o++) p.messages.push(r.messages.get(o)!);
     }
   }
 
@@ -442,10 +562,15 @@ class MemoryConsumer implements Consumer {
     if (this.running) throw new AlphaError("INTERNAL", "consumer.run called twice");
     if (this.closing) throw new AlphaError("LOG_CLOSED", "run on a closed consumer");
     this.running = true;
-    this.member = this.broker.join(this.options.groupId, this.options.topics, () => {
-      this.cursors = undefined;
-      this.wake();
-    });
+    this.member = this.broker.join(
+      this.options.groupId,
+      this.options.topics,
+      () => {
+        this.cursors = undefined;
+        this.wake();
+      },
+      this.options.startFrom,
+    );
     this.loop = this.fetchLoop(handler);
   }
 
