@@ -167,7 +167,9 @@ export const configSchema = z
     KAFKA_HEARTBEAT_INTERVAL_MS: int("an interval in ms", KAFKA_HEARTBEAT_INTERVAL_DEFAULT_MS, 100, 60_000),
     KAFKA_FETCH_MAX_WAIT_MS: int("a wait in ms", 100, 1, 10_000),
     SHUTDOWN_TIMEOUT_MS: int("a timeout in ms", 8_000, 100, 60_000),
-    WORKER_RESTART_MAX_MS: int("a delay in ms", 10_000, 10, 300_000),
+    // The backoff doubles while a dependency stays down: the cap bounds how long after its return
+    // the stage is back (the fault suite allows 10 s from a restart to orders filling again).
+    WORKER_RESTART_MAX_MS: int("a delay in ms", 2_000, 10, 300_000),
     STAGE_HANDLER_TIMEOUT_MS: int("a timeout in ms", STAGE_HANDLER_TIMEOUT_DEFAULT_MS, 100, 600_000),
     // How long an accepted order may take to reach the log: past it the order is never sent and
     // ends FAILED SEND_TIMEOUT (30 s rides out a broker restart or a leader election, and an
