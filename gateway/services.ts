@@ -25,7 +25,7 @@ import { prepared } from "../src/store/db.ts";
 import { storeError } from "../src/store/errors.ts";
 import type { Store } from "../src/store/index.ts";
 import { insertOrder, ORDER_COLUMNS, orderByClientId, voidOrder } from "../src/store/outbox.ts";
-import { withdraw, withinStore } from "../src/store/wait.ts";
+import { withinStore } from "../src/store/wait.ts";
 import { OrderRelay, type RelayOptions } from "./outbox.ts";
 import { topicName } from "../src/topics.ts";
 import { ApiError } from "./api/errors.ts";
@@ -69,7 +69,7 @@ function orderView(r: Row): OrderView {
 
 /**
  * POST /orders answers within 2 s whatever is down. Its budget: the insert's wait, then (when it
- * had no answer) a short wait for the outcome of the insert withdrawn; then the first send's.
+ * had no answer) a short wait more for its outcome; then the first send's.
  */
 export const PLACE_STORE_WAIT_MS = 1_000;
 export const PLACE_DOUBT_WAIT_MS = 300;
@@ -246,9 +246,8 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
   const q = (text: string, params: readonly unknown[]) => withinStore(prepared(sql, text, params), "cannot reach the database");
 
   /**
-   * Waits for an order's insert, within the POST's budget. When it has no answer in time it is
-   * withdrawn if it was not sent yet (taken off the client's queue) and its outcome is awaited a
-   * little longer: committed → the order is durable, the answer 202; failed →
+   * Waits for an order's insert, within the POST's budget. When it has no answer in time its
+   * outcome is awaited a little longer: committed → the order is durable, the answer 202; failed →
    * 503, no order. Still no outcome, or a connection lost mid-statement, is in doubt: the answer
    * is 503, and the order is undone in the background (`undo`) so that a 503 never leaves an order
    * behind, unless a retry with its client_order_id adopts it first.
@@ -258,14 +257,10 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       (rows) => ({ rows }),
       (err: unknown) => ({ err }),
     );
-    let r = await within(settled, PLACE_STORE_WAIT_MS);
-    if (!r) {
-      withdraw(query);
-      r = await within(settled, PLACE_DOUBT_WAIT_MS);
-    }
+    const r = (await within(settled, PLACE_STORE_WAIT_MS)) ?? (await within(settled, PLACE_DOUBT_WAIT_MS));
     if (r && "rows" in r) return r.rows;
-    // Never reached the server, or withdrawn (57014: taken off the queue, or cancelled before it
-    // committed), or refused by the server (a bug, bad data): no order.
+    // Never reached the server, or cancelled by the server before it committed (57014), or
+    // refused by it (a bug, bad data): no order.
     if (r && (neverSent(r.err) || (r.err as { code?: unknown } | null)?.code === "57014")) {
       throw new AlphaError("STORE_UNAVAILABLE", `cannot place the order: database unavailable: ${(r.err as Error).message}`, { canRetry: true, cause: r.err });
     }

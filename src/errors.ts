@@ -91,11 +91,11 @@ const STORE_CONNECTION_CODES = new Set([
   "ENOTFOUND",
   "EAI_AGAIN",
   "EPIPE",
-  // postgres.js's own error for a query withdrawn before it was sent (our bounded wait).
+  // A statement cancelled (statement_timeout, or an operator's pg_cancel_backend).
   "57014",
 ]);
 // SQLSTATE class 08 (connection exception), 57P01-03 (admin shutdown, crash shutdown, cannot
-// connect now), 53300 (too many connections) and 57014 (a statement we cancelled after our wait).
+// connect now), 53300 (too many connections) and 57014 (a statement cancelled).
 const STORE_UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]$|53300$|57014$)/;
 // ioredis: a command given up after its retries, or sent on a closed connection; a server loading
 // its data set or busy with a script; a replica or cluster not ready.
@@ -149,12 +149,12 @@ export function isStoreUnavailable(err: unknown): boolean {
 
 /**
  * `work`, or a retryable `code` error once `ms` pass without an answer; `cancel` is called then,
- * to withdraw the work where it can be (a query not yet sent). The caller answers at once and the
+ * to withdraw the work where that is safe (never a postgres.js query: docs/notes.md). The caller answers at once and the
  * work may still finish in the background: use this only where a late effect is harmless, or is
  * dealt with (see gateway/outbox.ts for the one place where it is not harmless: placing an order).
  *
  * @example
- * const rows = await bounded(sql`select 1`, 1_500, "STORE_UNAVAILABLE", "list orders", () => q.cancel());
+ * const rows = await bounded(sql`select 1`, 1_500, "STORE_UNAVAILABLE", "list orders");
  */
 export function bounded<T>(work: Promise<T>, ms: number, code: ErrorCode, doing: string, cancel?: () => void): Promise<T> {
   let timer: Timer | undefined;

@@ -13,7 +13,7 @@ import { openLog } from "../log/index.ts";
 import type { Log, Producer } from "../log/port.ts";
 import type { Logger } from "../logger.ts";
 import { rpcClient } from "../rpc.ts";
-import { sqlDb, type Db } from "../store/db.ts";
+import { reconnectBackoff, sqlDb, type Db } from "../store/db.ts";
 import { overPort } from "../store/pglite-port.ts";
 import type { EmbeddedOptions } from "../store/pglite.ts";
 import postgres from "postgres";
@@ -55,7 +55,7 @@ export function stageContext(config: Config, logger: Logger, name: string, ports
   if (embeddedDb || config.databaseUrl) {
     const sql = embeddedDb
       ? postgres({ ...embeddedDb, onnotice: () => {}, ...(ports.db ? overPort(ports.db) : {}) })
-      : postgres(config.databaseUrl!, { max: 4, onnotice: () => {} });
+      : postgres(config.databaseUrl!, { max: 4, onnotice: () => {}, backoff: reconnectBackoff });
     closers.push(() => sql.end({ timeout: 5 }));
     db = sqlDb(sql);
   } else throw new Error(`stage ${name}: no database (neither the embedded database's options nor DATABASE_URL)`);

@@ -4,6 +4,7 @@
  */
 import postgres from "postgres";
 import type { Sql } from "postgres";
+import { reconnectBackoff } from "./db.ts";
 import { loadMigrations, migrate } from "./migrate.ts";
 import { lockDataDir, pgDir } from "./data-dir.ts";
 import { startEmbedded, type EmbeddedOptions } from "./pglite.ts";
@@ -93,7 +94,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
     unlock();
     throw err;
   }
-  const common = { onnotice: () => {}, connect_timeout: 10 };
+  const common = { onnotice: () => {}, connect_timeout: 10, backoff: reconnectBackoff };
   const sql = embedded
     ? postgres({ ...embedded.options, ...common })
     : postgres(opts.databaseUrl!, { ...common, max: opts.maxConnections ?? 10 });

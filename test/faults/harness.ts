@@ -23,7 +23,7 @@
  *
  * Embedded (g) has no ledger or log to read from outside: the ledger is GET /trades.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -681,6 +681,9 @@ export async function runScenario(sc: Scenario): Promise<Result> {
   } finally {
     step("clean up");
     for (const g of gateways) await stopGateway(g).catch(() => {});
+    // For reading a scenario's timeline afterwards: each gateway's log lines (the last process of each).
+    const logDir = process.env.FAULTS_LOG_DIR;
+    if (logDir) gateways.forEach((g, i) => g.proc && writeFileSync(join(logDir, `${sc.id}-${i}.jsonl`), g.proc.lines.map((l) => JSON.stringify(l)).join("\n")));
     for (const c of cleanups.reverse()) await within(c(), 20_000, "a clean-up").catch((err: Error) => notes.push(err.message));
   }
 }
