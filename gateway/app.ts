@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import type { Cache } from "../src/cache/index.ts";
 import type { Log } from "../src/log/port.ts";
 import type { FeedStats } from "../src/market/feed.ts";
+import type { RecorderStats } from "../src/market/recorder.ts";
 import type { Store } from "../src/store/index.ts";
 import { ApiKeys, bearerKey } from "./api/auth.ts";
 import type { WorkerStatus } from "./supervisor.ts";
@@ -18,6 +19,8 @@ export interface AppDeps {
   cache: Cache;
   workers: () => WorkerStatus[];
   feed: () => FeedStats;
+  /** RECORD_FILE's counts, when it is set. */
+  recorder?: () => RecorderStats;
   startedAt: number;
   /** Who may see /ready's details; default: the store's api_keys. */
   keys?: Pick<ApiKeys, "verify">;
@@ -111,6 +114,11 @@ export function createApp(deps: AppDeps): Hono {
     const per = (f: (w: WorkerStatus) => number | undefined): Array<[string, number]> => workers.map((w) => [`{stage="${w.stage}"}`, f(w) ?? 0]);
     metric("alpha_panda_uptime_seconds", "gauge", "Seconds since the gateway started.", [["", Math.round((Date.now() - deps.startedAt) / 1000)]]);
     metric("alpha_panda_feed_ticks_published_total", "counter", "Ticks the market feed put on market.ticks.", [[`{feed="${deps.feed().kind}"}`, deps.feed().published]]);
+    const recorded = deps.recorder?.();
+    if (recorded) {
+      metric("alpha_panda_feed_ticks_recorded_total", "counter", "Ticks published to market.ticks (every feed and the API) written to RECORD_FILE.", [["", recorded.recorded]]);
+      metric("alpha_panda_feed_ticks_record_failures_total", "counter", "Ticks published to market.ticks that could not be written to RECORD_FILE.", [["", recorded.failed]]);
+    }
     metric("alpha_panda_stage_events_handled_total", "counter", "Events a stage handled.", per((w) => w.stats?.handled));
     metric("alpha_panda_stage_duplicates_total", "counter", "Redelivered events a stage skipped.", per((w) => w.stats?.duplicates));
     metric("alpha_panda_stage_dead_letters_total", "counter", "Messages a stage sent to a DLQ.", per((w) => w.stats?.deadLettered));

@@ -15,7 +15,8 @@ import { Journal, journalDir } from "../src/log/journal.ts";
 import { MemoryBroker, MemoryLog } from "../src/log/memory.ts";
 import { openLog } from "../src/log/index.ts";
 import type { Logger } from "../src/logger.ts";
-import { Feed } from "../src/market/feed.ts";
+import { Feed, recordTicks } from "../src/market/feed.ts";
+import { TickRecorder } from "../src/market/recorder.ts";
 import { STAGE_NAMES } from "../src/stage/stages.ts";
 import { openStore } from "../src/store/index.ts";
 import { journaled, topicSpecs } from "../src/topics.ts";
@@ -83,8 +84,19 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     const cache = openCache({ redisUrl: config.redisUrl });
     cleanup.push(() => cache.close());
 
+    // Closed after the producers (cleanup runs in reverse): every tick published is written.
+    const recorder = config.recordFile ? await TickRecorder.open(config.recordFile, logger) : undefined;
+    if (recorder) {
+      cleanup.push(async () => {
+        await recorder.close();
+        logger.info({ file: recorder.path, ...recorder.stats }, "ticks recorded");
+      });
+      logger.info({ file: recorder.path }, "recording market.ticks to RECORD_FILE");
+    }
+
     const producer = log.producer({ clientId: "feed" });
     cleanup.push(() => producer.close());
+    if (recorder) recordTicks(producer, recorder);
 
     const supervisor = new Supervisor({
       stages: STAGE_NAMES,
@@ -117,6 +129,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
 
     const apiProducer = log.producer({ clientId: "gateway-api" });
     cleanup.push(() => apiProducer.close());
+    if (recorder) recordTicks(apiProducer, recorder);
     const services = createServices({ config, log, producer: apiProducer, store, cache, logger });
     await services.start();
     cleanup.push(() => services.close());
@@ -135,7 +148,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
       );
     }
 
-    const app = createApp({ mode, log, store, cache, workers: () => supervisor.statuses(), feed: () => feed.stats, startedAt: started });
+    const app = createApp({ mode, log, store, cache, workers: () => supervisor.statuses(), feed: () => feed.stats, recorder: recorder && (() => recorder.stats), startedAt: started });
     if (kite && config.kite) mountPostbacks(app, config.kite.apiSecret, kite, logger);
     mountApi(app, { services, auth: keys, logger });
     const ws = createWsHandlers({ services, auth: keys, logger });

@@ -3,7 +3,8 @@
  * value is reported with every other problem in one {@link ConfigError}, naming each bad value
  * (with passwords masked). Secrets never reach a log: use {@link redactedConfig}.
  */
-import { resolve } from "node:path";
+import { closeSync, openSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError, type Problem } from "./errors.ts";
 
@@ -136,6 +137,22 @@ export const configSchema = z
         if (!Number.isFinite(n) || n < 0) return fail(ctx, `must be a speed factor ≥ 0 (0 = as fast as possible), got ${JSON.stringify(v)}`);
         return n;
       }),
+    // Opened for appending here, once, so a bad path stops the start instead of losing a session.
+    RECORD_FILE: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v.trim() === "") return undefined;
+        const file = resolve(v.trim());
+        const dir = dirname(file);
+        if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return fail(ctx, `must be a file in an existing folder, but ${JSON.stringify(dir)} does not exist (got ${JSON.stringify(v)})`);
+        try {
+          closeSync(openSync(file, "a"));
+        } catch (err) {
+          return fail(ctx, `cannot be opened for appending (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}), got ${JSON.stringify(v)}`);
+        }
+        return file;
+      }),
     LOG_LEVEL: oneOf(LOG_LEVELS, "info"),
     BOOTSTRAP_API_KEY: z
       .string()
@@ -200,6 +217,8 @@ export interface Config {
    */
   dataDir?: string;
   feed: { kind: FeedKind; seed: number; intervalMs: number; replayFile?: string; replaySpeed: number };
+  /** Absolute path every tick published to market.ticks is appended to, in the replay format. */
+  recordFile?: string;
   logLevel: (typeof LOG_LEVELS)[number];
   /** Kite Connect, when zerodha is active or FEED=kite (secrets: never logged). */
   kite?: {
@@ -245,6 +264,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (env.FEED?.trim().toLowerCase() === "replay" && !env.REPLAY_FILE) {
     problems.push({ path: "REPLAY_FILE", message: "is required when FEED=replay" });
   }
+  // Replaying a file while appending to it would replay the session into itself.
+  const recordFile = configSchema.shape.RECORD_FILE.safeParse(known.RECORD_FILE);
+  if (recordFile.success && recordFile.data && env.REPLAY_FILE?.trim() && resolve(env.REPLAY_FILE.trim()) === recordFile.data) {
+    problems.push({ path: "RECORD_FILE", message: `must not be REPLAY_FILE (${JSON.stringify(env.REPLAY_FILE)}): record to another file` });
+  }
   // Two heartbeats may be lost before a live member's session expires. Checked whenever both
   // values are valid, whatever else is wrong, so one run reports everything.
   const session = configSchema.shape.KAFKA_SESSION_TIMEOUT_MS.safeParse(known.KAFKA_SESSION_TIMEOUT_MS);
@@ -280,6 +304,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: c.DATABASE_URL,
     dataDir: c.DATA_DIR,
     feed: { kind: c.FEED, seed: c.FEED_SEED, intervalMs: c.FEED_INTERVAL_MS, replayFile: c.REPLAY_FILE, replaySpeed: c.REPLAY_SPEED },
+    recordFile: c.RECORD_FILE,
     logLevel: c.LOG_LEVEL,
     startingCash: c.STARTING_CASH,
     bootstrapApiKey: c.BOOTSTRAP_API_KEY,

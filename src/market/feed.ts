@@ -11,6 +11,7 @@ import type { Producer } from "../log/port.ts";
 import type { Logger } from "../logger.ts";
 import { topicName } from "../topics.ts";
 import { instruments, simulatable } from "./instruments.ts";
+import type { TickRecorder } from "./recorder.ts";
 import { parseReplay, replayDelayMs } from "./replay.ts";
 import { RandomWalk } from "./simulated.ts";
 
@@ -31,6 +32,15 @@ export interface FeedStats {
 
 const TICKS = topicName("marketTicks");
 
+// Keyed by producer, not global: every feed and the API publish through publishTicks, and a
+// process may run more than one gateway (tests), each with its own RECORD_FILE or none.
+const recorders = new WeakMap<Producer, TickRecorder>();
+
+/** Records every tick published through `producer` from now on (RECORD_FILE). */
+export function recordTicks(producer: Producer, recorder: TickRecorder): void {
+  recorders.set(producer, recorder);
+}
+
 /** Publishes ticks as envelopes on market.ticks; resolves when acknowledged. */
 export async function publishTicks(producer: Producer, ticks: readonly Tick[], source: string): Promise<void> {
   if (ticks.length === 0) return;
@@ -41,6 +51,8 @@ export async function publishTicks(producer: Producer, ticks: readonly Tick[], s
       return { topic: TICKS, key, value: encodeEnvelope(e) };
     }),
   );
+  // After the acknowledgement: a send refused and retried is recorded once, when it is published.
+  recorders.get(producer)?.record(ticks);
 }
 
 /**

@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, modeOf, redactedConfig } from "../../src/config.ts";
 import { ConfigError } from "../../src/errors.ts";
@@ -130,5 +132,30 @@ describe("config", () => {
     expect(loadConfig({ DATA_DIR: "memory" }).dataDir).toBeUndefined();
     expect(loadConfig({ DATA_DIR: " Memory " }).dataDir).toBeUndefined();
     expect(problemsOf({ DATA_DIR: "a\0b", PORT: "x" }).problems.map((p) => p.path).sort()).toEqual(["DATA_DIR", "PORT"]);
+  });
+
+  test("RECORD_FILE: opened for appending at start; a missing folder or an unopenable file is a config error with the others", () => {
+    const dir = mkdtempSync(join(tmpdir(), "alpha-config-"));
+    try {
+      const file = join(dir, "today.jsonl");
+      expect(loadConfig({ RECORD_FILE: file }).recordFile).toBe(file);
+      expect(existsSync(file)).toBe(true);
+      expect(loadConfig({}).recordFile).toBeUndefined();
+      expect(loadConfig({ RECORD_FILE: " " }).recordFile).toBeUndefined();
+
+      const missing = problemsOf({ RECORD_FILE: join(dir, "no-such-folder", "today.jsonl"), PORT: "x" });
+      expect(missing.problems.map((p) => p.path).sort()).toEqual(["PORT", "RECORD_FILE"]);
+      expect(missing.message).toContain(`${JSON.stringify(join(dir, "no-such-folder"))} does not exist`);
+
+      const folder = problemsOf({ RECORD_FILE: dir });
+      expect(folder.problems.map((p) => p.path)).toEqual(["RECORD_FILE"]);
+      expect(folder.message).toContain("cannot be opened for appending (EISDIR)");
+
+      const same = problemsOf({ FEED: "replay", REPLAY_FILE: file, RECORD_FILE: file });
+      expect(same.problems.map((p) => p.path)).toEqual(["RECORD_FILE"]);
+      expect(same.message).toContain("must not be REPLAY_FILE");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
