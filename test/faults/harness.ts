@@ -31,9 +31,10 @@ import { decodeEnvelope } from "../../src/events/envelope.ts";
 import { toPaise, toRupees } from "../../src/money.ts";
 import { evolve, initialPortfolio, positionKey, type PortfolioState } from "../../src/portfolio/index.ts";
 import { dlqName, topicName, allTopics } from "../../src/topics.ts";
+import { freshDatabaseUrl } from "../support/fresh-db.ts";
 import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
 import { Client, placeOrder, type OrderSpec, type Placed } from "./client.ts";
-import { freshKafka, freshSchema, flushRedis, privateServices, readTopics, type PrivateServices } from "./services.ts";
+import { freshKafka, flushRedis, privateServices, readTopics, type PrivateServices } from "./services.ts";
 
 export const KEY = "ap_faults_harness_key_0123456789";
 const STARTING_CASH_PAISE = 100_000_000; // the gateway's default STARTING_CASH
@@ -212,7 +213,7 @@ export async function runScenario(sc: Scenario): Promise<Result> {
       step("fresh topics and consumer groups");
       await freshKafka(KAFKA_BROKERS);
       await flushRedis(REDIS_URL);
-      const schema = await freshSchema(DATABASE_URL, sc.id);
+      const schema = await freshDatabaseUrl(DATABASE_URL, `faults_${sc.id}`);
       cleanups.push(schema.drop);
       dbUrl = schema.url;
       Object.assign(env, { KAFKA_BROKERS, REDIS_URL, DATABASE_URL: schema.url });

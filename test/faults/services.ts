@@ -6,7 +6,6 @@
  */
 import { Admin } from "@platformatic/kafka";
 import Redis from "ioredis";
-import postgres from "postgres";
 import { KafkaLog } from "../../src/log/kafka.ts";
 import { topicSpecs } from "../../src/topics.ts";
 import { infraFor, type Infra } from "../../scripts/infra.ts";
@@ -95,31 +94,6 @@ export async function flushRedis(url: string): Promise<void> {
   } finally {
     r.disconnect();
   }
-}
-
-/** A fresh schema for one scenario: its URL (search_path set) and how to drop it. */
-export async function freshSchema(databaseUrl: string, name: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const schema = `faults_${name.replace(/[^a-z0-9]/g, "_")}_${Date.now().toString(36)}`;
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-  try {
-    await sql.unsafe(`drop schema if exists ${schema} cascade`);
-    await sql.unsafe(`create schema ${schema}`);
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
-  const url = new URL(databaseUrl);
-  url.searchParams.set("search_path", schema);
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const s = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
-      try {
-        await s.unsafe(`drop schema if exists ${schema} cascade`);
-      } finally {
-        await s.end({ timeout: 5 });
-      }
-    },
-  };
 }
 
 /** End offsets of the topics (one number per partition). */

@@ -8,17 +8,17 @@ import { infra } from "./infra.ts";
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 let n = 0;
 
-export async function freshDatabaseUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const schema = `t_${run}_${n++}`;
-  const admin = postgres(infra.databaseUrl, { max: 1, onnotice: () => {} });
+export async function freshDatabaseUrl(databaseUrl = infra.databaseUrl, prefix = "t"): Promise<{ url: string; drop: () => Promise<void> }> {
+  const schema = `${prefix.replace(/[^a-z0-9]/g, "_")}_${run}_${n++}`;
+  const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create schema ${schema}`);
   await admin.end({ timeout: 5 });
-  const url = new URL(infra.databaseUrl);
+  const url = new URL(databaseUrl);
   url.searchParams.set("search_path", schema);
   return {
     url: url.toString(),
     drop: async () => {
-      const sql = postgres(infra.databaseUrl, { max: 1, onnotice: () => {} });
+      const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
       await sql.unsafe(`drop schema if exists ${schema} cascade`);
       await sql.end({ timeout: 5 });
     },
