@@ -5,14 +5,13 @@
  * made with `bun run apikey`); a client_order_id retry is the same order; the LIMIT order that was
  * resting still fills. And a second gateway on the same folder is refused.
  */
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LOCK_FILE } from "../../src/store/index.ts";
 import { apiClient, until } from "../support/api-client.ts";
-import { cleanEnv, spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
+import { cleanEnv, spawnGateway } from "../support/gateway-process.ts";
+import { dataDirGateways } from "../support/data-dir-gateways.ts";
 import { slowTests } from "../support/timeout.ts";
 
 slowTests();
@@ -20,20 +19,8 @@ slowTests();
 const KEY = "ap_crash_test_key_0123456789abc";
 const RELIANCE = 738561;
 const root = new URL("../..", import.meta.url).pathname;
-const dirs: string[] = [];
-const running: GatewayProcess[] = [];
-afterAll(async () => {
-  for (const gw of running) if (gw.proc.exitCode === null && gw.proc.signalCode === null) gw.proc.kill("SIGKILL");
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function start(dataDir: string) {
-  const gw = spawnGateway({ PORT: "0", FEED: "none", BOOTSTRAP_API_KEY: KEY, DATA_DIR: dataDir });
-  running.push(gw);
-  const url = await gw.url(60_000);
-  await until("the gateway to be ready", async () => (await fetch(`${url}/ready`, { headers: { authorization: `Bearer ${KEY}` } })).status === 200, 30_000);
-  return { gw, url, api: apiClient(url, KEY) };
-}
+const gateways = dataDirGateways(KEY);
+const { running, start } = gateways;
 
 /** What a user sees, minus what is a mark to market (the last prices are a cache: a restart forgets them until the next tick). */
 async function userView(api: ReturnType<typeof apiClient>) {
@@ -52,8 +39,7 @@ async function userView(api: ReturnType<typeof apiClient>) {
 }
 
 test("kill -9 of the embedded gateway and a start on the same DATA_DIR: the user sees the same orders, trades, portfolio, settings and keys", async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), "alpha-crash-"));
-  dirs.push(dataDir);
+  const dataDir = await gateways.dataDir("alpha-crash-");
 
   // A key made with `bun run apikey` before the first start, on the same data directory.
   const made = Bun.spawn([process.execPath, "scripts/apikey.ts", "create", "--scope", "read", "--name", "dashboard"], { cwd: root, env: cleanEnv({ DATA_DIR: dataDir }), stdout: "pipe", stderr: "pipe" });
@@ -144,8 +130,7 @@ test("kill -9 of the embedded gateway and a start on the same DATA_DIR: the user
 }, 180_000);
 
 test("with no BOOTSTRAP_API_KEY the development key is kept in the data directory: the same key after a restart, a new one once it is revoked", async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), "alpha-devkey-"));
-  dirs.push(dataDir);
+  const dataDir = await gateways.dataDir("alpha-devkey-");
   const run = async () => {
     const gw = spawnGateway({ PORT: "0", FEED: "none", DATA_DIR: dataDir });
     running.push(gw);

@@ -6,14 +6,12 @@
  * every FILLED order has exactly its fills in the ledger; positions, fees and cash agree with it.
  * (Restarts run with an empty dedup cache: the stages' redelivered messages must change nothing.)
  */
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { toPaise } from "../../src/money.ts";
 import { apiClient, until } from "../support/api-client.ts";
-import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
+import { dataDirGateways } from "../support/data-dir-gateways.ts";
 import { slowTests } from "../support/timeout.ts";
 
 slowTests();
@@ -23,20 +21,8 @@ const RELIANCE = 738561;
 const MARKET = "1290.00";
 const STARTING_CASH = "10000000.00";
 const KILLS = 4;
-const running: GatewayProcess[] = [];
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const gw of running) if (gw.proc.exitCode === null && gw.proc.signalCode === null) gw.proc.kill("SIGKILL");
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function start(dataDir: string) {
-  const gw = spawnGateway({ PORT: "0", FEED: "none", BOOTSTRAP_API_KEY: KEY, DATA_DIR: dataDir, STARTING_CASH });
-  running.push(gw);
-  const url = await gw.url(60_000);
-  await until("the gateway to be ready", async () => (await fetch(`${url}/ready`, { headers: { authorization: `Bearer ${KEY}` } })).status === 200, 30_000);
-  return { gw, url, api: apiClient(url, KEY) };
-}
+const gateways = dataDirGateways(KEY, { STARTING_CASH });
+const { start } = gateways;
 
 const tick = (api: ReturnType<typeof apiClient>) =>
   api.post("/api/v1/ticks", { ticks: [{ instrument_token: RELIANCE, last_price: MARKET, exchange_ts: new Date().toISOString() }] });
@@ -55,8 +41,7 @@ function orderBody(n: number): Record<string, unknown> {
 }
 
 test(`kill -9 ${KILLS} times at random moments while orders flow: every acknowledged order ends, with exactly its fills in the ledger`, async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), "alpha-journal-"));
-  dirs.push(dataDir);
+  const dataDir = await gateways.dataDir("alpha-journal-");
   let gw = await start(dataDir);
   // Only this test's orders: no strategy trades, and risk lets the flow's rate through.
   for (const s of (await gw.api.get("/api/v1/strategies")).body.strategies as Array<{ id: string }>) {
