@@ -7,6 +7,7 @@
  * postgres.js queries, so a caller that stops waiting can `cancel()` one not yet sent.
  */
 import type { PendingQuery, Row, Sql } from "postgres";
+import type { PayloadOf } from "../events/payloads.ts";
 import { prepared } from "./db.ts";
 
 /** The columns of an order as the API shows it (gateway/services.ts `orderView`). */
@@ -16,20 +17,12 @@ export const ORDER_COLUMNS = `order_id, seq, broker, strategy_id, instrument_tok
 /** The reason an order that could not be sent before its deadline ends FAILED with. */
 export const SEND_TIMEOUT = "SEND_TIMEOUT";
 
-export interface NewOrder {
+/** An order as the API accepted it: its signal's fields (one definition, src/events) and where it belongs. */
+export type NewOrder = Omit<PayloadOf<"signal.generated">, "signal_id" | "expires_at"> & {
   order_id: string;
   broker: string;
-  strategy_id: string;
-  instrument_token: number;
-  side: string;
-  quantity: number;
-  order_type: string;
-  price?: number;
-  trigger_price?: number;
-  product?: string;
-  client_order_id?: string;
   correlation_id: string;
-}
+};
 
 /** One message to send: the encoded envelope, its topic and key, and when it stops being worth sending. */
 export interface OutboxMessage {
