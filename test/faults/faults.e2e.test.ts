@@ -22,6 +22,8 @@ if (!run) {
   console.warn("skipping the fault scenarios (test/faults): they take ~7 minutes; set REQUIRE_INFRA=1 or FAULTS=1, or run `bun run faults`");
 }
 
+// Plain `bun test` skips these ~7 minutes of real-service faults (warned above); `test:all` and CI
+// set REQUIRE_INFRA=1, and FAULTS=1 or `bun run faults` runs them on demand.
 describe.skipIf(!run)("faults: one at a time, during an order flow", () => {
   const results: Result[] = [];
   afterAll(async () => {

@@ -35,6 +35,8 @@ class CountingProducer implements Producer {
 
 const pgUp = await needs("postgres");
 
+// Skipped only when PostgreSQL does not answer and REQUIRE_INFRA is unset: with REQUIRE_INFRA=1
+// `needs` registers a failing test naming the address instead (test/support/infra.ts).
 describe.skipIf(!pgUp)("order intake on PostgreSQL", () => {
   let db: { url: string; drop: () => Promise<void> };
   let store: Store;
