@@ -192,9 +192,6 @@ export function rowOf(fold: RiskFold, state: RiskState, token: string): RiskBook
   };
 }
 
-/** A row that holds nothing (no position, no count today): its saved row can go. */
-export const isEmptyRow = (r: RiskBookRow): boolean => r.positions.length === 0 && Object.keys(r.orders_today).length === 0 && r.recent.length === 0;
-
 /**
  * The fold and the rules' state from saved rows (the instruments a worker owns), over `state`,
  * whose limits and trading state are kept. Rows of an earlier day than the latest keep their

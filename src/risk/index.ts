@@ -8,7 +8,7 @@ export { decide, type RiskCheck, type RiskDecision } from "./decide.ts";
 export type { FillApplied, LimitsChanged, PnlUpdated, RiskEvent, SignalValidated, TradingStateSet } from "./events.ts";
 export { evolve, evolveInPlace, rollDay } from "./evolve.ts";
 export { expiredSignal, SEND_TIMEOUT } from "./expiry.ts";
-export { advance, emptyFold, foldFill, foldTick, foldValidated, isEmptyRow, restore, rowOf, type LogPosition, type RiskBookRow, type RiskFold } from "./fold.ts";
+export { advance, emptyFold, foldFill, foldTick, foldValidated, restore, rowOf, type LogPosition, type RiskBookRow, type RiskFold } from "./fold.ts";
 export { DEFAULT_LIMITS, RiskLimitsError, parseLimits, riskLimitsSchema, type RiskLimits } from "./limits.ts";
 export { REASON_CODES, type ReasonCode } from "./reasons.ts";
 export { reduces, type RiskSignal } from "./rules.ts";
