@@ -179,6 +179,7 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
  * (risk_books): loaded at build and whenever the partitions it owns change, saved after each
  * batch's outputs were acknowledged (the rows that changed only). Updates `state` (the rules'
  * state, per broker) in place of the caller.
+ * Several gateway processes: each worker's daily loss is over the instruments it owns (pnl.snapshots has the account's).
  */
 function riskFold(ctx: StageContext, state: Map<Broker, RiskState>) {
   const brokers = ctx.config.activeBrokers;
