@@ -1,8 +1,9 @@
 /**
  * The risk stage keeps its own state in its own table (risk_books) on a real PostgreSQL: stopped
  * and started again (a new stage, a new connection), it still knows its positions, the strategies'
- * orders of the day and the day's P&L, without reading the ledger, the orders or the cache. And a
- * database that had fills before risk kept its own state carries their positions over, once.
+ * orders of the day and the day's P&L, without reading the ledger, the orders or the cache; after
+ * a rebalance it holds the instruments of the partitions it owns, no others. And a database that
+ * had fills before risk kept its own state carries their positions over, once.
  * Through the stream processor, as a worker runs it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -13,7 +14,8 @@ import { loadConfig } from "../../src/config.ts";
 import { createEvent, decodeEnvelope, encodeEnvelope, type AnyEnvelope } from "../../src/events/envelope.ts";
 import type { EventType, PayloadOf } from "../../src/events/payloads.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
-import type { LogMessage, OutgoingMessage, Producer } from "../../src/log/port.ts";
+import { partitionFor } from "../../src/log/partitioner.ts";
+import type { Consumer, LogMessage, OutgoingMessage, Producer } from "../../src/log/port.ts";
 import type { StageContext } from "../../src/stage/context.ts";
 import { StreamProcessor, type Dedup } from "../../src/stage/processor.ts";
 import { riskStage } from "../../src/stage/stages/risk.ts";
@@ -45,6 +47,9 @@ const fill = (side: "BUY" | "SELL", quantity: number, rupees: number, at: number
     { order_id: `f${offset}`, signal_id: `f${offset}`, strategy_id: "mom", instrument_token: RELIANCE, side, quantity, order_type: "MARKET", fill_id: `f${offset}`, fill_quantity: quantity, fill_price: rupees * 100, filled_quantity: quantity, fees: 0, status: "FILLED" },
     at,
   );
+const TCS = 2953217;
+const tcs = (id: string, at: number) =>
+  message("paper.signals.raw", "signal.generated", { signal_id: id, strategy_id: "tcs", instrument_token: TCS, side: "BUY", quantity: 1, order_type: "MARKET" }, at);
 const buy = (id: string, quantity: number, at: number, strategy_id = "mom") =>
   message("paper.signals.raw", "signal.generated", { signal_id: id, strategy_id, instrument_token: RELIANCE, side: "BUY", quantity, order_type: "MARKET" }, at);
 
@@ -62,18 +67,22 @@ async function start(url: string) {
     afterBatch: s.afterBatch, afterSend: s.afterSend, idempotentTopics: s.idempotentTopics, conflate: s.conflate, attempts: 1,
   });
   /** The decisions of one batch, signal id → VALIDATED or the reason code (and the failed checks' details). */
+  const decided = new Map<string, Array<{ rule: string; passed: boolean; detail?: string }>>();
   async function batch(messages: LogMessage[]) {
     sent.length = 0;
     await processor.processBatch(messages);
     return Object.fromEntries(
       sent.map((m) => {
         const e = decodeEnvelope(m.value) as AnyEnvelope & { data: { signal_id: string; reason_code?: string; checks: Array<{ rule: string; passed: boolean; detail?: string }> } };
+        decided.set(e.data.signal_id, e.data.checks);
         const failed = e.data.checks.filter((c) => !c.passed).map((c) => `${c.rule}: ${c.detail}`);
         return [e.data.signal_id, e.type === "signal.validated" ? "VALIDATED" : `${e.data.reason_code} (${failed.join("; ")})`];
       }),
     );
   }
-  return { batch, close: () => sql.end({ timeout: 5 }) };
+  /** What one check of a judged signal said. */
+  const check = (id: string, rule: string) => decided.get(id)?.find((c) => c.rule === rule)?.detail;
+  return { stage: s, batch, check, close: () => sql.end({ timeout: 5 }) };
 }
 
 const up = await needs("postgres");
@@ -113,6 +122,26 @@ describe.if(up)("the risk stage's own state, on PostgreSQL", () => {
     const [state] = await store.sql<{ state: string }[]>`select state from trading_state where broker = 'paper'`;
     expect(state!.state).toBe("HALTED");
     await second.close();
+  });
+
+  test("a rebalance loads the rows of the instruments whose partitions the worker owns now, and only those", async () => {
+    await store.sql`update trading_state set state = 'ACTIVE', reason = 'test' where broker = 'paper'`;
+    const risk = await start(db.url);
+    const owning = (partitions: number[]) => ({ assignments: () => partitions.map((partition) => ({ topic: "paper.orders.filled", partition })) }) as unknown as Consumer;
+    const reliances = partitionFor(String(RELIANCE), 6);
+    expect(partitionFor(String(TCS), 6)).not.toBe(reliances);
+    const dayLoss = async (id: string, at: number) => {
+      await risk.batch([tcs(id, at)]);
+      return risk.check(id, "DAILY_LOSS_BREACHED");
+    };
+    // Another worker took RELIANCE's partition: its position and its loss are not this one's.
+    await risk.stage.onBatch!(owning([0, 1, 2, 3, 4, 5].filter((p) => p !== reliances)));
+    await risk.batch([message("market.ticks", "market.tick", { instrument_token: TCS, last_price: 4_000_00, exchange_ts: iso(T0 + 9_000), feed: "test" }, T0 + 9_000)]);
+    expect(await dayLoss("x1", T0 + 9_001)).toBe("day P&L ₹0.00, limit -₹1000.00");
+    // It comes back, and with it the saved position at its last mark (₹1,285 against ₹1,290 bought).
+    await risk.stage.onBatch!(owning([0, 1, 2, 3, 4, 5]));
+    expect(await dayLoss("x2", T0 + 9_002)).toBe("day P&L ₹-500.00, limit -₹1000.00");
+    await risk.close();
   });
 
   test("a database with fills from before risk kept its own state carries their open positions over, once", async () => {
