@@ -23,7 +23,7 @@ export interface RiskContext {
   orders_today: number;
   /** Realised + unrealised P&L of the day, net of fees, paise. */
   day_pnl: Paise;
-  /** ms since the epoch. */
+  /** The signal's event time (its envelope's `ts`), ms since the epoch. */
   now: number;
 }
 
@@ -39,8 +39,9 @@ export function riskContext(
   market: { instrument: RiskContext["instrument"]; last_price: Paise | undefined },
   now: number,
 ): RiskContext {
-  // Counters of a past day are not today's: the state only rolls over on its next event.
-  const today = state.day === istDay(now);
+  // Counters of a past day are not today's: the state only rolls over on its next event. A signal
+  // stamped before the state's day (late, by event time) counts toward that day, as evolve does.
+  const today = state.day === null || istDay(now) <= state.day;
   return {
     limits: state.limits,
     instrument: market.instrument,

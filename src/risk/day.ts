@@ -10,3 +10,14 @@ const IST_OFFSET_MS = (5 * 60 + 30) * 60_000;
  * istDay(Date.parse("2025-01-06T18:30:00.000Z")); // "2025-01-07"
  */
 export const istDay = (ms: number): string => new Date(ms + IST_OFFSET_MS).toISOString().slice(0, 10);
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The first instant (epoch ms) of the IST day after the one `ms` falls in: an event at or after it
+ * starts a new trading day. A comparison, so the tick path never formats a date.
+ *
+ * @example
+ * istDayEnd(Date.parse("2025-01-06T04:30:00.000Z")) === Date.parse("2025-01-06T18:30:00.000Z"); // true
+ */
+export const istDayEnd = (ms: number): number => (Math.floor((ms + IST_OFFSET_MS) / DAY_MS) + 1) * DAY_MS - IST_OFFSET_MS;

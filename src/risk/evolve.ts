@@ -14,7 +14,7 @@ import { RATE_WINDOW_MS, dayPnl, strategyPositionKey, type RiskState } from "./s
  * A new IST day starts with no orders, and its P&L counts from the last total seen; positions and
  * the trading state carry over.
  */
-function rollDay(state: RiskState, at: number): RiskState {
+export function rollDay(state: RiskState, at: number): RiskState {
   const day = istDay(at);
   // Only forward: a late event from yesterday counts toward today rather than undoing it.
   if (state.day !== null && day <= state.day) return state;
@@ -45,10 +45,17 @@ function moveInPlace(book: Record<string, number>, key: string, by: number): voi
 }
 
 /**
- * {@link evolve}, updating `state`'s position books themselves on a fill (and returning the state).
+ * {@link evolve}, updating `state`'s position books themselves on a fill, and its P&L on a
+ * PnlUpdated (and returning the state).
  * The state passed in must not be used afterwards.
  */
 export function evolveInPlace(state: RiskState, event: RiskEvent): RiskState {
+  if (event.type === "PnlUpdated") {
+    // On every tick of a held instrument: no copy unless the day rolls or the loss halts.
+    const s = rollDay(state, event.at);
+    s.pnl_total = event.realised_pnl - (event.fees ?? 0) + event.unrealised_pnl;
+    return haltOnLoss(s, event.at);
+  }
   if (event.type !== "FillApplied") return evolve(state, event);
   const s = rollDay(state, event.at);
   const by = event.side === "BUY" ? event.quantity : -event.quantity;

@@ -2,12 +2,13 @@
  * An order placed through the API carries the time after which it must not reach a venue
  * (`expires_at`, from ORDER_SEND_TIMEOUT_MS). The gateway's relay never sends it after that, but
  * a copy whose send was in doubt can still reach the log late: risk, the last stage before
- * execution, refuses it. The one check made on the wall clock: a deadline is a wall-clock promise
- * to the client (strategies' signals carry none, so a backtest is unaffected).
+ * execution, refuses it. Judged by risk's event clock (the latest event time it has seen, ticks
+ * included), not the wall clock: with a live feed that clock is the market's, and a replay gives
+ * the same answer every time. (Strategies' signals carry no deadline.)
  */
 export const SEND_TIMEOUT = "SEND_TIMEOUT";
 
-/** The refusal of a signal past its deadline at `now` (epoch ms), or undefined when it is in time. */
+/** The refusal of a signal past its deadline at `now` (the event clock, epoch ms), or undefined when it is in time. */
 export function expiredSignal(signal: { expires_at?: string }, now: number): { reason_code: typeof SEND_TIMEOUT; message: string } | undefined {
   if (signal.expires_at === undefined) return undefined;
   const deadline = Date.parse(signal.expires_at);

@@ -3,11 +3,12 @@
  * `evolve` the state with what happened. No I/O here; the risk worker adds the log.
  */
 export { riskContext, type RiskContext } from "./context.ts";
-export { istDay } from "./day.ts";
+export { istDay, istDayEnd } from "./day.ts";
 export { decide, type RiskCheck, type RiskDecision } from "./decide.ts";
 export type { FillApplied, LimitsChanged, PnlUpdated, RiskEvent, SignalValidated, TradingStateSet } from "./events.ts";
-export { evolve, evolveInPlace } from "./evolve.ts";
+export { evolve, evolveInPlace, rollDay } from "./evolve.ts";
 export { expiredSignal, SEND_TIMEOUT } from "./expiry.ts";
+export { advance, emptyFold, foldFill, foldTick, foldValidated, restore, rowOf, type LogPosition, type RiskBookRow, type RiskFold } from "./fold.ts";
 export { DEFAULT_LIMITS, RiskLimitsError, parseLimits, riskLimitsSchema, type RiskLimits } from "./limits.ts";
 export { REASON_CODES, type ReasonCode } from "./reasons.ts";
 export { reduces, type RiskSignal } from "./rules.ts";

@@ -89,12 +89,13 @@ export const RULES: Record<ReasonCode, Rule> = {
     return problems.length === 0 ? verdict(true, `a well-formed ${s.order_type} order`) : verdict(false, problems.join("; "));
   },
 
+  // Every order needs the market's price: a MARKET or SL-M one to be valued, a LIMIT or SL one for
+  // its price band. Without a tick yet (risk knows prices only from the ticks it consumed) it is
+  // refused here, under this one reason, rather than as a band it could not check.
   NO_MARKET_PRICE: (s, _state, ctx) => {
+    if (ctx.last_price !== undefined) return verdict(true, `last price ${rupees(ctx.last_price)}`);
     const atMarket = s.order_type === "MARKET" || s.order_type === "SL-M";
-    if (!atMarket) return verdict(true, `${s.order_type} has its own price`);
-    return ctx.last_price === undefined
-      ? verdict(false, `no tick yet for ${s.instrument_token}: a ${s.order_type} order cannot be judged`)
-      : verdict(true, `last price ${rupees(ctx.last_price)}`);
+    return verdict(false, `no tick yet for ${s.instrument_token}: ${atMarket ? `a ${s.order_type} order cannot be valued` : `the ${s.order_type} order's price cannot be checked against the market`}`);
   },
 
   LOT_SIZE: (s, _state, ctx) => {

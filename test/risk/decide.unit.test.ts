@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { REASON_CODES, type ReasonCode, type RiskDecision } from "../../src/risk/index.ts";
-import { LAST, NOW, SECOND, filled, given, killSwitch, pnl, signal, validated, when } from "./spec.ts";
+import { LAST, NOW, RELIANCE, SECOND, filled, given, killSwitch, pnl, signal, validated, when } from "./spec.ts";
 
 const failedRules = (d: RiskDecision) => d.checks.filter((c) => !c.passed).map((c) => c.rule);
 
@@ -58,8 +58,13 @@ describe("one rejection per rule", () => {
     rejectedWith(when(given(), signal({ order_type: "MARKET", price: 40_000 })), "INVALID_ORDER");
   });
 
-  test("NO_MARKET_PRICE: a MARKET order before the first tick", () => {
+  test("NO_MARKET_PRICE: any order before the first tick, a LIMIT too (its band cannot be checked)", () => {
     rejectedWith(when(given(), signal(), { last_price: undefined }), "NO_MARKET_PRICE");
+    rejectedWith(when(given(), signal({ order_type: "SL-M", trigger_price: 40_000, reference_price: undefined }), { last_price: undefined }), "NO_MARKET_PRICE");
+    const limit = when(given(), signal({ order_type: "LIMIT", price: 40_000 }), { last_price: undefined });
+    rejectedWith(limit, "NO_MARKET_PRICE");
+    expect(limit.checks.find((c) => c.rule === "NO_MARKET_PRICE")!.detail).toBe(`no tick yet for ${RELIANCE}: the LIMIT order's price cannot be checked against the market`);
+    expect(limit.checks.find((c) => c.rule === "PRICE_BAND")).toMatchObject({ passed: false, detail: "not checked: no last price" });
   });
 
   test("LOT_SIZE: 30 of a 50-lot contract", () => {
@@ -72,10 +77,9 @@ describe("one rejection per rule", () => {
     expect(d.checks.find((c) => c.rule === "TICK_SIZE")!.detail).toContain("₹400.02");
   });
 
-  test("PRICE_BAND: a LIMIT 10% away, a MARKET whose reference is stale by 6%, a LIMIT before any tick", () => {
+  test("PRICE_BAND: a LIMIT 10% away, a MARKET whose reference is stale by 6%", () => {
     rejectedWith(when(given(), signal({ order_type: "LIMIT", price: 44_000 })), "PRICE_BAND");
     rejectedWith(when(given(), signal({ reference_price: 37_600 })), "PRICE_BAND");
-    rejectedWith(when(given(), signal({ order_type: "LIMIT", price: 40_000 }), { last_price: undefined }), "PRICE_BAND");
     // Exactly 5% is inside the band.
     expect(when(given(), signal({ order_type: "LIMIT", price: 42_000 })).outcome).toBe("validated");
   });

@@ -13,6 +13,7 @@ import { AlphaError } from "../../src/errors.ts";
 import type { Store } from "../../src/store/index.ts";
 import { sqlDb } from "../../src/store/db.ts";
 import { getStrategy, listStrategies, loadBooks, loadMigrations, migrate, MIGRATIONS_DIR, saveBooks } from "../../src/store/index.ts";
+import { loadRiskBooks, saveRiskBooks, type SavedRiskBook } from "../../src/store/risk-books.ts";
 import { outboxConformance } from "./outbox-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
@@ -169,6 +170,33 @@ export function storeConformance(name: string, open: OpenStore): void {
       const err = await rejection(store.sql`insert into exec_books (broker, instrument_token, orders, lineage) values ('paper', 5, '[]', '{}')`);
       expect(String((err as Error).message)).toContain("check");
       await store.sql`delete from exec_books`;
+    });
+
+    test("risk_books: the risk stage's rows are saved per broker and instrument, loaded for the instruments asked for, and one that holds nothing removes its row", async () => {
+      const db = sqlDb(store.sql);
+      const row = (token: number, over: Partial<SavedRiskBook> = {}): SavedRiskBook => ({
+        token,
+        day: "2025-01-06",
+        day_open: -1_500_00,
+        positions: [{ strategy_id: "mom", quantity: 10 }],
+        orders_today: { mom: 2 },
+        recent: [1736137800000],
+        fill: { partition: 3, offset: 9_007_199_254_740_000 },
+        signal: null,
+        clock: 1736137800123,
+        ...over,
+      });
+      await saveRiskBooks(db, "paper", [row(738561), row(2953217, { day: null, day_open: 0, orders_today: {}, recent: [], fill: null, signal: { partition: 1, offset: 4 } })]);
+      await saveRiskBooks(db, "zerodha", [row(738561)]);
+      expect(await loadRiskBooks(db, "paper")).toEqual([row(738561), row(2953217, { day: null, day_open: 0, orders_today: {}, recent: [], fill: null, signal: { partition: 1, offset: 4 } })]);
+      expect((await loadRiskBooks(db, "paper", (t) => t === 2953217)).map((r) => r.token)).toEqual([2953217]);
+      // One statement: a replaced row and a removed one, together; the other broker's is untouched.
+      await saveRiskBooks(db, "paper", [row(738561, { orders_today: { mom: 3 } }), row(2953217, { positions: [], orders_today: {}, recent: [] })]);
+      expect(await loadRiskBooks(db, "paper")).toEqual([row(738561, { orders_today: { mom: 3 } })]);
+      expect((await loadRiskBooks(db, "zerodha")).map((r) => r.token)).toEqual([738561]);
+      const err = await rejection(store.sql`insert into risk_books (broker, instrument_token, positions) values ('paper', 5, '{}')`);
+      expect(String((err as Error).message)).toContain("check");
+      await store.sql`delete from risk_books`;
     });
 
     test("updating a strategy moves updated_at", async () => {

@@ -1,0 +1,172 @@
+/**
+ * The risk stage keeps its own state in its own table (risk_books) on a real PostgreSQL: stopped
+ * and started again (a new stage, a new connection), it still knows its positions, the strategies'
+ * orders of the day and the day's P&L, without reading the ledger, the orders or the cache; after
+ * a rebalance it holds the instruments of the partitions it owns, no others. And a database that
+ * had fills before risk kept its own state carries their positions over, once.
+ * Through the stream processor, as a worker runs it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import pino from "pino";
+import postgres from "postgres";
+import { MemoryCache } from "../../src/cache/memory.ts";
+import { loadConfig } from "../../src/config.ts";
+import { createEvent, decodeEnvelope, encodeEnvelope, type AnyEnvelope } from "../../src/events/envelope.ts";
+import type { EventType, PayloadOf } from "../../src/events/payloads.ts";
+import { MemoryLog } from "../../src/log/memory.ts";
+import { partitionFor } from "../../src/log/partitioner.ts";
+import type { Consumer, LogMessage, OutgoingMessage, Producer } from "../../src/log/port.ts";
+import type { StageContext } from "../../src/stage/context.ts";
+import { StreamProcessor, type Dedup } from "../../src/stage/processor.ts";
+import { riskStage } from "../../src/stage/stages/risk.ts";
+import { sqlDb } from "../../src/store/db.ts";
+import { loadMigrations, migrate, openStore, type Store } from "../../src/store/index.ts";
+import { loadRiskBooks } from "../../src/store/risk-books.ts";
+import { freshDatabaseUrl } from "../support/fresh-db.ts";
+import { needs } from "../support/infra.ts";
+import { slowTests } from "../support/timeout.ts";
+
+slowTests();
+
+const quiet = pino({ level: "silent" });
+const RELIANCE = 738561;
+/** Monday 6 January 2025, 10:00 IST. */
+const T0 = Date.parse("2025-01-06T04:30:00.000Z");
+const iso = (ms: number) => new Date(ms).toISOString();
+
+let offset = 0;
+function message<T extends EventType>(topic: string, type: T, data: PayloadOf<T>, at: number): LogMessage {
+  const e = { ...createEvent({ type, source: "test", broker: topic.startsWith("paper.") ? "paper" : "shared", key: String(RELIANCE), data } as never), ts: iso(at) } as AnyEnvelope;
+  return { topic, partition: 0, offset: offset++, key: e.key, value: Buffer.from(encodeEnvelope(e)), headers: {}, timestamp: at };
+}
+const tick = (rupees: number, at: number) => message("market.ticks", "market.tick", { instrument_token: RELIANCE, last_price: rupees * 100, exchange_ts: iso(at), feed: "test" }, at);
+const fill = (side: "BUY" | "SELL", quantity: number, rupees: number, at: number) =>
+  message(
+    "paper.orders.filled",
+    "order.filled",
+    { order_id: `f${offset}`, signal_id: `f${offset}`, strategy_id: "mom", instrument_token: RELIANCE, side, quantity, order_type: "MARKET", fill_id: `f${offset}`, fill_quantity: quantity, fill_price: rupees * 100, filled_quantity: quantity, fees: 0, status: "FILLED" },
+    at,
+  );
+const TCS = 2953217;
+const tcs = (id: string, at: number) =>
+  message("paper.signals.raw", "signal.generated", { signal_id: id, strategy_id: "tcs", instrument_token: TCS, side: "BUY", quantity: 1, order_type: "MARKET" }, at);
+const buy = (id: string, quantity: number, at: number, strategy_id = "mom") =>
+  message("paper.signals.raw", "signal.generated", { signal_id: id, strategy_id, instrument_token: RELIANCE, side: "BUY", quantity, order_type: "MARKET" }, at);
+
+/** One life of the risk stage on `url`: a new connection, a new stage, as a restarted worker. */
+async function start(url: string) {
+  const sql = postgres(url, { max: 2, onnotice: () => {} });
+  const sent: OutgoingMessage[] = [];
+  const producer = { send: async (m: OutgoingMessage[]) => void sent.push(...m), close: async () => {} } as unknown as Producer;
+  const log = new MemoryLog();
+  const ctx: StageContext = { config: loadConfig({ FEED: "none" }), logger: quiet, log, producer, db: sqlDb(sql), cache: new MemoryCache(), close: async () => {} };
+  const s = await riskStage(ctx);
+  const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
+  const processor = new StreamProcessor({
+    stage: "risk", groupId: "g", topics: s.topics, log, producer, dedup, handle: s.handle, logger: quiet,
+    afterBatch: s.afterBatch, afterSend: s.afterSend, idempotentTopics: s.idempotentTopics, conflate: s.conflate, attempts: 1,
+  });
+  /** The decisions of one batch, signal id → VALIDATED or the reason code (and the failed checks' details). */
+  const decided = new Map<string, Array<{ rule: string; passed: boolean; detail?: string }>>();
+  async function batch(messages: LogMessage[]) {
+    sent.length = 0;
+    await processor.processBatch(messages);
+    return Object.fromEntries(
+      sent.map((m) => {
+        const e = decodeEnvelope(m.value) as AnyEnvelope & { data: { signal_id: string; reason_code?: string; checks: Array<{ rule: string; passed: boolean; detail?: string }> } };
+        decided.set(e.data.signal_id, e.data.checks);
+        const failed = e.data.checks.filter((c) => !c.passed).map((c) => `${c.rule}: ${c.detail}`);
+        return [e.data.signal_id, e.type === "signal.validated" ? "VALIDATED" : `${e.data.reason_code} (${failed.join("; ")})`];
+      }),
+    );
+  }
+  /** What one check of a judged signal said. */
+  const check = (id: string, rule: string) => decided.get(id)?.find((c) => c.rule === rule)?.detail;
+  return { stage: s, batch, check, close: () => sql.end({ timeout: 5 }) };
+}
+
+const up = await needs("postgres");
+
+describe.if(up)("the risk stage's own state, on PostgreSQL", () => {
+  let db: Awaited<ReturnType<typeof freshDatabaseUrl>>;
+  let store: Store;
+  beforeAll(async () => {
+    db = await freshDatabaseUrl(undefined, "risk");
+    store = await openStore({ databaseUrl: db.url });
+    // ₹1,000 of daily loss, 2 orders a strategy a day, 150 units an instrument.
+    await store.sql`insert into risk_limits (broker, limits) values ('paper', ${store.sql.json({ max_daily_loss: 1_000_00, max_orders_per_strategy_per_day: 2, max_position_quantity: 150 })})
+                    on conflict (broker) do update set limits = excluded.limits`;
+  });
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  test("given a position, two orders of the day and a loss, when the stage restarts, then it keeps them all: the 3rd order and a position past the limit are refused, and a further fall halts", async () => {
+    const first = await start(db.url);
+    expect(
+      await first.batch([tick(1_290, T0), fill("BUY", 100, 1_290, T0 + 1_000), buy("s1", 1, T0 + 2_000), buy("s2", 1, T0 + 3_000), tick(1_285, T0 + 4_000)]),
+    ).toEqual({ s1: "VALIDATED", s2: "VALIDATED" });
+    await first.close();
+
+    const second = await start(db.url);
+    // Its own ticks only: the first tick after the restart gives it a price again (₹1,285, no change).
+    const after = await second.batch([tick(1_285, T0 + 5_000), buy("s3", 1, T0 + 6_000), buy("r1", 60, T0 + 6_001, "rev")]);
+    expect(after.s3).toStartWith("MAX_ORDERS_PER_DAY (MAX_ORDERS_PER_DAY: mom has 2 orders today, limit 2)");
+    expect(after.r1).toStartWith("MAX_POSITION (MAX_POSITION: position 100 → 160, limit ±150");
+    // The day's P&L went on from −₹500: ₹6 more a unit is −₹1,100, past −₹1,000.
+    expect(await second.batch([tick(1_279, T0 + 7_000), buy("r2", 1, T0 + 8_000, "rev")])).toEqual({
+      r2: expect.stringContaining("TRADING_HALTED (TRADING_HALTED: trading is HALTED: DAILY_LOSS_BREACHED: day P&L ₹-1100.00"),
+    });
+    // The halt is written back for the API and the other stages to see.
+    const [state] = await store.sql<{ state: string }[]>`select state from trading_state where broker = 'paper'`;
+    expect(state!.state).toBe("HALTED");
+    await second.close();
+  });
+
+  test("a rebalance loads the rows of the instruments whose partitions the worker owns now, and only those", async () => {
+    await store.sql`update trading_state set state = 'ACTIVE', reason = 'test' where broker = 'paper'`;
+    const risk = await start(db.url);
+    const owning = (partitions: number[]) => ({ assignments: () => partitions.map((partition) => ({ topic: "paper.orders.filled", partition })) }) as unknown as Consumer;
+    const reliances = partitionFor(String(RELIANCE), 6);
+    expect(partitionFor(String(TCS), 6)).not.toBe(reliances);
+    const dayLoss = async (id: string, at: number) => {
+      await risk.batch([tcs(id, at)]);
+      return risk.check(id, "DAILY_LOSS_BREACHED");
+    };
+    // Another worker took RELIANCE's partition: its position and its loss are not this one's.
+    await risk.stage.onBatch!(owning([0, 1, 2, 3, 4, 5].filter((p) => p !== reliances)));
+    await risk.batch([message("market.ticks", "market.tick", { instrument_token: TCS, last_price: 4_000_00, exchange_ts: iso(T0 + 9_000), feed: "test" }, T0 + 9_000)]);
+    expect(await dayLoss("x1", T0 + 9_001)).toBe("day P&L ₹0.00, limit -₹1000.00");
+    // It comes back, and with it the saved position at its last mark (₹1,285 against ₹1,290 bought).
+    await risk.stage.onBatch!(owning([0, 1, 2, 3, 4, 5]));
+    expect(await dayLoss("x2", T0 + 9_002)).toBe("day P&L ₹-500.00, limit -₹1000.00");
+    await risk.close();
+  });
+
+  test("a database with fills from before risk kept its own state carries their open positions over, once", async () => {
+    const old = await freshDatabaseUrl(undefined, "riskold");
+    const sql = postgres(old.url, { max: 1, onnotice: () => {} });
+    try {
+      await migrate(sql, (await loadMigrations()).filter((m) => m.version < 12));
+      await sql`insert into ledger_fills (event_id, broker, fill_id, order_id, strategy_id, instrument_token, side, quantity, price, fees, filled_at) values
+        (gen_random_uuid(), 'paper', 'a', 'o1', 'mom', ${RELIANCE}, 'BUY', 30, 129000, 10, now()),
+        (gen_random_uuid(), 'paper', 'b', 'o2', 'mom', ${RELIANCE}, 'SELL', 10, 129500, 10, now()),
+        (gen_random_uuid(), 'paper', 'c', 'o3', 'rev', ${RELIANCE}, 'SELL', 5, 129100, 10, now()),
+        (gen_random_uuid(), 'paper', 'd', 'o4', 'rev', 2953217, 'BUY', 5, 400000, 10, now()),
+        (gen_random_uuid(), 'paper', 'e', 'o5', 'rev', 2953217, 'SELL', 5, 401000, 10, now())`;
+      expect(await migrate(sql, await loadMigrations())).toContain(12);
+      const rows = await loadRiskBooks<{ strategy_id: string; quantity: number; last_price: number; unrealised_pnl: number }>(sqlDb(sql), "paper");
+      // The closed TCS position is not carried; RELIANCE's two are, at their last fill's price.
+      expect(rows.map((r) => [r.token, r.positions.map((p) => [p.strategy_id, p.quantity, p.last_price, p.unrealised_pnl])])).toEqual([
+        [RELIANCE, [["mom", 20, 129500, 0], ["rev", -5, 129100, 0]]],
+      ]);
+      const risk = await start(old.url);
+      expect((await risk.batch([tick(1_290, T0), buy("m1", 5_000, T0 + 1)]))["m1"]).toContain("position 15 → 5015");
+      await risk.close();
+    } finally {
+      await sql.end({ timeout: 5 });
+      await old.drop();
+    }
+  });
+});
