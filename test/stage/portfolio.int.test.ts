@@ -13,7 +13,7 @@ import { MemoryLog } from "../../src/log/memory.ts";
 import type { Consumer, LogMessage } from "../../src/log/port.ts";
 import type { StageContext } from "../../src/stage/context.ts";
 import { MARKS_EVERY_MS, portfolioStage } from "../../src/stage/stages/portfolio.ts";
-import { portfolioTotals, positionsBuiltKey, readPositions } from "../../src/stage/stages/positions.ts";
+import { portfolioTotals, positionsBuiltKey, readPositions } from "../../src/portfolio/read-model.ts";
 import { sqlDb } from "../../src/store/db.ts";
 import type { Store } from "../../src/store/index.ts";
 import { topicSpecs } from "../../src/topics.ts";

@@ -26,8 +26,8 @@ import type { LogMessage } from "../../log/port.ts";
 import type { StageContext } from "../context.ts";
 import type { Outgoing } from "../processor.ts";
 import type { Stage } from "../stage.ts";
-import { lastPrices } from "./market.ts";
-import { portfolioTotals } from "./positions.ts";
+import { lastPrices } from "../../market/last-prices.ts";
+import { portfolioTotals } from "../../portfolio/read-model.ts";
 
 export async function riskStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
