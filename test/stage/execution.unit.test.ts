@@ -179,6 +179,14 @@ describe("execution stage: event time, and nothing but the log", () => {
     expect(book!.orders.map((o) => [o.order.order_id, o.submitted_at, o.updated_at])).toEqual([["ev3", T_SIGNAL, T_SIGNAL]]);
   });
 
+  test("a tick that traded before the order arrived fills it when it arrived, not before", async () => {
+    const s = await start(new MemoryCache());
+    await s.processor.processBatch([tickAt(100_500, "2026-03-02T03:59:58.000Z", "2026-03-02T03:59:58.100Z"), signal("ev7", T_SIGNAL, { order_type: "LIMIT", price: 100_000 })]);
+    // Handled after the order, traded (and published) a little before it.
+    await s.processor.processBatch([tickAt(99_900, "2026-03-02T03:59:59.900Z", T_PUBLISHED)]);
+    expect(s.events().map((e) => [e.type, e.ts])).toEqual([["order.submitted", T_SIGNAL], ["order.filled", T_SIGNAL]]);
+  });
+
   test("a MARKET order filled at submission carries the signal's time; the same input gives the same bytes", async () => {
     const input = () => [tickAt(100_500, T_TRADE, T_PUBLISHED), signal("ev4", T_SIGNAL, { order_type: "MARKET" })];
     const a = await start(new MemoryCache());

@@ -12,9 +12,10 @@
  * Last prices come only from the ticks this stage consumes (no other stage's cache): after a
  * restart an instrument has none until its next tick, and a MARKET order before it is rejected
  * NO_MARKET_PRICE by the exchange. Every time it stamps is event time: a fill on a tick carries
- * the tick's exchange time, a submission or cancel (and a fill at submission) the `ts` of the
- * signal or command that caused it; event ids are derived from the cause's id. So the same input
- * gives the same events, byte for byte.
+ * the tick's exchange time (or the order's own last time, when the tick traded before the order
+ * arrived: an order's events never go back in time), a submission or cancel (and a fill at
+ * submission) the `ts` of the signal or command that caused it; event ids are derived from the
+ * cause's id. So the same input gives the same events, byte for byte.
  */
 import type { Broker } from "../../config.ts";
 import type { AnyEnvelope, Envelope } from "../../events/envelope.ts";
@@ -112,7 +113,8 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
   function emit(events: Emitted[], cause: Envelope, broker: Broker, key: string, ts: string): Outgoing[] {
     return events.map((ev, i) => {
       const orderId = (ev.data as { order_id: string }).order_id;
-      const event = orderEvent(derivedId(cause.id, `execution/${i}`), ev.type as never, ev.data as never, { broker, key, source: "execution", cause, ts, lineage: lineage.get(orderId) });
+      const at = "at" in ev && ev.at !== undefined ? ev.at : ts;
+      const event = orderEvent(derivedId(cause.id, `execution/${i}`), ev.type as never, ev.data as never, { broker, key, source: "execution", cause, ts: at, lineage: lineage.get(orderId) });
       return { topic: topicName(TOPIC_OF[ev.type]!, broker), event };
     });
   }
