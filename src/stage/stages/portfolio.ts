@@ -2,8 +2,8 @@
  * The portfolio stage. The fills of a batch are written to the PostgreSQL ledger keyed by their
  * event ids (one statement at the end of the batch: a redelivered fill inserts nothing and changes
  * nothing), then those inserted are applied to the positions (src/portfolio), in order, and the
- * positions written to the cache under `{broker}:positions` (the read model: src/portfolio/read-model.ts).
- * Ticks mark positions to market. (A fill and a mark commute: a position's quantity, cost basis
+ * positions written to the cache under `{broker}:positions` (the read model, with its keys and
+ * readers: src/portfolio/read-model.ts). Ticks mark positions to market. (A fill and a mark commute: a position's quantity, cost basis
  * and realised P&L come from fills alone, its unrealised P&L from those and the last mark; so
  * applying a batch's fills after its ticks gives the same state as one by one.) The stage also
  * publishes `{broker}.pnl.snapshots` whenever the event time of the ticks it handles crosses a
@@ -22,8 +22,8 @@ import type { PayloadOf } from "../../events/payloads.ts";
 import { tickTime } from "../../events/time.ts";
 import type { Consumer } from "../../log/port.ts";
 import { evolveInPlace, initialPortfolio, mark, markInPlace, positionKey, rebuild, type PortfolioState } from "../../portfolio/index.ts";
-import { brokerOfTopic, topicName } from "../../topics.ts";
 import { positionsBuiltKey, positionsKey, portfolioTotals } from "../../portfolio/read-model.ts";
+import { brokerOfTopic, topicName } from "../../topics.ts";
 import type { StageContext } from "../context.ts";
 import { LatencyWindow, uuidv7Time } from "../latency.ts";
 import type { Outgoing } from "../processor.ts";
@@ -148,9 +148,10 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
 
   /**
    * The cache lost the read model (a Redis flush or restart: the marker is gone). The positions
-   * are written again from the ledger, marked at the prices this worker knows. The stage's own state is left as it is: it is right (a fill is applied only once
-   * the ledger has it), and replacing it while a batch is between its ledger write and applying
-   * its fills would apply them twice.
+   * are written again from the ledger, marked at the prices this worker knows. The stage's own
+   * state is left as it is: it is right (a fill is applied only once the ledger has it), and
+   * replacing it while a batch is between its ledger write and applying its fills would apply
+   * them twice.
    */
   async function recover(b: Broker): Promise<void> {
     const t0 = Date.now();
