@@ -3,9 +3,10 @@
  * event ids (one statement at the end of the batch: a redelivered fill inserts nothing and changes
  * nothing), then those inserted are applied to the positions (src/portfolio), in order, and the
  * positions written to the cache under `{broker}:positions` (the read model, with its keys and
- * readers: src/portfolio/read-model.ts). Ticks mark positions to market. (A fill and a mark commute: a position's quantity, cost basis
- * and realised P&L come from fills alone, its unrealised P&L from those and the last mark; so
- * applying a batch's fills after its ticks gives the same state as one by one.) The stage also
+ * readers: src/portfolio/read-model.ts). Ticks mark positions to market. (A fill and a mark
+ * commute: a position's quantity, cost basis and realised P&L come from fills alone, its
+ * unrealised P&L from those and the last mark; so applying a batch's fills after its ticks gives
+ * the same state as one by one.) The stage also
  * publishes `{broker}.pnl.snapshots` whenever the event time of the ticks it handles crosses a
  * 5 s boundary, stamped with that boundary. (The orders read model is kept beside it, in the
  * same worker, by the orders stage: src/stage/stages/orders.ts.) At start, and whenever its
