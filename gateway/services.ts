@@ -20,7 +20,7 @@ import { instruments } from "../src/market/instruments.ts";
 import { DEFAULT_LIMITS, parseLimits } from "../src/risk/index.ts";
 import { compileStrategy } from "../src/strategies/index.ts";
 import type { Position } from "../src/portfolio/index.ts";
-import { readBuiltPositions, totalsOf } from "../src/stage/stages/positions.ts";
+import { readBuiltPositions, totalsOf } from "../src/portfolio/read-model.ts";
 import { prepared } from "../src/store/db.ts";
 import { storeError } from "../src/store/errors.ts";
 import type { Store } from "../src/store/index.ts";

@@ -100,7 +100,9 @@ export class PaperExchange {
 
   /**
    * A trade on one instrument: records the last price, fires stops, fills what the price reaches.
-   * Looks only at that instrument's orders, oldest first.
+   * Looks only at that instrument's orders, oldest first. `now` is when it traded; for an order
+   * that arrived after that (a tick handled after the order though it traded before), what the
+   * tick does to it happens when the order arrived: an order's times never go back.
    */
   onTick(state: ExchangeState, tick: Tick, now: string): ExchangeResult {
     const token = tick.instrument_token;
@@ -111,14 +113,16 @@ export class PaperExchange {
     for (const before of ordersOf(state, token)) {
       let o = before;
       let arriving = false;
+      // ISO 8601 UTC with milliseconds (as every envelope's ts): compared as strings.
+      const at = o.updated_at > now ? o.updated_at : now;
       if (o.status === "TRIGGER_PENDING" && o.order.trigger_price !== undefined && stopTriggered(o.order.side, last.price, o.order.trigger_price)) {
-        o = { ...o, status: "OPEN", updated_at: now };
+        o = { ...o, status: "OPEN", updated_at: at };
         arriving = true; // a fired stop is a new order at this tick: marketable-limit pricing
       }
-      const m = match(o, last, arriving, this.config, now);
+      const m = match(o, last, arriving, this.config, at);
       last = m.last;
-      if (m.event) events.push(m.event);
-      if (done(m.order)) closed.push({ order: m.order.order, status: "FILLED", closed_at: now });
+      if (m.event) events.push(at === now ? m.event : { ...m.event, at });
+      if (done(m.order)) closed.push({ order: m.order.order, status: "FILLED", closed_at: at });
       else orders.push(m.order);
     }
     const next = applyUpdate(state, { token, orders, opened: [], closed, last }, this.config.closed_order_memory, this.#inPlace);

@@ -44,13 +44,18 @@ export interface CancelRejected {
   order?: OrderRequest;
 }
 
-/** Events the exchange emits: plain data, payloads as in src/events/payloads.ts. */
-export type ExchangeEvent =
+/**
+ * Events the exchange emits: plain data, payloads as in src/events/payloads.ts. `at` is set where
+ * an event happened later than the command's `now`: a fill on a tick that traded before the order
+ * arrived happens when the order arrived (its `submitted_at`), never before it.
+ */
+export type ExchangeEvent = (
   | { type: "order.submitted"; data: PayloadOf<"order.submitted"> }
   | { type: "order.filled"; data: PayloadOf<"order.filled"> }
   | { type: "order.rejected"; data: PayloadOf<"order.rejected"> }
   | { type: "order.cancelled"; data: PayloadOf<"order.cancelled"> }
-  | { type: "order.cancel_rejected"; data: CancelRejected };
+  | { type: "order.cancel_rejected"; data: CancelRejected }
+) & { at?: string };
 
 /**
  * An accepted order not yet done. A stop waits in TRIGGER_PENDING; once fired (or for MARKET and

@@ -11,7 +11,7 @@ import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import { ApiError } from "../../gateway/api/errors.ts";
-import { positionsBuiltKey, positionsKey } from "../../src/stage/stages/positions.ts";
+import { positionsBuiltKey, positionsKey } from "../../src/portfolio/read-model.ts";
 import type { Store } from "../../src/store/index.ts";
 import { topicSpecs } from "../../src/topics.ts";
 

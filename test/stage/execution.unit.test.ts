@@ -2,10 +2,14 @@
  * The execution stage's saved order book never runs ahead of the events it sent: a batch whose
  * events were not acknowledged leaves the saved book as it was, so after a restart the redelivered
  * signal is handled again and its events are sent. The book lives in the store (exec_books), so a
- * restart with an empty cache (a Redis flush) still fills a resting order. In-process (memory
- * cache, embedded PGlite in memory), through the stream processor, as a worker runs it.
+ * restart with an empty cache (a Redis flush) still fills a resting order. It decides by event
+ * time: what it stamps is the time of the event that caused it, and its last prices are the ticks
+ * it consumed, never another stage's cache. In-process (memory cache, embedded PGlite in memory),
+ * through the stream processor, as a worker runs it.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import pino from "pino";
 import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -47,6 +51,37 @@ function limitBuy(price: number, id: string): LogMessage {
   return message("paper.signals.validated", createEvent({ type: "signal.validated", source: "risk", broker: "paper", key: String(RELIANCE), data }) as AnyEnvelope);
 }
 
+/** An event stamped `ts` (event time), as a feed, risk or the gateway stamps it. */
+const at = <E extends AnyEnvelope>(e: E, ts: string): E => ({ ...e, ts });
+
+function signal(id: string, ts: string, order: { order_type: "MARKET" | "LIMIT"; price?: number; quantity?: number }): LogMessage {
+  const data = { signal_id: id, strategy_id: "s1", instrument_token: RELIANCE, side: "BUY" as const, quantity: order.quantity ?? 1, order_type: order.order_type, ...(order.price !== undefined ? { price: order.price } : {}), checks: [] };
+  return message("paper.signals.validated", at(createEvent({ type: "signal.validated", source: "risk", broker: "paper", key: String(RELIANCE), data }) as AnyEnvelope, ts));
+}
+
+/** A tick traded at `exchangeTs`, published (envelope ts) at `publishedTs`. */
+const tickAt = (price: number, exchangeTs: string, publishedTs: string) =>
+  message("market.ticks", at(createEvent({ type: "market.tick", source: "test", broker: "shared", key: String(RELIANCE), data: { instrument_token: RELIANCE, last_price: price, exchange_ts: exchangeTs, feed: "test" } }) as AnyEnvelope, publishedTs));
+
+const cancelAt = (orderId: string, ts: string) =>
+  message("paper.orders.commands", at(createEvent({ type: "order.cancel", source: "gateway", broker: "paper", key: String(RELIANCE), data: { order_id: orderId, instrument_token: RELIANCE, reason: "test" } }) as AnyEnvelope, ts));
+
+/** A cache that records every key asked of it. */
+function recording(cache: MemoryCache): { cache: MemoryCache; keys: string[] } {
+  const keys: string[] = [];
+  const proxy = new Proxy(cache, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => {
+        if (typeof args[0] === "string" || Array.isArray(args[0])) keys.push(...([] as string[]).concat(args[0] as string | string[]));
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { cache: proxy, keys };
+}
+
 /** One start of the stage on `cache` (a worker's life); `down` makes its producer refuse. */
 async function start(cache: MemoryCache) {
   const sent: OutgoingMessage[] = [];
@@ -67,7 +102,8 @@ async function start(cache: MemoryCache) {
     afterBatch: s.afterBatch, afterSend: s.afterSend, idempotentTopics: s.idempotentTopics, conflate: s.conflate, attempts: 1,
   });
   const types = () => sent.map((m) => decodeEnvelope(m.value).type);
-  return { processor, types, setDown: (d: boolean) => (down = d) };
+  const events = () => sent.map((m) => decodeEnvelope(m.value));
+  return { processor, types, events, sent, setDown: (d: boolean) => (down = d) };
 }
 
 describe("execution stage: the saved book and the sent events", () => {
@@ -116,5 +152,83 @@ describe("execution stage: the saved book and the sent events", () => {
     expect(await cache.hgetall("paper:exec:book")).toEqual({});
     await second.processor.processBatch([tick(99_900)]);
     expect(second.types()).toEqual(["order.filled"]);
+  });
+});
+
+describe("execution stage: event time, and nothing but the log", () => {
+  // Event times far from the wall clock, and a tick published well after it traded.
+  const T_SIGNAL = "2026-03-02T04:00:00.000Z";
+  const T_TRADE = "2026-03-02T04:00:07.250Z";
+  const T_PUBLISHED = "2026-03-02T04:00:09.999Z";
+  const T_CANCEL = "2026-03-02T04:00:20.500Z";
+
+  test("a fill on a tick carries the tick's exchange time; a submission and a cancel the ts of their signal or command", async () => {
+    const s = await start(new MemoryCache());
+    await s.processor.processBatch([tickAt(100_500, "2026-03-02T03:59:59.000Z", "2026-03-02T03:59:59.500Z"), signal("ev1", T_SIGNAL, { order_type: "LIMIT", price: 100_000 }), signal("ev2", T_SIGNAL, { order_type: "LIMIT", price: 99_000 })]);
+    await s.processor.processBatch([tickAt(99_900, T_TRADE, T_PUBLISHED)]);
+    await s.processor.processBatch([cancelAt("ev2", T_CANCEL)]);
+    expect(s.events().map((e) => [e.type, (e.data as { order_id: string }).order_id, e.ts])).toEqual([
+      ["order.submitted", "ev1", T_SIGNAL],
+      ["order.submitted", "ev2", T_SIGNAL],
+      ["order.filled", "ev1", T_TRADE],
+      ["order.cancelled", "ev2", T_CANCEL],
+    ]);
+    // The saved book's times are event times too: nothing rests now, so look at one that does.
+    await s.processor.processBatch([signal("ev3", T_SIGNAL, { order_type: "LIMIT", price: 98_000 })]);
+    const [book] = await loadBooks<{ order: { order_id: string }; submitted_at: string; updated_at: string }, unknown>(sqlDb(store.sql), "paper");
+    expect(book!.orders.map((o) => [o.order.order_id, o.submitted_at, o.updated_at])).toEqual([["ev3", T_SIGNAL, T_SIGNAL]]);
+  });
+
+  test("a tick that traded before the order arrived fills it when it arrived, not before", async () => {
+    const s = await start(new MemoryCache());
+    await s.processor.processBatch([tickAt(100_500, "2026-03-02T03:59:58.000Z", "2026-03-02T03:59:58.100Z"), signal("ev7", T_SIGNAL, { order_type: "LIMIT", price: 100_000 })]);
+    // Handled after the order, traded (and published) a little before it.
+    await s.processor.processBatch([tickAt(99_900, "2026-03-02T03:59:59.900Z", T_PUBLISHED)]);
+    expect(s.events().map((e) => [e.type, e.ts])).toEqual([["order.submitted", T_SIGNAL], ["order.filled", T_SIGNAL]]);
+  });
+
+  test("a MARKET order filled at submission carries the signal's time; the same input gives the same bytes", async () => {
+    const input = () => [tickAt(100_500, T_TRADE, T_PUBLISHED), signal("ev4", T_SIGNAL, { order_type: "MARKET" })];
+    const a = await start(new MemoryCache());
+    const batch = input();
+    await a.processor.processBatch(batch);
+    expect(a.events().map((e) => [e.type, e.ts])).toEqual([["order.submitted", T_SIGNAL], ["order.filled", T_SIGNAL]]);
+    // Another worker's life over the same messages (a replay): byte for byte the same events.
+    await store.sql`delete from exec_books`;
+    const b = await start(new MemoryCache());
+    await b.processor.processBatch(batch);
+    expect(b.sent.map((m) => m.value.toString())).toEqual(a.sent.map((m) => m.value.toString()));
+  });
+
+  test("after a restart it reads no price from the cache: a MARKET order before the next tick is rejected NO_MARKET_PRICE, and fills after it", async () => {
+    const first = await start(new MemoryCache());
+    await first.processor.processBatch([tickAt(100_500, T_TRADE, T_PUBLISHED)]);
+    // What an older portfolio left in the cache: a last price execution must not take.
+    const { cache, keys } = recording(new MemoryCache());
+    await cache.hset("market:last", { [String(RELIANCE)]: "100500" });
+    keys.length = 0;
+    const second = await start(cache);
+    await second.processor.processBatch([signal("ev5", T_SIGNAL, { order_type: "MARKET" })]);
+    const [rejected] = second.events();
+    expect(rejected!.type).toBe("order.rejected");
+    expect((rejected!.data as { reason_code: string }).reason_code).toBe("NO_MARKET_PRICE");
+    await second.processor.processBatch([tickAt(100_600, T_TRADE, T_PUBLISHED), signal("ev6", T_SIGNAL, { order_type: "MARKET" })]);
+    expect(second.types()).toEqual(["order.rejected", "order.submitted", "order.filled"]);
+    // The only key it asked the cache for is its own, from before its books moved to the store.
+    expect([...new Set(keys)]).toEqual(["paper:exec:book"]);
+  });
+
+  test("no wall clock in the execution stage or the paper exchange", () => {
+    const root = resolve(import.meta.dir, "../..");
+    const files = ["src/stage/stages/execution.ts", "src/stage/stages/envelopes.ts", ...readdirSync(join(root, "src/execution")).map((f) => `src/execution/${f}`)];
+    const clock = /\bDate\.now\s*\(|new Date\s*\(\s*\)|performance\.now|\bnowIso\s*\(|\bnewId\s*\(|\bcreateEvent\s*\(|\bchildOf\s*\(|wallClockMs/;
+    const found = files.flatMap((f) =>
+      readFileSync(join(root, f), "utf8")
+        .replace(/\/\*[\s\S]*?\*\//g, "")
+        .split("\n")
+        .flatMap((line, i) => (clock.test(line.replace(/\/\/.*$/, "")) ? [`${f}:${i + 1}: ${line.trim()}`] : [])),
+    );
+    expect(files.length).toBeGreaterThan(5);
+    expect(found).toEqual([]);
   });
 });

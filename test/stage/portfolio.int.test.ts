@@ -2,18 +2,21 @@
  * The portfolio stage against a real database (embedded PGlite, and PostgreSQL): a fill delivered
  * twice changes nothing, a restart rebuilds exactly the same portfolio from the ledger, and a
  * cache that lost everything (a Redis flush) is written again within a second, marker and all.
+ * P&L snapshots are made by event time: at each 5 s boundary the ticks' exchange time crosses,
+ * stamped with it, their ids derived from it.
  */
 import { describe, expect, test } from "bun:test";
 import pino from "pino";
 import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
-import { createEvent, type AnyEnvelope } from "../../src/events/envelope.ts";
+import { createEvent, encodeEnvelope, type AnyEnvelope } from "../../src/events/envelope.ts";
 import type { PayloadOf } from "../../src/events/payloads.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
 import type { Consumer, LogMessage } from "../../src/log/port.ts";
 import type { StageContext } from "../../src/stage/context.ts";
-import { MARKS_EVERY_MS, portfolioStage } from "../../src/stage/stages/portfolio.ts";
-import { portfolioTotals, positionsBuiltKey, readPositions } from "../../src/stage/stages/positions.ts";
+import type { Outgoing } from "../../src/stage/processor.ts";
+import { MARKS_EVERY_MS, portfolioStage, SNAPSHOT_EVERY_MS, snapshotId } from "../../src/stage/stages/portfolio.ts";
+import { portfolioTotals, positionsBuiltKey, readPositions } from "../../src/portfolio/read-model.ts";
 import { sqlDb } from "../../src/store/db.ts";
 import type { Store } from "../../src/store/index.ts";
 import { topicSpecs } from "../../src/topics.ts";
@@ -26,16 +29,21 @@ slowTests();
 const config = loadConfig({});
 const quiet = pino({ level: "silent" });
 const noConsumer = { assignments: () => [] } as unknown as Consumer;
+/** A worker that owns partition 0 of paper.orders.filled: the one that publishes paper's snapshots. */
+const snapshotOwner = { assignments: () => [{ topic: "paper.orders.filled", partition: 0 }] } as unknown as Consumer;
 
-async function stageOn(store: Store, cache = new MemoryCache()) {
+async function stageOn(store: Store, cache = new MemoryCache(), consumer = noConsumer) {
   const log = new MemoryLog();
   await log.createTopics(topicSpecs(["paper"]));
   const ctx: StageContext = { config, logger: quiet, log, producer: log.producer(), db: sqlDb(store.sql), cache, close: async () => {} };
   const stage = await portfolioStage(ctx);
-  await stage.onBatch!(noConsumer);
-  const feed = async (events: AnyEnvelope[]) => {
-    for (const e of events) await stage.handle(e, { topic: e.type === "market.tick" ? "market.ticks" : "paper.orders.filled" } as LogMessage, quiet);
+  await stage.onBatch!(consumer);
+  /** Handles a batch; what the stage sent out (its snapshots). */
+  const feed = async (events: AnyEnvelope[]): Promise<Outgoing[]> => {
+    const out: Outgoing[] = [];
+    for (const e of events) out.push(...(await stage.handle(e, { topic: e.type === "market.tick" ? "market.ticks" : "paper.orders.filled" } as LogMessage, quiet)));
     await stage.afterBatch!();
+    return out;
   };
   /** What the stage's timer does between batches, once what waits for it is due. */
   const settle = async () => {
@@ -55,8 +63,12 @@ function fill(side: "BUY" | "SELL", quantity: number, price: number, fees = 0, t
   return createEvent({ type: "order.filled", source: "execution", broker: "paper", key: String(token), data }) as AnyEnvelope;
 }
 
-const tick = (price: number, token = 738561) =>
-  createEvent({ type: "market.tick", source: "test", broker: "shared", key: String(token), data: { instrument_token: token, last_price: price, exchange_ts: new Date().toISOString(), feed: "test" } }) as AnyEnvelope;
+const tick = (price: number, token = 738561, exchangeTs = new Date().toISOString()) =>
+  createEvent({ type: "market.tick", source: "test", broker: "shared", key: String(token), data: { instrument_token: token, last_price: price, exchange_ts: exchangeTs, feed: "test" } }) as AnyEnvelope;
+
+/** Event time: seconds after 09:15 IST on a day far from the wall clock. */
+const OPEN = Date.parse("2026-03-02T03:45:00.000Z");
+const t = (seconds: number) => new Date(OPEN + seconds * 1_000).toISOString();
 
 function suite(name: string, open: OpenStore) {
   describe(`portfolio stage: ${name}`, () => {
@@ -115,7 +127,8 @@ function suite(name: string, open: OpenStore) {
         const [p] = await readPositions(cache, "paper");
         expect(p!.last_price).toBe(101_000);
         expect(p!.unrealised_pnl).toBe(10 * 1_000);
-        expect(await cache.hget("market:last", "738561")).toBe("101000");
+        // Last prices are no stage's business but the stage that consumed the ticks.
+        expect(await cache.hgetall("market:last")).toEqual({});
       } finally {
         await done();
       }
@@ -153,10 +166,15 @@ function suite(name: string, open: OpenStore) {
         const before = await readPositions(first.cache, "paper");
         expect(before[0]!.quantity).toBe(9);
         expect(before[0]!.realised_pnl).toBe(4 * (101_000 - 100_000));
-        // A new worker with an empty cache: the ledger alone, marked at the last price, gives it all back.
-        const cache = new MemoryCache();
-        await cache.hset("market:last", await first.cache.hgetall("market:last"));
-        const second = await stageOn(store, cache);
+        // A new worker with an empty cache: the ledger alone gives it all back, marked at the last
+        // fill until the next tick marks it at the market.
+        const second = await stageOn(store);
+        const rebuilt = await readPositions(second.cache, "paper");
+        expect(rebuilt.map((p) => p.last_price)).toEqual([99_995]);
+        const unmarked = ({ last_price: _l, unrealised_pnl: _u, ...rest }: (typeof before)[number]) => rest;
+        expect(rebuilt.map(unmarked)).toEqual(before.map(unmarked));
+        await second.feed([tick(100_250)]);
+        await second.settle();
         expect(await readPositions(second.cache, "paper")).toEqual(before);
       } finally {
         await done();
@@ -182,10 +200,83 @@ function suite(name: string, open: OpenStore) {
         expect(await cache.get(positionsBuiltKey("paper"))).not.toBeNull();
         const sort = (ps: typeof before) => [...ps].sort((a, b) => a.instrument_token - b.instrument_token);
         expect(sort(await readPositions(cache, "paper"))).toEqual(sort(before));
-        expect(await cache.hget("market:last", "738561")).toBe("100250");
+        expect(sort(await readPositions(cache, "paper")).map((p) => p.last_price)).toEqual([100_250, 300_000]);
         expect((await portfolioTotals(cache, "paper", config.startingCash))!.open_positions).toBe(2);
       } finally {
         await done();
+      }
+    });
+
+    test("the ledger's filled_at is the fill's event time", async () => {
+      const { store, done } = await open();
+      try {
+        const { feed } = await stageOn(store);
+        const buy = { ...fill("BUY", 1, 100_000), ts: t(3.5) } as AnyEnvelope;
+        await feed([buy]);
+        const [row] = await store.sql`select filled_at from ledger_fills`;
+        expect(new Date(row!.filled_at as string | Date).toISOString()).toBe(t(3.5));
+      } finally {
+        await done();
+      }
+    });
+
+    test("snapshots are made when the ticks' exchange time crosses a 5 s boundary, stamped with it, of the portfolio before that tick", async () => {
+      const { store, done } = await open();
+      try {
+        const { feed } = await stageOn(store, new MemoryCache(), snapshotOwner);
+        // The first tick after a start only sets the window: nothing to compare with yet.
+        expect(await feed([tick(100_000, 738561, t(1))])).toEqual([]);
+        expect(await feed([fill("BUY", 10, 100_000, 62), tick(100_500, 738561, t(4.999))])).toEqual([]);
+        // 09:15:05 is crossed by the first tick at or after it, in the middle of a batch; the
+        // snapshot holds the fill before it and the mark at 100_500, not the crossing tick's.
+        const out = await feed([fill("BUY", 2, 100_500, 10), tick(101_000, 738561, t(5.2)), tick(101_100, 738561, t(6))]);
+        expect(out).toHaveLength(1);
+        const [s] = out;
+        const boundary = OPEN + SNAPSHOT_EVERY_MS;
+        expect(s!.topic).toBe("paper.pnl.snapshots");
+        expect(s!.event.ts).toBe(t(5));
+        expect(s!.event.id).toBe(snapshotId("paper", boundary));
+        // A UUIDv7 of the boundary's millisecond.
+        expect(parseInt(s!.event.id.replace(/-/g, "").slice(0, 12), 16)).toBe(boundary);
+        expect(s!.event.data).toEqual({ broker: "paper", cash: config.startingCash - 10 * 100_000 - 62 - 2 * 100_500 - 10, realised_pnl: 0, unrealised_pnl: 12 * 100_500 - (10 * 100_000 + 2 * 100_500), fees: 72, positions: 1 });
+        // An older tick (another partition's) does not move time back; a quiet gap of 20 s gives one
+        // snapshot, at the latest boundary crossed.
+        expect(await feed([tick(100_900, 738561, t(4))])).toEqual([]);
+        const later = await feed([tick(101_200, 738561, t(27.5))]);
+        expect(later.map((o) => o.event.ts)).toEqual([t(25)]);
+        expect((later[0]!.event.data as { unrealised_pnl: number }).unrealised_pnl).toBe(12 * 100_900 - (10 * 100_000 + 2 * 100_500));
+      } finally {
+        await done();
+      }
+    });
+
+    test("the same input gives the same snapshots, byte for byte; a worker that does not own partition 0 of the fills publishes none", async () => {
+      const events = [tick(100_000, 738561, t(0.5)), fill("BUY", 10, 100_000, 62), tick(99_500, 738561, t(5.5)), fill("SELL", 4, 99_600, 30), tick(100_200, 738561, t(11)), tick(100_300, 738561, t(16))];
+      const a = await open();
+      const b = await open();
+      try {
+        const first = await stageOn(a.store, new MemoryCache(), snapshotOwner);
+        const second = await stageOn(b.store, new MemoryCache(), snapshotOwner);
+        const bytes = async (s: typeof first, batches: AnyEnvelope[][]) => {
+          const out: string[] = [];
+          for (const batch of batches) out.push(...(await s.feed(batch)).map((o) => encodeEnvelope(o.event)));
+          return out;
+        };
+        // One batch or one event a batch: the same snapshots.
+        const one = await bytes(first, [events]);
+        const apart = await bytes(second, events.map((e) => [e]));
+        expect(one).toHaveLength(3);
+        expect(apart).toEqual(one);
+        const other = await open();
+        try {
+          const notOwner = await stageOn(other.store);
+          expect(await bytes(notOwner, [events])).toEqual([]);
+        } finally {
+          await other.done();
+        }
+      } finally {
+        await a.done();
+        await b.done();
       }
     });
   });

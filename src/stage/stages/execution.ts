@@ -8,11 +8,20 @@
  * resting order is state, not a read model, and a Redis flush or restart must not forget it.
  * (Rebuilding the books from the order topics instead would need those topics' whole history and
  * every tick that moved a stop or partly filled an order, and ticks are conflated.)
+ *
+ * Last prices come only from the ticks this stage consumes (no other stage's cache): after a
+ * restart an instrument has none until its next tick, and a MARKET order before it is rejected
+ * NO_MARKET_PRICE by the exchange. Every time it stamps is event time: a fill on a tick carries
+ * the tick's exchange time (or the order's own last time, when the tick traded before the order
+ * arrived: an order's events never go back in time), a submission or cancel (and a fill at
+ * submission) the `ts` of the signal or command that caused it; event ids are derived from the
+ * cause's id. So the same input gives the same events, byte for byte.
  */
 import type { Broker } from "../../config.ts";
 import type { AnyEnvelope, Envelope } from "../../events/envelope.ts";
 import type { PayloadOf } from "../../events/payloads.ts";
 import { derivedId } from "../../events/ids.ts";
+import { tickTime } from "../../events/time.ts";
 import { emptyExchangeState, PaperExchange, type ExchangeEvent, type ExchangeState } from "../../execution/index.ts";
 import type { Consumer, LogMessage } from "../../log/port.ts";
 import { brokerOfTopic, topicName, type TopicId } from "../../topics.ts";
@@ -20,7 +29,6 @@ import type { StageContext } from "../context.ts";
 import type { Outgoing } from "../processor.ts";
 import type { Stage } from "../stage.ts";
 import { orderEvent, type Lineage } from "./envelopes.ts";
-import { LAST_PRICES_KEY } from "./market.ts";
 import { KiteVenue } from "../../kite/venue.ts";
 import { kiteClient } from "../../kite/connect.ts";
 import { loadBooks, saveBooks, type SavedBook } from "../../store/exec-books.ts";
@@ -58,10 +66,9 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
     lineage.clear();
     savedJson.clear();
     if (!brokers.includes("paper")) return;
-    // Last prices are a cache: after a flush they are missing, never zero (a MARKET order waits
-    // for the next tick: NO_MARKET_PRICE), and the ticks refill them.
-    const [books, last] = await Promise.all([loadBooks<OpenOrders[number], Lineage>(ctx.db, "paper"), ctx.cache.hgetall(LAST_PRICES_KEY)]);
-    for (const [token, price] of Object.entries(last)) if (/^\d+$/.test(price)) state.last[token] = { price: Number(price), available: null };
+    // No last prices: they are missing, never zero, until the next ticks (a MARKET order before
+    // its instrument's next tick is rejected NO_MARKET_PRICE).
+    const books = await loadBooks<OpenOrders[number], Lineage>(ctx.db, "paper");
     for (const b of books.length > 0 ? books : await carryOver()) {
       const token = String(b.token);
       state.book[token] = b.orders;
@@ -102,10 +109,12 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
   /** What the exchange emits, plus the failure this stage raises itself for zerodha. */
   type Emitted = ExchangeEvent | { type: "order.failed"; data: PayloadOf<"order.failed"> };
 
-  function emit(events: Emitted[], cause: Envelope, broker: Broker, key: string): Outgoing[] {
+  /** The events `cause` gave, stamped `ts` (its event time), their ids derived from its id. */
+  function emit(events: Emitted[], cause: Envelope, broker: Broker, key: string, ts: string): Outgoing[] {
     return events.map((ev, i) => {
       const orderId = (ev.data as { order_id: string }).order_id;
-      const event = orderEvent(derivedId(cause.id, `execution/${i}`), ev.type as never, ev.data as never, { broker, key, source: "execution", cause, lineage: lineage.get(orderId) });
+      const at = "at" in ev && ev.at !== undefined ? ev.at : ts;
+      const event = orderEvent(derivedId(cause.id, `execution/${i}`), ev.type as never, ev.data as never, { broker, key, source: "execution", cause, ts: at, lineage: lineage.get(orderId) });
       return { topic: topicName(TOPIC_OF[ev.type]!, broker), event };
     });
   }
@@ -114,7 +123,8 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
 
   /** Everything but ticks (which are answered at once, with no promise). */
   async function onOrderFlow(e: AnyEnvelope, m: LogMessage): Promise<Outgoing[]> {
-    const now = new Date().toISOString();
+    // The signal's or command's own time: a submission, a cancel and a fill at submission happen then.
+    const now = e.ts;
     const broker = brokerOfTopic(m.topic);
     if (broker === "shared") return [];
     if (e.type === "signal.validated") {
@@ -131,27 +141,27 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
         ...(s.trigger_price !== undefined ? { trigger_price: s.trigger_price } : {}),
       };
       if (broker === "zerodha") {
-        if (!venue) return emit([{ type: "order.failed", data: { ...order, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not configured (KITE_* settings)" } }], e, broker, e.key);
+        if (!venue) return emit([{ type: "order.failed", data: { ...order, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not configured (KITE_* settings)" } }], e, broker, e.key, now);
         lineage.set(order.order_id, { correlation_id: e.correlation_id, trace_id: e.trace_id });
-        return emit((await venue.submit(order, { correlation_id: e.correlation_id, trace_id: e.trace_id }, s.product)) as Emitted[], e, broker, e.key);
+        return emit((await venue.submit(order, { correlation_id: e.correlation_id, trace_id: e.trace_id }, s.product)) as Emitted[], e, broker, e.key, now);
       }
       lineage.set(order.order_id, { correlation_id: e.correlation_id, trace_id: e.trace_id });
       const r = exchange.submit(state, order, now);
       state = r.state;
       dirty.add(String(s.instrument_token));
-      return emit(r.events, e, broker, e.key);
+      return emit(r.events, e, broker, e.key, now);
     }
     if (e.type === "order.cancel") {
       if (broker === "zerodha") {
         const refused = venue
           ? await venue.cancel(e.data.order_id)
           : [{ type: "order.cancel_rejected", data: { order_id: e.data.order_id, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not configured" } }];
-        return emit(refused as unknown as ExchangeEvent[], e, broker, e.key);
+        return emit(refused as unknown as ExchangeEvent[], e, broker, e.key, now);
       }
       const r = exchange.cancel(state, e.data.order_id, now, e.data.reason);
       state = r.state;
       dirty.add(String(e.data.instrument_token));
-      return emit(r.events, e, broker, e.key);
+      return emit(r.events, e, broker, e.key, now);
     }
     return [];
   }
@@ -171,7 +181,7 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
       const now = JSON.stringify(consumer.assignments().sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition));
       if (now !== owned) {
         // The first assignment finds the state loaded at start; a later one may bring orders
-        // another worker kept, saved in the cache after its last batch.
+        // another worker kept, saved in the store after its last batch.
         if (owned !== undefined) await load();
         owned = now;
       }
@@ -201,10 +211,11 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
         if (!brokers.includes("paper")) return [];
         const token = String(e.data.instrument_token);
         const hadOrders = (state.book[token]?.length ?? 0) > 0;
-        const r = exchange.onTick(state, e.data, new Date().toISOString());
+        const now = tickTime(e);
+        const r = exchange.onTick(state, e.data, now);
         state = r.state;
         if (hadOrders || r.events.length > 0) dirty.add(token);
-        return emit(r.events, e, "paper", token);
+        return emit(r.events, e, "paper", token, now);
       }
       return onOrderFlow(e, m);
     },

@@ -2,29 +2,33 @@
  * The portfolio stage. The fills of a batch are written to the PostgreSQL ledger keyed by their
  * event ids (one statement at the end of the batch: a redelivered fill inserts nothing and changes
  * nothing), then those inserted are applied to the positions (src/portfolio), in order, and the
- * positions written to the cache under `{broker}:positions`. Ticks mark positions to market and
- * keep `market:last`. (A fill and a mark commute: a position's quantity, cost basis and realised
- * P&L come from fills alone, its unrealised P&L from those and the last mark; so applying a
- * batch's fills after its ticks gives the same state as one by one.) The stage also publishes
- * `{broker}.pnl.snapshots` every few seconds. (The orders read model is kept beside it, in the
- * same worker, by the orders stage: src/stage/stages/orders.ts.) At start, and
- * whenever its partitions change, it rebuilds the positions from the ledger: a restart gives the
- * same portfolio. After writing them all it writes `{broker}:positions:built`; checked every
- * second, a missing marker means the cache lost the read model (a Redis flush or restart), and
- * the positions are written again from the ledger.
+ * positions written to the cache under `{broker}:positions` (the read model, with its keys and
+ * readers: src/portfolio/read-model.ts). Ticks mark positions to market. (A fill and a mark
+ * commute: a position's quantity, cost basis and realised P&L come from fills alone, its
+ * unrealised P&L from those and the last mark; so applying a batch's fills after its ticks gives
+ * the same state as one by one.) The stage also
+ * publishes `{broker}.pnl.snapshots` whenever the event time of the ticks it handles crosses a
+ * 5 s boundary, stamped with that boundary. (The orders read model is kept beside it, in the
+ * same worker, by the orders stage: src/stage/stages/orders.ts.) At start, and whenever its
+ * partitions change, it rebuilds the positions from the ledger, each instrument marked at its
+ * last fill until its next tick: a restart gives the same portfolio, from the ledger and the log
+ * alone. After writing them all it writes `{broker}:positions:built`; checked every second, a
+ * missing marker means the cache lost the read model (a Redis flush or restart), and the
+ * positions are written again from the ledger.
  */
 import type { Broker } from "../../config.ts";
-import { createEvent, type AnyEnvelope } from "../../events/envelope.ts";
+import { ENVELOPE_VERSION, type AnyEnvelope, type Envelope } from "../../events/envelope.ts";
+import { derivedId } from "../../events/ids.ts";
 import type { PayloadOf } from "../../events/payloads.ts";
-import { encodeEnvelope } from "../../events/envelope.ts";
+import { tickTime } from "../../events/time.ts";
 import type { Consumer } from "../../log/port.ts";
 import { evolveInPlace, initialPortfolio, mark, markInPlace, positionKey, rebuild, type PortfolioState } from "../../portfolio/index.ts";
+import { positionsBuiltKey, positionsKey, portfolioTotals } from "../../portfolio/read-model.ts";
 import { brokerOfTopic, topicName } from "../../topics.ts";
 import type { StageContext } from "../context.ts";
 import { LatencyWindow, uuidv7Time } from "../latency.ts";
+import type { Outgoing } from "../processor.ts";
 import type { Stage } from "../stage.ts";
-import { LAST_PRICES_KEY } from "./market.ts";
-import { positionsBuiltKey, positionsKey, portfolioTotals } from "./positions.ts";
 
 /** A batch's fills in one statement, in order (seq follows the batch), the new ones returned. */
 export const LEDGER_INSERT = `
@@ -38,12 +42,20 @@ on conflict do nothing returning event_id::text`;
 type Fill = PayloadOf<"order.filled">;
 
 /**
- * How often the last prices are written to `market:last`, and positions that only a tick changed
- * (their unrealised P&L) to the read model: a batch with fills writes its positions at once.
+ * How often (wall clock: a cache write decides nothing) positions that only a tick changed (their
+ * unrealised P&L) are written to the read model: a batch with fills writes its positions at once.
  */
 export const MARKS_EVERY_MS = 250;
-/** How often `{broker}.pnl.snapshots` are published. */
-const SNAPSHOT_EVERY_MS = 5_000;
+/** The event-time interval of `{broker}.pnl.snapshots`: one at each multiple of it the ticks cross. */
+export const SNAPSHOT_EVERY_MS = 5_000;
+
+/**
+ * The snapshot at `boundary` (ms since the epoch) of `broker`: a UUIDv7 of that time, the same
+ * whoever publishes it and however often (a republished one is dropped downstream as a duplicate).
+ */
+export function snapshotId(broker: Broker, boundary: number): string {
+  return derivedId(boundary.toString(16).padStart(12, "0"), `pnl.snapshot/${broker}`);
+}
 
 export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
@@ -51,11 +63,9 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   const dirty = new Map<Broker, Set<string>>(brokers.map((b) => [b, new Set()]));
   // Of those, the ones a fill changed: written at once; the ones only marked wait for the cadence.
   const filledDirty = new Map<Broker, Set<string>>(brokers.map((b) => [b, new Set()]));
-  const marks = new Map<string, string>();
   let owned: string | undefined;
   let ownsSnapshot = new Set<Broker>(brokers);
   const tickToFill = new LatencyWindow();
-  let marksWrittenAt = 0;
   let positionsWrittenAt = 0;
   // The batch's fills, for the ledger and then the positions, after it.
   const fills: Array<{ e: AnyEnvelope & { type: "order.filled" }; broker: Broker }> = [];
@@ -94,8 +104,11 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     return true;
   }
 
-  /** The broker's portfolio from the ledger, marked at `marks` (token → last price, paise). */
-  async function fromLedger(b: Broker, marks: Record<string, string | number>): Promise<{ s: PortfolioState; fills: number }> {
+  /**
+   * The broker's portfolio from the ledger, marked at `marks` (token → last price, paise) where
+   * given, else at the instrument's last fill (the last price of it the ledger knows).
+   */
+  async function fromLedger(b: Broker, marks: Record<string, number>): Promise<{ s: PortfolioState; fills: number }> {
     const rows = await ctx.db.query<Record<string, string | number>>(
       `select fill_id, order_id, strategy_id, instrument_token::text, side, quantity, price::text, fees::text
          from ledger_fills where broker = $1 order by seq`,
@@ -104,8 +117,11 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     const fills = rows.map((r) => fillOf(r));
     let s = fills.length > 0 ? rebuild(fills, { broker: b, starting_cash: ctx.config.startingCash }) : initialPortfolio({ broker: b, starting_cash: ctx.config.startingCash });
     // Every known last price, not only those of held instruments: a later first fill is then
-    // marked at the market, as it is in the live path. (A price the cache lost is missing, not 0.)
-    for (const [token, price] of Object.entries(marks)) if (/^\d+$/.test(String(price))) s = mark(s, { instrument_token: Number(token), last_price: Number(price) });
+    // marked at the market, as it is in the live path.
+    const last: Record<string, number> = {};
+    for (const f of fills) last[String(f.instrument_token)] = f.fill_price;
+    Object.assign(last, marks);
+    for (const [token, price] of Object.entries(last)) s = mark(s, { instrument_token: Number(token), last_price: price });
     return { s, fills: fills.length };
   }
 
@@ -123,9 +139,8 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   }
 
   async function load(): Promise<void> {
-    const last = await ctx.cache.hgetall(LAST_PRICES_KEY);
     for (const b of brokers) {
-      const { s, fills } = await fromLedger(b, last);
+      const { s, fills } = await fromLedger(b, {});
       state.set(b, s);
       const positions = await publish(b, s);
       ctx.logger.info({ broker: b, fills, positions }, "portfolio rebuilt from the ledger");
@@ -134,17 +149,16 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
 
   /**
    * The cache lost the read model (a Redis flush or restart: the marker is gone). The positions
-   * are written again from the ledger, marked at the prices this worker knows, and `market:last`
-   * with them. The stage's own state is left as it is: it is right (a fill is applied only once
-   * the ledger has it), and replacing it while a batch is between its ledger write and applying
-   * its fills would apply them twice.
+   * are written again from the ledger, marked at the prices this worker knows. The stage's own
+   * state is left as it is: it is right (a fill is applied only once the ledger has it), and
+   * replacing it while a batch is between its ledger write and applying its fills would apply
+   * them twice.
    */
   async function recover(b: Broker): Promise<void> {
     const t0 = Date.now();
     const marks = state.get(b)!.marks;
     const present = await ctx.cache.hgetall(positionsKey(b));
     const { s, fills } = await fromLedger(b, marks);
-    if (Object.keys(marks).length > 0) await ctx.cache.hset(LAST_PRICES_KEY, Object.fromEntries(Object.entries(marks).map(([t, p]) => [t, String(p)])));
     const positions = await publish(b, s, present);
     ctx.logger.warn({ broker: b, fills, positions, ms: Date.now() - t0 }, "the cache had lost the portfolio read model: rewritten from the ledger");
   }
@@ -157,17 +171,32 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     for (const b of brokers) if ((await ctx.cache.get(positionsBuiltKey(b))) === null) await recover(b);
   }
 
-  async function snapshots(): Promise<void> {
-    const out = [];
+  /**
+   * The snapshots at event time `boundary`, of the portfolio as the events before the tick that
+   * crossed it left it: the batch's fills so far are applied first, and this worker's positions
+   * written, so that the read model's totals (every worker's positions) hold them. Stamped with
+   * the boundary, their ids derived from it: the same input gives the same snapshots.
+   */
+  async function snapshotsAt(boundary: number): Promise<Outgoing[]> {
+    await applyFills();
+    await writePositions(false);
+    const ts = new Date(boundary).toISOString();
+    const out: Outgoing[] = [];
     for (const b of ownsSnapshot) {
       const t = await portfolioTotals(ctx.cache, b, ctx.config.startingCash);
       if (!t) continue; // rebuilding after a cache flush: no snapshot of a partial read model
       const data: PayloadOf<"pnl.snapshot"> = { broker: b, cash: t.cash, realised_pnl: t.realised_pnl, unrealised_pnl: t.unrealised_pnl, fees: t.fees, positions: t.open_positions };
-      const e = createEvent({ type: "pnl.snapshot", source: "portfolio", broker: b, key: b, data });
-      out.push({ topic: topicName("pnlSnapshots", b), key: b, value: encodeEnvelope(e) });
+      const id = snapshotId(b, boundary);
+      const event: Envelope<"pnl.snapshot"> = {
+        id, type: "pnl.snapshot", ts, correlation_id: id, causation_id: null, trace_id: id, source: "portfolio", version: ENVELOPE_VERSION, broker: b, key: b, data,
+      };
+      out.push({ topic: topicName("pnlSnapshots", b), event });
     }
-    if (out.length > 0) await ctx.producer.send(out);
+    return out;
   }
+
+  /** The event-time window (of SNAPSHOT_EVERY_MS) of the latest tick handled; unset until the first tick after a start. */
+  let snapshotWindow: number | undefined;
 
   /**
    * Writes the dirty positions, or (`onlyFilled`) only those a fill changed; taken now, put back if
@@ -198,21 +227,10 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     await Promise.all(writes);
   }
 
-  async function writeMarks(): Promise<void> {
-    marksWrittenAt = Date.now();
-    const last = Object.fromEntries(marks);
-    marks.clear();
-    await ctx.cache.hset(LAST_PRICES_KEY, last).catch((err: unknown) => {
-      for (const [token, price] of Object.entries(last)) if (!marks.has(token)) marks.set(token, price);
-      throw err;
-    });
-  }
-
   /**
    * The cache writes that are due: positions a fill changed (`filled`) at once, positions only
-   * marked to market and `market:last` at most every MARKS_EVERY_MS. A hash write per batch of
-   * ticks was most of the stage's cache traffic, for unrealised P&L nobody needs fresher than that;
-   * market:last only helps a stage that starts (its ticks give it the rest).
+   * marked to market at most every MARKS_EVERY_MS. A hash write per batch of ticks was most of the
+   * stage's cache traffic, for unrealised P&L nobody needs fresher than that.
    */
   function writesDue(filled: boolean): Array<Promise<unknown>> {
     const now = Date.now();
@@ -221,20 +239,24 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     // with each fill made the fill's batch write the whole book); the rest on the cadence.
     if (now - positionsWrittenAt >= MARKS_EVERY_MS && [...dirty.values()].some((k) => k.size > 0)) due.push(writePositions(false));
     else if (filled && [...filledDirty.values()].some((k) => k.size > 0)) due.push(writePositions(true));
-    if (marks.size > 0 && now - marksWrittenAt >= MARKS_EVERY_MS) due.push(writeMarks());
     return due;
   }
 
-  /** Between batches (a market gone quiet): what waited for MARKS_EVERY_MS, and every 5 s the snapshots. */
-  let snapshotAt = Date.now();
+  /** Between batches (a market gone quiet): what waited for MARKS_EVERY_MS, and the marker check. */
   async function periodic(): Promise<void> {
     const due = writesDue(false);
     if (Date.now() - checkedAt >= CHECK_EVERY_MS) due.push(checkReadModel());
-    if (Date.now() - snapshotAt >= SNAPSHOT_EVERY_MS) {
-      snapshotAt = Date.now();
-      due.push(snapshots());
-    }
     await Promise.all(due);
+  }
+
+  function markTick(e: Envelope<"market.tick">): void {
+    const token = String(e.data.instrument_token);
+    for (const [b, s] of state) {
+      // Marked even with no position yet, so the first fill's unrealised P&L uses the market.
+      // In place: the stage keeps only the latest state (copying it per tick was O(positions)).
+      state.set(b, markInPlace(s, e.data));
+      for (const k of s.by_instrument[token] ?? []) dirty.get(b)!.add(k);
+    }
   }
 
   // Rebuilt now, not at the first batch: a quiet market must still show the portfolio.
@@ -267,15 +289,22 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     },
     handle(e, m) {
       if (e.type === "market.tick") {
-        const token = String(e.data.instrument_token);
-        marks.set(token, String(e.data.last_price));
-        for (const [b, s] of state) {
-          // Marked even with no position yet, so the first fill's unrealised P&L uses the market.
-          // In place: the stage keeps only the latest state (copying it per tick was O(positions)).
-          state.set(b, markInPlace(s, e.data));
-          for (const k of s.by_instrument[token] ?? []) dirty.get(b)!.add(k);
+        // Event time crossing a boundary (ticks of several partitions may come out of order: the
+        // latest window seen counts) publishes the snapshot at the latest boundary crossed; the
+        // first tick after a start only sets the window (a quiet gap gives one snapshot, not one
+        // per empty window).
+        const w = Math.floor(Date.parse(tickTime(e)) / SNAPSHOT_EVERY_MS);
+        if (snapshotWindow === undefined || w <= snapshotWindow || ownsSnapshot.size === 0) {
+          if (snapshotWindow === undefined || w > snapshotWindow) snapshotWindow = w;
+          markTick(e);
+          return [];
         }
-        return [];
+        // The window moves only once the snapshots are made: a retried tick makes them again.
+        return snapshotsAt(w * SNAPSHOT_EVERY_MS).then((out) => {
+          snapshotWindow = w;
+          markTick(e);
+          return out;
+        });
       }
       const broker = brokerOfTopic(m.topic);
       if (broker === "shared" || !state.has(broker)) return [];

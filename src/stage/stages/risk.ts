@@ -39,17 +39,7 @@ import type { Consumer, LogMessage } from "../../log/port.ts";
 import type { StageContext } from "../context.ts";
 import type { Outgoing } from "../processor.ts";
 import type { Stage } from "../stage.ts";
-
-/**
- * A tick's event time: its exchange time, but never after the envelope's (a tick cannot have
- * happened after it was published; a feed's clock running ahead must not move the day or expire
- * orders).
- */
-function tickTime(e: Envelope<"market.tick">): number {
-  const published = Date.parse(e.ts);
-  const exchange = Date.parse(e.data.exchange_ts);
-  return Number.isFinite(exchange) && exchange < published ? exchange : published;
-}
+import { tickTimeMs as tickTime } from "../../events/time.ts";
 
 export async function riskStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;

@@ -1,16 +1,17 @@
 /**
- * The portfolio read model in the cache: `{broker}:positions` is a hash of
- * "strategy_id:instrument_token" → a position as JSON (paise and units). Each position is written
- * by the one worker that owns its instrument; totals are summed at read time, so no two workers
- * ever write the same field.
+ * The portfolio read model in the cache, owned by the portfolio stage (its only writer) and read
+ * by the gateway; no other stage reads it (test/stage/boundaries.unit.test.ts).
+ * `{broker}:positions` is a hash of "strategy_id:instrument_token" → a position as JSON (paise
+ * and units). Each position is written by the one worker that owns its instrument; totals are
+ * summed at read time, so no two workers ever write the same field.
  *
  * `{broker}:positions:built` is written after every position of the broker was: while it is
  * missing (before the portfolio stage's first rebuild, or after the cache lost its data: a Redis
  * flush or restart) the hash is not the portfolio, and nobody may read it as if it were.
  */
-import type { Cache } from "../../cache/port.ts";
-import type { Broker } from "../../config.ts";
-import type { Position } from "../../portfolio/index.ts";
+import type { Cache } from "../cache/port.ts";
+import type { Broker } from "../config.ts";
+import type { Position } from "./position.ts";
 
 export const positionsKey = (broker: Broker) => `${broker}:positions`;
 
