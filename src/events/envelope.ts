@@ -7,6 +7,7 @@ import { AlphaError } from "../errors.ts";
 import { ISO, ISO_MS, nowIso } from "./iso.ts";
 import { EVENT_TYPES, PAYLOADS, type EventType, type PayloadOf } from "./payloads.ts";
 import { newId } from "./ids.ts";
+import { tickTime } from "./time.ts";
 
 export const ENVELOPE_VERSION = 1;
 
@@ -59,13 +60,13 @@ export interface NewEvent<T extends EventType> {
   data: PayloadOf<T>;
 }
 
-function make<T extends EventType>(e: NewEvent<T>, ids: { correlation_id?: string; causation_id: string | null; trace_id?: string }): Envelope<T> {
+function make<T extends EventType>(e: NewEvent<T>, ids: { correlation_id?: string; causation_id: string | null; trace_id?: string }, ts = nowIso()): Envelope<T> {
   const eventId = newId();
   // Field order is the wire order.
   return {
     id: eventId,
     type: e.type,
-    ts: nowIso(),
+    ts,
     correlation_id: ids.correlation_id ?? eventId,
     causation_id: ids.causation_id,
     trace_id: ids.trace_id ?? eventId,
@@ -88,13 +89,16 @@ export function createEvent<T extends EventType>(e: NewEvent<T>, ids: { correlat
 }
 
 /**
- * An event caused by `parent`: same correlation and trace, causation = the parent's id.
+ * An event caused by `parent`: same correlation and trace, causation = the parent's id, and the
+ * parent's event time as its `ts` (a tick's exchange time): a stage's outputs carry the time of
+ * what caused them, never the wall clock, so the same input gives the same output.
  *
  * @example
  * const signal = childOf(tick, { type: "signal.generated", source: "strategy", broker: "paper", key, data });
  */
 export function childOf<T extends EventType>(parent: Envelope, e: NewEvent<T>): Envelope<T> {
-  return make(e, { correlation_id: parent.correlation_id, causation_id: parent.id, trace_id: parent.trace_id });
+  const ts = parent.type === "market.tick" ? tickTime(parent as Envelope<"market.tick">) : parent.ts;
+  return make(e, { correlation_id: parent.correlation_id, causation_id: parent.id, trace_id: parent.trace_id }, ts);
 }
 
 /** The envelope as the bytes that go on the log. */
