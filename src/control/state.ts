@@ -4,6 +4,7 @@
  * tell a signal's strategy definition from the current one.
  */
 import { DEFAULT_LIMITS, type RiskLimits } from "../risk/limits.ts";
+import type { StrategyReasonCode } from "../risk/reasons.ts";
 import type { TradingState } from "../risk/state.ts";
 import type { ControlCommand, StrategyDef } from "./commands.ts";
 
@@ -69,7 +70,7 @@ export function strategyVerdict(
   broker: string,
   strategyId: string,
   generatedUnder: number,
-): { reason_code: "STRATEGY_DISABLED" | "STRATEGY_CHANGED"; message: string } | undefined {
+): { reason_code: StrategyReasonCode; message: string } | undefined {
   const known = state.strategies[strategyId];
   if (!known) return { reason_code: "STRATEGY_DISABLED", message: `strategy ${strategyId} is not configured for ${broker}` };
   if (!known.def.enabled) return { reason_code: "STRATEGY_DISABLED", message: `strategy ${strategyId} is disabled` };

@@ -1,11 +1,14 @@
 /**
  * The risk stage, per broker: every signal is validated or rejected with the checks that ran.
- * Limits and the trading state (the kill switch) live in PostgreSQL and are re-read every second;
- * positions come from the fills (rebuilt from the ledger at start), the day's P&L from the
- * portfolio read model. A daily-loss breach sets HALTED and writes it back for everyone to see.
+ * Limits and the trading state (the kill switch) are commands on `{broker}.control`, applied in
+ * log order from a ControlReader; before the first signal of each batch it catches up with that
+ * topic, so a control acknowledged before a signal was created judges it. Positions come from the
+ * fills (rebuilt from the ledger at start), the day's P&L from the portfolio read model. A
+ * daily-loss breach sets HALTED and writes it to the control topic for every process to apply.
  */
 import type { Broker } from "../../config.ts";
-import { childOf, type AnyEnvelope } from "../../events/envelope.ts";
+import { controlEnvelope, ControlReader, strategyVerdict, type AppliedControl } from "../../control/index.ts";
+import { childOf, type AnyEnvelope, type Envelope } from "../../events/envelope.ts";
 import { derivedId } from "../../events/ids.ts";
 import { instruments } from "../../market/instruments.ts";
 import {
@@ -15,11 +18,9 @@ import {
   expiredSignal,
   initialRiskState,
   istDay,
-  parseLimits,
   riskContext,
   type RiskEvent,
   type RiskState,
-  type TradingState,
 } from "../../risk/index.ts";
 import { topicName, brokerOfTopic } from "../../topics.ts";
 import type { LogMessage } from "../../log/port.ts";
@@ -32,10 +33,15 @@ import { portfolioTotals } from "./positions.ts";
 export async function riskStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
   const state = new Map<Broker, RiskState>();
-  const seen = new Map<Broker, string>();
   const prices = lastPrices(ctx.cache);
   // In place: the stage keeps only the latest state (copying the books per fill was O(instruments)).
-  const apply = (b: Broker, e: RiskEvent) => state.set(b, evolveInPlace(state.get(b)!, e));
+  // A breach that halts trading is noted, to be written to the control topic (controlSide).
+  const apply = (b: Broker, e: RiskEvent) => {
+    const before = state.get(b)!.trading;
+    state.set(b, evolveInPlace(state.get(b)!, e));
+    if (before !== "HALTED" && e.type !== "TradingStateSet" && state.get(b)!.trading === "HALTED") breached.add(b);
+  };
+  const breached = new Set<Broker>();
 
   for (const b of brokers) {
     state.set(b, initialRiskState(DEFAULT_LIMITS));
@@ -57,39 +63,17 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
     for (const t of today) for (let i = 0; i < t.n; i++) apply(b, { type: "SignalValidated", strategy_id: t.strategy_id, instrument_token: Number(t.instrument_token), at: now });
   }
 
+  const controls = controlSide(ctx, brokers, state, apply, breached);
+  await controls.start();
+
+  /** The day's P&L from the portfolio read model, every second. */
   async function refresh(): Promise<void> {
     const now = Date.now();
-    const rows = await ctx.db.query<{ broker: Broker; state: TradingState; reason: string | null; limits: Record<string, unknown> | null; v: string }>(
-      `select t.broker, t.state, t.reason, l.limits, t.updated_at::text || '/' || coalesce(l.updated_at::text, '') as v
-         from trading_state t left join risk_limits l using (broker) where t.broker = any($1)`,
-      [brokers],
-    );
-    for (const r of rows) {
-      if (seen.get(r.broker) !== r.v) {
-        seen.set(r.broker, r.v);
-        if (r.limits) {
-          try {
-            apply(r.broker, { type: "LimitsChanged", limits: parseLimits(r.limits), at: now });
-          } catch (err) {
-            ctx.logger.error({ broker: r.broker, err: (err as Error).message }, "stored risk limits are invalid; keeping the previous ones");
-          }
-        }
-        if (state.get(r.broker)!.trading !== r.state) apply(r.broker, { type: "TradingStateSet", state: r.state, reason: r.reason ?? "set by operator", at: now });
-      }
-      const before = state.get(r.broker)!.trading;
+    for (const b of brokers) {
       // While the read model is rebuilding (a cache flush) the day's P&L is unknown, not zero:
       // the last one seen stands until it is back.
-      const totals = await portfolioTotals(ctx.cache, r.broker, ctx.config.startingCash);
-      if (totals) apply(r.broker, { type: "PnlUpdated", realised_pnl: totals.realised_pnl, unrealised_pnl: totals.unrealised_pnl, fees: totals.fees, at: now });
-      const after = state.get(r.broker)!;
-      if (before !== "HALTED" && after.trading === "HALTED") {
-        ctx.logger.warn({ broker: r.broker, reason: after.trading_reason }, "daily loss limit breached: trading HALTED");
-        const [u] = await ctx.db.query<{ v: string }>(
-          "update trading_state set state = 'HALTED', reason = $2, updated_at = now() where broker = $1 returning updated_at::text as v",
-          [r.broker, after.trading_reason ?? "DAILY_LOSS_BREACHED"],
-        );
-        if (u) seen.set(r.broker, `${u.v}/${(r.v.split("/")[1] ?? "")}`);
-      }
+      const totals = await portfolioTotals(ctx.cache, b, ctx.config.startingCash);
+      if (totals) apply(b, { type: "PnlUpdated", realised_pnl: totals.realised_pnl, unrealised_pnl: totals.unrealised_pnl, fees: totals.fees, at: now });
     }
   }
   await refresh();
@@ -103,8 +87,11 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
       return [];
     }
     if (e.type !== "signal.generated") return [];
+    await controls.caughtUpOncePerBatch();
     const now = Date.now();
     const signal = e.data;
+    const refused = controls.refuse(broker, e);
+    if (refused) return [refused];
     const late = expiredSignal(signal, now);
     if (late) {
       const child = childOf(e, {
@@ -140,13 +127,86 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
     // A tick only sets the last price a signal is checked against.
     conflate: { topics: [topicName("marketTicks")] },
     topics: [topicName("marketTicks"), ...brokers.flatMap((b) => [topicName("signalsRaw", b), topicName("ordersFilled", b)])],
+    onBatch: controls.onBatch,
     handle(e, m) {
       if (e.type === "market.tick") {
         prices.set(e.data.instrument_token, e.data.last_price);
-        return [];
+        return breached.size === 0 ? [] : controls.halts(e);
       }
-      return onOrderFlow(e, m);
+      if (breached.size === 0) return onOrderFlow(e, m);
+      return onOrderFlow(e, m).then((out) => [...out, ...controls.halts(e)]);
     },
     every: { ms: 1_000, run: refresh },
+  };
+}
+
+/**
+ * The control side of the risk stage: the trading state and limits from `{broker}.control`
+ * (applied as RiskEvents, in log order, stamped with the command's ts), the catch-up before the
+ * first signal of each batch, the strategy checks, and the daily-loss halt written as a command.
+ */
+function controlSide(ctx: StageContext, brokers: readonly Broker[], state: Map<Broker, RiskState>, apply: (b: Broker, e: RiskEvent) => void, breached: Set<Broker>) {
+  const reader = new ControlReader(ctx.log, brokers, { name: "risk", logger: ctx.logger });
+  reader.onCommand((c: AppliedControl) => {
+    if (!state.has(c.broker)) return;
+    const cmd = c.command;
+    if (cmd.type === "control.trading_state") apply(c.broker, { type: "TradingStateSet", state: cmd.data.state, reason: cmd.data.reason || "set by operator", at: c.at });
+    else if (cmd.type === "control.limits") apply(c.broker, { type: "LimitsChanged", limits: cmd.data.limits, at: c.at });
+  });
+  let caught = false;
+  return {
+    /** Joins and applies every control the log holds before the stage takes its first batch. */
+    async start(): Promise<void> {
+      await reader.start();
+      await reader.caughtUp();
+      // What the log held (the last halt, a breach's own command) is applied: nothing to write yet.
+      breached.clear();
+    },
+    onBatch(): void {
+      caught = false;
+    },
+    /**
+     * Once per batch, before its first signal: the signal was in the log before this batch was
+     * fetched, and any control acknowledged before the signal was created is below the end
+     * offset read now, so it is applied when this resolves.
+     */
+    async caughtUpOncePerBatch(): Promise<void> {
+      if (caught) return;
+      await reader.caughtUp();
+      caught = true;
+    },
+    /** A strategy's signal refused under risk's own view of its strategy (API orders carry no strategy_offset). */
+    refuse(broker: Broker, e: Envelope<"signal.generated">): Outgoing | undefined {
+      const signal = e.data;
+      if (signal.strategy_offset === undefined) return undefined;
+      const verdict = strategyVerdict(reader.state(broker), broker, signal.strategy_id, signal.strategy_offset);
+      if (!verdict) return undefined;
+      const child = childOf(e, {
+        type: "signal.rejected",
+        source: "risk",
+        broker,
+        key: e.key,
+        data: { ...signal, checks: [{ rule: verdict.reason_code, passed: false, detail: verdict.message }], ...verdict },
+      });
+      return { topic: topicName("signalsRejected", broker), event: { ...child, id: derivedId(e.id, "risk") } };
+    },
+    /**
+     * The HALTED commands of the brokers whose daily loss was breached, as outputs of the event
+     * being handled (acknowledged before its batch commits; ids derived from it, so a redelivery
+     * writes the same). Only while still HALTED: an operator may have lifted it meanwhile.
+     */
+    halts(e: AnyEnvelope): Outgoing[] {
+      const out: Outgoing[] = [];
+      for (const b of breached) {
+        const s = state.get(b)!;
+        if (s.trading !== "HALTED") continue;
+        ctx.logger.warn({ broker: b, reason: s.trading_reason }, "daily loss limit breached: trading HALTED");
+        const cmd = controlEnvelope(b, { type: "control.trading_state", data: { state: "HALTED", reason: s.trading_reason ?? "DAILY_LOSS_BREACHED" } }, "risk");
+        out.push({ topic: topicName("control", b), event: { ...cmd, id: derivedId(e.id, `risk/halt/${b}`), causation_id: e.id, correlation_id: e.correlation_id, trace_id: e.trace_id } });
+      }
+      breached.clear();
+      return out;
+    },
+    close: () => reader.close(),
   };
 }
