@@ -76,6 +76,12 @@ export function pipelineScenarios(name: string, hooks: ScenarioHooks): void {
 
     afterAll(async () => {
       ws?.close();
+      // Controls live in the log: on a shared Kafka the next run (with a fresh database) would
+      // find the seeded strategies off. Put back what the scenarios changed.
+      if (api && gw?.proc.exitCode === null) {
+        for (const id of ["momentum_fast", "mean_reversion_bank"]) await api.patch(`/api/v1/strategies/${id}`, { enabled: true });
+        for (const b of ["paper", "zerodha"]) await api.post(`/api/v1/risk/${b}/state`, { state: "ACTIVE" });
+      }
       if (gw && gw.proc.exitCode === null) {
         const { code } = await gw.interrupt();
         expect(code).toBe(0);
