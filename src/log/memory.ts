@@ -319,6 +319,11 @@ export class MemoryBroker {
     if (!group) return;
     group.members = group.members.filter((m) => m !== member);
     member.assignment = [];
+    // A reader of compacted topics only (a group of its own each time) leaves nothing to keep.
+    if (group.members.length === 0 && group.reads.size === 0 && member.topics.every((t) => this.keepsAll(t))) {
+      this.groups.delete(groupId);
+      return;
+    }
     this.rebalance(group);
   }
 
@@ -382,7 +387,7 @@ export class MemoryBroker {
       for (const [key, next] of g.committed) {
         const at = key.lastIndexOf("/");
         const topic = key.slice(0, at);
-        if (journal.journals(topic)) journal.commit(id, topic, Number(key.slice(at + 1)), next);
+        if (journal.journals(topic) && !this.keepsAll(topic)) journal.commit(id, topic, Number(key.slice(at + 1)), next);
       }
     }
     for (const [name, t] of this.topics) {
