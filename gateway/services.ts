@@ -27,7 +27,7 @@ import type { Store } from "../src/store/index.ts";
 import { insertOrder, ORDER_COLUMNS, orderByClientId, voidOrder } from "../src/store/outbox.ts";
 import { withinStore } from "../src/store/wait.ts";
 import { OrderRelay, type RelayOptions } from "./outbox.ts";
-import { startControlPlane, type ControlPlane } from "./control.ts";
+import type { ControlPlane } from "./control.ts";
 import { sendControl, type ControlCommand } from "../src/control/index.ts";
 import { topicName } from "../src/topics.ts";
 import { ApiError } from "./api/errors.ts";
@@ -127,7 +127,7 @@ export interface ServicesDeps {
   logger: Logger;
   /** How long the tick consumer stays after the last watch ends (default TICKS_LINGER_MS). */
   ticksLingerMs?: number;
-  /** The control plane (gateway/control.ts); without it `start` starts one (seeding empty control topics). */
+  /** The control plane (gateway/control.ts); without it the control calls answer 503 (tests of other services). */
   controls?: ControlPlane;
   /** The order relay's settings (gateway/outbox.ts); tests shorten them. */
   relay?: Partial<Omit<RelayOptions, "sql" | "producer" | "logger">>;
@@ -246,12 +246,10 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     };
   }
 
-  /** The control plane this process projects with (given, or started by `start`). */
-  let controls: ControlPlane | undefined = d.controls;
-  let ownControls: ControlPlane | undefined;
+  /** The control plane this process projects with (gateway/control.ts; the gateway starts it before the stages). */
   const plane = async (): Promise<ControlPlane> => {
-    if (!controls) throw new AlphaError("LOG_UNAVAILABLE", "the control topics are not being read yet", { canRetry: true });
-    return controls;
+    if (!d.controls) throw new AlphaError("LOG_UNAVAILABLE", "this gateway does not read the control topics", { canRetry: true });
+    return d.controls;
   };
 
   /** The brokers of this gateway a strategy's command goes to; one it does not run has no control topic here. */
@@ -334,7 +332,6 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
     async start() {
       // The relay first: orders a crash left unsent go out at start.
       relay.start();
-      if (!controls) controls = ownControls = await startControlPlane({ log: d.log, producer: d.producer, sql, brokers: active, logger: d.logger });
       await fanout.run(push);
     },
     async close() {
@@ -342,7 +339,7 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       // An insert in doubt left behind would be sent by the next relay: give its undo a moment.
       await Promise.race([Promise.allSettled([...undos]), sleep(2_000)]);
       closed = true;
-      await Promise.all([fanout.close(), stopTicks(), relay.close(), ownControls?.close()]);
+      await Promise.all([fanout.close(), stopTicks(), relay.close()]);
     },
 
     orders: {
