@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pino from "pino";
 import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
-import { sendControl, type ControlCommand, type StrategyDef } from "../../src/control/index.ts";
+import { ControlReader, sendControl, type ControlCommand, type StrategyDef } from "../../src/control/index.ts";
 import { createEvent, type AnyEnvelope, type Envelope } from "../../src/events/envelope.ts";
 import { KafkaLog } from "../../src/log/kafka.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
@@ -20,6 +20,7 @@ import type { Outgoing } from "../../src/stage/processor.ts";
 import type { Stage } from "../../src/stage/stage.ts";
 import { riskStage } from "../../src/stage/stages/risk.ts";
 import { strategyStage } from "../../src/stage/stages/strategy.ts";
+import { positionsBuiltKey, positionsKey } from "../../src/stage/stages/positions.ts";
 import { sqlDb } from "../../src/store/db.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
 import { topicName, topicSpecs } from "../../src/topics.ts";
@@ -143,6 +144,32 @@ function suite(name: string, connect: () => Promise<Log>) {
       expect(await judge(mine[0]!.event as AnyEnvelope)).toBe("VALIDATED");
       await control({ type: "control.strategy", data: { ...def, enabled: false } });
       expect(await judge(mine[0]!.event as AnyEnvelope)).toBe("STRATEGY_DISABLED");
+    });
+
+    test("a daily-loss breach is written as a HALTED command, an output of the next event, and every reader applies it", async () => {
+      const cache = ctxs[0]!.cache;
+      // The portfolio read model shows a loss beyond the day's limit (₹50,000 by default).
+      const loss: Record<string, unknown> = {
+        strategy_id: "manual", instrument_token: RELIANCE, quantity: 0, cost_basis: 0, average_price: 0, realised_pnl: -60_000_00, fees: 0,
+        last_price: 129_000, unrealised_pnl: 0, buy_quantity: 10, buy_value: 1_290_000_00, sell_quantity: 10, sell_value: 1_230_000_00,
+      };
+      await cache.hset(positionsKey("paper"), { [`manual:${RELIANCE}`]: JSON.stringify(loss) });
+      await cache.set(positionsBuiltKey("paper"), new Date().toISOString());
+      await risk.every!.run();
+      const out = await risk.handle(tick(129_000), { topic: "market.ticks" } as LogMessage, quiet);
+      expect(out.map((o) => [o.topic, o.event.type, (o.event.data as { state: string }).state])).toEqual([[CONTROL, "control.trading_state", "HALTED"]]);
+      expect((out[0]!.event.data as { reason: string }).reason).toStartWith("DAILY_LOSS_BREACHED");
+      // Sent as the processor sends a batch's outputs; then it is every reader's state.
+      await producer.send(out.map((o) => ({ topic: o.topic, key: o.event.key, value: JSON.stringify(o.event) })));
+      const reader = new ControlReader(log, ["paper"], { name: "test" });
+      await reader.start();
+      await reader.caughtUp();
+      expect(reader.state("paper").trading.state).toBe("HALTED");
+      await reader.close();
+      expect(await judge(signal(1))).toBe("TRADING_HALTED");
+      // Written once: the next event has nothing more to write.
+      expect(await risk.handle(tick(129_000), { topic: "market.ticks" } as LogMessage, quiet)).toEqual([]);
+      await cache.del(positionsKey("paper"));
     });
   });
 }
