@@ -25,6 +25,7 @@ import { createApp } from "./app.ts";
 import { devKey } from "./dev-key.ts";
 import { KiteFeed, kiteGateway, mountPostbacks } from "./kite.ts";
 import { createServices } from "./services.ts";
+import { startControlPlane } from "./control.ts";
 import { Supervisor } from "./supervisor.ts";
 
 export interface Gateway {
@@ -98,6 +99,10 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     cleanup.push(() => producer.close());
     if (recorder) recordTicks(producer, recorder);
 
+    // Before the stages: they find the control topics seeded, and the tables project them.
+    const controls = await startControlPlane({ log, producer, sql: store.sql, brokers: config.activeBrokers, logger });
+    cleanup.push(() => controls.close());
+
     const supervisor = new Supervisor({
       stages: STAGE_NAMES,
       env,
@@ -130,7 +135,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     const apiProducer = log.producer({ clientId: "gateway-api" });
     cleanup.push(() => apiProducer.close());
     if (recorder) recordTicks(apiProducer, recorder);
-    const services = createServices({ config, log, producer: apiProducer, store, cache, logger });
+    const services = createServices({ config, log, producer: apiProducer, store, cache, logger, controls });
     await services.start();
     cleanup.push(() => services.close());
 

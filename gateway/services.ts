@@ -27,6 +27,8 @@ import type { Store } from "../src/store/index.ts";
 import { insertOrder, ORDER_COLUMNS, orderByClientId, voidOrder } from "../src/store/outbox.ts";
 import { withinStore } from "../src/store/wait.ts";
 import { OrderRelay, type RelayOptions } from "./outbox.ts";
+import type { ControlPlane } from "./control.ts";
+import { sendControl, type ControlCommand } from "../src/control/index.ts";
 import { topicName } from "../src/topics.ts";
 import { ApiError } from "./api/errors.ts";
 import type { OrderQuery, OrderView, PlaceOrder, PortfolioView, PositionView, RiskView, Services, StrategyView, TradingState } from "./api/services.ts";
@@ -125,6 +127,8 @@ export interface ServicesDeps {
   logger: Logger;
   /** How long the tick consumer stays after the last watch ends (default TICKS_LINGER_MS). */
   ticksLingerMs?: number;
+  /** The control plane (gateway/control.ts); without it the control calls answer 503 (tests of other services). */
+  controls?: ControlPlane;
   /** The order relay's settings (gateway/outbox.ts); tests shorten them. */
   relay?: Partial<Omit<RelayOptions, "sql" | "producer" | "logger">>;
 }
@@ -240,6 +244,39 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       limits: { ...DEFAULT_LIMITS, ...((r?.limits as Record<string, number> | null) ?? {}) },
       updated_at: r?.updated_at ? new Date(r.updated_at).toISOString() : undefined,
     };
+  }
+
+  /** The control plane this process projects with (gateway/control.ts; the gateway starts it before the stages). */
+  const plane = async (): Promise<ControlPlane> => {
+    if (!d.controls) throw new AlphaError("LOG_UNAVAILABLE", "this gateway does not read the control topics", { canRetry: true });
+    return d.controls;
+  };
+
+  /** The brokers of this gateway a strategy's command goes to; one it does not run has no control topic here. */
+  function controlBrokers(brokers: readonly Broker[]): Broker[] {
+    const here = brokers.filter((b) => active.includes(b));
+    if (here.length === 0) {
+      throw new AlphaError("PAYLOAD_INVALID", `brokers: ${brokers.join(", ")} not run by this gateway (ACTIVE_BROKERS is ${active.join(", ")})`, {
+        details: [{ path: "brokers", message: `none of ${brokers.join(", ")} is an active broker (${active.join(", ")})` }],
+      });
+    }
+    return here;
+  }
+
+  /**
+   * A control: written to each broker's control topic, answered once the log acknowledged it
+   * (LOG_UNAVAILABLE, a 503, when it does not within LOG_WAIT_MS) and this process projected it,
+   * so a read after the answer sees it. Applied by every stage in log order from then on.
+   */
+  async function command(brokers: readonly Broker[], cmd: ControlCommand, what: string): Promise<void> {
+    const c = await plane();
+    await bounded(
+      Promise.all(brokers.map((b) => sendControl(d.producer, b, cmd, "gateway.api"))),
+      LOG_WAIT_MS,
+      "LOG_UNAVAILABLE",
+      `cannot ${what}: the log did not acknowledge the command, so nothing changed`,
+    );
+    await c.caughtUp();
   }
 
   /** A statement with a bounded wait: STORE_UNAVAILABLE (a 503) when the database is down or stalled. */
@@ -495,47 +532,45 @@ export function createServices(d: ServicesDeps): Services & { start(): Promise<v
       },
       async create(s: StrategyView) {
         checkStrategy(s);
-        const rows = await q(
-          `insert into strategies (id, kind, params, instruments, brokers, enabled) values ($1, $2, $3::jsonb, $4::bigint[], $5::text[], $6)
-           on conflict (id) do nothing returning id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`,
-          [s.id, s.kind, s.params as never, s.instruments, s.brokers, s.enabled],
-        );
-        if (rows.length === 0) throw new AlphaError("CONFLICT", `strategy ${s.id} exists already`);
-        return strategyView(rows[0]!);
+        const [exists] = await q(`select 1 from strategies where id = $1`, [s.id]);
+        if (exists) throw new AlphaError("CONFLICT", `strategy ${s.id} exists already`);
+        const def = { id: s.id, kind: s.kind, params: s.params, instruments: s.instruments, brokers: s.brokers, enabled: s.enabled };
+        await command(controlBrokers(s.brokers), { type: "control.strategy", data: def }, "create the strategy");
+        const [row] = await q(`select id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at from strategies where id = $1`, [s.id]);
+        return row ? strategyView(row) : { ...def };
       },
       async update(id, patch) {
-        if (patch.kind !== undefined || patch.params !== undefined) {
-          const [current] = await q(`select kind, params from strategies where id = $1`, [id]);
-          if (!current) return undefined;
-          checkStrategy({ id, kind: patch.kind ?? String(current.kind), params: patch.params ?? (current.params as Record<string, unknown>) });
-        }
-        const rows = await q(
-          `update strategies set kind = coalesce($2, kind), params = coalesce($3::jsonb, params), instruments = coalesce($4::bigint[], instruments),
-                  brokers = coalesce($5::text[], brokers), enabled = coalesce($6, enabled), updated_at = now()
-            where id = $1 returning id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`,
-          [id, patch.kind ?? null, (patch.params ?? null) as never, patch.instruments ?? null, patch.brokers ?? null, patch.enabled ?? null],
-        );
-        return rows[0] ? strategyView(rows[0]) : undefined;
+        const [current] = await q(`select id, kind, params, instruments::text[] as instruments, brokers, enabled from strategies where id = $1`, [id]);
+        if (!current) return undefined;
+        const was = strategyView(current);
+        const def = {
+          id,
+          kind: patch.kind ?? was.kind,
+          params: patch.params ?? was.params,
+          instruments: patch.instruments ?? was.instruments,
+          brokers: patch.brokers ?? was.brokers,
+          enabled: patch.enabled ?? was.enabled,
+        };
+        if (patch.kind !== undefined || patch.params !== undefined) checkStrategy(def);
+        // To the brokers it traded before and after: one it leaves learns it no longer trades there.
+        await command(controlBrokers([...new Set([...was.brokers, ...def.brokers])]), { type: "control.strategy", data: def }, "update the strategy");
+        const [row] = await q(`select id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at from strategies where id = $1`, [id]);
+        return row ? strategyView(row) : undefined;
       },
     },
 
     risk: {
       get: risk,
       async putLimits(broker, limits) {
-        // A partial update: the named limits over the current ones, validated together.
-        const parsed = parseLimits(limits, (await risk(broker)).limits as never);
-        await q(
-          `insert into risk_limits (broker, limits) values ($1, $2::jsonb) on conflict (broker) do update set limits = excluded.limits, updated_at = now()`,
-          [broker, parsed as never],
-        );
+        // A partial update: the named limits over the current ones (the log's), validated together.
+        const c = await plane();
+        await c.caughtUp();
+        const parsed = parseLimits(limits, c.reader.state(broker).limits.limits);
+        await command([broker], { type: "control.limits", data: { limits: parsed } }, "set the limits");
         return risk(broker);
       },
       async setState(broker, state, reason) {
-        await q(
-          `insert into trading_state (broker, state, reason) values ($1, $2, $3)
-           on conflict (broker) do update set state = excluded.state, reason = excluded.reason, updated_at = now()`,
-          [broker, state, reason ?? null],
-        );
+        await command([broker], { type: "control.trading_state", data: { state, reason: reason ?? "" } }, "set the trading state");
         return risk(broker);
       },
     },

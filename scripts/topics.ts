@@ -10,7 +10,7 @@ import { loadConfig } from "../src/config.ts";
 import { AlphaError } from "../src/errors.ts";
 import { KafkaLog } from "../src/log/kafka.ts";
 import type { TopicSpec } from "../src/log/port.ts";
-import { allTopics } from "../src/topics.ts";
+import { allTopics, topicSpecs } from "../src/topics.ts";
 
 function retention(ms: number): string {
   if (ms < 0) return "forever";
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   }
   const kafka = config.kafka!;
   const rowsOfTable = allTopics(config.activeBrokers);
-  const specs: TopicSpec[] = rowsOfTable.flatMap(({ name, partitions, retentionMs, dlq }) => [{ name, partitions, retentionMs }, dlq]);
+  const specs: TopicSpec[] = topicSpecs(config.activeBrokers);
   // What each topic carries, from the table; a DLQ carries whatever its topic refused.
   const carries = new Map(rowsOfTable.flatMap((r) => [[r.name, r.carries.join(", ")], [r.dlq.name, `dead letters of ${r.name}`]] as Array<[string, string]>));
   const log = new KafkaLog({ brokers: kafka.brokers, clientId: `${kafka.clientId}-topics` });
@@ -51,7 +51,7 @@ async function main(): Promise<number> {
       const has = actual.get(s.name);
       // An existing topic keeps its partitions: Kafka never shrinks a topic, and growing one moves keys.
       const note = has !== undefined && has !== s.partitions ? ` (has ${has}, table says ${s.partitions})` : "";
-      return [s.name, String(has ?? s.partitions), retention(s.retentionMs), carries.get(s.name) ?? "", (fresh.has(s.name) ? "created" : "exists") + note];
+      return [s.name, String(has ?? s.partitions), retention(s.retentionMs) + (s.compact ? ", compacted" : ""), carries.get(s.name) ?? "", (fresh.has(s.name) ? "created" : "exists") + note];
     });
     console.log(`Kafka ${kafka.brokers.join(",")}, brokers ${config.activeBrokers.join(",")}: ${created.length} created, ${specs.length - created.length} existing`);
     console.log(table(["topic", "partitions", "retention", "carries", "status"], rows));

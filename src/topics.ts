@@ -30,6 +30,8 @@ export interface TopicDef {
    * next tick supersedes them), and their rate must not pay for a write each.
    */
   journal: boolean;
+  /** Keeps each key's latest message for ever (Kafka: cleanup.policy=compact; the in-process log keeps every message). */
+  compact?: boolean;
   description: string;
 }
 
@@ -44,6 +46,7 @@ export const TOPIC_TABLE = {
   ordersRejected: { scope: "broker", suffix: "orders.rejected", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.rejected", "order.cancel_rejected"], journal: true, description: "orders the venue refused" },
   ordersCancelled: { scope: "broker", suffix: "orders.cancelled", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.cancelled"], journal: true, description: "orders cancelled" },
   ordersFailed: { scope: "broker", suffix: "orders.failed", partitions: 3, retentionMs: 30 * DAY, key: "instrument_token", carries: ["order.failed"], journal: true, description: "orders that could not be sent" },
+  control: { scope: "broker", suffix: "control", partitions: 1, retentionMs: -1, compact: true, key: "what the command sets: trading_state, limits, strategy:<id>", carries: ["control.trading_state", "control.limits", "control.strategy"], journal: true, description: "commands: the trading state, the risk limits, strategies (src/control)" },
   pnlSnapshots: { scope: "broker", suffix: "pnl.snapshots", partitions: 1, retentionMs: 30 * DAY, key: "broker", carries: ["pnl.snapshot"], journal: true, description: "periodic portfolio and P&L snapshots" },
 } as const satisfies Record<string, TopicDef>;
 
@@ -140,7 +143,7 @@ export function allTopics(brokers: readonly Broker[]): TopicRow[] {
     const namespaces = def.scope === "shared" ? [undefined] : brokers;
     for (const b of namespaces) {
       const name = topicName(id, b);
-      rows.push({ id, name, partitions: def.partitions, retentionMs: def.retentionMs, key: def.key, carries: def.carries, dlq: { name: dlqName(name), ...DLQ } });
+      rows.push({ id, name, partitions: def.partitions, retentionMs: def.retentionMs, ...(def.compact ? { compact: true } : {}), key: def.key, carries: def.carries, dlq: { name: dlqName(name), ...DLQ } });
     }
   }
   return rows;
@@ -148,4 +151,4 @@ export function allTopics(brokers: readonly Broker[]): TopicRow[] {
 
 /** The specs to create: every topic and its DLQ. */
 export const topicSpecs = (brokers: readonly Broker[]): TopicSpec[] =>
-  allTopics(brokers).flatMap(({ name, partitions, retentionMs, dlq }) => [{ name, partitions, retentionMs }, dlq]);
+  allTopics(brokers).flatMap(({ name, partitions, retentionMs, compact, dlq }) => [{ name, partitions, retentionMs, ...(compact ? { compact } : {}) }, dlq]);

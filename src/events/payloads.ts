@@ -4,6 +4,7 @@
  * Prices and cash are integer paise; quantities are integers.
  */
 import { z } from "zod";
+import { riskLimitsSchema } from "../risk/limits.ts";
 
 const paise = z.number().int();
 const positivePaise = paise.positive();
@@ -47,6 +48,11 @@ const signal = z.object({
   reason: z.string().optional(),
   /** An order placed through the API: after this it must not reach a venue (risk refuses it). */
   expires_at: utc.optional(),
+  /**
+   * A strategy's signal: the offset, on its broker's control topic, of the strategy's definition it
+   * was generated under (risk refuses it if it knows a newer one). API orders carry none.
+   */
+  strategy_offset: z.number().int().nonnegative().optional(),
 });
 
 const check = z.object({ rule: z.string(), passed: z.boolean(), detail: z.string().optional() });
@@ -84,6 +90,19 @@ export const PAYLOADS = {
   "order.cancel_rejected": z.object({ order_id: z.string().min(1), reason_code: z.string().min(1), message: z.string() }).passthrough(),
   /** A command (imperative): cancel an open order. */
   "order.cancel": z.object({ order_id: z.string().min(1), instrument_token: token, reason: z.string().optional() }),
+  /** A command (imperative): set the broker's trading state (the kill switch). */
+  "control.trading_state": z.object({ state: z.enum(["ACTIVE", "REDUCING", "HALTED"]), reason: z.string() }),
+  /** A command: the broker's risk limits, the full set. */
+  "control.limits": z.object({ limits: riskLimitsSchema }),
+  /** A command: a strategy's whole definition (added, changed, enabled or disabled). */
+  "control.strategy": z.object({
+    id: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
+    kind: z.string().min(1),
+    params: z.record(z.string(), z.unknown()),
+    instruments: z.array(token),
+    brokers: z.array(broker).min(1),
+    enabled: z.boolean(),
+  }),
   "pnl.snapshot": z.object({
     broker,
     cash: paise,

@@ -36,6 +36,7 @@ export interface Port {
 type Request =
   | { t: "req"; id: number; op: "createTopics"; specs: TopicSpec[] }
   | { t: "req"; id: number; op: "listTopics" }
+  | { t: "req"; id: number; op: "endOffsets"; topic: string }
   | { t: "req"; id: number; op: "send"; messages: OutgoingMessage[] }
   | { t: "req"; id: number; op: "run"; cid: number; options: WireConsumerOptions }
   | { t: "req"; id: number; op: "closeConsumer"; cid: number };
@@ -248,6 +249,8 @@ export function serveLog(log: Log, port: Port): () => Promise<void> {
         return void reply(msg.id, log.createTopics(msg.specs));
       case "listTopics":
         return void reply(msg.id, log.listTopics());
+      case "endOffsets":
+        return void reply(msg.id, log.endOffsets(msg.topic));
       case "send":
         return void reply(msg.id, producer.send(msg.messages));
       case "run": {
@@ -370,6 +373,10 @@ export class RemoteLog implements Log {
 
   listTopics(): Promise<TopicInfo[]> {
     return this.call({ op: "listTopics" });
+  }
+
+  endOffsets(topic: string): Promise<number[]> {
+    return this.call({ op: "endOffsets", topic });
   }
 
   producer(options: ProducerOptions = {}): Producer {

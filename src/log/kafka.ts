@@ -101,6 +101,7 @@ export class KafkaLog implements Log {
   private readonly replicationFactor: number;
   private readonly closers = new Set<{ close(): Promise<void> }>();
   private adminClient: Admin | undefined;
+  private readonly partitionCounts = new Map<string, number>();
   private closed = false;
 
   constructor(options: KafkaLogOptions) {
@@ -149,7 +150,7 @@ export class KafkaLog implements Log {
           topics: [s.name],
           partitions: s.partitions,
           replicas: this.replicationFactor,
-          configs: [{ name: "retention.ms", value: String(s.retentionMs) }],
+          configs: [{ name: "retention.ms", value: String(s.retentionMs) }, ...(s.compact ? [{ name: "cleanup.policy", value: "compact" }] : [])],
         });
         created.push(s.name);
       } catch (err) {
@@ -195,6 +196,29 @@ export class KafkaLog implements Log {
       });
     } catch (err) {
       throw toAlphaError(err, "listing topics");
+    }
+  }
+
+  async endOffsets(topic: string): Promise<number[]> {
+    const admin = this.admin();
+    try {
+      // Partition counts never shrink: learnt once per topic, so each call is one ListOffsets.
+      let count = this.partitionCounts.get(topic);
+      if (count === undefined) {
+        const md = await admin.metadata({ topics: [topic] });
+        count = md.topics.get(topic)?.partitionsCount ?? 0;
+        if (count === 0) throw new AlphaError("TOPIC_UNKNOWN", `unknown topic "${topic}"`);
+        this.partitionCounts.set(topic, count);
+      }
+      // Timestamp -1 asks for the latest offset: the one the next message will get.
+      const [listed] = await admin.listOffsets({
+        topics: [{ name: topic, partitions: Array.from({ length: count }, (_, i) => ({ partitionIndex: i, timestamp: -1n })) }],
+      });
+      const ends = new Array<number>(count).fill(0);
+      for (const p of listed?.partitions ?? []) ends[p.partitionIndex] = Number(p.offset);
+      return ends;
+    } catch (err) {
+      throw err instanceof AlphaError ? err : toAlphaError(err, `reading the end offsets of ${topic}`);
     }
   }
 

@@ -224,7 +224,7 @@ export class MemoryBroker {
   private async makeRoom(topic: string, partition: number, p: Partition): Promise<void> {
     const deadline = Date.now() + this.produceTimeoutMs;
     while (p.messages.length >= this.maxMessagesPerPartition) {
-      const readUpTo = this.lowestCommitted(topic, partition, p.base + p.messages.length);
+      const readUpTo = this.keepsAll(topic) ? p.base : this.lowestCommitted(topic, partition, p.base + p.messages.length);
       const droppable = Math.min(readUpTo - p.base, p.messages.length);
       if (droppable > 0) {
         p.messages.splice(0, droppable);
@@ -286,13 +286,23 @@ export class MemoryBroker {
     return p.base + p.messages.length;
   }
 
+  endOffsets(topic: string): number[] {
+    return this.topic(topic).partitions.map((p) => p.base + p.messages.length);
+  }
+
+  /** A compacted topic's messages are all kept: its readers read it from the start each time. */
+  private keepsAll(topic: string): boolean {
+    return this.topics.get(topic)?.spec.compact === true;
+  }
+
   join(groupId: string, topics: readonly string[], onAssign: () => void, startFrom: "earliest" | "latest" = "earliest"): Member {
     for (const t of topics) this.topic(t);
     const group: Group = this.groups.get(groupId) ?? { members: [], committed: new Map(), fromLatest: startFrom === "latest", reads: new Set() };
     this.groups.set(groupId, group);
     if (this.journal && !group.fromLatest) {
       for (const t of topics) {
-        if (group.reads.has(t) || !this.journal.journals(t)) continue;
+        // A compacted topic is kept whole anyway: its readers (one group each) need no journal entry.
+        if (group.reads.has(t) || !this.journal.journals(t) || this.keepsAll(t)) continue;
         group.reads.add(t);
         this.journal.reads(groupId, t);
       }
@@ -309,6 +319,11 @@ export class MemoryBroker {
     if (!group) return;
     group.members = group.members.filter((m) => m !== member);
     member.assignment = [];
+    // A reader of compacted topics only (a group of its own each time) leaves nothing to keep.
+    if (group.members.length === 0 && group.reads.size === 0 && member.topics.every((t) => this.keepsAll(t))) {
+      this.groups.delete(groupId);
+      return;
+    }
     this.rebalance(group);
   }
 
@@ -336,7 +351,7 @@ export class MemoryBroker {
       const key = tp(topic, partition);
       if ((group.committed.get(key) ?? -1) < next) {
         group.committed.set(key, next);
-        if (journal?.journals(topic)) journal.commit(groupId, topic, partition, next);
+        if (journal?.journals(topic) && !this.keepsAll(topic)) journal.commit(groupId, topic, partition, next);
       }
     }
     // In the journal before the commit takes effect (below: what it lets go is dropped).
@@ -354,6 +369,7 @@ export class MemoryBroker {
    * this partition), or `fallback` when no such group is known (nobody has read it yet: keep all).
    */
   private neededFrom(topic: string, partition: number, fallback: number): number {
+    if (this.keepsAll(topic)) return 0;
     let low: number | undefined;
     for (const g of this.groups.values()) {
       if (g.fromLatest || !g.reads.has(topic)) continue;
@@ -371,7 +387,7 @@ export class MemoryBroker {
       for (const [key, next] of g.committed) {
         const at = key.lastIndexOf("/");
         const topic = key.slice(0, at);
-        if (journal.journals(topic)) journal.commit(id, topic, Number(key.slice(at + 1)), next);
+        if (journal.journals(topic) && !this.keepsAll(topic)) journal.commit(id, topic, Number(key.slice(at + 1)), next);
       }
     }
     for (const [name, t] of this.topics) {
@@ -421,7 +437,7 @@ export class MemoryBroker {
    */
   private dropRead(topic: string, partition: number, p: Partition): void {
     const first = p.messages[0];
-    if (!first) return;
+    if (!first || this.keepsAll(topic)) return;
     const chunk = 1_000;
     const keep = this.retainReadMessages;
     const oldest = Date.now() - this.retainReadMs;
@@ -461,6 +477,10 @@ export class MemoryLog implements Log {
 
   async listTopics(): Promise<TopicInfo[]> {
     return this.broker.listTopics();
+  }
+
+  async endOffsets(topic: string): Promise<number[]> {
+    return this.broker.endOffsets(topic);
   }
 
   producer(options: ProducerOptions = {}): Producer {

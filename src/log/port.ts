@@ -111,6 +111,11 @@ export interface TopicSpec {
   partitions: number;
   /** Retention in milliseconds; -1 keeps everything. */
   retentionMs: number;
+  /**
+   * Keeps the latest message of each key for ever (Kafka: cleanup.policy=compact). The in-process
+   * log keeps every message of it, journaled, whoever has read them.
+   */
+  compact?: boolean;
 }
 
 export interface TopicInfo {
@@ -129,6 +134,14 @@ export interface Log {
   /** Creates the topics that do not exist yet; existing ones are left as they are. */
   createTopics(specs: readonly TopicSpec[]): Promise<CreateTopicsResult>;
   listTopics(): Promise<TopicInfo[]>;
+  /**
+   * Per partition of `topic`, the offset the next message appended to it will get (Kafka's
+   * ListOffsets "latest"): a reader that has handled everything below it has seen all the log held.
+   *
+   * @example
+   * const [end] = await log.endOffsets("paper.control"); // 0 for an empty topic
+   */
+  endOffsets(topic: string): Promise<number[]>;
   producer(options?: ProducerOptions): Producer;
   consumer(options: ConsumerOptions): Consumer;
   /** Closes every producer and consumer made by this log. */

@@ -71,7 +71,9 @@ export function evolveInPlace(state: RiskState, event: RiskEvent): RiskState {
  * state = evolve(state, { type: "SignalValidated", strategy_id: "momentum_fast", instrument_token: 738561, at: now });
  */
 export function evolve(state: RiskState, event: RiskEvent): RiskState {
-  const s = rollDay(state, event.at);
+  // A control carries the operator's clock, not the market's: it never starts a trading day (a
+  // backtest of last year's ticks under today's limits keeps last year's days).
+  const s = event.type === "TradingStateSet" || event.type === "LimitsChanged" ? state : rollDay(state, event.at);
   switch (event.type) {
     case "SignalValidated":
       return {

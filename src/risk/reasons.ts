@@ -21,3 +21,12 @@ export const REASON_CODES = [
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];
+
+/**
+ * Why risk refuses a strategy's signal before any rule runs: its strategy is disabled (or no
+ * longer trades the broker), or the signal was generated under an older definition than risk
+ * knows (src/control/state.ts `strategyVerdict`). API orders are never refused for these.
+ */
+export const STRATEGY_REASON_CODES = ["STRATEGY_DISABLED", "STRATEGY_CHANGED"] as const;
+
+export type StrategyReasonCode = (typeof STRATEGY_REASON_CODES)[number];

@@ -108,6 +108,43 @@ export function logConformance(name: string, connect: () => Promise<Log>): void 
       expectEachKeyInOrder(await consume(log, { groupId: unique("g"), topics: [t] }, 4_000), keys, 200);
     }, 60_000);
 
+    test("endOffsets: per partition, the offset the next message will get; a reader that reached them has every message", async () => {
+      const t = await topic("ends", 3);
+      expect(await log.endOffsets(t)).toEqual([0, 0, 0]);
+      const producer = log.producer();
+      await producer.send(messages(t, 30, (i) => `key-${i % 7}`));
+      await producer.close();
+      const ends = await log.endOffsets(t);
+      expect(ends.length).toBe(3);
+      expect(ends.reduce((a, b) => a + b, 0)).toBe(30);
+      const got = await consume(log, { groupId: unique("g"), topics: [t] }, 30);
+      for (let p = 0; p < 3; p++) {
+        const offsets = got.filter((m) => m.partition === p).map((m) => m.offset);
+        expect(offsets.length).toBe(ends[p]!);
+        if (offsets.length > 0) expect(Math.max(...offsets) + 1).toBe(ends[p]!);
+      }
+    });
+
+    test("endOffsets of a topic that does not exist is refused with TOPIC_UNKNOWN", async () => {
+      const err = await log.endOffsets(unique("absent")).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AlphaError);
+      expect((err as AlphaError).code).toBe("TOPIC_UNKNOWN");
+    });
+
+    test("a compacted topic keeps the latest message of each key, read from the start by a new group", async () => {
+      const t = unique("compact");
+      await log.createTopics([{ name: t, partitions: 1, retentionMs: -1, compact: true }]);
+      const producer = log.producer();
+      for (let i = 0; i < 5; i++) await producer.send([{ topic: t, key: `k${i % 2}`, value: JSON.stringify({ i, key: `k${i % 2}` }) }]);
+      await producer.close();
+      // Read twice by two groups: the first group's commits must not let the second miss anything.
+      await consume(log, { groupId: unique("g"), topics: [t] }, 5);
+      const got = await consume(log, { groupId: unique("g"), topics: [t], startFrom: "earliest" }, 5);
+      const last = new Map(got.map((m) => [m.key, body(m).i]));
+      expect(last).toEqual(new Map([["k0", 4], ["k1", 3]]));
+      expect(await log.endOffsets(t)).toEqual([5]);
+    });
+
     test("a key always lands on one partition, and keys spread over partitions", async () => {
       const t = await topic("partitioning", 4);
       const producer = log.producer();

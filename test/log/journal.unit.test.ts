@@ -172,6 +172,24 @@ describe("log journal", () => {
     expect(readFileSync(file!, "utf8").trim().split("\n")).toHaveLength(1 + 1 + 1 + 3);
   });
 
+  test("a compacted topic (the control topics) keeps every message through reads, commits, compactions and restarts", async () => {
+    const dir = tempDir();
+    const spec = { name: "t", partitions: 1, retentionMs: -1, compact: true };
+    const first = await reopen(dir, [spec], { segmentBytes: 4_096 });
+    for (let i = 0; i < 200; i += 10) {
+      await send(first.log, i, i + 10);
+      await consume(first.log, `reader-${i}`, i + 10);
+    }
+    const second = await reopen(dir, [spec], { segmentBytes: 4_096 });
+    expect(held(second.broker, "t", 0).map((m) => m.offset)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    // Twenty readers came and went; none is kept in the journal (each reader is a group of its own).
+    const [file] = second.journal.files();
+    expect(readFileSync(file!, "utf8").includes("reader-")).toBe(false);
+    const third = await reopen(dir, [spec]);
+    expect(await third.log.endOffsets("t")).toEqual([200]);
+    expect((await consume(third.log, "new-reader", 200)).length).toBe(200);
+  });
+
   test("a last line cut by a crash mid-write is ignored; a damaged line before it stops the start, naming the file", async () => {
     const dir = tempDir();
     const spec = { name: "t", partitions: 1, retentionMs: -1 };

@@ -124,6 +124,8 @@ if (up) {
       const r = await api.get("/api/v1/portfolios/paper");
       return r.status === 200 && r.body.portfolio.positions.find((x: any) => x.instrument_token === RELIANCE)?.quantity === 6 ? true : undefined;
     });
+    // Strategies are controls on the shared Kafka's log, not in this test's database: put them back.
+    for (const id of ["momentum_fast", "mean_reversion_bank"]) expect((await api.patch(`/api/v1/strategies/${id}`, { enabled: true })).status).toBe(200);
     expect((await gw.interrupt()).code).toBe(0);
     await redis.flushdb();
   }, 240_000);

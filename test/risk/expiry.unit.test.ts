@@ -12,6 +12,8 @@ import type { LogMessage } from "../../src/log/port.ts";
 import { expiredSignal } from "../../src/risk/index.ts";
 import type { StageContext } from "../../src/stage/context.ts";
 import { riskStage } from "../../src/stage/stages/risk.ts";
+import { MemoryLog } from "../../src/log/memory.ts";
+import { topicSpecs } from "../../src/topics.ts";
 
 describe("expiredSignal", () => {
   const at = Date.parse("2026-12-07T09:15:30.000Z");
@@ -31,8 +33,12 @@ describe("expiredSignal", () => {
 describe("the risk stage", () => {
   async function stage() {
     const config = loadConfig({ FEED: "none" });
+    // Its controls come from the control topics: an in-process log with none written (ACTIVE, default limits).
+    const log = new MemoryLog();
+    await log.createTopics(topicSpecs(config.activeBrokers));
     const ctx = {
       config,
+      log,
       logger: pino({ level: "silent" }),
       db: { query: async () => [] },
       cache: new MemoryCache(),

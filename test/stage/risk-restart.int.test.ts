@@ -11,6 +11,7 @@ import pino from "pino";
 import postgres from "postgres";
 import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
+import { sendControl, type ControlCommand } from "../../src/control/index.ts";
 import { createEvent, decodeEnvelope, encodeEnvelope, type AnyEnvelope } from "../../src/events/envelope.ts";
 import type { EventType, PayloadOf } from "../../src/events/payloads.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
@@ -24,6 +25,8 @@ import { loadMigrations, migrate, openStore, type Store } from "../../src/store/
 import { loadRiskBooks } from "../../src/store/risk-books.ts";
 import { freshDatabaseUrl } from "../support/fresh-db.ts";
 import { needs } from "../support/infra.ts";
+import { parseLimits } from "../../src/risk/index.ts";
+import { topicName, topicSpecs } from "../../src/topics.ts";
 import { slowTests } from "../support/timeout.ts";
 
 slowTests();
@@ -53,12 +56,17 @@ const tcs = (id: string, at: number) =>
 const buy = (id: string, quantity: number, at: number, strategy_id = "mom") =>
   message("paper.signals.raw", "signal.generated", { signal_id: id, strategy_id, instrument_token: RELIANCE, side: "BUY", quantity, order_type: "MARKET" }, at);
 
+/** The log outlives the stage's restarts, as Kafka or the journaled in-process log does. */
+const log = new MemoryLog();
+await log.createTopics(topicSpecs(["paper"]));
+const controls = log.producer();
+const control = (cmd: ControlCommand) => sendControl(controls, "paper", cmd, "test");
+
 /** One life of the risk stage on `url`: a new connection, a new stage, as a restarted worker. */
 async function start(url: string) {
   const sql = postgres(url, { max: 2, onnotice: () => {} });
   const sent: OutgoingMessage[] = [];
   const producer = { send: async (m: OutgoingMessage[]) => void sent.push(...m), close: async () => {} } as unknown as Producer;
-  const log = new MemoryLog();
   const ctx: StageContext = { config: loadConfig({ FEED: "none" }), logger: quiet, log, producer, db: sqlDb(sql), cache: new MemoryCache(), close: async () => {} };
   const s = await riskStage(ctx);
   const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
@@ -68,11 +76,14 @@ async function start(url: string) {
   });
   /** The decisions of one batch, signal id → VALIDATED or the reason code (and the failed checks' details). */
   const decided = new Map<string, Array<{ rule: string; passed: boolean; detail?: string }>>();
+  /** The control commands the stage wrote (its halts), in order. */
+  const commands: Array<{ type: string; data: { state?: string; reason?: string } }> = [];
   async function batch(messages: LogMessage[]) {
     sent.length = 0;
     await processor.processBatch(messages);
+    for (const m of sent) if (m.topic === topicName("control", "paper")) commands.push(decodeEnvelope(m.value as string) as never);
     return Object.fromEntries(
-      sent.map((m) => {
+      sent.filter((m) => m.topic.includes(".signals.")).map((m) => {
         const e = decodeEnvelope(m.value) as AnyEnvelope & { data: { signal_id: string; reason_code?: string; checks: Array<{ rule: string; passed: boolean; detail?: string }> } };
         decided.set(e.data.signal_id, e.data.checks);
         const failed = e.data.checks.filter((c) => !c.passed).map((c) => `${c.rule}: ${c.detail}`);
@@ -82,7 +93,7 @@ async function start(url: string) {
   }
   /** What one check of a judged signal said. */
   const check = (id: string, rule: string) => decided.get(id)?.find((c) => c.rule === rule)?.detail;
-  return { stage: s, batch, check, close: () => sql.end({ timeout: 5 }) };
+  return { stage: s, batch, check, commands, close: () => sql.end({ timeout: 5 }) };
 }
 
 const up = await needs("postgres");
@@ -94,8 +105,7 @@ describe.if(up)("the risk stage's own state, on PostgreSQL", () => {
     db = await freshDatabaseUrl(undefined, "risk");
     store = await openStore({ databaseUrl: db.url });
     // ₹1,000 of daily loss, 2 orders a strategy a day, 150 units an instrument.
-    await store.sql`insert into risk_limits (broker, limits) values ('paper', ${store.sql.json({ max_daily_loss: 1_000_00, max_orders_per_strategy_per_day: 2, max_position_quantity: 150 })})
-                    on conflict (broker) do update set limits = excluded.limits`;
+    await control({ type: "control.limits", data: { limits: parseLimits({ max_daily_loss: 1_000_00, max_orders_per_strategy_per_day: 2, max_position_quantity: 150 }) } });
   });
   afterAll(async () => {
     await store?.close();
@@ -118,14 +128,13 @@ describe.if(up)("the risk stage's own state, on PostgreSQL", () => {
     expect(await second.batch([tick(1_279, T0 + 7_000), buy("r2", 1, T0 + 8_000, "rev")])).toEqual({
       r2: expect.stringContaining("TRADING_HALTED (TRADING_HALTED: trading is HALTED: DAILY_LOSS_BREACHED: day P&L ₹-1100.00"),
     });
-    // The halt is written back for the API and the other stages to see.
-    const [state] = await store.sql<{ state: string }[]>`select state from trading_state where broker = 'paper'`;
-    expect(state!.state).toBe("HALTED");
+    // The halt is written to the control topic for the API and the other stages to see.
+    expect(second.commands.map((c) => [c.type, c.data.state])).toEqual([["control.trading_state", "HALTED"]]);
     await second.close();
   });
 
   test("a rebalance loads the rows of the instruments whose partitions the worker owns now, and only those", async () => {
-    await store.sql`update trading_state set state = 'ACTIVE', reason = 'test' where broker = 'paper'`;
+    await control({ type: "control.trading_state", data: { state: "ACTIVE", reason: "test" } });
     const risk = await start(db.url);
     const owning = (partitions: number[]) => ({ assignments: () => partitions.map((partition) => ({ topic: "paper.orders.filled", partition })) }) as unknown as Consumer;
     const reliances = partitionFor(String(RELIANCE), 6);

@@ -1,12 +1,16 @@
 /**
  * The risk stage, per broker: every signal is validated or rejected with the checks that ran.
- * Limits and the trading state (the kill switch) live in PostgreSQL and are re-read every second.
+ * Limits and the trading state (the kill switch) are commands on `{broker}.control`, applied in
+ * log order from a ControlReader; before the first signal of each batch it catches up with that
+ * topic, so a control acknowledged before a signal was created judges it.
  * Positions, the day's P&L, the day's counters and last prices come from the fills and ticks this
  * stage consumes itself (src/risk/fold.ts), saved in its own table (risk_books) once a batch's
  * outputs are acknowledged. Every decision is made by event time: a signal's or fill's envelope
- * `ts`, a tick's exchange time. A daily-loss breach sets HALTED and writes it back for everyone to see.
+ * `ts`, a tick's exchange time. A daily-loss breach sets HALTED and writes it to the control topic
+ * for every process to apply.
  */
 import type { Broker } from "../../config.ts";
+import { controlEnvelope, ControlReader, strategyVerdict, type AppliedControl } from "../../control/index.ts";
 import { childOf, type AnyEnvelope, type Envelope } from "../../events/envelope.ts";
 import { derivedId } from "../../events/ids.ts";
 import { instruments } from "../../market/instruments.ts";
@@ -23,7 +27,6 @@ import {
   foldTick,
   foldValidated,
   initialRiskState,
-  parseLimits,
   restore,
   riskContext,
   rowOf,
@@ -44,56 +47,28 @@ import { tickTimeMs as tickTime } from "../../events/time.ts";
 export async function riskStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
   const state = new Map<Broker, RiskState>();
-  const seen = new Map<Broker, string>();
   // In place: the stage keeps only the latest state (copying the books per fill was O(instruments)).
-  const apply = (b: Broker, e: RiskEvent) => state.set(b, evolveInPlace(state.get(b)!, e));
+  // A breach that halts trading is noted, to be written to the control topic (controlSide).
+  const apply = (b: Broker, e: RiskEvent) => {
+    const before = state.get(b)!.trading;
+    state.set(b, evolveInPlace(state.get(b)!, e));
+    if (e.type !== "TradingStateSet") haltIfBreached(b, before);
+  };
+  const breached = new Set<Broker>();
   for (const b of brokers) state.set(b, initialRiskState(DEFAULT_LIMITS));
 
   const { folds, prices, onTick, onFill, judgeAt, validated, onAssignment, save } = riskFold(ctx, state);
   await onAssignment(undefined);
-  /** Daily-loss halts noticed, waiting to be written back (after the batch's outputs are sent). */
-  const halts = new Map<Broker, string>();
-
   /**
-   * The one point a daily-loss breach is noticed (a fill or a tick moved the day's P&L below the
-   * limit): the halt is written back once the batch is sent, for the API and the other stages.
+   * The one point a daily-loss breach is noticed (a fill, a tick or tighter limits moved the day's
+   * P&L below the limit): the halt is written to the control topic with the batch's outputs.
    */
   function haltIfBreached(b: Broker, before: TradingState): void {
-    const after = state.get(b)!;
-    if (before === "HALTED" || after.trading !== "HALTED") return;
-    ctx.logger.warn({ broker: b, reason: after.trading_reason }, "daily loss limit breached: trading HALTED");
-    halts.set(b, after.trading_reason ?? "DAILY_LOSS_BREACHED");
+    if (before !== "HALTED" && state.get(b)!.trading === "HALTED") breached.add(b);
   }
 
-  async function writeHalts(): Promise<void> {
-    for (const [b, reason] of halts) {
-      await ctx.db.query("update trading_state set state = 'HALTED', reason = $2, updated_at = now() where broker = $1", [b, reason]);
-      halts.delete(b);
-    }
-  }
-
-  async function refresh(): Promise<void> {
-    const now = Date.now();
-    const rows = await ctx.db.query<{ broker: Broker; state: TradingState; reason: string | null; limits: Record<string, unknown> | null; v: string }>(
-      `select t.broker, t.state, t.reason, l.limits, t.updated_at::text || '/' || coalesce(l.updated_at::text, '') as v
-         from trading_state t left join risk_limits l using (broker) where t.broker = any($1)`,
-      [brokers],
-    );
-    for (const r of rows) {
-      if (seen.get(r.broker) !== r.v) {
-        seen.set(r.broker, r.v);
-        if (r.limits) {
-          try {
-            apply(r.broker, { type: "LimitsChanged", limits: parseLimits(r.limits), at: now });
-          } catch (err) {
-            ctx.logger.error({ broker: r.broker, err: (err as Error).message }, "stored risk limits are invalid; keeping the previous ones");
-          }
-        }
-        if (state.get(r.broker)!.trading !== r.state) apply(r.broker, { type: "TradingStateSet", state: r.state, reason: r.reason ?? "set by operator", at: now });
-      }
-    }
-  }
-  await refresh();
+  const controls = controlSide(ctx, brokers, state, apply, breached);
+  await controls.start();
 
   /** Everything but ticks (which are answered at once, with no promise). */
   async function onOrderFlow(e: AnyEnvelope, m: LogMessage): Promise<Outgoing[]> {
@@ -106,7 +81,10 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
       return [];
     }
     if (e.type !== "signal.generated") return [];
+    await controls.caughtUpOncePerBatch();
     const signal = e.data;
+    const refused = controls.refuse(broker, e);
+    if (refused) return [refused];
     const { at, clock } = judgeAt(broker, e);
     const late = expiredSignal(signal, clock);
     if (late) {
@@ -143,12 +121,12 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
     // A tick only sets the last price and the marks: the latest one of an instrument is enough.
     conflate: { topics: [topicName("marketTicks")] },
     topics: [topicName("marketTicks"), ...brokers.flatMap((b) => [topicName("signalsRaw", b), topicName("ordersFilled", b)])],
-    onBatch: (consumer) => onAssignment(consumer),
-    // Saved only once the batch's outputs are acknowledged, as execution's books are.
-    async afterSend() {
-      await save();
-      await writeHalts();
+    onBatch: (consumer) => {
+      controls.onBatch();
+      return onAssignment(consumer);
     },
+    // Saved only once the batch's outputs are acknowledged, as execution's books are.
+    afterSend: save,
     handle(e, m) {
       if (e.type === "market.tick") {
         for (const b of folds.keys()) {
@@ -156,11 +134,11 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
           onTick(b, e);
           haltIfBreached(b, before);
         }
-        return [];
+        return breached.size === 0 ? [] : controls.halts(e);
       }
-      return onOrderFlow(e, m);
+      if (breached.size === 0) return onOrderFlow(e, m);
+      return onOrderFlow(e, m).then((out) => [...out, ...controls.halts(e)]);
     },
-    every: { ms: 1_000, run: refresh },
   };
 }
 
@@ -229,5 +207,76 @@ function riskFold(ctx: StageContext, state: Map<Broker, RiskState>) {
     validated(b: Broker, signal: { strategy_id: string; instrument_token: number }, at: number, m: LogMessage): void {
       state.set(b, foldValidated(folds.get(b)!, state.get(b)!, signal.strategy_id, signal.instrument_token, at, { partition: m.partition, offset: m.offset }));
     },
+  };
+}
+
+/**
+ * The control side of the risk stage: the trading state and limits from `{broker}.control`
+ * (applied as RiskEvents, in log order, stamped with the command's ts), the catch-up before the
+ * first signal of each batch, the strategy checks, and the daily-loss halt written as a command.
+ */
+function controlSide(ctx: StageContext, brokers: readonly Broker[], state: Map<Broker, RiskState>, apply: (b: Broker, e: RiskEvent) => void, breached: Set<Broker>) {
+  const reader = new ControlReader(ctx.log, brokers, { name: "risk", logger: ctx.logger });
+  reader.onCommand((c: AppliedControl) => {
+    if (!state.has(c.broker)) return;
+    const cmd = c.command;
+    if (cmd.type === "control.trading_state") apply(c.broker, { type: "TradingStateSet", state: cmd.data.state, reason: cmd.data.reason || "set by operator", at: c.at });
+    else if (cmd.type === "control.limits") apply(c.broker, { type: "LimitsChanged", limits: cmd.data.limits, at: c.at });
+  });
+  let caught = false;
+  return {
+    /** Joins and applies every control the log holds before the stage takes its first batch. */
+    async start(): Promise<void> {
+      await reader.start();
+      await reader.caughtUp();
+      // What the log held (the last halt, a breach's own command) is applied: nothing to write yet.
+      breached.clear();
+    },
+    onBatch(): void {
+      caught = false;
+    },
+    /**
+     * Once per batch, before its first signal: the signal was in the log before this batch was
+     * fetched, and any control acknowledged before the signal was created is below the end
+     * offset read now, so it is applied when this resolves.
+     */
+    async caughtUpOncePerBatch(): Promise<void> {
+      if (caught) return;
+      await reader.caughtUp();
+      caught = true;
+    },
+    /** A strategy's signal refused under risk's own view of its strategy (API orders carry no strategy_offset). */
+    refuse(broker: Broker, e: Envelope<"signal.generated">): Outgoing | undefined {
+      const signal = e.data;
+      if (signal.strategy_offset === undefined) return undefined;
+      const verdict = strategyVerdict(reader.state(broker), broker, signal.strategy_id, signal.strategy_offset);
+      if (!verdict) return undefined;
+      const child = childOf(e, {
+        type: "signal.rejected",
+        source: "risk",
+        broker,
+        key: e.key,
+        data: { ...signal, checks: [{ rule: verdict.reason_code, passed: false, detail: verdict.message }], ...verdict },
+      });
+      return { topic: topicName("signalsRejected", broker), event: { ...child, id: derivedId(e.id, "risk") } };
+    },
+    /**
+     * The HALTED commands of the brokers whose daily loss was breached, as outputs of the event
+     * being handled (acknowledged before its batch commits; ids derived from it, so a redelivery
+     * writes the same). Only while still HALTED: an operator may have lifted it meanwhile.
+     */
+    halts(e: AnyEnvelope): Outgoing[] {
+      const out: Outgoing[] = [];
+      for (const b of breached) {
+        const s = state.get(b)!;
+        if (s.trading !== "HALTED") continue;
+        ctx.logger.warn({ broker: b, reason: s.trading_reason }, "daily loss limit breached: trading HALTED");
+        const cmd = controlEnvelope(b, { type: "control.trading_state", data: { state: "HALTED", reason: s.trading_reason ?? "DAILY_LOSS_BREACHED" } }, "risk");
+        out.push({ topic: topicName("control", b), event: { ...cmd, id: derivedId(e.id, `risk/halt/${b}`), causation_id: e.id, correlation_id: e.correlation_id, trace_id: e.trace_id } });
+      }
+      breached.clear();
+      return out;
+    },
+    close: () => reader.close(),
   };
 }

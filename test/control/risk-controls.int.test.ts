@@ -1,0 +1,178 @@
+/**
+ * Risk applying controls, Given/When/Then, on both logs: the risk stage and the strategy stage
+ * built over the in-process log and over real Kafka, controls written with sendControl, and a
+ * signal handled right after the control was acknowledged, with no wait: it must be judged under
+ * that control. On Kafka the topics are the shared `paper.control` and friends; each test sets
+ * what it needs first and the suite leaves paper ACTIVE under the default limits.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import pino from "pino";
+import { MemoryCache } from "../../src/cache/memory.ts";
+import { loadConfig } from "../../src/config.ts";
+import { ControlReader, sendControl, type ControlCommand, type StrategyDef } from "../../src/control/index.ts";
+import { createEvent, type AnyEnvelope, type Envelope } from "../../src/events/envelope.ts";
+import { KafkaLog } from "../../src/log/kafka.ts";
+import { MemoryLog } from "../../src/log/memory.ts";
+import type { Consumer, Log, LogMessage, Producer } from "../../src/log/port.ts";
+import { DEFAULT_LIMITS, parseLimits } from "../../src/risk/index.ts";
+import type { StageContext } from "../../src/stage/context.ts";
+import type { Outgoing } from "../../src/stage/processor.ts";
+import type { Stage } from "../../src/stage/stage.ts";
+import { riskStage } from "../../src/stage/stages/risk.ts";
+import { strategyStage } from "../../src/stage/stages/strategy.ts";
+import { sqlDb } from "../../src/store/db.ts";
+import { openStore, type Store } from "../../src/store/index.ts";
+import { topicName, topicSpecs } from "../../src/topics.ts";
+import { infra, needs } from "../support/infra.ts";
+import { slowTests } from "../support/timeout.ts";
+
+slowTests();
+
+const config = loadConfig({ ACTIVE_BROKERS: "paper" });
+const quiet = pino({ level: "silent" });
+const noConsumer = { assignments: () => [] } as unknown as Consumer;
+const RELIANCE = 738561;
+const CONTROL = topicName("control", "paper");
+/** The default limits but the throttle: these tests judge many orders a second. */
+const LIMITS = parseLimits({ max_orders_per_second: 100_000 });
+
+const tick = (price: number, token = RELIANCE) =>
+  createEvent({ type: "market.tick", source: "test", broker: "shared", key: String(token), data: { instrument_token: token, last_price: price, exchange_ts: new Date().toISOString(), feed: "test" } }) as AnyEnvelope;
+
+let seq = 0;
+const signal = (quantity: number, extra: { strategy_id?: string; strategy_offset?: number } = {}) =>
+  createEvent({
+    type: "signal.generated",
+    source: "test",
+    broker: "paper",
+    key: String(RELIANCE),
+    data: { signal_id: `s${Date.now()}-${seq++}`, strategy_id: extra.strategy_id ?? "manual", instrument_token: RELIANCE, side: "BUY", quantity, order_type: "MARKET", ...(extra.strategy_offset !== undefined ? { strategy_offset: extra.strategy_offset } : {}) },
+  }) as AnyEnvelope;
+
+const verdict = (out: Outgoing[]) => {
+  const e = out.find((o) => o.topic.includes("signals."))!.event as Envelope<"signal.rejected">;
+  return e.type === "signal.rejected" ? e.data.reason_code : "VALIDATED";
+};
+
+function suite(name: string, connect: () => Promise<Log>) {
+  describe(`risk applies controls: ${name}`, () => {
+    let log: Log;
+    let store: Store;
+    let producer: Producer;
+    let risk: Stage;
+    let ctxs: StageContext[] = [];
+
+    /** A new batch with one signal, as the stream processor hands it over. */
+    async function judge(e: AnyEnvelope): Promise<string> {
+      await risk.onBatch!(noConsumer);
+      return verdict(await risk.handle(e, { topic: topicName("signalsRaw", "paper") } as LogMessage, quiet));
+    }
+    const control = (cmd: ControlCommand) => sendControl(producer, "paper", cmd, "test");
+    /** The offset the next command on paper's control topic gets. */
+    const nextOffset = async () => (await log.endOffsets(CONTROL))[0]!;
+
+    beforeAll(async () => {
+      log = await connect();
+      await log.createTopics(topicSpecs(["paper"]));
+      store = await openStore();
+      producer = log.producer();
+      await control({ type: "control.trading_state", data: { state: "ACTIVE", reason: "" } });
+      await control({ type: "control.limits", data: { limits: LIMITS } });
+      const ctx = (): StageContext => ({ config, logger: quiet, log, producer, db: sqlDb(store.sql), cache: new MemoryCache(), close: async () => {} });
+      ctxs = [ctx()];
+      risk = await riskStage(ctxs[0]!);
+      await risk.handle(tick(129_000), { topic: "market.ticks" } as LogMessage, quiet);
+    });
+    afterAll(async () => {
+      await control({ type: "control.trading_state", data: { state: "ACTIVE", reason: "" } }).catch(() => {});
+      await control({ type: "control.limits", data: { limits: DEFAULT_LIMITS } }).catch(() => {});
+      await producer?.close();
+      await log?.close();
+      await store?.close();
+    });
+
+    test("given HALTED was acknowledged, an order created at once is rejected TRADING_HALTED; after ACTIVE it is judged normally", async () => {
+      for (let round = 0; round < 5; round++) {
+        await control({ type: "control.trading_state", data: { state: "HALTED", reason: `round ${round}` } });
+        expect(await judge(signal(1))).toBe("TRADING_HALTED");
+        await control({ type: "control.trading_state", data: { state: "ACTIVE", reason: "" } });
+        expect(await judge(signal(1))).toBe("VALIDATED");
+      }
+    });
+
+    test("given a lowered limit was acknowledged, an order above it is rejected; after a raised one it passes", async () => {
+      for (let round = 0; round < 5; round++) {
+        await control({ type: "control.limits", data: { limits: { ...LIMITS, max_order_quantity: 1 } } });
+        expect(await judge(signal(5))).toBe("MAX_QUANTITY");
+        await control({ type: "control.limits", data: { limits: { ...LIMITS, max_order_quantity: 10 } } });
+        expect(await judge(signal(5))).toBe("VALIDATED");
+      }
+    });
+
+    test("given a strategy disabled or changed after its signal was generated, risk refuses it; an API order (no strategy_offset) is not asked", async () => {
+      const id = `ctl_${Date.now().toString(36)}_${seq++}`;
+      const def: StrategyDef = { id, kind: "momentum", params: { lookback: 2, threshold_bps: 10, quantity: 1 }, instruments: [RELIANCE], brokers: ["paper"], enabled: true };
+      const v1 = await nextOffset();
+      await control({ type: "control.strategy", data: def });
+      expect(await judge(signal(1, { strategy_id: id, strategy_offset: v1 }))).toBe("VALIDATED");
+      const v2 = await nextOffset();
+      await control({ type: "control.strategy", data: { ...def, params: { ...def.params, lookback: 3 } } });
+      expect(await judge(signal(1, { strategy_id: id, strategy_offset: v1 }))).toBe("STRATEGY_CHANGED");
+      expect(await judge(signal(1, { strategy_id: id, strategy_offset: v2 }))).toBe("VALIDATED");
+      await control({ type: "control.strategy", data: { ...def, enabled: false } });
+      expect(await judge(signal(1, { strategy_id: id, strategy_offset: v2 }))).toBe("STRATEGY_DISABLED");
+      expect(await judge(signal(1, { strategy_id: id }))).toBe("VALIDATED");
+      const ghost = `ghost_${seq++}`;
+      expect(await judge(signal(1, { strategy_id: ghost, strategy_offset: v2 }))).toBe("STRATEGY_DISABLED");
+    });
+
+    test("the strategy stage stamps each signal with its definition's offset, and risk refuses them once it is disabled", async () => {
+      const id = `ctl_s_${Date.now().toString(36)}_${seq++}`;
+      const def: StrategyDef = { id, kind: "momentum", params: { lookback: 2, threshold_bps: 10, quantity: 1 }, instruments: [424961], brokers: ["paper"], enabled: true };
+      const at = await nextOffset();
+      await control({ type: "control.strategy", data: def });
+      // Built after the command: it applies what the topic holds before it is returned.
+      const strategy = await strategyStage({ ...ctxs[0]!, cache: new MemoryCache() });
+      const out: Outgoing[] = [];
+      for (const p of [47_615, 47_620, 48_100]) out.push(...(await strategy.handle(tick(p, 424961), { topic: "market.ticks" } as LogMessage, quiet)));
+      const mine = out.filter((o) => (o.event as Envelope<"signal.generated">).data.strategy_id === id);
+      expect(mine.length).toBeGreaterThan(0);
+      for (const o of mine) expect((o.event as Envelope<"signal.generated">).data.strategy_offset).toBe(at);
+      // Risk judges it under the same definition.
+      await risk.handle(tick(48_100, 424961), { topic: "market.ticks" } as LogMessage, quiet);
+      expect(await judge(mine[0]!.event as AnyEnvelope)).toBe("VALIDATED");
+      await control({ type: "control.strategy", data: { ...def, enabled: false } });
+      expect(await judge(mine[0]!.event as AnyEnvelope)).toBe("STRATEGY_DISABLED");
+    });
+
+    test("a daily-loss breach is written as a HALTED command, an output of the next event, and every reader applies it", async () => {
+      // Risk's own fold: a fill of 1,000 at ₹1,300, then the price falls to ₹1,240: ₹60,000 lost,
+      // beyond the day's limit (₹50,000 by default).
+      const fill = createEvent({
+        type: "order.filled",
+        source: "test",
+        broker: "paper",
+        key: String(RELIANCE),
+        data: { order_id: "loss-1", signal_id: "loss-1", strategy_id: "manual", instrument_token: RELIANCE, side: "BUY", quantity: 1_000, order_type: "MARKET", fill_id: "loss-1/1", fill_quantity: 1_000, fill_price: 130_000, filled_quantity: 1_000, fees: 0, status: "FILLED" },
+      }) as AnyEnvelope;
+      await risk.onBatch!(noConsumer);
+      expect(await risk.handle(fill, { topic: topicName("ordersFilled", "paper"), partition: 0, offset: 0 } as LogMessage, quiet)).toEqual([]);
+      const out = await risk.handle(tick(124_000), { topic: "market.ticks" } as LogMessage, quiet);
+      expect(out.map((o) => [o.topic, o.event.type, (o.event.data as { state: string }).state])).toEqual([[CONTROL, "control.trading_state", "HALTED"]]);
+      expect((out[0]!.event.data as { reason: string }).reason).toStartWith("DAILY_LOSS_BREACHED");
+      // Sent as the processor sends a batch's outputs; then it is every reader's state.
+      await producer.send(out.map((o) => ({ topic: o.topic, key: o.event.key, value: JSON.stringify(o.event) })));
+      const reader = new ControlReader(log, ["paper"], { name: "test" });
+      await reader.start();
+      await reader.caughtUp();
+      expect(reader.state("paper").trading.state).toBe("HALTED");
+      await reader.close();
+      expect(await judge(signal(1))).toBe("TRADING_HALTED");
+      // Written once: the next event has nothing more to write.
+      expect(await risk.handle(tick(123_900), { topic: "market.ticks" } as LogMessage, quiet)).toEqual([]);
+    });
+  });
+}
+
+suite("in-process log", async () => new MemoryLog());
+if (await needs("kafka")) suite("Kafka", async () => new KafkaLog({ brokers: infra.kafkaBrokers.split(","), clientId: "risk-controls" }));
