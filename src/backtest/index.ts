@@ -155,7 +155,9 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       write("orders.jsonl", results.ordersJsonl());
       write("equity.csv", results.equityCsv());
       write("report.json", JSON.stringify(report, null, 2) + "\n");
-      write("report.html", reportHtml(basename(o.file), report, results.chart));
+      // The page shows the deterministic part only: no wall time in any file but report.json's run.
+      const { run: _run, ...shown } = report;
+      write("report.html", reportHtml(basename(o.file), shown, results.chart));
     }
     return { report, results, files };
   } finally {

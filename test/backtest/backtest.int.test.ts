@@ -48,7 +48,7 @@ const withoutRun = (d: string) => {
 };
 
 describe("determinism", () => {
-  test("the same file twice gives byte-identical fills.jsonl, orders.jsonl, equity.csv, and report.json but for its run object", async () => {
+  test("the same file twice gives byte-identical fills.jsonl, orders.jsonl, equity.csv, report.html, and report.json but for its run object", async () => {
     const file = join(dir, "walk.jsonl");
     writeFileSync(file, walk(3_000));
     // The rate limit is raised so that the wall clock cannot decide (risk still reads it on this
@@ -59,7 +59,7 @@ describe("determinism", () => {
     const b = join(dir, "b");
     await runBacktest({ file, out: a, limitsFile: limits });
     await runBacktest({ file, out: b, limitsFile: limits });
-    for (const f of ["fills.jsonl", "orders.jsonl", "equity.csv"]) expect(read(b, f)).toBe(read(a, f));
+    for (const f of ["fills.jsonl", "orders.jsonl", "equity.csv", "report.html"]) expect(read(b, f)).toBe(read(a, f));
     expect(withoutRun(b)).toEqual(withoutRun(a));
     expect(JSON.stringify(withoutRun(a))).toBe(JSON.stringify(withoutRun(b)));
 
