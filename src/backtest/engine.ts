@@ -188,6 +188,33 @@ export async function buildPipeline(r: { config: Config; logger: Logger; log: Lo
     if (out.length > 0) await deliverAll(out);
   }
 
+  /**
+   * A tick to the first stage: as `batch`, but with no promise when the stage has no hooks and
+   * answers at once (the strategy stage, on nearly every tick).
+   */
+  function firstBatch(d: Delivery, out: Sent[]): Promise<void> | undefined {
+    const s = first!.stage;
+    if (s.onBatch || s.afterBatch || s.afterSend) return batch(first!, [d], out);
+    let h: ReturnType<Stage["handle"]>;
+    try {
+      h = s.handle(d.e, d.m, logger);
+    } catch (err) {
+      if (isRetryable(err)) throw err;
+      observer.deadLetter(first!.name, d.m.topic, d.e, err as Error);
+      return undefined;
+    }
+    if (!Array.isArray(h)) return h.then((outs) => void sendAll(outs, d.at, out));
+    if (h.length > 0) sendAll(h, d.at, out);
+    return undefined;
+  }
+
+  function sendAll(outs: Outgoing[], at: number, out: Sent[]): void {
+    for (const o of outs) {
+      observer.event(o.topic, o.event, at);
+      out.push({ o, at });
+    }
+  }
+
   /** Whether a stage would not conflate this tick now (it must see it before anything else). */
   const urgent = (key: string) => later.some((b) => b.stage.conflate?.when && !b.stage.conflate.when(key));
 
@@ -214,7 +241,10 @@ export async function buildPipeline(r: { config: Config; logger: Logger; log: Lo
         observer.tick(t, at);
         const d: Delivery = { e, m: message(TICKS, e, at), at };
         const out: Sent[] = [];
-        if (first) await batch(first, [d], out);
+        if (first) {
+          const p = firstBatch(d, out);
+          if (p) await p;
+        }
         waiting.push(d);
         if (out.length > 0 || waiting.length >= MAX_BATCH || urgent(e.key)) await flush();
         if (out.length > 0) await deliverAll(out);
