@@ -8,6 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import pino from "pino";
+import postgres from "postgres";
 import { MemoryCache } from "../cache/memory.ts";
 import { loadConfig } from "../config.ts";
 import { MemoryBroker, MemoryLog } from "../log/memory.ts";
@@ -17,6 +18,7 @@ import { instruments, type Instrument } from "../market/instruments.ts";
 import { toRupees } from "../money.ts";
 import { DEFAULT_LIMITS, type RiskLimits } from "../risk/limits.ts";
 import { sqlDb } from "../store/db.ts";
+import { overPort } from "../store/pglite-port.ts";
 import { listStrategies, openStore, type Store } from "../store/index.ts";
 import type { StrategyInput } from "../store/strategies.ts";
 import { topicSpecs } from "../topics.ts";
@@ -88,6 +90,9 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
   // A fresh embedded database, in memory, with the migrations (and their seeds) applied.
   const store: Store = await openStore({});
   const log = new MemoryLog(new MemoryBroker({ maxMessagesPerPartition: 1_000_000 }));
+  // The stages' own connection, over a port to PGlite's thread, as a stage worker's is
+  // (src/stage/context.ts): a statement's round trip is shorter than over the socket.
+  const stageSql = postgres({ ...store.embeddedOptions!, onnotice: () => {}, ...overPort(store.embeddedConnector!()) });
   try {
     const db = sqlDb(store.sql);
     if (o.instruments) {
@@ -101,7 +106,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
     await seedControls(db, config.activeBrokers, { strategies, limits });
     const running = (await listStrategies(store.sql)).filter((s) => s.enabled);
     const cache = new MemoryCache({ maxKeys: 1_000_000 });
-    const pipeline = await buildPipeline({ config, logger, log, db, cache });
+    const pipeline = await buildPipeline({ config, logger, log, db: sqlDb(stageSql), cache });
     const results = new Results(cash, running);
     const setupMs = performance.now() - t0;
 
@@ -162,6 +167,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
     return { report, results, files };
   } finally {
     await log.close();
+    await stageSql.end({ timeout: 5 });
     await store.close();
   }
 }
