@@ -84,6 +84,8 @@ export function readStrategies(path: string): StrategyInput[] {
       if (!(err instanceof StrategyConfigError)) throw err;
       problems.push(...err.problems.map((p) => `[${i}]${p.path ? `.${p.path}` : ""}: ${p.message}`));
     }
+    // The backtest trades the paper exchange: a strategy only for zerodha would make nothing.
+    if (Array.isArray(row.brokers) && !row.brokers.includes("paper")) problems.push(`[${i}].brokers: the backtest runs the paper broker only; include "paper"`);
     if (typeof row.id === "string") {
       if (seen.has(row.id)) problems.push(`[${i}].id: ${row.id} appears twice`);
       seen.add(row.id);

@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { BacktestInputError, parseInput } from "../../src/backtest/input.ts";
-import { parseArgs } from "../../src/backtest/options.ts";
+import { parseArgs, readStrategies } from "../../src/backtest/options.ts";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const reject = (text: string, name: string, opts = {}) => {
   try {
@@ -106,4 +109,24 @@ test("the CLI's arguments: one file, known options, each with a value", () => {
   expect(() => parseArgs([])).toThrow(/no input file/);
   expect(() => parseArgs(["f", "--speed", "2"])).toThrow(/unknown option --speed/);
   expect(() => parseArgs(["f", "--out"])).toThrow(/--out needs a value/);
+});
+
+test("--strategies: the API's shape with its defaults, every problem of every strategy in one message", () => {
+  const dir = mkdtempSync(join(tmpdir(), "alpha-strategies-"));
+  const good = join(dir, "good.json");
+  writeFileSync(good, JSON.stringify([{ id: "m", kind: "momentum", params: { lookback: 2, threshold_bps: 5, quantity: 1 }, instruments: [738561] }]));
+  expect(readStrategies(good)).toEqual([{ id: "m", kind: "momentum", params: { lookback: 2, threshold_bps: 5, quantity: 1 }, instruments: [738561], brokers: ["paper"], enabled: true }]);
+  const bad = join(dir, "bad.json");
+  writeFileSync(bad, JSON.stringify([{ id: "Bad Id", kind: "momentum", params: { lookback: 0, threshold_bps: 5, quantity: 1 } }, { id: "z", kind: "momentum", params: { lookback: 2, threshold_bps: 5, quantity: 1 }, brokers: ["zerodha"], colour: "red" }]));
+  let message = "";
+  try {
+    readStrategies(bad);
+  } catch (err) {
+    expect(err).toBeInstanceOf(BacktestInputError);
+    message = (err as Error).message;
+  }
+  expect(message).toContain("[0].id: must be lower case letters");
+  expect(message).toContain("[0].params.lookback");
+  expect(message).toContain("[1]: unknown field colour");
+  expect(message).toContain('[1].brokers: the backtest runs the paper broker only; include "paper"');
 });
