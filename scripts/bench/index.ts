@@ -1,5 +1,5 @@
 /**
- * `bun run bench [--long] [--only ingest,pipeline,api,ws,memory,reference] [--modes embedded,kafka]`:
+ * `bun run bench [--long] [--only ingest,pipeline,backtest,api,ws,memory,reference] [--modes embedded,kafka]`:
  * measures, prints one table (metric, value, target, met?) and writes bench-results.json at the
  * repository root. `--modes` narrows the ingest and pipeline sections to one mode (to compare two
  * commits on one mode, run after run).
@@ -29,7 +29,7 @@ import type { Percentiles } from "./loadgen.ts";
 const ROOT = new URL("../..", import.meta.url).pathname;
 /** How long a section waits for other work on the machine to finish before it runs anyway. */
 const QUIET_WAIT_S = Number(process.env.BENCH_QUIET_WAIT_S ?? 60);
-const SECTIONS = ["ingest", "pipeline", "api", "ws", "memory", "reference"] as const;
+const SECTIONS = ["ingest", "pipeline", "backtest", "api", "ws", "memory", "reference"] as const;
 const MODES = ["embedded", "kafka"] as const;
 type SectionName = (typeof SECTIONS)[number];
 
@@ -195,6 +195,7 @@ const opts: BenchOptions = {
   outDir,
   modes,
   log,
+  measured: {},
 };
 
 log(`bench ${long ? "--long " : ""}(${only.join(", ")}; ${modes.join(", ")}) on ${machine().cpu}, ${machine().cores} cores`);
@@ -235,7 +236,7 @@ if (!alreadyUp) {
   if ((await sh([process.execPath, "scripts/infra.ts", "up"])) !== 0) infraError = "infra:up failed; sections that need Kafka, PostgreSQL or Redis will fail";
 }
 
-const metrics: Record<string, number | null> = {};
+const metrics = opts.measured as Record<string, number | null>;
 const errors: Record<string, string> = {};
 if (infraError) errors.infra = infraError;
 const durations: Record<string, number> = {};

@@ -20,6 +20,8 @@ export const TARGETS: Target[] = [
   { key: "kafka.ingest_vs_producer_perf", label: "Kafka ingest / ProducerPerformance", op: ">=", value: 0.5, unit: "×" },
   { key: "api.get_portfolio_rps", label: "GET /portfolios/paper", op: ">=", value: 20_000, unit: "req/s" },
   { key: "memory.rss_growth_mb", label: "RSS growth (--long, 5 min)", op: "<=", value: 50, unit: "MB" },
+  // Issue 31: the backtest against the embedded pipeline of the same run.
+  { key: "backtest.vs_embedded_pipeline", label: "backtest / embedded pipeline ticks/s", op: ">=", value: 10, unit: "×" },
 ];
 
 /** Rows shown besides the targets, in this order; any other metric follows, sorted. */
@@ -33,6 +35,10 @@ const SHOWN_FIRST = [
   "reference.kafkajs_produce_per_s",
   "embedded.pipeline_ticks_per_s",
   "kafka.pipeline_ticks_per_s",
+  "backtest.ticks_per_s",
+  "backtest.embedded_pipeline_ticks_per_s",
+  "backtest.vs_embedded_pipeline",
+  "backtest.nse_day_s",
   "embedded.tick_to_fill_ms.p50",
   "embedded.tick_to_fill_ms.p99",
   "kafka.tick_to_fill_ms.p50",

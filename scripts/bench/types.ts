@@ -19,6 +19,8 @@ export interface BenchOptions {
   outDir: string;
   /** `--modes`: the modes the ingest and pipeline sections run (default: embedded and kafka). */
   modes?: readonly string[];
+  /** What the sections before this one measured in this run (the backtest compares with the pipeline's). */
+  measured?: Readonly<Record<string, number | null>>;
   /** Progress output (one line, no trailing newline). */
   log: (line: string) => void;
 }

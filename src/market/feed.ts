@@ -12,7 +12,7 @@ import type { Logger } from "../logger.ts";
 import { topicName } from "../topics.ts";
 import { instruments, simulatable } from "./instruments.ts";
 import type { TickRecorder } from "./recorder.ts";
-import { parseReplay, replayDelayMs } from "./replay.ts";
+import { fileDigest, fileTickId, parseReplayLines, replayDelayMs, replayEnvelope } from "./replay.ts";
 import { RandomWalk } from "./simulated.ts";
 
 export interface FeedOptions {
@@ -41,13 +41,17 @@ export function recordTicks(producer: Producer, recorder: TickRecorder): void {
   recorders.set(producer, recorder);
 }
 
-/** Publishes ticks as envelopes on market.ticks; resolves when acknowledged. */
-export async function publishTicks(producer: Producer, ticks: readonly Tick[], source: string): Promise<void> {
+/**
+ * Publishes ticks as envelopes on market.ticks; resolves when acknowledged. `ids`: the ticks' own
+ * ids (a replayed file's, src/market/replay.ts), and then their envelopes carry the ticks' time;
+ * without them each tick is a new event of now.
+ */
+export async function publishTicks(producer: Producer, ticks: readonly Tick[], source: string, ids?: readonly string[]): Promise<void> {
   if (ticks.length === 0) return;
   await producer.send(
-    ticks.map((data) => {
+    ticks.map((data, i) => {
       const key = String(data.instrument_token);
-      const e = createEvent({ type: "market.tick", source, broker: "shared", key, data });
+      const e = ids ? replayEnvelope(data, ids[i]!, source) : createEvent({ type: "market.tick", source, broker: "shared", key, data });
       return { topic: TICKS, key, value: encodeEnvelope(e) };
     }),
   );
@@ -106,10 +110,10 @@ export class Feed {
     });
   }
 
-  private async publish(ticks: Tick[]): Promise<void> {
+  private async publish(ticks: Tick[], ids?: string[]): Promise<void> {
     for (;;) {
       try {
-        await publishTicks(this.producer, ticks, `feed.${this.options.kind}`);
+        await publishTicks(this.producer, ticks, `feed.${this.options.kind}`, ids);
         this.stats.published += ticks.length;
         return;
       } catch (err) {
@@ -137,20 +141,26 @@ export class Feed {
     const file = this.options.replayFile!;
     const text = await Bun.file(file).text();
     this.log.info({ file, speed: this.options.replaySpeed, topic: TICKS }, "replay feed started");
+    // Each tick keeps the file's time and an id from the file (src/market/replay.ts): what it
+    // causes is then what `bun run backtest` makes of the same file.
+    const digest = fileDigest(text);
     let previous: Tick | undefined;
     let batch: Tick[] = [];
-    for (const tick of parseReplay(text, file)) {
+    let ids: string[] = [];
+    for (const { tick, line } of parseReplayLines(text, file)) {
       if (this.stopping) break;
       const delay = replayDelayMs(previous, tick, this.options.replaySpeed);
       if ((delay > 0 && batch.length > 0) || batch.length >= 500) {
-        await this.publish(batch);
+        await this.publish(batch, ids);
         batch = [];
+        ids = [];
       }
       if (delay > 0) await this.sleep(delay);
       batch.push(tick);
+      ids.push(fileTickId(digest, line, tick.exchange_ts));
       previous = tick;
     }
-    if (batch.length > 0 && !this.stopping) await this.publish(batch);
+    if (batch.length > 0 && !this.stopping) await this.publish(batch, ids);
     this.log.info({ published: this.stats.published }, "replay finished");
   }
 }

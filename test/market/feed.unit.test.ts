@@ -3,6 +3,7 @@ import pino from "pino";
 import { decodeEnvelope } from "../../src/events/envelope.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import { Feed } from "../../src/market/feed.ts";
+import { parseInput } from "../../src/backtest/input.ts";
 import { topicSpecs } from "../../src/topics.ts";
 import type { LogMessage } from "../../src/log/port.ts";
 
@@ -39,6 +40,18 @@ test("the replay feed puts every tick of the file on market.ticks, keyed by inst
     expect(e.source).toBe("feed.replay");
     expect(e.broker).toBe("shared");
   }
+  // Event time: each envelope's time is its tick's, and its id the one the backtest gives the
+  // same line of the same file (src/market/replay.ts fileTickId), so what it causes has the
+  // backtest's ids too.
+  const backtest = parseInput(lines.join("\n"), path).ticks;
+  const byId = new Map(backtest.map((t) => [t.id, t.tick]));
+  for (const m of got) {
+    const e = decodeEnvelope(m.value) as { id: string; ts: string; correlation_id: string; data: { exchange_ts: string; last_price: number } };
+    expect(e.ts).toBe(e.data.exchange_ts);
+    expect(e.correlation_id).toBe(e.id);
+    expect(byId.get(e.id)?.last_price).toBe(e.data.last_price);
+  }
+  expect(new Set(got.map((m) => decodeEnvelope(m.value).id)).size).toBe(1_000);
   // Order per instrument is the file's order.
   const reliance = got.filter((m) => m.key === "738561").map((m) => (decodeEnvelope(m.value).data as { last_price: number }).last_price);
   expect(reliance).toEqual([...reliance].sort((a, b) => a - b));
