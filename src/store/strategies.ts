@@ -4,7 +4,6 @@
 import type { JSONValue, Sql } from "postgres";
 import type { Broker } from "../config.ts";
 import { AlphaError } from "../errors.ts";
-import type { Db } from "./db.ts";
 import { storeError } from "./errors.ts";
 
 /** A configured strategy, as the strategy worker needs it. */
@@ -85,20 +84,3 @@ export async function getStrategy(sql: Sql, id: string): Promise<Strategy | unde
 
 /** A strategy as written: the API's shape. */
 export type StrategyInput = Pick<Strategy, "id" | "kind" | "params" | "instruments" | "brokers" | "enabled">;
-
-/**
- * Makes `rows` the whole strategies table: for a fresh store nobody else uses (a backtest's), so
- * the two statements need not be one transaction.
- *
- * @example
- * await replaceStrategies(db, [{ id: "m", kind: "momentum", params: {}, instruments: [738561], brokers: ["paper"], enabled: true }]);
- */
-export async function replaceStrategies(db: Db, rows: readonly StrategyInput[]): Promise<void> {
-  await db.query(`delete from strategies`);
-  await db.query(
-    `insert into strategies (id, kind, params, instruments, brokers, enabled)
-     select s.id, s.kind, s.params, array(select jsonb_array_elements_text(s.instruments)::bigint), array(select jsonb_array_elements_text(s.brokers)), s.enabled
-       from jsonb_to_recordset($1::jsonb) as s(id text, kind text, params jsonb, instruments jsonb, brokers jsonb, enabled boolean)`,
-    [rows as never],
-  );
-}
