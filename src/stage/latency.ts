@@ -48,6 +48,9 @@ export function isoMs(ts: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+/** Past this, a start is not the start of something in flight (see `recordSince`). */
+const NOT_A_LATENCY_MS = 3_600_000;
+
 /** Wall-clock ms with sub-millisecond resolution (src/events/ids.ts). */
 export const wallMs = wallClockMs;
 
@@ -69,9 +72,12 @@ export class LatencyWindow {
     this.ring = Array.from({ length: windowS }, histogram);
   }
 
-  /** Records `nowMs` (default: the wall clock now) − `startMs`; ignored when `startMs` is undefined. */
+  /**
+   * Records `nowMs` (default: the wall clock now) − `startMs`; ignored when `startMs` is undefined,
+   * or over an hour ago: a chain whose ids carry a replayed file's time (FEED=replay), not a latency.
+   */
   recordSince(startMs: number | undefined, nowMs: number = wallMs()): void {
-    if (startMs === undefined) return;
+    if (startMs === undefined || nowMs - startMs > NOT_A_LATENCY_MS) return;
     const us = Math.min(Math.max(Math.round((nowMs - startMs) * 1000), 0), HIGHEST_US);
     this.ring[this.current]!.recordValue(us);
     this.window.recordValue(us);

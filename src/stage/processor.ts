@@ -33,7 +33,7 @@ import { AlphaError, isRetryable } from "../errors.ts";
 import type { EventType } from "../events/payloads.ts";
 import type { Consumer, Log, LogMessage, OutgoingMessage, Producer } from "../log/port.ts";
 import { eventLogger, type Logger } from "../logger.ts";
-import { isoMs, LatencyWindow, wallMs } from "./latency.ts";
+import { LatencyWindow, wallMs } from "./latency.ts";
 import { superseded as supersededIn } from "../log/conflate.ts";
 import { dlqName, eventTypesOf } from "../topics.ts";
 
@@ -364,7 +364,8 @@ export class StreamProcessor {
         }
         for (const r of results) out.push({ topic: r.topic, key: r.event.key, value: encodeEnvelope(r.event) });
         if (!this.idempotent.has(d.m.topic)) handledIds.push(d.e.id);
-        if (sampled) this.inbound.recordSince(isoMs(e.ts), arrived);
+        // From the log's append, not the envelope's ts: that is the event time of its cause.
+        if (sampled) this.inbound.recordSince(d.m.timestamp || undefined, arrived);
         this.stats.handled++;
         this.stats.handledByTopic[d.m.topic] = (this.stats.handledByTopic[d.m.topic] ?? 0) + 1;
       } catch (err) {

@@ -1,6 +1,6 @@
 /**
  * Each stage's hop (StreamProcessor.inbound): for the events of the inputs it does not conflate,
- * the time from their creation (the envelope's `ts`) to the batch that brought them. Summed along
+ * the time from their append to the log (the message's timestamp) to the batch that brought them. Summed along
  * strategy → risk → execution → portfolio it shows where tick → fill time goes.
  */
 import { describe, expect, test } from "bun:test";
@@ -16,9 +16,9 @@ const TICKS = "market.ticks";
 const SIGNALS = "paper.signals.validated";
 
 let offset = 0;
-const message = (topic: string, e: AnyEnvelope): LogMessage => ({ topic, partition: 0, offset: offset++, key: e.key, value: Buffer.from(encodeEnvelope(e)), headers: {}, timestamp: Date.now() });
+const message = (topic: string, e: AnyEnvelope): LogMessage => ({ topic, partition: 0, offset: offset++, key: e.key, value: Buffer.from(encodeEnvelope(e)), headers: {}, timestamp: Date.parse(e.ts) });
 
-/** An event created `agoMs` before now. */
+/** An event created, and appended to the log, `agoMs` before now. */
 function aged<E extends AnyEnvelope>(e: E, agoMs: number): E {
   return { ...e, ts: new Date(Date.now() - agoMs).toISOString() };
 }

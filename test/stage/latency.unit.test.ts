@@ -79,9 +79,10 @@ describe("tick → fill latency", () => {
     }
   });
 
-  test("a start in the future counts as 0, a very old one as 60 s", () => {
+  test("a start in the future counts as 0, a very old one as 60 s, one over an hour old (a replayed file's time) not at all", () => {
     const w = new LatencyWindow(1);
     w.recordSince(wallMs() + 5_000);
+    w.recordSince(wallMs() - 90_000);
     w.recordSince(0);
     const s = w.rotate()!;
     expect(s.window_count).toBe(2);
