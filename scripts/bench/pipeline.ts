@@ -140,9 +140,7 @@ export async function startPipeline(mode: Mode, opts: BenchOptions, extraEnv: Re
         max_daily_loss: "100000000000.00",
       }),
     );
-    // The strategy stage reloads its table, and risk its limits, every second.
-    await gw.waitFor((l) => l.msg === "strategies reloaded" && Array.isArray(l.strategies) && l.strategies.length === 1 && l.strategies[0] === STRATEGY_ID, 10_000);
-    await sleep(1_500);
+    // Controls act from their 200 on: the next tick is traded by the new strategy under the new limits.
 
     let send: SendTicks;
     if (mode === "embedded") {

@@ -98,6 +98,8 @@ async function start(url: string) {
 
 const up = await needs("postgres");
 
+// Skipped only when PostgreSQL does not answer and REQUIRE_INFRA is unset: with REQUIRE_INFRA=1
+// (test:all, CI) `needs` fails a test instead.
 describe.if(up)("the risk stage's own state, on PostgreSQL", () => {
   let db: Awaited<ReturnType<typeof freshDatabaseUrl>>;
   let store: Store;
