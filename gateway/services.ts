@@ -21,6 +21,7 @@ import { DEFAULT_LIMITS, parseLimits } from "../src/risk/index.ts";
 import { compileStrategy } from "../src/strategies/index.ts";
 import type { Position } from "../src/portfolio/index.ts";
 import { readBuiltPositions, totalsOf } from "../src/portfolio/read-model.ts";
+import { strategyDefOf } from "../src/store/controls.ts";
 import { prepared } from "../src/store/db.ts";
 import { storeError } from "../src/store/errors.ts";
 import type { Store } from "../src/store/index.ts";
@@ -645,12 +646,7 @@ function checkStrategy(s: Pick<StrategyView, "id" | "kind" | "params">): void {
 
 function strategyView(r: Row): StrategyView {
   return {
-    id: String(r.id),
-    kind: String(r.kind),
-    params: r.params as Record<string, unknown>,
-    instruments: (r.instruments as string[]).map(Number),
-    brokers: r.brokers as Broker[],
-    enabled: Boolean(r.enabled),
+    ...strategyDefOf(r),
     created_at: r.created_at ? new Date(r.created_at as string).toISOString() : undefined,
     updated_at: r.updated_at ? new Date(r.updated_at as string).toISOString() : undefined,
   };

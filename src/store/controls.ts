@@ -60,14 +60,19 @@ export async function controlSeeds(sql: Sql, broker: Broker): Promise<{
   return {
     trading: t ? { state: t.state as TradingState, reason: (t.reason as string | null) ?? null } : undefined,
     limits: (l?.limits as Record<string, unknown> | undefined) ?? undefined,
-    strategies: rows.map((r) => ({
-      id: String(r.id),
-      kind: String(r.kind),
-      params: r.params as Record<string, unknown>,
-      instruments: (r.instruments as string[]).map(Number),
-      brokers: r.brokers as Broker[],
-      enabled: Boolean(r.enabled),
-    })),
+    strategies: rows.map(strategyDefOf),
+  };
+}
+
+/** A row of the strategies table (instruments selected as text[]: int8 exceeds 2^53) as a definition. */
+export function strategyDefOf(r: Record<string, unknown>): StrategyDef {
+  return {
+    id: String(r.id),
+    kind: String(r.kind),
+    params: r.params as Record<string, unknown>,
+    instruments: (r.instruments as string[]).map(Number),
+    brokers: r.brokers as Broker[],
+    enabled: Boolean(r.enabled),
   };
 }
 

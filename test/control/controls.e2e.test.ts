@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { apiClient, until } from "../support/api-client.ts";
+import { apiClient, orderOutcome, until } from "../support/api-client.ts";
 import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
 import { slowTests } from "../support/timeout.ts";
 
@@ -19,16 +19,6 @@ const ROUNDS = 20;
 
 type Api = ReturnType<typeof apiClient>;
 
-/** Places an order; waits until it is REJECTED or FILLED; returns it. */
-async function orderOutcome(api: Api, quantity: number): Promise<{ status: string; reason_code?: string }> {
-  const r = await api.post("/api/v1/orders", { broker: "paper", instrument_token: RELIANCE, side: "BUY", quantity, order_type: "MARKET" });
-  expect(r.status).toBe(202);
-  const id = r.body.order.order_id as string;
-  return until(`order ${id} to settle`, async () => {
-    const o = (await api.get(`/api/v1/orders/${id}`)).body.order;
-    return ["REJECTED", "FILLED", "FAILED", "CANCELLED"].includes(o?.status) ? o : undefined;
-  }, 10_000, 20);
-}
 
 /** Times a control call: the ms from the request to its 200. */
 async function timed(samples: number[], call: () => Promise<{ status: number }>): Promise<void> {
@@ -50,7 +40,7 @@ describe("controls take effect for the very next order (embedded, simulated feed
     api = apiClient(await gw.url(30_000), KEY);
     await until("the gateway to be ready", async () => (await api.get("/ready")).status === 200, 30_000);
     // The simulated feed's RELIANCE price, so a MARKET order can fill.
-    await until("a RELIANCE price", async () => (await orderOutcome(api, 1)).status === "FILLED", 20_000, 200);
+    await until("a RELIANCE price", async () => (await orderOutcome(api, { instrument_token: RELIANCE, quantity: 1 }, 10_000)).status === "FILLED", 20_000, 200);
     // Many orders a second here, with the seeded strategies trading too: the throttle is not under test.
     expect((await api.put("/api/v1/risk/paper/limits", { max_orders_per_second: 100_000 })).status).toBe(200);
   }, 60_000);
@@ -62,18 +52,18 @@ describe("controls take effect for the very next order (embedded, simulated feed
   test(`kill switch → an order at once → REJECTED TRADING_HALTED; ACTIVE → the next order judged normally; ${ROUNDS} times`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       await timed(samples, () => api.post("/api/v1/risk/paper/state", { state: "HALTED", reason: `round ${round}` }));
-      expect([round, await orderOutcome(api, 1)]).toMatchObject([round, { status: "REJECTED", reason_code: "TRADING_HALTED" }]);
+      expect([round, await orderOutcome(api, { instrument_token: RELIANCE, quantity: 1 }, 10_000)]).toMatchObject([round, { status: "REJECTED", reason_code: "TRADING_HALTED" }]);
       await timed(samples, () => api.post("/api/v1/risk/paper/state", { state: "ACTIVE" }));
-      expect([round, (await orderOutcome(api, 1)).status]).toEqual([round, "FILLED"]);
+      expect([round, (await orderOutcome(api, { instrument_token: RELIANCE, quantity: 1 }, 10_000)).status]).toEqual([round, "FILLED"]);
     }
   }, 120_000);
 
   test(`a lowered limit (1 unit) rejects an order for 5 at once; a raised one lets the next through; ${ROUNDS} times`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       await timed(samples, () => api.put("/api/v1/risk/paper/limits", { max_order_quantity: 1 }));
-      expect([round, await orderOutcome(api, 5)]).toMatchObject([round, { status: "REJECTED", reason_code: "MAX_QUANTITY" }]);
+      expect([round, await orderOutcome(api, { instrument_token: RELIANCE, quantity: 5 }, 10_000)]).toMatchObject([round, { status: "REJECTED", reason_code: "MAX_QUANTITY" }]);
       await timed(samples, () => api.put("/api/v1/risk/paper/limits", { max_order_quantity: 1000 }));
-      expect([round, (await orderOutcome(api, 5)).status]).toEqual([round, "FILLED"]);
+      expect([round, (await orderOutcome(api, { instrument_token: RELIANCE, quantity: 5 }, 10_000)).status]).toEqual([round, "FILLED"]);
     }
   }, 120_000);
 });

@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { ControlReader } from "../../src/control/index.ts";
 import { KafkaLog } from "../../src/log/kafka.ts";
-import { apiClient, until } from "../support/api-client.ts";
+import { apiClient, orderOutcome, until } from "../support/api-client.ts";
 import { freshDatabaseUrl } from "../support/fresh-db.ts";
 import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
 import { infra, needs } from "../support/infra.ts";
@@ -18,19 +18,10 @@ slowTests();
 const KEY = "ap_two_gateways_controls_0123456789";
 const RELIANCE = 738561;
 const ROUNDS = 20;
-const up = (await needs("kafka")) && (await needs("redis")) && (await needs("postgres"));
 
 type Api = ReturnType<typeof apiClient>;
+const up = (await needs("kafka")) && (await needs("redis")) && (await needs("postgres"));
 
-async function orderOutcome(api: Api, quantity: number): Promise<{ status: string; reason_code?: string }> {
-  const r = await api.post("/api/v1/orders", { broker: "paper", instrument_token: RELIANCE, side: "BUY", quantity, order_type: "MARKET" });
-  expect(r.status).toBe(202);
-  const id = r.body.order.order_id as string;
-  return until(`order ${id} to settle`, async () => {
-    const o = (await api.get(`/api/v1/orders/${id}`)).body.order;
-    return ["REJECTED", "FILLED", "FAILED", "CANCELLED"].includes(o?.status) ? o : undefined;
-  }, 15_000, 20);
-}
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
@@ -63,19 +54,19 @@ if (up) {
         await until("both processes to share every stage", async () => (await sharing(api1!)) && (await sharing(api2)), 90_000, 250);
         await timed(() => api1!.post("/api/v1/risk/paper/state", { state: "ACTIVE" }));
         await timed(() => api1!.put("/api/v1/risk/paper/limits", { max_orders_per_second: 100_000, max_order_quantity: 1000 }));
-        await until("a RELIANCE price", async () => (await orderOutcome(api2, 1)).status === "FILLED", 30_000, 250);
+        await until("a RELIANCE price", async () => (await orderOutcome(api2, { instrument_token: RELIANCE, quantity: 1 }, 15_000)).status === "FILLED", 30_000, 250);
 
         for (let round = 0; round < ROUNDS; round++) {
           await timed(() => api1!.post("/api/v1/risk/paper/state", { state: "HALTED", reason: `round ${round}` }));
-          expect([round, await orderOutcome(api2, 1)]).toMatchObject([round, { status: "REJECTED", reason_code: "TRADING_HALTED" }]);
+          expect([round, await orderOutcome(api2, { instrument_token: RELIANCE, quantity: 1 }, 15_000)]).toMatchObject([round, { status: "REJECTED", reason_code: "TRADING_HALTED" }]);
           await timed(() => api2.post("/api/v1/risk/paper/state", { state: "ACTIVE" }));
-          expect([round, (await orderOutcome(api1!, 1)).status]).toEqual([round, "FILLED"]);
+          expect([round, (await orderOutcome(api1!, { instrument_token: RELIANCE, quantity: 1 }, 15_000)).status]).toEqual([round, "FILLED"]);
         }
         for (let round = 0; round < ROUNDS; round++) {
           await timed(() => api1!.put("/api/v1/risk/paper/limits", { max_order_quantity: 1 }));
-          expect([round, await orderOutcome(api2, 5)]).toMatchObject([round, { status: "REJECTED", reason_code: "MAX_QUANTITY" }]);
+          expect([round, await orderOutcome(api2, { instrument_token: RELIANCE, quantity: 5 }, 15_000)]).toMatchObject([round, { status: "REJECTED", reason_code: "MAX_QUANTITY" }]);
           await timed(() => api2.put("/api/v1/risk/paper/limits", { max_order_quantity: 1000 }));
-          expect([round, (await orderOutcome(api1!, 5)).status]).toEqual([round, "FILLED"]);
+          expect([round, (await orderOutcome(api1!, { instrument_token: RELIANCE, quantity: 5 }, 15_000)).status]).toEqual([round, "FILLED"]);
         }
         // Both processes project the same topic: their REST reads agree.
         const risk1 = (await api1.get("/api/v1/risk/paper/limits")).body;
