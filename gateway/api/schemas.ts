@@ -303,8 +303,7 @@ export const strategyListResponse = z.object({ strategies: z.array(strategyOut) 
 
 // ---------------------------------------------------------------- risk
 
-/** Limits that are money: paise inside, decimal strings at the edge. */
-export const MONEY_LIMITS: ReadonlySet<string> = new Set(["max_order_notional", "max_daily_loss"]);
+export { MONEY_LIMITS } from "../../src/risk/limits.ts";
 
 const fraction = z.number("must be a number").min(0, "must be a fraction from 0 to 1").max(1, "must be a fraction from 0 to 1");
 

@@ -4,7 +4,7 @@
  */
 import type { Instrument } from "../../src/market/instruments.ts";
 import { toRupees, type Paise } from "../../src/money.ts";
-import { MONEY_LIMITS } from "./schemas.ts";
+import { limitsAtEdge } from "../../src/risk/limits.ts";
 import type { OrderEventView, OrderView, PortfolioView, PositionView, RiskView, TradeView } from "./services.ts";
 
 const opt = (p: Paise | undefined): string | undefined => (p === undefined ? undefined : toRupees(p));
@@ -91,9 +91,7 @@ export const tradeJson = (t: TradeView) => ({ ...t, price: toRupees(t.price), fe
  * riskJson(view).limits; // { max_daily_loss: "50000.00", price_band_fraction: 0.05, … }
  */
 export function riskJson(r: RiskView) {
-  const limits: Record<string, string | number> = {};
-  for (const [k, v] of Object.entries(r.limits)) limits[k] = MONEY_LIMITS.has(k) ? toRupees(v) : v;
-  return { ...r, limits };
+  return { ...r, limits: limitsAtEdge(r.limits) };
 }
 
 /** An instrument with tick size and reference price as decimal strings. */

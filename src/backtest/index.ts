@@ -16,7 +16,7 @@ import type { Logger } from "../logger.ts";
 import { readInstruments, upsertInstruments } from "../market/master.ts";
 import { instruments, type Instrument } from "../market/instruments.ts";
 import { toRupees } from "../money.ts";
-import { DEFAULT_LIMITS, type RiskLimits } from "../risk/limits.ts";
+import { DEFAULT_LIMITS, limitsAtEdge, type RiskLimits } from "../risk/limits.ts";
 import { sqlDb } from "../store/db.ts";
 import { overPort } from "../store/pglite-port.ts";
 import { openStore, type Store } from "../store/index.ts";
@@ -133,7 +133,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       input: { file: basename(o.file), format: input.format, sha256: input.digest, ticks: results.ticks, first_ts: iso(results.firstAt), last_ts: iso(results.lastAt) },
       settings: {
         starting_cash: toRupees(cash),
-        limits: limits ?? DEFAULT_LIMITS,
+        limits: limitsAtEdge(limits ?? DEFAULT_LIMITS),
         limits_source: limits ? "--limits" : "defaults",
         strategies: running.map((s) => ({ id: s.id, kind: s.kind, params: s.params, instruments: s.instruments, brokers: s.brokers })),
         strategies_source: strategies ? "--strategies" : "the embedded gateway's seeds",

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseLimits, RiskLimitsError, type RiskLimits } from "../risk/limits.ts";
+import { parseLimitsAtEdge, RiskLimitsError, type RiskLimits } from "../risk/limits.ts";
 import type { StrategyInput } from "../store/strategies.ts";
 import { StrategyConfigError, StrategyRouter, type StrategyRow } from "../strategies/index.ts";
 import { toPaise } from "../money.ts";
@@ -101,7 +101,7 @@ export function readLimits(path: string): RiskLimits {
   const raw = readJson(path, "--limits");
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new BacktestInputError(`--limits ${path}: must be a JSON object of limits`);
   try {
-    return parseLimits(raw);
+    return parseLimitsAtEdge(raw as Record<string, unknown>);
   } catch (err) {
     if (err instanceof RiskLimitsError) throw new BacktestInputError(`--limits ${path}: ${err.message}`);
     throw err;

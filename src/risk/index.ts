@@ -9,7 +9,7 @@ export type { FillApplied, LimitsChanged, PnlUpdated, RiskEvent, SignalValidated
 export { evolve, evolveInPlace, rollDay } from "./evolve.ts";
 export { expiredSignal, SEND_TIMEOUT } from "./expiry.ts";
 export { advance, emptyFold, foldFill, foldTick, foldValidated, restore, rowOf, type LogPosition, type RiskBookRow, type RiskFold } from "./fold.ts";
-export { DEFAULT_LIMITS, RiskLimitsError, parseLimits, riskLimitsSchema, type RiskLimits } from "./limits.ts";
+export { DEFAULT_LIMITS, MONEY_LIMITS, RiskLimitsError, limitsAtEdge, parseLimits, parseLimitsAtEdge, riskLimitsSchema, type RiskLimits } from "./limits.ts";
 export { REASON_CODES, STRATEGY_REASON_CODES, type ReasonCode, type StrategyReasonCode } from "./reasons.ts";
 export { reduces, type RiskSignal } from "./rules.ts";
 export { RATE_WINDOW_MS, TRADING_STATES, dayPnl, initialRiskState, strategyPositionKey, type RiskState, type TradingState } from "./state.ts";

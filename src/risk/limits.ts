@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { AlphaError, type Problem } from "../errors.ts";
+import { toPaise, toRupees } from "../money.ts";
 import { problemsOf } from "./problems.ts";
 
 const count = z.number("must be a number").int("must be a whole number").min(0, "must not be negative");
@@ -83,4 +84,50 @@ export function parseLimits(input: unknown, base: RiskLimits = DEFAULT_LIMITS): 
   const parsed = riskLimitsSchema.safeParse(merged, { reportInput: true });
   if (!parsed.success) throw new RiskLimitsError(problemsOf(parsed.error.issues));
   return parsed.data;
+}
+
+/** Limits that are money: paise inside, decimal strings at the edge. */
+export const MONEY_LIMITS: ReadonlySet<string> = new Set(["max_order_notional", "max_daily_loss"]);
+
+/**
+ * Limits as the API shows them: money as decimal rupee strings, counts and fractions as numbers.
+ *
+ * @example
+ * limitsAtEdge(DEFAULT_LIMITS).max_daily_loss; // "50000.00"
+ */
+export function limitsAtEdge(limits: Readonly<Record<string, number>>): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(limits)) out[k] = MONEY_LIMITS.has(k) ? toRupees(v) : v;
+  return out;
+}
+
+/**
+ * Limits written as the API takes them (money as decimal rupee strings) in paise, over `base`,
+ * validated; a {@link RiskLimitsError} names every bad field.
+ *
+ * @example
+ * parseLimitsAtEdge({ max_daily_loss: "25000.00" }).max_daily_loss; // 25_000_00
+ */
+export function parseLimitsAtEdge(input: Record<string, unknown>, base: RiskLimits = DEFAULT_LIMITS): RiskLimits {
+  const problems: Problem[] = [];
+  const inPaise: Record<string, unknown> = { ...input };
+  for (const k of MONEY_LIMITS) {
+    if (!(k in input)) continue;
+    const v = input[k];
+    try {
+      if (typeof v !== "string") throw new Error();
+      inPaise[k] = toPaise(v);
+    } catch {
+      problems.push({ path: k, message: `must be rupees as a decimal string with at most 2 decimals (e.g. "50000.00"), got ${JSON.stringify(v)}` });
+      delete inPaise[k];
+    }
+  }
+  try {
+    const limits = parseLimits(inPaise, base);
+    if (problems.length === 0) return limits;
+  } catch (err) {
+    if (!(err instanceof RiskLimitsError)) throw err;
+    problems.push(...err.problems);
+  }
+  throw new RiskLimitsError(problems);
 }

@@ -156,10 +156,10 @@ describe("the CLI", () => {
     expect(r.stderr.toString()).toContain(`backtest: ${file}:3: last_price: "1290.456" is not a price in rupees with at most 2 decimals`);
     expect(existsSync(out)).toBe(false);
     const limits = join(dir, "bad-limits.json");
-    writeFileSync(limits, JSON.stringify({ max_order_quantity: -1, nonsense: 1 }));
+    writeFileSync(limits, JSON.stringify({ max_order_quantity: -1, nonsense: 1, max_daily_loss: 5000 }));
     const l = cli([file, "--limits", limits, "--out", out]);
     expect(l.exitCode).toBe(2);
-    expect(l.stderr.toString()).toMatch(/--limits [\s\S]*max_order_quantity: must not be negative[\s\S]*nonsense: is not a known limit/);
+    expect(l.stderr.toString()).toMatch(/--limits [\s\S]*max_daily_loss: must be rupees as a decimal string[\s\S]*max_order_quantity: must not be negative[\s\S]*nonsense: is not a known limit/);
     expect(cli([file, "--cash", "12.345"]).exitCode).toBe(2);
     expect(existsSync(out)).toBe(false);
   });

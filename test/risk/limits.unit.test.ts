@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { DEFAULT_LIMITS, RiskLimitsError, parseLimits } from "../../src/risk/index.ts";
+import { DEFAULT_LIMITS, RiskLimitsError, limitsAtEdge, parseLimits, parseLimitsAtEdge } from "../../src/risk/index.ts";
 
 const problemsOf = (input: unknown) => {
   try {
@@ -42,4 +42,18 @@ test("every bad field is listed in one error: fractions of paise, strings, unkno
 
 test("not an object at all", () => {
   expect(problemsOf(null)[0]!.path).toBe("(root)");
+});
+
+test("at the edge, money limits are decimal rupee strings both ways, exact to the paisa; a number there is refused with the rest", () => {
+  const l = parseLimitsAtEdge({ max_daily_loss: "25000.05", max_order_quantity: 10 });
+  expect(l.max_daily_loss).toBe(25_000_05);
+  expect(l.max_order_quantity).toBe(10);
+  expect(limitsAtEdge(l)).toMatchObject({ max_daily_loss: "25000.05", max_order_notional: "1000000.00", max_order_quantity: 10 });
+  try {
+    parseLimitsAtEdge({ max_daily_loss: 5000, max_order_notional: "1.005", max_order_quantity: -1 });
+    throw new Error("accepted");
+  } catch (err) {
+    expect(err).toBeInstanceOf(RiskLimitsError);
+    expect((err as RiskLimitsError).problems.map((p) => p.path).sort()).toEqual(["max_daily_loss", "max_order_notional", "max_order_quantity"]);
+  }
 });
