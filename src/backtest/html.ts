@@ -53,11 +53,13 @@ for (const k of pick) rows.push([k, report.total[k], ...Object.values(report.str
 document.getElementById("summary").innerHTML = rows.map((r, i) => "<tr>" + r.map((c) => (i === 0 ? "<th>" : "<td>") + String(c ?? "—").replace(/[&<>]/g, "") + (i === 0 ? "</th>" : "</td>")).join("") + "</tr>").join("");
 const rupees = (a) => a.map((v) => (v === null ? null : v / 100));
 const width = Math.max(600, window.innerWidth - 40);
+// Room for Indian-grouped rupees (10,00,000) on the y axis.
+const yAxis = { size: 96, values: (u, vals) => vals.map((v) => v.toLocaleString("en-IN")) };
 const marker = (stroke, fill) => ({ stroke, fill, width: 0, points: { show: true, size: 9, stroke, fill } , paths: () => null });
-new uPlot({ title: "Equity (₹), fills marked", width, height: 360, scales: { x: { time: true } },
+new uPlot({ title: "Equity (₹), fills marked", width, height: 360, scales: { x: { time: true } }, axes: [{}, yAxis],
   series: [{}, { label: "equity", stroke: "#2563eb", width: 1.5 }, { label: "buy", ...marker("#16a34a", "#16a34a") }, { label: "sell", ...marker("#dc2626", "#dc2626") }] },
   [d.t, rupees(d.equity), rupees(d.buys), rupees(d.sells)], document.getElementById("equity"));
-new uPlot({ title: "Drawdown from the peak (₹)", width, height: 200, scales: { x: { time: true } },
+new uPlot({ title: "Drawdown from the peak (₹)", width, height: 200, scales: { x: { time: true } }, axes: [{}, yAxis],
   series: [{}, { label: "drawdown", stroke: "#b91c1c", fill: "rgba(185,28,28,0.15)", width: 1 }] },
   [d.t, rupees(d.drawdown)], document.getElementById("drawdown"));
 </script>
