@@ -460,6 +460,8 @@ async function installMissing() {
     [!Bun.which("mvn"), "maven"],
     [!pgBin(), "postgresql"],
     [!Bun.which("redis-server"), "redis-server"],
+    // The browser tests' browser: Debian's, never a downloaded build.
+    [!Bun.which("chromium"), "chromium"],
   ];
   const packages = needs.filter(([missing]) => missing).map(([, pkg]) => pkg);
   if (packages.length === 0) return;

@@ -144,6 +144,30 @@ describe("the report on a hand-checked file", () => {
   });
 });
 
+// Chromium comes from Debian's packages (`bun run infra:up` installs it). Without it the test is
+// skipped only when REQUIRE_INFRA is unset; with REQUIRE_INFRA=1 (test:all, CI) a failing test stands in.
+const chromium = Bun.which("chromium");
+if (!chromium && process.env.REQUIRE_INFRA === "1") test("chromium is installed (REQUIRE_INFRA=1)", () => expect(chromium).toBeTruthy());
+describe.if(Boolean(chromium))("report.html in a browser", () => {
+  test("Chromium, with no network, draws the equity and drawdown charts and a row per figure, with no page error", async () => {
+    const file = join(dir, "browser.jsonl");
+    const out = join(dir, "browser-out");
+    writeFileSync(file, walk(1_200));
+    await runBacktest({ file, out });
+    const run = Bun.spawnSync(
+      [chromium!, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--proxy-server=127.0.0.1:9", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=2000", "--dump-dom", `file://${join(out, "report.html")}`],
+      { stdout: "pipe", stderr: "pipe", timeout: 60_000 },
+    );
+    const dom = run.stdout.toString();
+    // uPlot drew both charts (a canvas each) with their legends, and the summary table is filled.
+    expect((dom.match(/<canvas/g) ?? []).length).toBe(2);
+    expect(dom).toContain("Equity (₹), fills marked");
+    expect(dom).toContain("Drawdown from the peak (₹)");
+    expect(dom).toMatch(/<td>net_pnl<\/td>/);
+    expect(run.stderr.toString()).not.toMatch(/Uncaught|SyntaxError|TypeError/);
+  });
+});
+
 describe("the CLI", () => {
   const cli = (args: string[]) => Bun.spawnSync([process.execPath, "scripts/backtest.ts", ...args], { cwd: root, stdout: "pipe", stderr: "pipe" });
 
