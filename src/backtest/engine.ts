@@ -228,6 +228,8 @@ export async function buildPipeline(r: { config: Config; logger: Logger; log: Lo
   /** Whether a stage would not conflate this tick now (it must see it before anything else). */
   const urgent = (key: string) => later.some((b) => b.stage.conflate?.when && !b.stage.conflate.when(key));
 
+  /** The earliest due time (NaN before the first tick): a tick before it skips runDue. */
+  let nextDue = NaN;
   async function runDue(atMs: number): Promise<void> {
     for (const p of periodic) {
       if (Number.isNaN(p.due)) p.due = atMs + p.ms;
@@ -237,6 +239,7 @@ export async function buildPipeline(r: { config: Config; logger: Logger; log: Lo
         p.due += p.ms * Math.max(1, Math.ceil((atMs - p.due + 1) / p.ms));
       }
     }
+    nextDue = Math.min(...periodic.map((p) => p.due));
   }
 
   return {
@@ -246,7 +249,7 @@ export async function buildPipeline(r: { config: Config; logger: Logger; log: Lo
         const t = ticks[i]!;
         const e = replayEnvelope(t.tick, t.id) as AnyEnvelope;
         const at = Date.parse(e.ts);
-        if (periodic.length > 0) await runDue(at);
+        if (periodic.length > 0 && !(at < nextDue)) await runDue(at);
         observer.tick(t, at);
         const d: Delivery = { e, m: message(TICKS, e, at), at };
         const out: Sent[] = [];
