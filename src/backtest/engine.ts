@@ -121,6 +121,12 @@ export async function buildPipeline(r: { config: Config; logger: Logger; log: Lo
   const logger = r.logger;
 
   let observer: Observer;
+  /** The last waiting batch's superseded ticks: every later stage is given the same batch. */
+  let lastSkip: { of: readonly Delivery[]; skip: Uint8Array } | undefined;
+  const supersededIn = (deliveries: readonly Delivery[]) => {
+    if (lastSkip?.of !== deliveries) lastSkip = { of: deliveries, skip: superseded(deliveries) };
+    return lastSkip.skip;
+  };
   /** The later stages' ticks, waiting. */
   let waiting: Delivery[] = [];
   /** The stages that had a batch since their last afterSend. */
@@ -136,7 +142,7 @@ export async function buildPipeline(r: { config: Config; logger: Logger; log: Lo
       const p = s.onBatch(b.consumer);
       if (p) await p;
     }
-    const skip = deliveries.length > 1 && s.conflate?.topics.includes(TICKS) ? superseded(deliveries) : undefined;
+    const skip = deliveries.length > 1 && s.conflate?.topics.includes(TICKS) ? supersededIn(deliveries) : undefined;
     const when = s.conflate?.when;
     const produced: Sent[] = [];
     for (let i = 0; i < deliveries.length; i++) {
@@ -245,10 +251,16 @@ export async function buildPipeline(r: { config: Config; logger: Logger; log: Lo
   return {
     async run(ticks, obs, progress) {
       observer = obs;
+      // The ticks of one instant carry the same time: parsed once.
+      let lastTs = "";
+      let at = Number.NaN;
       for (let i = 0; i < ticks.length; i++) {
         const t = ticks[i]!;
         const e = replayEnvelope(t.tick, t.id) as AnyEnvelope;
-        const at = Date.parse(e.ts);
+        if (e.ts !== lastTs) {
+          at = Date.parse(e.ts);
+          lastTs = e.ts;
+        }
         if (periodic.length > 0 && !(at < nextDue)) await runDue(at);
         observer.tick(t, at);
         const d: Delivery = { e, m: message(TICKS, e, at), at };
