@@ -41,5 +41,12 @@ export function mulDivRound(a: number, b: number, c: number): number {
   return toSafe(num < 0n ? -mag : mag, "proportional share");
 }
 
-/** a × b, exactly, as a safe integer. */
-export const mul = (a: number, b: number, what: string): number => toSafe(BigInt(a) * BigInt(b), what);
+/**
+ * a × b, exactly, as a safe integer. A double product that is a safe integer is exact (a product
+ * past 2^53 never rounds below it), so BigInt is taken only near the edge; `|| 0` keeps -0 out.
+ */
+export function mul(a: number, b: number, what: string): number {
+  const p = a * b;
+  if (Number.isSafeInteger(p) && Number.isSafeInteger(a) && Number.isSafeInteger(b)) return p || 0;
+  return toSafe(BigInt(a) * BigInt(b), what);
+}

@@ -10,10 +10,25 @@ import type { Envelope } from "./envelope.ts";
  * day forward or expire orders.
  */
 export function tickTimeMs(e: Envelope<"market.tick">): number {
-  const published = Date.parse(e.ts);
-  const exchange = e.data.exchange_ts ? Date.parse(e.data.exchange_ts) : Number.NaN;
+  const published = parsePublished(e.ts);
+  const exchange = e.data.exchange_ts ? parseExchange(e.data.exchange_ts) : Number.NaN;
   return Number.isFinite(exchange) && exchange < published ? exchange : published;
 }
+
+/** Date.parse remembering its last text: the ticks of one instant carry the same times. */
+function lastParsed(): (text: string) => number {
+  let last: string | undefined;
+  let ms = Number.NaN;
+  return (text) => {
+    if (text !== last) {
+      ms = Date.parse(text);
+      last = text;
+    }
+    return ms;
+  };
+}
+const parsePublished = lastParsed();
+const parseExchange = lastParsed();
 
 /**
  * {@link tickTimeMs} as UTC with milliseconds.
@@ -23,5 +38,5 @@ export function tickTimeMs(e: Envelope<"market.tick">): number {
  */
 export function tickTime(e: Envelope<"market.tick">): string {
   const ms = tickTimeMs(e);
-  return ms === Date.parse(e.ts) ? e.ts : new Date(ms).toISOString();
+  return ms === parsePublished(e.ts) ? e.ts : new Date(ms).toISOString();
 }

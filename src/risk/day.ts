@@ -9,9 +9,18 @@ const IST_OFFSET_MS = (5 * 60 + 30) * 60_000;
  * istDay(Date.parse("2025-01-06T18:29:59.999Z")); // "2025-01-06"
  * istDay(Date.parse("2025-01-06T18:30:00.000Z")); // "2025-01-07"
  */
-export const istDay = (ms: number): string => new Date(ms + IST_OFFSET_MS).toISOString().slice(0, 10);
+export function istDay(ms: number): string {
+  if (ms >= dayStart && ms < dayStart + DAY_MS) return dayText;
+  const text = new Date(ms + IST_OFFSET_MS).toISOString().slice(0, 10);
+  dayStart = istDayEnd(ms) - DAY_MS;
+  dayText = text;
+  return text;
+}
 
 const DAY_MS = 86_400_000;
+// The last day formatted: the tick path asks for the same day again and again.
+let dayStart = Number.NaN;
+let dayText = "";
 
 /**
  * The first instant (epoch ms) of the IST day after the one `ms` falls in: an event at or after it

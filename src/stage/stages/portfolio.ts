@@ -20,7 +20,7 @@ import type { Broker } from "../../config.ts";
 import { ENVELOPE_VERSION, type AnyEnvelope, type Envelope } from "../../events/envelope.ts";
 import { derivedId } from "../../events/ids.ts";
 import type { PayloadOf } from "../../events/payloads.ts";
-import { tickTime } from "../../events/time.ts";
+import { tickTimeMs } from "../../events/time.ts";
 import type { Consumer } from "../../log/port.ts";
 import { evolveInPlace, initialPortfolio, mark, markInPlace, positionKey, rebuild, type PortfolioState } from "../../portfolio/index.ts";
 import { positionsBuiltKey, positionsKey, portfolioTotals } from "../../portfolio/read-model.ts";
@@ -293,7 +293,7 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
         // latest window seen counts) publishes the snapshot at the latest boundary crossed; the
         // first tick after a start only sets the window (a quiet gap gives one snapshot, not one
         // per empty window).
-        const w = Math.floor(Date.parse(tickTime(e)) / SNAPSHOT_EVERY_MS);
+        const w = Math.floor(tickTimeMs(e) / SNAPSHOT_EVERY_MS);
         if (snapshotWindow === undefined || w <= snapshotWindow || ownsSnapshot.size === 0) {
           if (snapshotWindow === undefined || w > snapshotWindow) snapshotWindow = w;
           markTick(e);
