@@ -34,6 +34,7 @@ beforeAll(async () => {
 afterAll(() => store?.close());
 beforeEach(async () => {
   await store.sql`delete from exec_books`;
+  await store.sql`delete from stage_prices`;
 });
 const savedBooks = () => loadBooks<{ order: { order_id: string } }, unknown>(sqlDb(store.sql), "paper");
 
@@ -200,20 +201,28 @@ describe("execution stage: event time, and nothing but the log", () => {
     expect(b.sent.map((m) => m.value.toString())).toEqual(a.sent.map((m) => m.value.toString()));
   });
 
-  test("after a restart it reads no price from the cache: a MARKET order before the next tick is rejected NO_MARKET_PRICE, and fills after it", async () => {
+  test("after a restart it takes only its own saved prices, never the cache's: with none saved, a MARKET order before the next tick is rejected NO_MARKET_PRICE, and fills after it", async () => {
     const first = await start(new MemoryCache());
     await first.processor.processBatch([tickAt(100_500, T_TRADE, T_PUBLISHED)]);
     // What an older portfolio left in the cache: a last price execution must not take.
     const { cache, keys } = recording(new MemoryCache());
-    await cache.hset("market:last", { [String(RELIANCE)]: "100500" });
+    await cache.hset("market:last", { [String(RELIANCE)]: "90000" });
     keys.length = 0;
+    // Its own price, saved by its first life, fills the order: not the cache's.
     const second = await start(cache);
     await second.processor.processBatch([signal("ev5", T_SIGNAL, { order_type: "MARKET" })]);
-    const [rejected] = second.events();
+    const filled = second.events().find((e) => e.type === "order.filled");
+    expect((filled?.data as { fill_price: number } | undefined)?.fill_price).toBeGreaterThanOrEqual(100_500);
+    // With no saved price: missing, never zero, until its next tick.
+    await store.sql`delete from stage_prices`;
+    keys.length = 0;
+    const third = await start(cache);
+    await third.processor.processBatch([signal("ev7", T_SIGNAL, { order_type: "MARKET" })]);
+    const [rejected] = third.events();
     expect(rejected!.type).toBe("order.rejected");
     expect((rejected!.data as { reason_code: string }).reason_code).toBe("NO_MARKET_PRICE");
-    await second.processor.processBatch([tickAt(100_600, T_TRADE, T_PUBLISHED), signal("ev6", T_SIGNAL, { order_type: "MARKET" })]);
-    expect(second.types()).toEqual(["order.rejected", "order.submitted", "order.filled"]);
+    await third.processor.processBatch([tickAt(100_600, T_TRADE, T_PUBLISHED), signal("ev6", T_SIGNAL, { order_type: "MARKET" })]);
+    expect(third.types()).toEqual(["order.rejected", "order.submitted", "order.filled"]);
     // The only key it asked the cache for is its own, from before its books moved to the store.
     expect([...new Set(keys)]).toEqual(["paper:exec:book"]);
   });

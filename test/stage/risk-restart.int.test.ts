@@ -149,9 +149,10 @@ describe.if(up)("the risk stage's own state, on PostgreSQL", () => {
     await risk.stage.onBatch!(owning([0, 1, 2, 3, 4, 5].filter((p) => p !== reliances)));
     await risk.batch([message("market.ticks", "market.tick", { instrument_token: TCS, last_price: 4_000_00, exchange_ts: iso(T0 + 9_000), feed: "test" }, T0 + 9_000)]);
     expect(await dayLoss("x1", T0 + 9_001)).toBe("day P&L ₹0.00, limit -₹1000.00");
-    // It comes back, and with it the saved position at its last mark (₹1,285 against ₹1,290 bought).
+    // It comes back, and with it the saved position, marked at the last price the stage saved
+    // (₹1,279, the first test's last tick, against ₹1,290 bought: ₹-1,100).
     await risk.stage.onBatch!(owning([0, 1, 2, 3, 4, 5]));
-    expect(await dayLoss("x2", T0 + 9_002)).toBe("day P&L ₹-500.00, limit -₹1000.00");
+    expect(await dayLoss("x2", T0 + 9_002)).toBe("day P&L ₹-1100.00, limit -₹1000.00: breached");
     await risk.close();
   });
 

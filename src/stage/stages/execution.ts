@@ -21,7 +21,7 @@ import type { Broker } from "../../config.ts";
 import type { AnyEnvelope, Envelope } from "../../events/envelope.ts";
 import type { PayloadOf } from "../../events/payloads.ts";
 import { derivedId } from "../../events/ids.ts";
-import { tickTime } from "../../events/time.ts";
+import { tickTime, tickTimeMs } from "../../events/time.ts";
 import { emptyExchangeState, PaperExchange, type ExchangeEvent, type ExchangeState } from "../../execution/index.ts";
 import type { Consumer, LogMessage } from "../../log/port.ts";
 import { brokerOfTopic, topicName, type TopicId } from "../../topics.ts";
@@ -32,6 +32,7 @@ import { orderEvent, type Lineage } from "./envelopes.ts";
 import { KiteVenue } from "../../kite/venue.ts";
 import { kiteClient } from "../../kite/connect.ts";
 import { loadBooks, saveBooks, type SavedBook } from "../../store/exec-books.ts";
+import { StagePrices } from "../../store/stage-prices.ts";
 
 const TOPIC_OF: Record<string, TopicId> = {
   "order.submitted": "ordersSubmitted",
@@ -60,14 +61,18 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
   /** Each instrument's book as last saved (JSON): a tick that changed nothing writes nothing. */
   const savedJson = new Map<string, string>();
   let owned: string | undefined;
+  // Its own last prices, saved about once a second of tick time (src/store/stage-prices.ts).
+  const prices = new StagePrices(ctx.db, "execution");
 
   async function load(): Promise<void> {
-    state = emptyExchangeState();
+    // The prices of its own ticks stay: they are the latest it knows.
+    state = { ...emptyExchangeState(), last: state.last };
     lineage.clear();
     savedJson.clear();
     if (!brokers.includes("paper")) return;
-    // No last prices: they are missing, never zero, until the next ticks (a MARKET order before
-    // its instrument's next tick is rejected NO_MARKET_PRICE).
+    // Then the saved ones of instruments it has no tick of (taken over, or a restart). One never
+    // saved is missing, never zero: a MARKET order is rejected NO_MARKET_PRICE until a tick.
+    for (const [token, price] of await prices.load()) state.last[String(token)] = { price, available: null };
     const books = await loadBooks<OpenOrders[number], Lineage>(ctx.db, "paper");
     for (const b of books.length > 0 ? books : await carryOver()) {
       const token = String(b.token);
@@ -191,6 +196,7 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
     // a crash in between, hold orders whose events were never sent, and the redelivered signal
     // would find its order known and emit nothing.
     async afterSend() {
+      await prices.saveIfDue();
       if (dirty.size === 0) return;
       const changed: Array<{ token: string; json: string }> = [];
       for (const token of dirty) {
@@ -213,6 +219,7 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
         const token = String(e.data.instrument_token);
         const hadOrders = (state.book[token]?.length ?? 0) > 0;
         const now = tickTime(e);
+        prices.set(e.data.instrument_token, e.data.last_price, tickTimeMs(e));
         const r = exchange.onTick(state, e.data, now);
         state = r.state;
         if (hadOrders || r.events.length > 0) dirty.add(token);

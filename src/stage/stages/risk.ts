@@ -36,6 +36,7 @@ import {
   type TradingState,
 } from "../../risk/index.ts";
 import { loadRiskBooks, saveRiskBooks } from "../../store/risk-books.ts";
+import { StagePrices } from "../../store/stage-prices.ts";
 import { partitionFor } from "../../log/partitioner.ts";
 import { topicName, brokerOfTopic, TOPIC_TABLE } from "../../topics.ts";
 import type { Consumer, LogMessage } from "../../log/port.ts";
@@ -152,8 +153,9 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
 function riskFold(ctx: StageContext, state: Map<Broker, RiskState>) {
   const brokers = ctx.config.activeBrokers;
   const folds = new Map<Broker, RiskFold>(brokers.map((b) => [b, emptyFold(b)]));
-  // Last prices from the ticks this stage consumed, no one else's: unknown until the first one.
-  const prices = new Map<number, Paise>();
+  // Last prices from the ticks this stage consumed, no one else's, saved in its own rows so that an
+  // instrument it takes over (a restart, a rebalance) has its price before the next tick.
+  const prices = new StagePrices(ctx.db, "risk");
   let owned: string | undefined;
 
   /** Loads the rows of the instruments whose partitions `consumer` owns (all of them before the first batch). */
@@ -169,7 +171,10 @@ function riskFold(ctx: StageContext, state: Map<Broker, RiskState>) {
       const r = restore(b, rows, state.get(b)!);
       // The clock and the prices of the instruments kept are still the latest (ticks are not saved).
       r.fold.clock = Math.max(r.fold.clock, folds.get(b)!.clock);
-      for (const [token, price] of prices) r.state = foldTick(r.fold, r.state, token, price, r.fold.clock);
+      // Marked at the latest prices it knows: its own ticks', else those it saved (once a second
+      // of tick time, so newer than the rows' marks, which are saved with fills and signals).
+      if (owned === undefined) await prices.load();
+      for (const [token, price] of prices.entries()) r.state = foldTick(r.fold, r.state, token, price, r.fold.clock);
       folds.set(b, r.fold);
       state.set(b, r.state);
     }
@@ -183,6 +188,7 @@ function riskFold(ctx: StageContext, state: Map<Broker, RiskState>) {
       // Cleared after the write: a failed one is retried whole.
       fold.dirty.clear();
     }
+    await prices.saveIfDue();
   }
 
   return {
@@ -191,8 +197,9 @@ function riskFold(ctx: StageContext, state: Map<Broker, RiskState>) {
     onAssignment,
     save,
     onTick(b: Broker, e: Envelope<"market.tick">): void {
-      prices.set(e.data.instrument_token, e.data.last_price);
-      state.set(b, foldTick(folds.get(b)!, state.get(b)!, e.data.instrument_token, e.data.last_price, tickTime(e)));
+      const at = tickTime(e);
+      prices.set(e.data.instrument_token, e.data.last_price, at);
+      state.set(b, foldTick(folds.get(b)!, state.get(b)!, e.data.instrument_token, e.data.last_price, at));
     },
     onFill(b: Broker, e: Envelope<"order.filled">, m: LogMessage): void {
       state.set(b, foldFill(folds.get(b)!, state.get(b)!, e.data, Date.parse(e.ts), { partition: m.partition, offset: m.offset }));
