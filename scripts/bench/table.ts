@@ -1,5 +1,5 @@
 /**
- * The targets of issue #5 and the table `bun run bench` prints (and the README shows).
+ * The targets of issue #5 and the table `bun run bench` prints (and docs/benchmarks.md shows).
  */
 
 export interface Target {
