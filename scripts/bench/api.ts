@@ -192,9 +192,3 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   }
   return out;
 }
-
-if (import.meta.main) {
-  const { LOCAL } = await import("../local-infra.ts");
-  const result = await run({ long: process.argv.includes("--long"), kafkaBrokers: LOCAL.kafkaBrokers, redisUrl: LOCAL.redisUrl, databaseUrl: LOCAL.databaseUrl, outDir: "/tmp", log: (l) => console.error(l) });
-  console.log(JSON.stringify(result, null, 2));
-}

@@ -23,7 +23,7 @@ import { LOCAL } from "../local-infra.ts";
 import type { BenchModule, BenchOptions, BenchSection } from "./types.ts";
 import { stopChildren } from "./children.ts";
 import { render, rows, TARGETS } from "./table.ts";
-import { measureChain, measureLedger, measureLogHop, measureWake, type Wake } from "./wake.ts";
+import { measureLedger, measureLogHop, measureWake, type Wake } from "./wake.ts";
 import type { Percentiles } from "./loadgen.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -204,9 +204,7 @@ let wake: Wake | undefined;
 try {
   wake = await measureWake();
   wake.log_hop = await measureLogHop();
-  wake.chain_shared = await measureChain("shared");
-  wake.chain_port = await measureChain("port");
-  log(`thread wake-up, p50/p99 ms: futex ${wake.futex.p50}/${wake.futex.p99}, postMessage ${wake.post_message.p50}/${wake.post_message.p99}; one hop through the in-process log ${wake.log_hop.p50}/${wake.log_hop.p99}; four workers in series, shared memory ${wake.chain_shared.p50}/${wake.chain_shared.p99}, direct ports ${wake.chain_port.p50}/${wake.chain_port.p99}`);
+  log(`thread wake-up, p50/p99 ms: futex ${wake.futex.p50}/${wake.futex.p99}, postMessage ${wake.post_message.p50}/${wake.post_message.p99}; one hop through the in-process log ${wake.log_hop.p50}/${wake.log_hop.p99}`);
 } catch (err) {
   log(`thread wake-up not measured: ${(err as Error).message}`);
 }

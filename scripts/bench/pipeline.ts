@@ -63,7 +63,7 @@ export const OFFERED_TICKS_PER_S = 5_000;
 export const STRATEGY_ID = "bench_flip";
 /** Ticks per order in the latency phase (see TickSource): 20 fills/s at 5,000 ticks/s. */
 export const LATENCY_MOVE_EVERY = 250;
-/** The latency phase's warm-up with --long: past the JIT's warm-up (scripts/bench/NOTES.md, "What limits"). */
+/** The latency phase's warm-up with --long: past the JIT's warm-up (docs/benchmark-notes.md, "What limits the misses"). */
 export const LONG_LATENCY_WARMUP_MS = 90_000;
 /** Ticks the offered load may run ahead of the slowest stage. */
 const MAX_LAG = 150_000;
@@ -271,10 +271,8 @@ export async function throughputPhase(run: PipelineRun, source: TickSource, sett
   const baseMin = base.min;
   const { sent } = await offerSaturated(run.send, source, {
     batch: 1_000,
-    // One batch at a time, as a feed sends: concurrent HTTP requests could overtake each other.
-    // (On Kafka the idempotent producer would keep each partition's order, and 4 batches in flight
-    // were tried: 40.6k ticks/s, offered 41.2k, against 47.7k, offered 49.3k, one at a time in
-    // the long run before it. The two cores, not the sender's round trips, are the limit.)
+    // One batch at a time, as a feed sends: concurrent HTTP requests could overtake each other,
+    // and more batches in flight do not raise the rate (docs/benchmark-notes.md).
     maxInFlight: 1,
     maxLag: MAX_LAG,
     handled: () => latest.min - baseMin,

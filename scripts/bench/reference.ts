@@ -389,15 +389,3 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   out["reference.ours_vs_kafkajs_consume"] = ratio(out["reference.ours_consume_per_s"], out["reference.kafkajs_consume_per_s"]);
   return out;
 }
-
-if (import.meta.main) {
-  const result = await run({
-    long: process.argv.includes("--long"),
-    kafkaBrokers: process.env.KAFKA_BROKERS ?? "127.0.0.1:19092",
-    redisUrl: "",
-    databaseUrl: "",
-    outDir: "/tmp",
-    log: (l) => console.error(l),
-  });
-  console.log(JSON.stringify(result, null, 2));
-}

@@ -6,13 +6,11 @@
  *   the hypervisor's part alone;
  * - `post_message`: the woken thread's event loop idle, woken by a MessagePort message: Bun's
  *   way, and what an embedded stage hop pays twice (worker → main thread → worker).
- * A tick's way to a fill crosses about ten of these in series (scripts/bench/NOTES.md, "What limits").
+ * A tick's way to a fill crosses about ten of these in series (docs/benchmarks.md, "What limits").
  * - `log_hop`: one hop as an embedded stage makes it, whole: a worker's producer sends one
  *   message every 10 ms to the in-process log on this thread, through the log's bridge, and
  *   another worker's consumer takes it up (timed from before the send to the consumer's batch).
  *   Four of these, with the stages' work and a ledger statement, are an embedded tick → fill.
- * - `chain_shared`, `chain_port`: four workers in series, handing on to each other directly
- *   (measureChain): what those four hops would be without the main thread between stages.
  * - `ledger`: the embedded ledger statement alone, as the portfolio stage issues it for a fill
  *   (measureLedger): the last segment of an embedded tick → fill, one every 20 ms. The same into
  *   PostgreSQL (measureLedgerPg) is one of the Kafka floors (kafka-floors.ts).
@@ -22,7 +20,6 @@ import { serveLog } from "../../src/log/bridge.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import { loadMigrations, migrate } from "../../src/store/migrate.ts";
 import { startEmbedded } from "../../src/store/pglite.ts";
-import { slots, slotsBytes } from "./chain-worker.ts";
 import type { LedgerStart } from "./ledger-worker.ts";
 import { percentilesOfMs as quantiles, type Percentiles } from "./loadgen.ts";
 
@@ -30,9 +27,6 @@ export interface Wake {
   futex: Percentiles;
   post_message: Percentiles;
   log_hop?: Percentiles;
-  /** measureChain: four workers in series, over shared memory and over direct ports. */
-  chain_shared?: Percentiles;
-  chain_port?: Percentiles;
   /** measureLedger: the portfolio's ledger statement alone, from a worker to embedded PGlite. */
   ledger?: Percentiles;
 }
@@ -92,55 +86,6 @@ export async function measureLogHop(samples = 500, intervalMs = 10): Promise<Per
     for (const w of workers) w.terminate();
     for (const stop of stops) await stop().catch(() => {});
     await log.close();
-  }
-}
-
-/**
- * A chain of `links` workers, each waiting with its event loop idle for the one before it and
- * passing on at once, worker to worker with no main thread between them: over shared memory
- * (`Atomics.waitAsync`) or over direct ports. The floor of a pipeline whose stages hand events to
- * each other, against `log_hop` × 4 for the in-process log's (each hop through the main thread).
- * This thread starts the chain every `intervalMs`; timed to the last link's first statement.
- */
-export async function measureChain(via: "shared" | "port", links = 4, samples = 500, intervalMs = 10): Promise<Percentiles> {
-  const url = new URL("./chain-worker.ts", import.meta.url).href;
-  const workers = Array.from({ length: links }, () => new Worker(url));
-  try {
-    const sab = new SharedArrayBuffer(slotsBytes(links));
-    const ports = Array.from({ length: links }, () => new MessageChannel());
-    const ready = workers.map((w) => new Promise<void>((resolve, reject) => {
-      w.onerror = (e) => reject(new Error(e.message));
-      w.onmessage = (m) => m.data === "ready" && resolve();
-    }));
-    const result = new Promise<number[]>((resolve) => {
-      workers[links - 1]!.addEventListener("message", (m) => m.data !== "ready" && resolve((m.data as { ms: number[] }).ms));
-    });
-    workers.forEach((w, i) => {
-      // Link i + 1 reads channel i's port2; channel i + 1's port1 is where it writes.
-      const from = ports[i]!.port2;
-      const to = i + 1 < links ? ports[i + 1]!.port1 : undefined;
-      const transfer = via === "port" ? [from, ...(to ? [to] : [])] : [];
-      w.postMessage({ via, link: i + 1, links, samples, sab, ...(via === "port" ? { from, to } : {}) }, transfer);
-    });
-    await Promise.all(ready);
-    const { count, startedAt } = slots(sab, links);
-    const sender = ports[0]!.port1;
-    const send = async () => {
-      for (let i = 0; i < samples; i++) {
-        await Bun.sleep(intervalMs);
-        if (via === "port") sender.postMessage(performance.timeOrigin + performance.now());
-        else {
-          startedAt[0] = performance.timeOrigin + performance.now();
-          Atomics.add(count, 0, 1);
-          Atomics.notify(count, 0);
-        }
-      }
-    };
-    void send();
-    const ms = await Promise.race([result, Bun.sleep(samples * intervalMs * 4 + 10_000).then(() => Promise.reject(new Error(`${via} chain measurement timed out`)))]);
-    return quantiles(ms);
-  } finally {
-    for (const w of workers) w.terminate();
   }
 }
 

@@ -128,8 +128,3 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
     await g.stop();
   }
 }
-
-if (import.meta.main) {
-  const result = await run({ long: process.argv.includes("--long"), kafkaBrokers: "", redisUrl: "", databaseUrl: "", outDir: "/tmp", log: (l) => console.error(l) });
-  console.log(JSON.stringify(result, null, 2));
-}
