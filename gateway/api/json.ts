@@ -1,9 +1,9 @@
 /**
  * JSON from a client, with the work spent on it bounded. Before parsing, one pass over the text
  * measures its nesting: a body nested deeper than {@link MAX_JSON_DEPTH} is refused naming the
- * field it is in, without being parsed (JSON.parse of 100,000 nested arrays takes ~10 ms of the
- * main thread, and anything that walks it afterwards — validation messages, JSON.stringify, the
- * store — much longer, or overflows the stack). After parsing, a string holding a NUL character
+ * field it is in, without being parsed (parsing deep nesting holds the main thread, and anything
+ * that walks it afterwards — validation messages, JSON.stringify, the store — takes longer still,
+ * or overflows the stack). After parsing, a string holding a NUL character
  * (`\u0000`) is refused: PostgreSQL cannot store one in text, and nothing we take needs it.
  */
 import type { Problem } from "../../src/errors.ts";

@@ -2,7 +2,7 @@
  * Updates of {@link ExchangeState}: immutable by default (the records an update touches are
  * copied: a tick copies its own instrument's order list, never another instrument's), or in place
  * for a caller that owns the state and keeps only the state returned (the execution stage), where
- * copying `last` (every instrument's last trade) on every tick made a tick cost O(instruments).
+ * copying `last` (every instrument's last trade) on every tick would make a tick cost O(instruments).
  * Record lookups use Object.hasOwn so an id such as "constructor" is just an id.
  */
 import type { ClosedOrder, ExchangeState, LastTrade, OpenOrder } from "./types.ts";

@@ -4,7 +4,7 @@
  *
  * `evolveInPlace` and `markInPlace` give the same results by updating the state passed in: for
  * a caller that owns the state and keeps only the one returned (the portfolio stage), where
- * copying `positions` and `marks` whole for every tick made a tick cost O(instruments held).
+ * copying `positions` and `marks` whole for every tick would make a tick cost O(instruments held).
  */
 import type { Tick } from "../events/payloads.ts";
 import type { Paise } from "../money.ts";

@@ -3,7 +3,7 @@
  *
  * `evolveInPlace` gives the same result but updates the position books of the state passed in:
  * for a caller that owns the state and keeps only the one returned (the risk stage), where copying
- * both books (one key per instrument held) for every fill was the stage's hottest code.
+ * both books (one key per instrument held) for every fill would make a fill cost O(instruments held).
  */
 import { toRupees } from "../money.ts";
 import { istDay } from "./day.ts";

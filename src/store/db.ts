@@ -7,8 +7,8 @@ import type { Sql } from "postgres";
 
 /**
  * Seconds postgres.js waits before its next connection attempt after `retries` failed ones. Its
- * default grows to 20 s over a few failures shared by the whole pool, so after a short outage the
- * database answered again seconds before we did; a refused connect costs nothing, so try often.
+ * default grows to 20 s over a few failures shared by the whole pool, so after a short outage we
+ * would answer again seconds after the database does; a refused connect costs nothing, so try often.
  */
 export const reconnectBackoff = (retries: number): number => Math.min(0.05 * 2 ** retries, 0.5);
 

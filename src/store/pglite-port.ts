@@ -2,10 +2,8 @@
  * A postgres.js connection to embedded PGlite over a MessagePort instead of a loopback socket:
  * the bytes of the wire protocol are posted to PGlite's thread (src/store/pglite-server.ts
  * `accept`) and the responses posted back, the same protocol, client and session rules. Used by
- * the stage workers, which are threads of the same process. In the embedded pipeline at 5,000
- * ticks/s (two alternating pairs of runs) the portfolio's ledger statement's way to PGlite and
- * back took p50 0.59 ms over the socket and 0.44–0.47 ms over a port, the whole statement
- * 1.40–1.45 ms and 1.19–1.27 ms (scripts/bench/NOTES.md, "What limits").
+ * the stage workers, which are threads of the same process: a port skips the socket's kernel
+ * round trip, and every fill's ledger statement takes this way.
  *
  * @example
  * // the main thread: const acceptor = embedded.connector(); post it to the worker
