@@ -292,7 +292,7 @@ try {
   }
 }
 
-// The ratio the issue sets a target on: against ProducerPerformance run right after our ingest
+// The ratio with a target (table.ts): against ProducerPerformance run right after our ingest
 // (scripts/bench/ingest.ts), or else the reference section's.
 const ingest = metrics["kafka.ingest_ticks_per_s"];
 const reference = metrics["kafka.ingest_producer_perf_records_per_s"] ?? metrics["reference.kafka_producer_perf_records_per_s"];

@@ -14,7 +14,7 @@
  * `ingest_sequential_ticks_per_s` with one batch at a time, as one Feed loop publishes.
  *
  * On Kafka, right after ours, Kafka's ProducerPerformance into the same topic with records of the
- * tick envelope's size (`kafka.ingest_producer_perf_records_per_s`): the issue's ratio
+ * tick envelope's size (`kafka.ingest_producer_perf_records_per_s`): the target's ratio
  * (`kafka.ingest_vs_producer_perf`) is taken between these two, measured a minute apart on the
  * same warm broker, not against the reference section's, which runs at the end of the bench,
  * 20 minutes later with --long, when the machine's load from elsewhere may have changed (one

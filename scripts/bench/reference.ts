@@ -31,7 +31,7 @@
  * Keys: reference.kafka_producer_perf_records_per_s, reference.kafkajs_produce_per_s,
  * reference.kafkajs_consume_per_s, reference.ours_produce_per_s, reference.ours_consume_per_s,
  * reference.record_bytes, reference.ours_vs_producer_perf (ours ÷ ProducerPerformance, the
- * issue's target ≥ 0.5), reference.ours_vs_kafkajs_produce, reference.ours_vs_kafkajs_consume,
+ * target ≥ 0.5), reference.ours_vs_kafkajs_produce, reference.ours_vs_kafkajs_consume,
  * reference.e2e_messages, reference.kafka_e2e_ms.{avg,p50,p99,p999} (EndToEndLatency),
  * reference.ours_e2e_ms.{avg,p50,p99,p999}.
  */

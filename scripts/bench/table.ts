@@ -1,5 +1,5 @@
 /**
- * The targets of issue #5 and the table `bun run bench` prints (and docs/benchmarks.md shows).
+ * The bench's targets and the table `bun run bench` prints (and docs/benchmarks.md shows).
  */
 
 export interface Target {
@@ -11,7 +11,7 @@ export interface Target {
   unit: string;
 }
 
-/** The issue's targets; the ratio one is computed by the runner (kafka.ingest_vs_producer_perf). */
+/** The targets the table checks; the ratio one is computed by the runner (kafka.ingest_vs_producer_perf). */
 export const TARGETS: Target[] = [
   { key: "embedded.pipeline_ticks_per_s", label: "embedded pipeline", op: ">=", value: 100_000, unit: "ticks/s" },
   { key: "kafka.pipeline_ticks_per_s", label: "Kafka pipeline", op: ">=", value: 50_000, unit: "ticks/s" },
