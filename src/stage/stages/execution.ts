@@ -24,7 +24,7 @@ import { derivedId } from "../../events/ids.ts";
 import { tickTime, tickTimeMs } from "../../events/time.ts";
 import { emptyExchangeState, PaperExchange, type ExchangeEvent, type ExchangeState } from "../../execution/index.ts";
 import type { Consumer, LogMessage } from "../../log/port.ts";
-import { brokerOfTopic, topicName, type TopicId } from "../../topics.ts";
+import { brokerOfTopic, topicCarrying, topicName } from "../../topics.ts";
 import type { StageContext } from "../context.ts";
 import type { Outgoing } from "../processor.ts";
 import type { Stage } from "../stage.ts";
@@ -33,15 +33,6 @@ import { KiteVenue } from "../../kite/venue.ts";
 import { kiteClient } from "../../kite/connect.ts";
 import { loadBooks, saveBooks, type SavedBook } from "../../store/exec-books.ts";
 import { StagePrices } from "../../store/stage-prices.ts";
-
-const TOPIC_OF: Record<string, TopicId> = {
-  "order.submitted": "ordersSubmitted",
-  "order.filled": "ordersFilled",
-  "order.rejected": "ordersRejected",
-  "order.cancel_rejected": "ordersRejected",
-  "order.cancelled": "ordersCancelled",
-  "order.failed": "ordersFailed",
-};
 
 type OpenOrders = ExchangeState["book"][string];
 
@@ -120,7 +111,7 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
       const orderId = (ev.data as { order_id: string }).order_id;
       const at = "at" in ev && ev.at !== undefined ? ev.at : ts;
       const event = orderEvent(derivedId(cause.id, `execution/${i}`), ev.type as never, ev.data as never, { broker, key, source: "execution", cause, ts: at, lineage: lineage.get(orderId) });
-      return { topic: topicName(TOPIC_OF[ev.type]!, broker), event };
+      return { topic: topicName(topicCarrying(ev.type), broker), event };
     });
   }
 
