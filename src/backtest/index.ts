@@ -14,7 +14,7 @@ import { loadConfig } from "../config.ts";
 import { MemoryBroker, MemoryLog } from "../log/memory.ts";
 import type { Logger } from "../logger.ts";
 import { readInstruments, upsertInstruments } from "../market/master.ts";
-import { instruments, type Instrument } from "../market/instruments.ts";
+import { instrumentMaster, type Instrument } from "../market/instruments.ts";
 import { toRupees } from "../money.ts";
 import { DEFAULT_LIMITS, limitsAtEdge, type RiskLimits } from "../risk/limits.ts";
 import { sqlDb } from "../store/db.ts";
@@ -99,16 +99,16 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       await readInstruments(db); // the sample first, as a fresh gateway has it
       await upsertInstruments(db, o.instruments);
     }
-    instruments.load(await readInstruments(db));
-    const input = o.ticks ? { format: "given" as const, digest: "", ticks: o.ticks } : parseInput(text!, o.file, { instrument: o.instrument });
+    const master = instrumentMaster(await readInstruments(db));
+    const input = o.ticks ? { format: "given" as const, digest: "", ticks: o.ticks } : parseInput(text!, o.file, master, { instrument: o.instrument });
     const config = loadConfig({ DATA_DIR: "memory", LOG_LEVEL: "warn", STARTING_CASH: toRupees(cash) });
     await log.createTopics(topicSpecs(config.activeBrokers));
     const seeder = log.producer();
     const running = await seedControls(store.sql, seeder, config.activeBrokers, { strategies, limits });
     await seeder.close();
     const cache = new MemoryCache({ maxKeys: 1_000_000 });
-    const pipeline = await buildPipeline({ config, logger, log, db: sqlDb(stageSql), cache });
-    const results = new Results(cash, running);
+    const pipeline = await buildPipeline({ config, logger, log, db: sqlDb(stageSql), cache, instruments: master });
+    const results = new Results(cash, running, master);
     const setupMs = performance.now() - t0;
 
     const total = input.ticks.length;

@@ -14,7 +14,7 @@
 import { basename, extname } from "node:path";
 import { AlphaError } from "../errors.ts";
 import type { Tick } from "../events/payloads.ts";
-import { instruments, type Instrument } from "../market/instruments.ts";
+import type { Instrument, InstrumentMaster } from "../market/instruments.ts";
 import { fileDigest, fileTickId, parseReplayLines } from "../market/replay.ts";
 import { toPaise } from "../money.ts";
 
@@ -56,11 +56,11 @@ function timestampOf(raw: string): string | undefined {
 }
 
 /** An instrument named by token ("738561"), "EXCHANGE:SYMBOL" or a bare NSE symbol. */
-export function findInstrument(name: string): Instrument | undefined {
+export function findInstrument(master: InstrumentMaster, name: string): Instrument | undefined {
   const s = name.trim();
-  if (/^\d+$/.test(s)) return instruments.byToken(Number(s));
+  if (/^\d+$/.test(s)) return master.byToken(Number(s));
   const i = s.indexOf(":");
-  return i > 0 ? instruments.bySymbol(s.slice(0, i).toUpperCase(), s.slice(i + 1).toUpperCase()) : instruments.bySymbol("NSE", s.toUpperCase());
+  return i > 0 ? master.bySymbol(s.slice(0, i).toUpperCase(), s.slice(i + 1).toUpperCase()) : master.bySymbol("NSE", s.toUpperCase());
 }
 
 /** Rupees → paise, on the instrument's tick grid, or an error naming the column. */
@@ -87,7 +87,7 @@ function csvLines(text: string): Array<{ line: number; cells: string[] }> {
   return out;
 }
 
-function ticksCsv(text: string, name: string, digest: string): InputTick[] {
+function ticksCsv(text: string, name: string, digest: string, master: InstrumentMaster): InputTick[] {
   const rows = csvLines(text);
   const head = rows.shift()!;
   const cols = head.cells.map((c) => c.toLowerCase());
@@ -101,7 +101,7 @@ function ticksCsv(text: string, name: string, digest: string): InputTick[] {
     if (cells.length !== cols.length) throw bad(`expected ${cols.length} columns (${cols.join(",")}), got ${cells.length}`);
     const ts = timestampOf(cells[0]!);
     if (!ts) throw bad(`timestamp: ${JSON.stringify(cells[0])} is not a date-time (e.g. 2026-12-07T09:15:00+05:30)`);
-    const ins = by === "instrument_token" ? (/^\d+$/.test(cells[1]!) ? instruments.byToken(Number(cells[1])) : undefined) : findInstrument(cells[1]!);
+    const ins = by === "instrument_token" ? (/^\d+$/.test(cells[1]!) ? master.byToken(Number(cells[1])) : undefined) : findInstrument(master, cells[1]!);
     if (!ins) throw bad(`${by}: ${JSON.stringify(cells[1])} is not an instrument of the master`);
     const price = priceOf(cells[2]!, "last_price", ins);
     if (typeof price === "string") throw bad(price);
@@ -131,9 +131,9 @@ function candleTicks(c: { at: number; o: number; h: number; l: number; c: number
   });
 }
 
-function candlesCsv(text: string, name: string, digest: string, instrument: string | undefined): InputTick[] {
+function candlesCsv(text: string, name: string, digest: string, master: InstrumentMaster, instrument: string | undefined): InputTick[] {
   const named = instrument ?? basename(name, extname(name));
-  const ins = findInstrument(named);
+  const ins = findInstrument(master, named);
   if (!ins) {
     throw new BacktestInputError(
       `${name}: candles are for one instrument, named by --instrument or the file's name (RELIANCE.csv, NSE:RELIANCE.csv, 738561.csv); ${JSON.stringify(named)} is not an instrument of the master`,
@@ -201,12 +201,12 @@ export function formatOf(text: string): InputFormat | undefined {
 
 /**
  * Reads a backtest's input; throws BacktestInputError naming the file and line of the first
- * problem.
+ * problem. Instruments are named and priced on the tick grid of `master`.
  *
  * @example
- * const input = parseInput(await Bun.file("today.jsonl").text(), "today.jsonl");
+ * const input = parseInput(await Bun.file("today.jsonl").text(), "today.jsonl", master);
  */
-export function parseInput(text: string, name: string, opts: { instrument?: string } = {}): BacktestInput {
+export function parseInput(text: string, name: string, master: InstrumentMaster, opts: { instrument?: string } = {}): BacktestInput {
   const format = formatOf(text);
   if (!format) {
     throw new BacktestInputError(
@@ -223,7 +223,7 @@ export function parseInput(text: string, name: string, opts: { instrument?: stri
     } catch (err) {
       throw new BacktestInputError((err as Error).message);
     }
-  } else ticks = format === "ticks" ? ticksCsv(text, name, digest) : candlesCsv(text, name, digest, opts.instrument);
+  } else ticks = format === "ticks" ? ticksCsv(text, name, digest, master) : candlesCsv(text, name, digest, master, opts.instrument);
   if (ticks.length === 0) throw new BacktestInputError(`${name}: has no ticks`);
   return { format, digest, ticks };
 }

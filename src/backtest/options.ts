@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseLimitsAtEdge, RiskLimitsError, type RiskLimits } from "../risk/limits.ts";
 import type { StrategyInput } from "../store/strategies.ts";
-import { StrategyConfigError, StrategyRouter, type StrategyRow } from "../strategies/index.ts";
+import { StrategyConfigError, compileRow, type StrategyRow } from "../strategies/index.ts";
 import { toPaise } from "../money.ts";
 import { BacktestInputError } from "./input.ts";
 
@@ -79,7 +79,7 @@ export function readStrategies(path: string): StrategyInput[] {
     const unknown = Object.keys(o).filter((k) => !["id", "kind", "params", "instruments", "brokers", "enabled"].includes(k));
     if (unknown.length > 0) problems.push(`[${i}]: unknown field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
     try {
-      new StrategyRouter().upsert(row);
+      compileRow(row);
     } catch (err) {
       if (!(err instanceof StrategyConfigError)) throw err;
       problems.push(...err.problems.map((p) => `[${i}]${p.path ? `.${p.path}` : ""}: ${p.message}`));

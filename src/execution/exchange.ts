@@ -4,7 +4,6 @@
  * the same state and the same events, byte for byte.
  */
 import type { Tick } from "../events/payloads.ts";
-import { instruments } from "../market/instruments.ts";
 import { parseExchangeConfig, type ExchangeConfig, type ExchangeConfigInput } from "./config.ts";
 import { cancelled, cancelRejected, rejected, submitted } from "./events.ts";
 import { match } from "./matching.ts";
@@ -21,7 +20,7 @@ const isStop = (o: OrderRequest) => o.order_type === "SL" || o.order_type === "S
  * worker owns it (and persists it as JSON).
  *
  * @example
- * const exchange = new PaperExchange({ slippage_bps: 2 });
+ * const exchange = new PaperExchange({ slippage_bps: 2 }, { instruments: master.byToken });
  * let state = emptyExchangeState();
  * ({ state } = exchange.onTick(state, tick, now));
  * const { state: next, events } = exchange.submit(state, order, now); // [order.submitted, order.filled]
@@ -32,14 +31,15 @@ export class PaperExchange {
   readonly #inPlace: boolean;
 
   /**
-   * Validates the settings once (ConfigError lists every problem). `inPlace`: the caller hands
+   * Validates the settings once (ConfigError lists every problem). `instruments`: what the
+   * exchange lists (an unknown token is rejected UNKNOWN_INSTRUMENT). `inPlace`: the caller hands
    * over the state it passes and keeps only the one returned, so it is updated in place instead
-   * of copied (same results; the execution stage, where copying every instrument's last trade on
-   * every tick dominated). Default: pure, the state passed in is never changed.
+   * of copied (same results, without copying every instrument's last trade on every tick).
+   * Default: pure, the state passed in is never changed.
    */
-  constructor(config: ExchangeConfigInput = {}, opts: { instruments?: InstrumentLookup; inPlace?: boolean } = {}) {
+  constructor(config: ExchangeConfigInput, opts: { instruments: InstrumentLookup; inPlace?: boolean }) {
     this.config = parseExchangeConfig(config);
-    this.#instruments = opts.instruments ?? instruments.byToken;
+    this.#instruments = opts.instruments;
     this.#inPlace = opts.inPlace ?? false;
   }
 

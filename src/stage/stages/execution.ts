@@ -42,10 +42,10 @@ const legacyBookKey = (b: Broker) => `${b}:exec:book`;
 export async function executionStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
   // The stage owns its exchange state and keeps only the latest: updated in place, not copied.
-  const exchange = new PaperExchange({}, { inPlace: true });
+  const exchange = new PaperExchange({}, { instruments: ctx.instruments.byToken, inPlace: true });
   // Config guarantees Kite credentials whenever zerodha is active.
   const kite = brokers.includes("zerodha") && ctx.config.kite ? kiteClient(ctx.config.kite) : undefined;
-  const venue = kite ? new KiteVenue(ctx.db, kite, ctx.logger) : undefined;
+  const venue = kite ? new KiteVenue(ctx.db, kite, ctx.logger, ctx.instruments) : undefined;
   let state: ExchangeState = emptyExchangeState();
   const lineage = new Map<string, Lineage>();
   const dirty = new Set<string>();
