@@ -28,18 +28,10 @@ export interface OrderRow {
   message: string | null;
 }
 
-/** What the first event of an order says about it (a signal's fields, or an order's). */
-export interface OrderFields {
+/** What the first event of an order says about it: a signal's fields, and an order's id once it has one. */
+export type OrderFields = Pick<PayloadOf<"signal.generated">, "signal_id" | "strategy_id" | "instrument_token" | "side" | "quantity" | "order_type" | "price" | "trigger_price"> & {
   order_id?: string;
-  signal_id: string;
-  strategy_id: string;
-  instrument_token: number;
-  side: string;
-  quantity: number;
-  order_type: string;
-  price?: number;
-  trigger_price?: number;
-}
+};
 
 /** Statuses an order never leaves. */
 const FINAL_STATUSES: ReadonlySet<OrderRow["status"]> = new Set(["FILLED", "REJECTED", "CANCELLED", "FAILED"]);
