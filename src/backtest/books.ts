@@ -71,16 +71,16 @@ export class Book extends Tally {
     const key = positionKey(f.strategy_id, f.instrument_token);
     const before = this.state.positions[key]?.quantity ?? 0;
     evolveInPlace(this.state, f);
-    const p = this.state.positions[key]!;
+    const position = this.state.positions[key]!;
     this.fills++;
     this.turnover = assertSafe(this.turnover + mul(f.fill_quantity, f.fill_price, "fill value"), "turnover");
-    if (before === 0) this.open.set(key, { realised: p.realised_pnl, fees: p.fees - f.fees });
-    else if (p.quantity === 0 || Math.sign(p.quantity) !== Math.sign(before)) {
+    if (before === 0) this.open.set(key, { realised: position.realised_pnl, fees: position.fees - f.fees });
+    else if (position.quantity === 0 || Math.sign(position.quantity) !== Math.sign(before)) {
       const opened = this.open.get(key)!;
-      const pnl = p.realised_pnl - opened.realised - (p.fees - opened.fees);
+      const pnl = position.realised_pnl - opened.realised - (position.fees - opened.fees);
       this.trips++;
       if (pnl > 0) this.wins++;
-      if (p.quantity !== 0) this.open.set(key, { realised: p.realised_pnl, fees: p.fees });
+      if (position.quantity !== 0) this.open.set(key, { realised: position.realised_pnl, fees: position.fees });
       else this.open.delete(key);
     }
   }

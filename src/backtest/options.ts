@@ -74,9 +74,9 @@ export function readStrategies(path: string): StrategyInput[] {
   const seen = new Set<string>();
   const problems: string[] = [];
   const rows: StrategyInput[] = raw.map((r: unknown, i) => {
-    const o = (typeof r === "object" && r !== null && !Array.isArray(r) ? r : {}) as Record<string, unknown>;
-    const row = { id: o.id, kind: o.kind, params: o.params ?? {}, instruments: o.instruments ?? [], brokers: o.brokers ?? ["paper"], enabled: o.enabled ?? true } as StrategyRow;
-    const unknown = Object.keys(o).filter((k) => !["id", "kind", "params", "instruments", "brokers", "enabled"].includes(k));
+    const fields = (typeof r === "object" && r !== null && !Array.isArray(r) ? r : {}) as Record<string, unknown>;
+    const row = { id: fields.id, kind: fields.kind, params: fields.params ?? {}, instruments: fields.instruments ?? [], brokers: fields.brokers ?? ["paper"], enabled: fields.enabled ?? true } as StrategyRow;
+    const unknown = Object.keys(fields).filter((k) => !["id", "kind", "params", "instruments", "brokers", "enabled"].includes(k));
     if (unknown.length > 0) problems.push(`[${i}]: unknown field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
     try {
       compileRow(row);

@@ -214,10 +214,10 @@ export class Results implements Observer {
   /** A strategy's report, or (no id) the whole account's; money as decimal rupees. */
   summary(id?: string): Record<string, unknown> {
     const book = id === undefined ? undefined : this.books.get(id)!;
-    const x = book
+    const figures = book
       ? { tally: book as Tally, realised: book.state.totals.realised_pnl, unrealised: book.state.totals.unrealised_pnl, fees: book.state.totals.fees, open: book.state.totals.open_positions, turnover: book.turnover, trips: book.trips, wins: book.wins, equity: book.equity }
       : { tally: this.total, ...this.totals(), equity: this.equity };
-    const t = x.tally;
+    const t = figures.tally;
     return {
       ticks: t.ticks,
       signals: t.signals,
@@ -225,20 +225,20 @@ export class Results implements Observer {
       fills: t.fills,
       rejections: Object.fromEntries(Object.entries(t.rejections).sort(([a], [c]) => (a < c ? -1 : 1))),
       dead_lettered: t.deadLettered,
-      realised_pnl: toRupees(x.realised),
-      unrealised_pnl: toRupees(x.unrealised),
-      fees: toRupees(x.fees),
-      net_pnl: toRupees(x.realised + x.unrealised - x.fees),
-      turnover: toRupees(x.turnover),
-      open_positions: x.open,
-      round_trips: x.trips,
-      winning_round_trips: x.wins,
-      win_rate: x.trips === 0 ? null : round6(x.wins / x.trips),
+      realised_pnl: toRupees(figures.realised),
+      unrealised_pnl: toRupees(figures.unrealised),
+      fees: toRupees(figures.fees),
+      net_pnl: toRupees(figures.realised + figures.unrealised - figures.fees),
+      turnover: toRupees(figures.turnover),
+      open_positions: figures.open,
+      round_trips: figures.trips,
+      winning_round_trips: figures.wins,
+      win_rate: figures.trips === 0 ? null : round6(figures.wins / figures.trips),
       max_drawdown: toRupees(t.maxDrawdown),
       max_drawdown_fraction: round6(t.maxDrawdownFraction),
       trading_days: t.dayClose.length,
       sharpe: sharpe(t.startingCash, t.dayClose.map((d) => d.equity)),
-      final_equity: toRupees(x.equity),
+      final_equity: toRupees(figures.equity),
     };
   }
 
