@@ -22,7 +22,7 @@ import { lifecycleEvents, type VenueOrder } from "../src/kite/updates.ts";
 import type { Producer } from "../src/log/port.ts";
 import type { Logger } from "../src/logger.ts";
 import { publishTicks, type FeedStats } from "../src/market/feed.ts";
-import { instruments } from "../src/market/instruments.ts";
+import type { InstrumentMaster } from "../src/market/instruments.ts";
 import { prepared } from "../src/store/db.ts";
 import type { Store } from "../src/store/index.ts";
 import { bounded, dependencyError } from "../src/errors.ts";
@@ -118,7 +118,14 @@ export class KiteFeed {
   private sending: Promise<void> | undefined;
   private connectedOnce = false;
 
-  constructor(config: NonNullable<Config["kite"]>, private readonly producer: Producer, private readonly kite: KiteGateway | undefined, private readonly log: Logger) {
+  /** `instruments`: what it subscribes (Kite's limit of 3000 on one connection, in master order). */
+  constructor(
+    config: NonNullable<Config["kite"]>,
+    private readonly producer: Producer,
+    private readonly kite: KiteGateway | undefined,
+    private readonly log: Logger,
+    private readonly instruments: InstrumentMaster,
+  ) {
     this.stats = { kind: "kite", published: 0, running: false, superseded: 0, unpriceable: 0, reconnects: 0 };
     this.ticker = new KiteTicker(
       { apiKey: config.apiKey, accessToken: config.accessToken ?? "", url: config.tickerUrl },
@@ -147,7 +154,7 @@ export class KiteFeed {
 
   start(): void {
     this.stats.running = true;
-    const tokens = instruments
+    const tokens = this.instruments
       .all()
       .filter((i) => i.tick_size > 0)
       .map((i) => i.instrument_token)

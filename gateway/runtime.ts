@@ -6,7 +6,7 @@
  */
 import { MemoryCache, openCache } from "../src/cache/index.ts";
 import { sqlDb } from "../src/store/db.ts";
-import { instruments } from "../src/market/instruments.ts";
+import { instrumentMaster } from "../src/market/instruments.ts";
 import { readInstruments } from "../src/market/master.ts";
 import { loadAccessToken } from "../src/kite/rest/session.ts";
 import { ConfigError } from "../src/errors.ts";
@@ -68,7 +68,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
       }
     }
 
-    instruments.load(await readInstruments(sqlDb(store.sql)));
+    const instruments = instrumentMaster(await readInstruments(sqlDb(store.sql)));
     if (config.kite && !config.kite.accessToken) {
       // No KITE_ACCESS_TOKEN: the session `bun run kite:session` stored, or no start at all.
       const stored = await loadAccessToken(store.sql, config.kite.apiKey);
@@ -123,7 +123,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
         void kite.reconcile().catch((err: unknown) => logger.warn({ err: (err as Error).message }, "could not reconcile with Kite at start"));
       }
     }
-    const feed = config.feed.kind === "kite" && config.kite ? new KiteFeed(config.kite, producer, kite, logger) : new Feed(config.feed, producer, logger);
+    const feed = config.feed.kind === "kite" && config.kite ? new KiteFeed(config.kite, producer, kite, logger, instruments) : new Feed(config.feed, producer, logger, instruments);
     feed.start();
     let lastCount = 0;
     const feedLog = setInterval(() => {
@@ -135,7 +135,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     const apiProducer = log.producer({ clientId: "gateway-api" });
     cleanup.push(() => apiProducer.close());
     if (recorder) recordTicks(apiProducer, recorder);
-    const services = createServices({ config, log, producer: apiProducer, store, cache, logger, controls });
+    const services = createServices({ config, log, producer: apiProducer, store, cache, logger, controls, instruments });
     await services.start();
     cleanup.push(() => services.close());
 

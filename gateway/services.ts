@@ -16,7 +16,7 @@ import { AlphaError, bounded, dependencyError } from "../src/errors.ts";
 import type { Consumer, Log, LogMessage, Producer } from "../src/log/port.ts";
 import type { Logger } from "../src/logger.ts";
 import { publishTicks } from "../src/market/feed.ts";
-import { instruments } from "../src/market/instruments.ts";
+import { NSE_MASTER, type InstrumentMaster } from "../src/market/instruments.ts";
 import { DEFAULT_LIMITS, parseLimits } from "../src/risk/index.ts";
 import { compileStrategy } from "../src/strategies/index.ts";
 import type { Position } from "../src/portfolio/index.ts";
@@ -132,10 +132,13 @@ export interface ServicesDeps {
   controls?: ControlPlane;
   /** The order relay's settings (gateway/outbox.ts); tests shorten them. */
   relay?: Partial<Omit<RelayOptions, "sql" | "producer" | "logger">>;
+  /** The process's instrument master (default: the built-in NSE list, for tests of other services). */
+  instruments?: InstrumentMaster;
 }
 
 export function createServices(d: ServicesDeps): Services & { start(): Promise<void>; close(): Promise<void>; relay: OrderRelay } {
   const sql = d.store.sql;
+  const instruments = d.instruments ?? NSE_MASTER;
   const active = d.config.activeBrokers;
   const sendTimeoutMs = d.config.orderSendTimeoutMs ?? 30_000;
   const relay = new OrderRelay({ sql, producer: d.producer, logger: d.logger, ...d.relay });

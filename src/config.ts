@@ -3,9 +3,9 @@
  * value is reported with every other problem in one {@link ConfigError}, naming each bad value
  * (with passwords masked). Secrets never reach a log: use {@link redactedConfig}.
  */
-import { closeSync, openSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { z } from "zod";
+import { appendableFile, folderOrMemory, hostPorts, int, listOf, maskSecret, oneOf, optionalText, optionalUrl, rupees, secret, speed } from "./config-fields.ts";
 import { ConfigError, type Problem } from "./errors.ts";
 
 /** DATA_DIR's default: the embedded database's files, relative to the working directory. */
@@ -19,11 +19,6 @@ export type FeedKind = (typeof FEEDS)[number];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-/** Hides the password of a URL-like string, even a malformed one. */
-export function maskSecret(value: string): string {
-  return value.replace(/\/\/([^:/@]*):([^@]*)@/, "//$1:***@");
-}
-
 /**
  * Kafka group defaults: a gateway process that dies is noticed when its session expires, and its
  * partitions move to the survivors one heartbeat and one rejoin later: 6 s + 1 s + the rejoin,
@@ -36,163 +31,46 @@ export const KAFKA_HEARTBEAT_INTERVAL_DEFAULT_MS = 1_000;
 /** How long a stage's batch may be in hand before its worker is restarted (STAGE_HANDLER_TIMEOUT_MS). */
 export const STAGE_HANDLER_TIMEOUT_DEFAULT_MS = 10_000;
 
-const show = (v: string) => JSON.stringify(maskSecret(v));
-
-type Ctx = z.RefinementCtx;
-const fail = (ctx: Ctx, message: string) => {
-  ctx.addIssue({ code: "custom", message });
-  return z.NEVER;
-};
-
-const optionalUrl = (protocols: readonly string[], example: string) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === "") return undefined;
-      let url: URL;
-      try {
-        url = new URL(v);
-      } catch {
-        return fail(ctx, `not a URL, got ${show(v)} (expected e.g. ${example})`);
-      }
-      if (!protocols.includes(url.protocol)) return fail(ctx, `must start with ${protocols.join(" or ")}//, got ${show(v)}`);
-      if (!url.hostname) return fail(ctx, `has no host, got ${show(v)}`);
-      return v;
-    });
-
-const int = (name: string, def: number, min: number, max: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === "") return def;
-      const n = Number(v);
-      if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-        return fail(ctx, `must be ${name} (an integer from ${min} to ${max}), got ${JSON.stringify(v)}`);
-      }
-      return n;
-    });
-
-const oneOf = <T extends string>(values: readonly T[], def: T) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx): T => {
-      if (v === undefined || v.trim() === "") return def;
-      const s = v.trim().toLowerCase() as T;
-      if (!values.includes(s)) return fail(ctx, `must be one of ${values.join(", ")}, got ${JSON.stringify(v)}`);
-      return s;
-    });
-
-export const configSchema = z
-  .object({
-    PORT: int("a port number", 8080, 0, 65535),
-    HOST: z.string().optional().transform((v) => (v && v.trim()) || "127.0.0.1"),
-    ACTIVE_BROKERS: z
-      .string()
-      .optional()
-      .transform((v, ctx): Broker[] => {
-        if (v === undefined || v.trim() === "") return ["paper"];
-        const names = v.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
-        const unknown = names.filter((n) => !(BROKERS as readonly string[]).includes(n));
-        if (unknown.length > 0) {
-          return fail(ctx, `unknown broker ${unknown.map((u) => JSON.stringify(u)).join(", ")} in ${JSON.stringify(v)} (valid: ${BROKERS.join(", ")})`);
-        }
-        if (names.length === 0) return fail(ctx, `names no broker, got ${JSON.stringify(v)}`);
-        return [...new Set(names)] as Broker[];
-      }),
-    KAFKA_BROKERS: z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (v === undefined || v.trim() === "") return undefined;
-        const list = v.split(",").map((s) => s.trim()).filter(Boolean);
-        const bad = list.filter((b) => !/^[A-Za-z0-9_.\-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b));
-        if (bad.length > 0 || list.length === 0) return fail(ctx, `must be host:port[,host:port…], got ${JSON.stringify(v)}`);
-        return list;
-      }),
-    REDIS_URL: optionalUrl(["redis:", "rediss:"], "redis://127.0.0.1:6379"),
-    DATABASE_URL: optionalUrl(["postgres:", "postgresql:"], "postgres://user:pass@127.0.0.1:5432/db"),
-    // Embedded only: "memory" keeps nothing across a restart (tests); anything else is a folder.
-    DATA_DIR: z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        const dir = v === undefined || v.trim() === "" ? DEFAULT_DATA_DIR : v.trim();
-        if (dir.toLowerCase() === "memory") return undefined;
-        if (dir.includes("\0")) return fail(ctx, "must be a folder path or \"memory\", got a path with a NUL character");
-        return resolve(dir);
-      }),
-    FEED: oneOf(FEEDS, "simulated"),
-    FEED_SEED: int("a seed", 42, 0, 2 ** 31 - 1),
-    FEED_INTERVAL_MS: int("an interval in ms", 250, 1, 60_000),
-    REPLAY_FILE: z.string().optional(),
-    REPLAY_SPEED: z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (v === undefined || v.trim() === "") return 1;
-        const n = Number(v);
-        if (!Number.isFinite(n) || n < 0) return fail(ctx, `must be a speed factor ≥ 0 (0 = as fast as possible), got ${JSON.stringify(v)}`);
-        return n;
-      }),
-    // Opened for appending here, once, so a bad path stops the start instead of losing a session.
-    RECORD_FILE: z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (v === undefined || v.trim() === "") return undefined;
-        const file = resolve(v.trim());
-        const dir = dirname(file);
-        if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return fail(ctx, `must be a file in an existing folder, but ${JSON.stringify(dir)} does not exist (got ${JSON.stringify(v)})`);
-        try {
-          closeSync(openSync(file, "a"));
-        } catch (err) {
-          return fail(ctx, `cannot be opened for appending (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}), got ${JSON.stringify(v)}`);
-        }
-        return file;
-      }),
-    LOG_LEVEL: oneOf(LOG_LEVELS, "info"),
-    BOOTSTRAP_API_KEY: z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (v === undefined || v === "") return undefined;
-        if (v.length < 16 || /\s/.test(v)) return fail(ctx, "must be at least 16 characters with no spaces (the value is not shown: it is a secret)");
-        return v;
-      }),
-    KITE_API_KEY: z.string().optional().transform((v) => v?.trim() || undefined),
-    KITE_API_SECRET: z.string().optional().transform((v) => v?.trim() || undefined),
-    KITE_ACCESS_TOKEN: z.string().optional().transform((v) => v?.trim() || undefined),
-    KITE_BASE_URL: optionalUrl(["https:", "http:"], "https://api.kite.trade").transform((v) => v ?? "https://api.kite.trade"),
-    KITE_TICKER_URL: optionalUrl(["wss:", "ws:"], "wss://ws.kite.trade").transform((v) => v ?? "wss://ws.kite.trade"),
-    KITE_TICKER_MODE: oneOf(["ltp", "quote", "full"] as const, "full"),
-    KITE_ORDERS_PER_SECOND: int("a rate", 10, 1, 1_000),
-    KITE_ORDERS_PER_MINUTE: int("a rate", 200, 1, 60_000),
-    STARTING_CASH: z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (v === undefined || v.trim() === "") return 100_000_000;
-        if (!/^\d{1,13}(\.\d{1,2})?$/.test(v.trim())) return fail(ctx, `must be an amount in rupees like "1000000.00", got ${JSON.stringify(v)}`);
-        const [whole, frac = ""] = v.trim().split(".");
-        return Number(whole) * 100 + Number(frac.padEnd(2, "0"));
-      }),
-    KAFKA_CLIENT_ID: z.string().optional().transform((v) => v || "alpha-panda"),
-    KAFKA_SESSION_TIMEOUT_MS: int("a timeout in ms", KAFKA_SESSION_TIMEOUT_DEFAULT_MS, 1_000, 600_000),
-    KAFKA_HEARTBEAT_INTERVAL_MS: int("an interval in ms", KAFKA_HEARTBEAT_INTERVAL_DEFAULT_MS, 100, 60_000),
-    KAFKA_FETCH_MAX_WAIT_MS: int("a wait in ms", 100, 1, 10_000),
-    SHUTDOWN_TIMEOUT_MS: int("a timeout in ms", 8_000, 100, 60_000),
-    // The backoff doubles while a dependency stays down: the cap bounds how long after its return
-    // the stage is back (the fault suite allows 10 s from a restart to orders filling again).
-    WORKER_RESTART_MAX_MS: int("a delay in ms", 2_000, 10, 300_000),
-    STAGE_HANDLER_TIMEOUT_MS: int("a timeout in ms", STAGE_HANDLER_TIMEOUT_DEFAULT_MS, 100, 600_000),
-    // How long an accepted order may take to reach the log: past it the order is never sent and
-    // ends FAILED SEND_TIMEOUT (30 s rides out a broker restart or a leader election, and an
-    // order older than that was priced on a market that has moved).
-    ORDER_SEND_TIMEOUT_MS: int("a timeout in ms", 30_000, 5_000, 3_600_000),
-  });
+export const configSchema = z.object({
+  PORT: int("a port number", 8080, 0, 65535),
+  HOST: z.string().optional().transform((v) => (v && v.trim()) || "127.0.0.1"),
+  ACTIVE_BROKERS: listOf(BROKERS, ["paper"], "broker"),
+  KAFKA_BROKERS: hostPorts(),
+  REDIS_URL: optionalUrl(["redis:", "rediss:"], "redis://127.0.0.1:6379"),
+  DATABASE_URL: optionalUrl(["postgres:", "postgresql:"], "postgres://user:pass@127.0.0.1:5432/db"),
+  // Embedded only: "memory" keeps nothing across a restart (tests); anything else is a folder.
+  DATA_DIR: folderOrMemory(DEFAULT_DATA_DIR),
+  FEED: oneOf(FEEDS, "simulated"),
+  FEED_SEED: int("a seed", 42, 0, 2 ** 31 - 1),
+  FEED_INTERVAL_MS: int("an interval in ms", 250, 1, 60_000),
+  REPLAY_FILE: z.string().optional(),
+  REPLAY_SPEED: speed(1),
+  RECORD_FILE: appendableFile(),
+  LOG_LEVEL: oneOf(LOG_LEVELS, "info"),
+  BOOTSTRAP_API_KEY: secret(),
+  KITE_API_KEY: optionalText(),
+  KITE_API_SECRET: optionalText(),
+  KITE_ACCESS_TOKEN: optionalText(),
+  KITE_BASE_URL: optionalUrl(["https:", "http:"], "https://api.kite.trade").transform((v) => v ?? "https://api.kite.trade"),
+  KITE_TICKER_URL: optionalUrl(["wss:", "ws:"], "wss://ws.kite.trade").transform((v) => v ?? "wss://ws.kite.trade"),
+  KITE_TICKER_MODE: oneOf(["ltp", "quote", "full"] as const, "full"),
+  KITE_ORDERS_PER_SECOND: int("a rate", 10, 1, 1_000),
+  KITE_ORDERS_PER_MINUTE: int("a rate", 200, 1, 60_000),
+  STARTING_CASH: rupees(100_000_000),
+  KAFKA_CLIENT_ID: z.string().optional().transform((v) => v || "alpha-panda"),
+  KAFKA_SESSION_TIMEOUT_MS: int("a timeout in ms", KAFKA_SESSION_TIMEOUT_DEFAULT_MS, 1_000, 600_000),
+  KAFKA_HEARTBEAT_INTERVAL_MS: int("an interval in ms", KAFKA_HEARTBEAT_INTERVAL_DEFAULT_MS, 100, 60_000),
+  KAFKA_FETCH_MAX_WAIT_MS: int("a wait in ms", 100, 1, 10_000),
+  SHUTDOWN_TIMEOUT_MS: int("a timeout in ms", 8_000, 100, 60_000),
+  // The backoff doubles while a dependency stays down: the cap bounds how long after its return
+  // the stage is back (the fault suite allows 10 s from a restart to orders filling again).
+  WORKER_RESTART_MAX_MS: int("a delay in ms", 2_000, 10, 300_000),
+  STAGE_HANDLER_TIMEOUT_MS: int("a timeout in ms", STAGE_HANDLER_TIMEOUT_DEFAULT_MS, 100, 600_000),
+  // How long an accepted order may take to reach the log: past it the order is never sent and
+  // ends FAILED SEND_TIMEOUT (30 s rides out a broker restart or a leader election, and an
+  // order older than that was priced on a market that has moved).
+  ORDER_SEND_TIMEOUT_MS: int("a timeout in ms", 30_000, 5_000, 3_600_000),
+});
 
 export type Env = z.input<typeof configSchema>;
 type Parsed = z.output<typeof configSchema>;
@@ -245,8 +123,8 @@ export interface Config {
 }
 
 /** "embedded" when no external service is configured. */
-export const modeOf = (c: Config): "embedded" | "distributed" =>
-  c.kafka || c.redisUrl || c.databaseUrl ? "distributed" : "embedded";
+export const modeOf = (config: Config): "embedded" | "distributed" =>
+  config.kafka || config.redisUrl || config.databaseUrl ? "distributed" : "embedded";
 
 /**
  * Reads and validates the configuration; throws one ConfigError listing every problem.
@@ -288,53 +166,53 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     for (const k of missing) problems.push({ path: k, message: `is required because ${needsKite.join(" and ")} (from your Kite Connect app)` });
   }
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
-  const c: Parsed = result.data;
+  const parsed: Parsed = result.data;
   return {
-    port: c.PORT,
-    host: c.HOST,
-    activeBrokers: c.ACTIVE_BROKERS,
-    kafka: c.KAFKA_BROKERS && {
-      brokers: c.KAFKA_BROKERS,
-      clientId: c.KAFKA_CLIENT_ID,
-      sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS,
-      heartbeatIntervalMs: c.KAFKA_HEARTBEAT_INTERVAL_MS,
-      fetchMaxWaitMs: c.KAFKA_FETCH_MAX_WAIT_MS,
+    port: parsed.PORT,
+    host: parsed.HOST,
+    activeBrokers: parsed.ACTIVE_BROKERS,
+    kafka: parsed.KAFKA_BROKERS && {
+      brokers: parsed.KAFKA_BROKERS,
+      clientId: parsed.KAFKA_CLIENT_ID,
+      sessionTimeoutMs: parsed.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: parsed.KAFKA_HEARTBEAT_INTERVAL_MS,
+      fetchMaxWaitMs: parsed.KAFKA_FETCH_MAX_WAIT_MS,
     },
-    redisUrl: c.REDIS_URL,
-    databaseUrl: c.DATABASE_URL,
-    dataDir: c.DATA_DIR,
-    feed: { kind: c.FEED, seed: c.FEED_SEED, intervalMs: c.FEED_INTERVAL_MS, replayFile: c.REPLAY_FILE, replaySpeed: c.REPLAY_SPEED },
-    recordFile: c.RECORD_FILE,
-    logLevel: c.LOG_LEVEL,
-    startingCash: c.STARTING_CASH,
-    bootstrapApiKey: c.BOOTSTRAP_API_KEY,
+    redisUrl: parsed.REDIS_URL,
+    databaseUrl: parsed.DATABASE_URL,
+    dataDir: parsed.DATA_DIR,
+    feed: { kind: parsed.FEED, seed: parsed.FEED_SEED, intervalMs: parsed.FEED_INTERVAL_MS, replayFile: parsed.REPLAY_FILE, replaySpeed: parsed.REPLAY_SPEED },
+    recordFile: parsed.RECORD_FILE,
+    logLevel: parsed.LOG_LEVEL,
+    startingCash: parsed.STARTING_CASH,
+    bootstrapApiKey: parsed.BOOTSTRAP_API_KEY,
     kite:
-      c.KITE_API_KEY && c.KITE_API_SECRET
+      parsed.KITE_API_KEY && parsed.KITE_API_SECRET
         ? {
-            apiKey: c.KITE_API_KEY,
-            apiSecret: c.KITE_API_SECRET,
-            accessToken: c.KITE_ACCESS_TOKEN,
-            baseUrl: c.KITE_BASE_URL,
-            tickerUrl: c.KITE_TICKER_URL,
-            tickerMode: c.KITE_TICKER_MODE,
-            ordersPerSecond: c.KITE_ORDERS_PER_SECOND,
-            ordersPerMinute: c.KITE_ORDERS_PER_MINUTE,
+            apiKey: parsed.KITE_API_KEY,
+            apiSecret: parsed.KITE_API_SECRET,
+            accessToken: parsed.KITE_ACCESS_TOKEN,
+            baseUrl: parsed.KITE_BASE_URL,
+            tickerUrl: parsed.KITE_TICKER_URL,
+            tickerMode: parsed.KITE_TICKER_MODE,
+            ordersPerSecond: parsed.KITE_ORDERS_PER_SECOND,
+            ordersPerMinute: parsed.KITE_ORDERS_PER_MINUTE,
           }
         : undefined,
-    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
-    workerRestartMaxMs: c.WORKER_RESTART_MAX_MS,
-    stageHandlerTimeoutMs: c.STAGE_HANDLER_TIMEOUT_MS,
-    orderSendTimeoutMs: c.ORDER_SEND_TIMEOUT_MS,
+    shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
+    workerRestartMaxMs: parsed.WORKER_RESTART_MAX_MS,
+    stageHandlerTimeoutMs: parsed.STAGE_HANDLER_TIMEOUT_MS,
+    orderSendTimeoutMs: parsed.ORDER_SEND_TIMEOUT_MS,
   };
 }
 
 /** The configuration with every secret masked, fit for a log line. */
-export function redactedConfig(c: Config): Config {
+export function redactedConfig(config: Config): Config {
   return {
-    ...c,
-    redisUrl: c.redisUrl && maskSecret(c.redisUrl),
-    databaseUrl: c.databaseUrl && maskSecret(c.databaseUrl),
-    bootstrapApiKey: c.bootstrapApiKey && "***",
-    kite: c.kite && { ...c.kite, apiSecret: "***", accessToken: c.kite.accessToken && "***" },
+    ...config,
+    redisUrl: config.redisUrl && maskSecret(config.redisUrl),
+    databaseUrl: config.databaseUrl && maskSecret(config.databaseUrl),
+    bootstrapApiKey: config.bootstrapApiKey && "***",
+    kite: config.kite && { ...config.kite, apiSecret: "***", accessToken: config.kite.accessToken && "***" },
   };
 }

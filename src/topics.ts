@@ -93,6 +93,22 @@ const carried = new Map<TopicId, ReadonlySet<EventType>>(
   (Object.entries(TOPIC_TABLE) as Array<[TopicId, TopicDef]>).map(([id, def]) => [id, new Set(def.carries)]),
 );
 
+const carrierOf = new Map<EventType, TopicId>(
+  (Object.entries(TOPIC_TABLE) as Array<[TopicId, TopicDef]>).flatMap(([id, def]) => def.carries.map((type) => [type, id] as const)),
+);
+
+/**
+ * The row of the table whose topic carries an event type (each type is carried by one topic).
+ *
+ * @example
+ * topicCarrying("order.cancel_rejected"); // "ordersRejected"
+ */
+export function topicCarrying(type: EventType): TopicId {
+  const id = carrierOf.get(type);
+  if (id === undefined) throw new Error(`no topic carries ${type}`);
+  return id;
+}
+
 /**
  * The event types a topic carries, from the table; undefined for a topic the table does not name.
  *

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { EVENT_TYPES } from "../src/events/payloads.ts";
-import { allTopics, brokerOfTopic, eventTypesOf, TOPIC_TABLE, topicIdOf, topicName, topicSpecs } from "../src/topics.ts";
+import { allTopics, brokerOfTopic, eventTypesOf, TOPIC_TABLE, topicCarrying, topicIdOf, topicName, topicSpecs } from "../src/topics.ts";
 
 test("shared topics once, broker topics per namespace, every topic with its DLQ", () => {
   const names = topicSpecs(["paper", "zerodha"]).map((t) => t.name);
@@ -34,4 +34,13 @@ test("every topic declares the event types it carries: real event types, each on
   expect(topicIdOf("paper.signals.validated")).toBe("signalsValidated");
   expect(topicIdOf("shared.signals.validated")).toBeUndefined();
   for (const row of allTopics(["paper"])) expect(row.carries).toEqual(TOPIC_TABLE[row.id].carries);
+});
+
+test("a producer finds the topic of an event by its type, from the table", () => {
+  expect(topicName(topicCarrying("order.cancel_rejected"), "paper")).toBe("paper.orders.rejected");
+  expect(topicName(topicCarrying("order.filled"), "zerodha")).toBe("zerodha.orders.filled");
+  expect(topicCarrying("market.tick")).toBe("marketTicks");
+  for (const [id, def] of Object.entries(TOPIC_TABLE)) for (const type of def.carries) expect(topicCarrying(type)).toBe(id as keyof typeof TOPIC_TABLE);
+  const uncarried = EVENT_TYPES.filter((type) => !Object.values(TOPIC_TABLE).some((d) => (d.carries as readonly string[]).includes(type)));
+  for (const type of uncarried) expect(() => topicCarrying(type)).toThrow(`no topic carries ${type}`);
 });

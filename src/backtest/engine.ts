@@ -102,12 +102,12 @@ export interface Pipeline {
  * read them when they are built).
  *
  * @example
- * const pipeline = await buildPipeline({ config, logger, log, db, cache });
+ * const pipeline = await buildPipeline({ config, logger, log, db, cache, instruments: master });
  * await pipeline.run(input.ticks, observer);
  */
-export async function buildPipeline(r: { config: Config; logger: Logger; log: Log; db: Db; cache: Cache }): Promise<Pipeline> {
+export async function buildPipeline(r: Omit<StageContext, "producer" | "close">): Promise<Pipeline> {
   const producer = r.log.producer({ clientId: "backtest" });
-  const ctx: StageContext = { config: r.config, logger: r.logger, log: r.log, producer, db: r.db, cache: r.cache, close: () => producer.close() };
+  const ctx: StageContext = { ...r, producer, close: () => producer.close() };
   const bound: Bound[] = [];
   for (const name of STAGE_NAMES) {
     const stage = await STAGES[name].build(ctx);

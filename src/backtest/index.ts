@@ -14,7 +14,7 @@ import { loadConfig } from "../config.ts";
 import { MemoryBroker, MemoryLog } from "../log/memory.ts";
 import type { Logger } from "../logger.ts";
 import { readInstruments, upsertInstruments } from "../market/master.ts";
-import { instruments, type Instrument } from "../market/instruments.ts";
+import { instrumentMaster, type Instrument } from "../market/instruments.ts";
 import { toRupees } from "../money.ts";
 import { DEFAULT_LIMITS, limitsAtEdge, type RiskLimits } from "../risk/limits.ts";
 import { sqlDb } from "../store/db.ts";
@@ -70,22 +70,22 @@ export interface BacktestResult {
  * Runs a backtest. Bad input (the file, a format error with its line, the strategies, limits or
  * cash) throws a BacktestInputError before anything is written.
  */
-export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
+export async function runBacktest(options: BacktestOptions): Promise<BacktestResult> {
   const startedAt = new Date();
   const t0 = performance.now();
   // Everything that can be checked without the store first: a bad file stops at once.
-  const strategies = o.strategies ?? (o.strategiesFile !== undefined ? readStrategies(o.strategiesFile) : undefined);
-  const limits = o.limits ?? (o.limitsFile !== undefined ? readLimits(o.limitsFile) : undefined);
-  const cash = o.cash !== undefined ? readCash(o.cash) : DEFAULT_CASH;
+  const strategies = options.strategies ?? (options.strategiesFile !== undefined ? readStrategies(options.strategiesFile) : undefined);
+  const limits = options.limits ?? (options.limitsFile !== undefined ? readLimits(options.limitsFile) : undefined);
+  const cash = options.cash !== undefined ? readCash(options.cash) : DEFAULT_CASH;
   let text: string | undefined;
-  if (!o.ticks) {
+  if (!options.ticks) {
     try {
-      text = readFileSync(resolve(o.file), "utf8");
+      text = readFileSync(resolve(options.file), "utf8");
     } catch (err) {
-      throw new BacktestInputError(`${o.file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new BacktestInputError(`${options.file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
   }
-  const logger = o.logger ?? (pino({ level: "warn", base: { service: "alpha-panda", stage: "backtest" } }, pino.destination(2)) as Logger);
+  const logger = options.logger ?? (pino({ level: "warn", base: { service: "alpha-panda", stage: "backtest" } }, pino.destination(2)) as Logger);
 
   // A fresh embedded database, in memory, with the migrations (and their seeds) applied.
   const store: Store = await openStore({});
@@ -95,20 +95,20 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
   const stageSql = postgres({ ...store.embeddedOptions!, onnotice: () => {}, ...overPort(store.embeddedConnector!()) });
   try {
     const db = sqlDb(store.sql);
-    if (o.instruments) {
+    if (options.instruments) {
       await readInstruments(db); // the sample first, as a fresh gateway has it
-      await upsertInstruments(db, o.instruments);
+      await upsertInstruments(db, options.instruments);
     }
-    instruments.load(await readInstruments(db));
-    const input = o.ticks ? { format: "given" as const, digest: "", ticks: o.ticks } : parseInput(text!, o.file, { instrument: o.instrument });
+    const master = instrumentMaster(await readInstruments(db));
+    const input = options.ticks ? { format: "given" as const, digest: "", ticks: options.ticks } : parseInput(text!, options.file, master, { instrument: options.instrument });
     const config = loadConfig({ DATA_DIR: "memory", LOG_LEVEL: "warn", STARTING_CASH: toRupees(cash) });
     await log.createTopics(topicSpecs(config.activeBrokers));
     const seeder = log.producer();
     const running = await seedControls(store.sql, seeder, config.activeBrokers, { strategies, limits });
     await seeder.close();
     const cache = new MemoryCache({ maxKeys: 1_000_000 });
-    const pipeline = await buildPipeline({ config, logger, log, db: sqlDb(stageSql), cache });
-    const results = new Results(cash, running);
+    const pipeline = await buildPipeline({ config, logger, log, db: sqlDb(stageSql), cache, instruments: master });
+    const results = new Results(cash, running, master);
     const setupMs = performance.now() - t0;
 
     const total = input.ticks.length;
@@ -117,20 +117,20 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
     await pipeline.run(
       input.ticks,
       results,
-      o.progress &&
+      options.progress &&
         ((done) => {
           if ((done & 1023) !== 0 && done !== total) return;
           const now = performance.now();
           if (now - shownAt < 100 && done !== total) return;
           shownAt = now;
-          o.progress!(done, total, now - t1);
+          options.progress!(done, total, now - t1);
         }),
     );
     results.finish();
     const runMs = performance.now() - t1;
 
     const report = {
-      input: { file: basename(o.file), format: input.format, sha256: input.digest, ticks: results.ticks, first_ts: iso(results.firstAt), last_ts: iso(results.lastAt) },
+      input: { file: basename(options.file), format: input.format, sha256: input.digest, ticks: results.ticks, first_ts: iso(results.firstAt), last_ts: iso(results.lastAt) },
       settings: {
         starting_cash: toRupees(cash),
         limits: limitsAtEdge(limits ?? DEFAULT_LIMITS),
@@ -150,8 +150,8 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
     };
 
     const files: Record<string, string> = {};
-    if (o.out !== undefined) {
-      const out = resolve(o.out);
+    if (options.out !== undefined) {
+      const out = resolve(options.out);
       mkdirSync(out, { recursive: true });
       const write = (name: string, body: string) => {
         writeFileSync(join(out, name), body);
@@ -163,7 +163,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
       write("report.json", JSON.stringify(report, null, 2) + "\n");
       // The page shows the deterministic part only: no wall time in any file but report.json's run.
       const { run: _run, ...shown } = report;
-      write("report.html", reportHtml(basename(o.file), shown, results.chart));
+      write("report.html", reportHtml(basename(options.file), shown, results.chart));
     }
     return { report, results, files };
   } finally {

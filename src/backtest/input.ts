@@ -14,7 +14,7 @@
 import { basename, extname } from "node:path";
 import { AlphaError } from "../errors.ts";
 import type { Tick } from "../events/payloads.ts";
-import { instruments, type Instrument } from "../market/instruments.ts";
+import type { Instrument, InstrumentMaster } from "../market/instruments.ts";
 import { fileDigest, fileTickId, parseReplayLines } from "../market/replay.ts";
 import { toPaise } from "../money.ts";
 
@@ -48,19 +48,19 @@ const IST = "+05:30";
  * or Kite's `+0530`; without an offset the time is IST (NSE's).
  */
 function timestampOf(raw: string): string | undefined {
-  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)(Z|[+-]\d{2}:?\d{2})?$/.exec(raw.trim());
-  if (!m) return undefined;
-  const offset = m[3] === undefined ? IST : m[3] === "Z" ? "Z" : m[3].includes(":") ? m[3] : `${m[3].slice(0, 3)}:${m[3].slice(3)}`;
-  const ms = Date.parse(`${m[1]}T${m[2]!.length === 5 ? `${m[2]}:00` : m[2]}${offset}`);
+  const parts = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)(Z|[+-]\d{2}:?\d{2})?$/.exec(raw.trim());
+  if (!parts) return undefined;
+  const offset = parts[3] === undefined ? IST : parts[3] === "Z" ? "Z" : parts[3].includes(":") ? parts[3] : `${parts[3].slice(0, 3)}:${parts[3].slice(3)}`;
+  const ms = Date.parse(`${parts[1]}T${parts[2]!.length === 5 ? `${parts[2]}:00` : parts[2]}${offset}`);
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }
 
 /** An instrument named by token ("738561"), "EXCHANGE:SYMBOL" or a bare NSE symbol. */
-export function findInstrument(name: string): Instrument | undefined {
-  const s = name.trim();
-  if (/^\d+$/.test(s)) return instruments.byToken(Number(s));
-  const i = s.indexOf(":");
-  return i > 0 ? instruments.bySymbol(s.slice(0, i).toUpperCase(), s.slice(i + 1).toUpperCase()) : instruments.bySymbol("NSE", s.toUpperCase());
+export function findInstrument(master: InstrumentMaster, name: string): Instrument | undefined {
+  const trimmed = name.trim();
+  if (/^\d+$/.test(trimmed)) return master.byToken(Number(trimmed));
+  const colon = trimmed.indexOf(":");
+  return colon > 0 ? master.bySymbol(trimmed.slice(0, colon).toUpperCase(), trimmed.slice(colon + 1).toUpperCase()) : master.bySymbol("NSE", trimmed.toUpperCase());
 }
 
 /** Rupees → paise, on the instrument's tick grid, or an error naming the column. */
@@ -87,7 +87,7 @@ function csvLines(text: string): Array<{ line: number; cells: string[] }> {
   return out;
 }
 
-function ticksCsv(text: string, name: string, digest: string): InputTick[] {
+function ticksCsv(text: string, name: string, digest: string, master: InstrumentMaster): InputTick[] {
   const rows = csvLines(text);
   const head = rows.shift()!;
   const cols = head.cells.map((c) => c.toLowerCase());
@@ -101,7 +101,7 @@ function ticksCsv(text: string, name: string, digest: string): InputTick[] {
     if (cells.length !== cols.length) throw bad(`expected ${cols.length} columns (${cols.join(",")}), got ${cells.length}`);
     const ts = timestampOf(cells[0]!);
     if (!ts) throw bad(`timestamp: ${JSON.stringify(cells[0])} is not a date-time (e.g. 2026-12-07T09:15:00+05:30)`);
-    const ins = by === "instrument_token" ? (/^\d+$/.test(cells[1]!) ? instruments.byToken(Number(cells[1])) : undefined) : findInstrument(cells[1]!);
+    const ins = by === "instrument_token" ? (/^\d+$/.test(cells[1]!) ? master.byToken(Number(cells[1])) : undefined) : findInstrument(master, cells[1]!);
     if (!ins) throw bad(`${by}: ${JSON.stringify(cells[1])} is not an instrument of the master`);
     const price = priceOf(cells[2]!, "last_price", ins);
     if (typeof price === "string") throw bad(price);
@@ -122,18 +122,19 @@ function ticksCsv(text: string, name: string, digest: string): InputTick[] {
  * its open goes open, high, low, close: each is the shortest path through its four prices. The
  * close carries the day's volume so far (the candles' volume added up within the IST day).
  */
-function candleTicks(c: { at: number; o: number; h: number; l: number; c: number; dayVolume?: number }, intervalMs: number, token: number): Array<{ tick: Tick; part: number }> {
-  const path = c.c >= c.o ? [c.o, c.l, c.h, c.c] : [c.o, c.h, c.l, c.c];
+function candleTicks(candle: { at: number; o: number; h: number; l: number; c: number; dayVolume?: number }, intervalMs: number, token: number): Array<{ tick: Tick; part: number }> {
+  const { o, h, l, c } = candle;
+  const path = c >= o ? [o, l, h, c] : [o, h, l, c];
   return path.map((price, part) => {
-    const tick: Tick = { instrument_token: token, last_price: price, exchange_ts: new Date(c.at + Math.floor((intervalMs * part) / 4)).toISOString(), feed: "replay" };
-    if (part === 3 && c.dayVolume !== undefined) tick.volume = c.dayVolume;
+    const tick: Tick = { instrument_token: token, last_price: price, exchange_ts: new Date(candle.at + Math.floor((intervalMs * part) / 4)).toISOString(), feed: "replay" };
+    if (part === 3 && candle.dayVolume !== undefined) tick.volume = candle.dayVolume;
     return { tick, part };
   });
 }
 
-function candlesCsv(text: string, name: string, digest: string, instrument: string | undefined): InputTick[] {
+function candlesCsv(text: string, name: string, digest: string, master: InstrumentMaster, instrument: string | undefined): InputTick[] {
   const named = instrument ?? basename(name, extname(name));
-  const ins = findInstrument(named);
+  const ins = findInstrument(master, named);
   if (!ins) {
     throw new BacktestInputError(
       `${name}: candles are for one instrument, named by --instrument or the file's name (RELIANCE.csv, NSE:RELIANCE.csv, 738561.csv); ${JSON.stringify(named)} is not an instrument of the master`,
@@ -152,13 +153,13 @@ function candlesCsv(text: string, name: string, digest: string, instrument: stri
     if (cells.length < 5 || cells.length > cols.length) throw bad(`expected ${cols.length} columns (${cols.join(",")}), got ${cells.length}`);
     const ts = timestampOf(cells[0]!);
     if (!ts) throw bad(`date: ${JSON.stringify(cells[0])} is not a date-time (e.g. 2026-12-07T09:15:00+0530)`);
-    const p: number[] = [];
-    for (let k = 1; k <= 4; k++) {
-      const v = priceOf(cells[k]!, want[k]!, ins);
-      if (typeof v === "string") throw bad(v);
-      p.push(v);
+    const prices: number[] = [];
+    for (let column = 1; column <= 4; column++) {
+      const price = priceOf(cells[column]!, want[column]!, ins);
+      if (typeof price === "string") throw bad(price);
+      prices.push(price);
     }
-    const [o, h, l, c] = p as [number, number, number, number];
+    const [o, h, l, c] = prices as [number, number, number, number];
     if (h < Math.max(o, c, l) || l > Math.min(o, c, h)) throw bad(`high ${cells[2]} and low ${cells[3]} must bound open ${cells[1]} and close ${cells[4]}`);
     const at = Date.parse(ts);
     if (candles.length > 0 && at <= candles[candles.length - 1]!.at) throw bad(`date ${cells[0]} is not after the previous candle's`);
@@ -177,12 +178,12 @@ function candlesCsv(text: string, name: string, digest: string, instrument: stri
   const out: InputTick[] = [];
   let day = "";
   let dayVolume = 0;
-  for (const c of candles) {
-    const d = new Date(c.at + 5.5 * 3_600_000).toISOString().slice(0, 10);
-    if (d !== day) [day, dayVolume] = [d, 0];
-    if (c.volume !== undefined) dayVolume += c.volume;
-    for (const { tick, part } of candleTicks({ ...c, dayVolume: c.volume === undefined ? undefined : dayVolume }, interval, ins.instrument_token)) {
-      out.push({ id: fileTickId(digest, c.line, tick.exchange_ts, part), tick });
+  for (const candle of candles) {
+    const candleDay = new Date(candle.at + 5.5 * 3_600_000).toISOString().slice(0, 10);
+    if (candleDay !== day) [day, dayVolume] = [candleDay, 0];
+    if (candle.volume !== undefined) dayVolume += candle.volume;
+    for (const { tick, part } of candleTicks({ ...candle, dayVolume: candle.volume === undefined ? undefined : dayVolume }, interval, ins.instrument_token)) {
+      out.push({ id: fileTickId(digest, candle.line, tick.exchange_ts, part), tick });
     }
   }
   return out;
@@ -201,12 +202,12 @@ export function formatOf(text: string): InputFormat | undefined {
 
 /**
  * Reads a backtest's input; throws BacktestInputError naming the file and line of the first
- * problem.
+ * problem. Instruments are named and priced on the tick grid of `master`.
  *
  * @example
- * const input = parseInput(await Bun.file("today.jsonl").text(), "today.jsonl");
+ * const input = parseInput(await Bun.file("today.jsonl").text(), "today.jsonl", master);
  */
-export function parseInput(text: string, name: string, opts: { instrument?: string } = {}): BacktestInput {
+export function parseInput(text: string, name: string, master: InstrumentMaster, opts: { instrument?: string } = {}): BacktestInput {
   const format = formatOf(text);
   if (!format) {
     throw new BacktestInputError(
@@ -223,7 +224,7 @@ export function parseInput(text: string, name: string, opts: { instrument?: stri
     } catch (err) {
       throw new BacktestInputError((err as Error).message);
     }
-  } else ticks = format === "ticks" ? ticksCsv(text, name, digest) : candlesCsv(text, name, digest, opts.instrument);
+  } else ticks = format === "ticks" ? ticksCsv(text, name, digest, master) : candlesCsv(text, name, digest, master, opts.instrument);
   if (ticks.length === 0) throw new BacktestInputError(`${name}: has no ticks`);
   return { format, digest, ticks };
 }

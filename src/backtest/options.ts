@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseLimitsAtEdge, RiskLimitsError, type RiskLimits } from "../risk/limits.ts";
 import type { StrategyInput } from "../store/strategies.ts";
-import { StrategyConfigError, StrategyRouter, type StrategyRow } from "../strategies/index.ts";
+import { StrategyConfigError, compileRow, type StrategyRow } from "../strategies/index.ts";
 import { toPaise } from "../money.ts";
 import { BacktestInputError } from "./input.ts";
 
@@ -74,12 +74,12 @@ export function readStrategies(path: string): StrategyInput[] {
   const seen = new Set<string>();
   const problems: string[] = [];
   const rows: StrategyInput[] = raw.map((r: unknown, i) => {
-    const o = (typeof r === "object" && r !== null && !Array.isArray(r) ? r : {}) as Record<string, unknown>;
-    const row = { id: o.id, kind: o.kind, params: o.params ?? {}, instruments: o.instruments ?? [], brokers: o.brokers ?? ["paper"], enabled: o.enabled ?? true } as StrategyRow;
-    const unknown = Object.keys(o).filter((k) => !["id", "kind", "params", "instruments", "brokers", "enabled"].includes(k));
+    const fields = (typeof r === "object" && r !== null && !Array.isArray(r) ? r : {}) as Record<string, unknown>;
+    const row = { id: fields.id, kind: fields.kind, params: fields.params ?? {}, instruments: fields.instruments ?? [], brokers: fields.brokers ?? ["paper"], enabled: fields.enabled ?? true } as StrategyRow;
+    const unknown = Object.keys(fields).filter((k) => !["id", "kind", "params", "instruments", "brokers", "enabled"].includes(k));
     if (unknown.length > 0) problems.push(`[${i}]: unknown field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
     try {
-      new StrategyRouter().upsert(row);
+      compileRow(row);
     } catch (err) {
       if (!(err instanceof StrategyConfigError)) throw err;
       problems.push(...err.problems.map((p) => `[${i}]${p.path ? `.${p.path}` : ""}: ${p.message}`));

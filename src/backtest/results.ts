@@ -7,135 +7,16 @@
  * Nothing here reads a clock: every time is the time of the tick being handled.
  */
 import type { AnyEnvelope, Envelope } from "../events/envelope.ts";
-import type { PayloadOf } from "../events/payloads.ts";
-import { instruments } from "../market/instruments.ts";
+import { assertSafe } from "../intmath.ts";
+import type { InstrumentMaster } from "../market/instruments.ts";
 import { toRupees } from "../money.ts";
-import { assertSafe, mul, mulDivRound } from "../intmath.ts";
-import { evolveInPlace, initialPortfolio, markInPlace, positionKey, type PortfolioState } from "../portfolio/index.ts";
-import type { InputTick } from "./input.ts";
+import { markInPlace } from "../portfolio/index.ts";
+import { Book, round6, sharpe, Tally } from "./books.ts";
 import type { Observer } from "./engine.ts";
-
-export interface OrderRow {
-  order_id: string;
-  created_ts: string;
-  updated_ts: string;
-  strategy_id: string;
-  instrument_token: number;
-  tradingsymbol: string | null;
-  side: string;
-  quantity: number;
-  order_type: string;
-  price: string | null;
-  trigger_price: string | null;
-  status: "PENDING" | "OPEN" | "PARTIALLY_FILLED" | "FILLED" | "REJECTED" | "CANCELLED" | "FAILED";
-  filled_quantity: number;
-  /** Σ fill quantity × price, paise (average = filled_value / filled_quantity). */
-  filled_value: number;
-  fees: number;
-  reason_code: string | null;
-  message: string | null;
-}
-
-/** Counts and the equity's drawdown and daily closes, of a strategy or of the whole account. */
-class Tally {
-  ticks = 0;
-  signals = 0;
-  orders = 0;
-  fills = 0;
-  turnover = 0;
-  rejections: Record<string, number> = {};
-  deadLettered = 0;
-  peak: number;
-  maxDrawdown = 0;
-  maxDrawdownFraction = 0;
-  /** The equity at the last event of each IST day, in day order. */
-  dayClose: Array<{ day: string; equity: number }> = [];
-  wins = 0;
-  trips = 0;
-
-  constructor(readonly startingCash: number) {
-    this.peak = startingCash;
-  }
-
-  /** After a price or a fill: the drawdown from the peak, and the day's close so far. */
-  observe(day: string, e: number): void {
-    if (e > this.peak) this.peak = e;
-    else if (this.peak - e > this.maxDrawdown) {
-      this.maxDrawdown = this.peak - e;
-      this.maxDrawdownFraction = this.peak > 0 ? this.maxDrawdown / this.peak : 0;
-    }
-    const last = this.dayClose[this.dayClose.length - 1];
-    if (last?.day === day) last.equity = e;
-    else this.dayClose.push({ day, equity: e });
-  }
-}
-
-/** A strategy's account: its own portfolio (src/portfolio's fold), as if it traded alone. */
-class Book extends Tally {
-  readonly state: PortfolioState;
-  /** Per position: realised and fees when its current round trip opened. */
-  private readonly open = new Map<string, { realised: number; fees: number }>();
-
-  constructor(startingCash: number) {
-    super(startingCash);
-    this.state = initialPortfolio({ broker: "paper", starting_cash: startingCash });
-  }
-
-  /** Realised + unrealised − fees. */
-  get pnl(): number {
-    const t = this.state.totals;
-    return t.realised_pnl + t.unrealised_pnl - t.fees;
-  }
-
-  /** Cash + Σ quantity × mark, which is starting cash + realised + unrealised − fees. */
-  get equity(): number {
-    return assertSafe(this.startingCash + this.pnl, "equity");
-  }
-
-  /**
-   * A fill, and the round trip it may close: a position from flat back to flat, or through it
-   * (a fill that flips the position closes one trip, with the whole fill's fees, and opens the
-   * next). A trip wins when its realised P&L less its fees is above zero.
-   */
-  fill(f: PayloadOf<"order.filled">): void {
-    const key = positionKey(f.strategy_id, f.instrument_token);
-    const before = this.state.positions[key]?.quantity ?? 0;
-    evolveInPlace(this.state, f);
-    const p = this.state.positions[key]!;
-    this.fills++;
-    this.turnover = assertSafe(this.turnover + mul(f.fill_quantity, f.fill_price, "fill value"), "turnover");
-    if (before === 0) this.open.set(key, { realised: p.realised_pnl, fees: p.fees - f.fees });
-    else if (p.quantity === 0 || Math.sign(p.quantity) !== Math.sign(before)) {
-      const o = this.open.get(key)!;
-      const pnl = p.realised_pnl - o.realised - (p.fees - o.fees);
-      this.trips++;
-      if (pnl > 0) this.wins++;
-      if (p.quantity !== 0) this.open.set(key, { realised: p.realised_pnl, fees: p.fees });
-      else this.open.delete(key);
-    }
-  }
-}
+import type { InputTick } from "./input.ts";
+import { iso, OrderRows } from "./order-rows.ts";
 
 const istDay = (ms: number) => new Date(ms + 19_800_000).toISOString().slice(0, 10);
-const iso = (ms: number) => new Date(ms).toISOString();
-const rupeesOrNull = (p: number | undefined) => (p === undefined ? null : toRupees(p));
-
-/** Sharpe on daily equity (see the README text): null below two days or with no variation. */
-export function sharpe(startingCash: number, closes: readonly number[]): number | null {
-  if (closes.length < 2) return null;
-  const r: number[] = [];
-  let prev = startingCash;
-  for (const e of closes) {
-    r.push(prev > 0 ? e / prev - 1 : 0);
-    prev = e;
-  }
-  const mean = r.reduce((a, b) => a + b, 0) / r.length;
-  const variance = r.reduce((a, b) => a + (b - mean) ** 2, 0) / (r.length - 1);
-  if (!(variance > 0)) return null;
-  return round6((mean / Math.sqrt(variance)) * Math.sqrt(252));
-}
-
-const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 export interface EquityRow {
   /** The minute's last event, ms. */
@@ -166,8 +47,8 @@ export class Results implements Observer {
   /** strategy id → the instruments it trades. */
   private readonly routes = new Map<number, Book[]>();
   readonly fills: string[] = [];
-  readonly orders = new Map<string, OrderRow>();
-  private readonly equity_: EquityRow[] = [];
+  readonly orders: OrderRows;
+  private readonly equityRows: EquityRow[] = [];
   readonly chart: ChartPoint[] = [];
   ticks = 0;
   firstAt: number | undefined;
@@ -175,10 +56,13 @@ export class Results implements Observer {
   private minute = -1;
   private day = "";
 
+  /** `instruments`: the run's master, for the symbols in fills.jsonl and orders.jsonl. */
   constructor(
     readonly startingCash: number,
     strategies: ReadonlyArray<{ id: string; instruments: readonly number[] }>,
+    instruments: Pick<InstrumentMaster, "byToken">,
   ) {
+    this.orders = new OrderRows(instruments);
     this.total = new Tally(startingCash);
     for (const s of [...strategies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
       const book = new Book(startingCash);
@@ -188,13 +72,13 @@ export class Results implements Observer {
   }
 
   private book(strategyId: string): Book {
-    let b = this.books.get(strategyId);
-    if (!b) {
+    let book = this.books.get(strategyId);
+    if (!book) {
       // A strategy the run did not start with (none today): kept apart all the same.
-      b = new Book(this.startingCash);
-      this.books.set(strategyId, b);
+      book = new Book(this.startingCash);
+      this.books.set(strategyId, book);
     }
-    return b;
+    return book;
   }
 
   tick(t: InputTick, at: number): void {
@@ -208,34 +92,34 @@ export class Results implements Observer {
     this.firstAt ??= at;
     this.lastAt = at;
     this.total.ticks++;
-    for (const b of this.books.values()) {
-      markInPlace(b.state, t.tick);
-      b.observe(this.day, b.equity);
+    for (const book of this.books.values()) {
+      markInPlace(book.state, t.tick);
+      book.observe(this.day, book.equity);
     }
     this.total.observe(this.day, this.equity);
     const routed = this.routes.get(t.tick.instrument_token);
-    if (routed) for (const b of routed) b.ticks++;
+    if (routed) for (const book of routed) book.ticks++;
   }
 
   /** The whole account's equity: starting cash + every strategy's P&L. */
   get equity(): number {
-    let e = this.startingCash;
-    for (const b of this.books.values()) e += b.pnl;
-    return assertSafe(e, "equity");
+    let equity = this.startingCash;
+    for (const book of this.books.values()) equity += book.pnl;
+    return assertSafe(equity, "equity");
   }
 
   /** The whole account's totals: the strategies' summed. */
   totals(): { cash: number; realised: number; unrealised: number; fees: number; open: number; turnover: number; trips: number; wins: number } {
     const t = { cash: this.startingCash, realised: 0, unrealised: 0, fees: 0, open: 0, turnover: 0, trips: 0, wins: 0 };
-    for (const b of this.books.values()) {
-      t.cash += b.state.cash - this.startingCash;
-      t.realised += b.state.totals.realised_pnl;
-      t.unrealised += b.state.totals.unrealised_pnl;
-      t.fees += b.state.totals.fees;
-      t.open += b.state.totals.open_positions;
-      t.turnover += b.turnover;
-      t.trips += b.trips;
-      t.wins += b.wins;
+    for (const book of this.books.values()) {
+      t.cash += book.state.cash - this.startingCash;
+      t.realised += book.state.totals.realised_pnl;
+      t.unrealised += book.state.totals.unrealised_pnl;
+      t.fees += book.state.totals.fees;
+      t.open += book.state.totals.open_positions;
+      t.turnover += book.turnover;
+      t.trips += book.trips;
+      t.wins += book.wins;
     }
     return t;
   }
@@ -244,7 +128,7 @@ export class Results implements Observer {
   private closeMinute(): void {
     const t = this.totals();
     const equity = this.equity;
-    this.equity_.push({ at: this.lastAt!, cash: t.cash, realised: t.realised, unrealised: t.unrealised, equity });
+    this.equityRows.push({ at: this.lastAt!, cash: t.cash, realised: t.realised, unrealised: t.unrealised, equity });
     this.chart.push({ at: this.lastAt!, equity, drawdown: equity - this.total.peak });
   }
 
@@ -258,25 +142,25 @@ export class Results implements Observer {
       case "signal.validated":
         this.book(ev.data.strategy_id).orders++;
         this.total.orders++;
-        this.order(ev.data, at, "PENDING");
+        this.orders.record(ev.data, at, "PENDING");
         return;
       case "signal.rejected":
         this.reject(ev.data.strategy_id, ev.data.reason_code);
-        this.order(ev.data, at, "REJECTED", ev.data.reason_code, ev.data.message);
+        this.orders.record(ev.data, at, "REJECTED", ev.data.reason_code, ev.data.message);
         return;
       case "order.submitted":
-        this.order(ev.data, at, "OPEN");
+        this.orders.record(ev.data, at, "OPEN");
         return;
       case "order.rejected":
         this.reject(ev.data.strategy_id, ev.data.reason_code);
-        this.order(ev.data, at, "REJECTED", ev.data.reason_code, ev.data.message);
+        this.orders.record(ev.data, at, "REJECTED", ev.data.reason_code, ev.data.message);
         return;
       case "order.cancelled":
-        this.order(ev.data, at, "CANCELLED");
+        this.orders.record(ev.data, at, "CANCELLED");
         return;
       case "order.failed":
         this.reject(ev.data.strategy_id, ev.data.reason_code);
-        this.order(ev.data, at, "FAILED", ev.data.reason_code, ev.data.message);
+        this.orders.record(ev.data, at, "FAILED", ev.data.reason_code, ev.data.message);
         return;
       case "order.filled": {
         const f = ev.data;
@@ -285,10 +169,7 @@ export class Results implements Observer {
         book.observe(this.day, book.equity);
         this.total.fills++;
         this.total.observe(this.day, this.equity);
-        const row = this.order(f, at, f.status);
-        row.filled_quantity += f.fill_quantity;
-        row.filled_value = assertSafe(row.filled_value + mul(f.fill_quantity, f.fill_price, "fill value"), "filled value");
-        row.fees += f.fees;
+        this.orders.fill(f, at);
         this.fills.push(
           JSON.stringify({
             ts: iso(at),
@@ -296,7 +177,7 @@ export class Results implements Observer {
             fill_id: f.fill_id,
             strategy_id: f.strategy_id,
             instrument_token: f.instrument_token,
-            tradingsymbol: instruments.byToken(f.instrument_token)?.tradingsymbol ?? null,
+            tradingsymbol: this.orders.symbolOf(f.instrument_token),
             side: f.side,
             quantity: f.fill_quantity,
             price: toRupees(f.fill_price),
@@ -312,56 +193,16 @@ export class Results implements Observer {
     }
   }
 
-  deadLetter(stage: string, _topic: string, e: AnyEnvelope): void {
-    const sid = (e.data as { strategy_id?: string }).strategy_id;
-    if (sid) this.book(sid).deadLettered++;
+  deadLetter(_stage: string, _topic: string, e: AnyEnvelope): void {
+    const strategyId = (e.data as { strategy_id?: string }).strategy_id;
+    if (strategyId) this.book(strategyId).deadLettered++;
     this.total.deadLettered++;
-    void stage;
   }
 
   private reject(strategyId: string, reason: string): void {
-    const b = this.book(strategyId);
-    b.rejections[reason] = (b.rejections[reason] ?? 0) + 1;
+    const book = this.book(strategyId);
+    book.rejections[reason] = (book.rejections[reason] ?? 0) + 1;
     this.total.rejections[reason] = (this.total.rejections[reason] ?? 0) + 1;
-  }
-
-  /** The order's row, made at its first event; a final status stays. */
-  private order(
-    d: { order_id?: string; signal_id: string; strategy_id: string; instrument_token: number; side: string; quantity: number; order_type: string; price?: number; trigger_price?: number },
-    at: number,
-    status: OrderRow["status"],
-    reason?: string,
-    message?: string,
-  ): OrderRow {
-    const id = d.order_id ?? d.signal_id;
-    let row = this.orders.get(id);
-    if (!row) {
-      row = {
-        order_id: id,
-        created_ts: iso(at),
-        updated_ts: iso(at),
-        strategy_id: d.strategy_id,
-        instrument_token: d.instrument_token,
-        tradingsymbol: instruments.byToken(d.instrument_token)?.tradingsymbol ?? null,
-        side: d.side,
-        quantity: d.quantity,
-        order_type: d.order_type,
-        price: rupeesOrNull(d.price),
-        trigger_price: rupeesOrNull(d.trigger_price),
-        status,
-        filled_quantity: 0,
-        filled_value: 0,
-        fees: 0,
-        reason_code: null,
-        message: null,
-      };
-      this.orders.set(id, row);
-    }
-    row.updated_ts = iso(at);
-    if (!["FILLED", "REJECTED", "CANCELLED", "FAILED"].includes(row.status)) row.status = status;
-    if (reason !== undefined) row.reason_code = reason;
-    if (message !== undefined) row.message = message;
-    return row;
   }
 
   /** Ends the run: the last minute's row. */
@@ -372,10 +213,11 @@ export class Results implements Observer {
 
   /** A strategy's report, or (no id) the whole account's; money as decimal rupees. */
   summary(id?: string): Record<string, unknown> {
-    const b = id === undefined ? undefined : this.books.get(id)!;
-    const x = b ? { tally: b as Tally, realised: b.state.totals.realised_pnl, unrealised: b.state.totals.unrealised_pnl, fees: b.state.totals.fees, open: b.state.totals.open_positions, turnover: b.turnover, trips: b.trips, wins: b.wins, equity: b.equity }
+    const book = id === undefined ? undefined : this.books.get(id)!;
+    const figures = book
+      ? { tally: book as Tally, realised: book.state.totals.realised_pnl, unrealised: book.state.totals.unrealised_pnl, fees: book.state.totals.fees, open: book.state.totals.open_positions, turnover: book.turnover, trips: book.trips, wins: book.wins, equity: book.equity }
       : { tally: this.total, ...this.totals(), equity: this.equity };
-    const t = x.tally;
+    const t = figures.tally;
     return {
       ticks: t.ticks,
       signals: t.signals,
@@ -383,20 +225,20 @@ export class Results implements Observer {
       fills: t.fills,
       rejections: Object.fromEntries(Object.entries(t.rejections).sort(([a], [c]) => (a < c ? -1 : 1))),
       dead_lettered: t.deadLettered,
-      realised_pnl: toRupees(x.realised),
-      unrealised_pnl: toRupees(x.unrealised),
-      fees: toRupees(x.fees),
-      net_pnl: toRupees(x.realised + x.unrealised - x.fees),
-      turnover: toRupees(x.turnover),
-      open_positions: x.open,
-      round_trips: x.trips,
-      winning_round_trips: x.wins,
-      win_rate: x.trips === 0 ? null : round6(x.wins / x.trips),
+      realised_pnl: toRupees(figures.realised),
+      unrealised_pnl: toRupees(figures.unrealised),
+      fees: toRupees(figures.fees),
+      net_pnl: toRupees(figures.realised + figures.unrealised - figures.fees),
+      turnover: toRupees(figures.turnover),
+      open_positions: figures.open,
+      round_trips: figures.trips,
+      winning_round_trips: figures.wins,
+      win_rate: figures.trips === 0 ? null : round6(figures.wins / figures.trips),
       max_drawdown: toRupees(t.maxDrawdown),
       max_drawdown_fraction: round6(t.maxDrawdownFraction),
       trading_days: t.dayClose.length,
       sharpe: sharpe(t.startingCash, t.dayClose.map((d) => d.equity)),
-      final_equity: toRupees(x.equity),
+      final_equity: toRupees(figures.equity),
     };
   }
 
@@ -405,22 +247,12 @@ export class Results implements Observer {
   }
 
   ordersJsonl(): string {
-    let out = "";
-    for (const r of this.orders.values()) {
-      const { filled_value, ...rest } = r;
-      out +=
-        JSON.stringify({
-          ...rest,
-          average_price: r.filled_quantity > 0 ? toRupees(mulDivRound(filled_value, 1, r.filled_quantity)) : null,
-          fees: toRupees(r.fees),
-        }) + "\n";
-    }
-    return out;
+    return this.orders.jsonl();
   }
 
   equityCsv(): string {
     let out = "time,cash,realised,unrealised,equity\n";
-    for (const r of this.equity_) out += `${iso(r.at)},${toRupees(r.cash)},${toRupees(r.realised)},${toRupees(r.unrealised)},${toRupees(r.equity)}\n`;
+    for (const r of this.equityRows) out += `${iso(r.at)},${toRupees(r.cash)},${toRupees(r.realised)},${toRupees(r.unrealised)},${toRupees(r.equity)}\n`;
     return out;
   }
 }

@@ -4,7 +4,6 @@
  * the same state and the same events, byte for byte.
  */
 import type { Tick } from "../events/payloads.ts";
-import { instruments } from "../market/instruments.ts";
 import { parseExchangeConfig, type ExchangeConfig, type ExchangeConfigInput } from "./config.ts";
 import { cancelled, cancelRejected, rejected, submitted } from "./events.ts";
 import { match } from "./matching.ts";
@@ -13,15 +12,15 @@ import { applyUpdate, findClosed, has, lastTrade, ordersOf } from "./state.ts";
 import type { ClosedOrder, ExchangeCommand, ExchangeEvent, ExchangeResult, ExchangeState, InstrumentLookup, LastTrade, OpenOrder, OrderRequest } from "./types.ts";
 import { refusal } from "./validate.ts";
 
-const done = (o: OpenOrder) => o.filled_quantity === o.order.quantity;
-const isStop = (o: OrderRequest) => o.order_type === "SL" || o.order_type === "SL-M";
+const done = (open: OpenOrder) => open.filled_quantity === open.order.quantity;
+const isStop = (order: OrderRequest) => order.order_type === "SL" || order.order_type === "SL-M";
 
 /**
  * A simulated exchange. Holds only its settings; the state is passed in and returned, so the
  * worker owns it (and persists it as JSON).
  *
  * @example
- * const exchange = new PaperExchange({ slippage_bps: 2 });
+ * const exchange = new PaperExchange({ slippage_bps: 2 }, { instruments: master.byToken });
  * let state = emptyExchangeState();
  * ({ state } = exchange.onTick(state, tick, now));
  * const { state: next, events } = exchange.submit(state, order, now); // [order.submitted, order.filled]
@@ -32,14 +31,15 @@ export class PaperExchange {
   readonly #inPlace: boolean;
 
   /**
-   * Validates the settings once (ConfigError lists every problem). `inPlace`: the caller hands
+   * Validates the settings once (ConfigError lists every problem). `instruments`: what the
+   * exchange lists (an unknown token is rejected UNKNOWN_INSTRUMENT). `inPlace`: the caller hands
    * over the state it passes and keeps only the one returned, so it is updated in place instead
-   * of copied (same results; the execution stage, where copying every instrument's last trade on
-   * every tick dominated). Default: pure, the state passed in is never changed.
+   * of copied (same results, without copying every instrument's last trade on every tick).
+   * Default: pure, the state passed in is never changed.
    */
-  constructor(config: ExchangeConfigInput = {}, opts: { instruments?: InstrumentLookup; inPlace?: boolean } = {}) {
+  constructor(config: ExchangeConfigInput, opts: { instruments: InstrumentLookup; inPlace?: boolean }) {
     this.config = parseExchangeConfig(config);
-    this.#instruments = opts.instruments ?? instruments.byToken;
+    this.#instruments = opts.instruments;
     this.#inPlace = opts.inPlace ?? false;
   }
 
@@ -77,10 +77,10 @@ export class PaperExchange {
     const events: ExchangeEvent[] = [submitted(order)];
     let nextLast: LastTrade | undefined;
     if (last) {
-      const m = match(open, last, true, this.config, now);
-      open = m.order;
-      nextLast = m.last === last ? undefined : m.last;
-      if (m.event) events.push(m.event);
+      const matched = match(open, last, true, this.config, now);
+      open = matched.order;
+      nextLast = matched.last === last ? undefined : matched.last;
+      if (matched.event) events.push(matched.event);
     }
     const resting = !done(open);
     const next = applyUpdate(
@@ -111,19 +111,19 @@ export class PaperExchange {
     const orders: OpenOrder[] = [];
     const closed: ClosedOrder[] = [];
     for (const before of ordersOf(state, token)) {
-      let o = before;
+      let resting = before;
       let arriving = false;
       // ISO 8601 UTC with milliseconds (as every envelope's ts): compared as strings.
-      const at = o.updated_at > now ? o.updated_at : now;
-      if (o.status === "TRIGGER_PENDING" && o.order.trigger_price !== undefined && stopTriggered(o.order.side, last.price, o.order.trigger_price)) {
-        o = { ...o, status: "OPEN", updated_at: at };
+      const at = resting.updated_at > now ? resting.updated_at : now;
+      if (resting.status === "TRIGGER_PENDING" && resting.order.trigger_price !== undefined && stopTriggered(resting.order.side, last.price, resting.order.trigger_price)) {
+        resting = { ...resting, status: "OPEN", updated_at: at };
         arriving = true; // a fired stop is a new order at this tick: marketable-limit pricing
       }
-      const m = match(o, last, arriving, this.config, at);
-      last = m.last;
-      if (m.event) events.push(at === now ? m.event : { ...m.event, at });
-      if (done(m.order)) closed.push({ order: m.order.order, status: "FILLED", closed_at: at });
-      else orders.push(m.order);
+      const matched = match(resting, last, arriving, this.config, at);
+      last = matched.last;
+      if (matched.event) events.push(at === now ? matched.event : { ...matched.event, at });
+      if (done(matched.order)) closed.push({ order: matched.order.order, status: "FILLED", closed_at: at });
+      else orders.push(matched.order);
     }
     const next = applyUpdate(state, { token, orders, opened: [], closed, last }, this.config.closed_order_memory, this.#inPlace);
     return { state: next, events };

@@ -3,7 +3,7 @@
  *
  * @example
  * import { PaperExchange, emptyExchangeState } from "./execution/index.ts";
- * const exchange = new PaperExchange({ slippage_bps: 2 });
+ * const exchange = new PaperExchange({ slippage_bps: 2 }, { instruments: master.byToken });
  * let state = emptyExchangeState();
  * ({ state } = exchange.onTick(state, tick, now));
  * const { state: next, events } = exchange.submit(state, order, now);

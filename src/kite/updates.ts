@@ -11,7 +11,7 @@ import { ENVELOPE_VERSION } from "../events/envelope.ts";
 import { derivedId } from "../events/ids.ts";
 import type { EventType, PayloadOf } from "../events/payloads.ts";
 import { fees } from "../execution/index.ts";
-import { topicName, type TopicId } from "../topics.ts";
+import { topicCarrying, topicName } from "../topics.ts";
 import type { KiteOrder, KiteTrade } from "./rest/schemas.ts";
 
 /** Our order as sent to Kite: the columns of venue_orders. */
@@ -24,13 +24,6 @@ export interface VenueOrder {
   /** The order.submitted payload fields we sent (ids, instrument, side, quantity, type, prices). */
   orig: PayloadOf<"order.submitted">;
 }
-
-const TOPIC_OF: Partial<Record<EventType, TopicId>> = {
-  "order.submitted": "ordersSubmitted",
-  "order.filled": "ordersFilled",
-  "order.rejected": "ordersRejected",
-  "order.cancelled": "ordersCancelled",
-};
 
 /** Kite statuses after which nothing more happens to an order. */
 const FINAL = new Set(["COMPLETE", "CANCELLED", "REJECTED"]);
@@ -61,7 +54,7 @@ export function lifecycleEvents(row: VenueOrder, order: Pick<KiteOrder, "order_i
       key: String(o.instrument_token),
       data,
     };
-    out.push({ topic: topicName(TOPIC_OF[type]!, "zerodha"), event: event as Envelope });
+    out.push({ topic: topicName(topicCarrying(type), "zerodha"), event: event as Envelope });
   };
 
   if (order.status === "REJECTED") {

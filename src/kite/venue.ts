@@ -8,7 +8,7 @@
  * arrive as order updates (postbacks, ticker messages, reconciliation): see updates.ts.
  */
 import type { PayloadOf } from "../events/payloads.ts";
-import { instruments } from "../market/instruments.ts";
+import type { InstrumentMaster } from "../market/instruments.ts";
 import type { Logger } from "../logger.ts";
 import type { Db } from "../store/db.ts";
 import { KiteError, RELOGIN_HINT } from "./rest/errors.ts";
@@ -34,11 +34,12 @@ export class KiteVenue {
     private readonly db: Db,
     private readonly kite: KiteOrders,
     private readonly logger: Logger,
+    private readonly instruments: Pick<InstrumentMaster, "byToken">,
   ) {}
 
   async submit(o: OrderFields, lineage: { correlation_id: string; trace_id: string }, product: "MIS" | "CNC" | "NRML" = "MIS"): Promise<VenueEvent[]> {
     if (this.blocked) return [{ type: "order.failed", data: { ...o, reason_code: "KITE_SESSION_EXPIRED", message: this.blocked } }];
-    const inst = instruments.byToken(o.instrument_token);
+    const inst = this.instruments.byToken(o.instrument_token);
     if (!inst) return [{ type: "order.rejected", data: { ...o, reason_code: "UNKNOWN_INSTRUMENT", message: `instrument ${o.instrument_token} is not in the master` } }];
     const tag = kiteTag(o.order_id);
     const fresh = await this.db.query(

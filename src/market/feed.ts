@@ -10,7 +10,7 @@ import { isRetryable } from "../errors.ts";
 import type { Producer } from "../log/port.ts";
 import type { Logger } from "../logger.ts";
 import { topicName } from "../topics.ts";
-import { instruments, simulatable } from "./instruments.ts";
+import { simulatable, type InstrumentMaster } from "./instruments.ts";
 import type { TickRecorder } from "./recorder.ts";
 import { fileDigest, fileTickId, parseReplayLines, replayDelayMs, replayEnvelope } from "./replay.ts";
 import { RandomWalk } from "./simulated.ts";
@@ -61,7 +61,7 @@ export async function publishTicks(producer: Producer, ticks: readonly Tick[], s
 
 /**
  * @example
- * const feed = new Feed(options, producer, log);
+ * const feed = new Feed(options, producer, log, master);
  * feed.start();
  * await feed.stop();
  */
@@ -75,6 +75,8 @@ export class Feed {
     private readonly options: FeedOptions,
     private readonly producer: Producer,
     private readonly log: Logger,
+    /** What the simulated feed prices. */
+    private readonly instruments: InstrumentMaster,
   ) {
     this.stats = { kind: options.kind, published: 0, running: false };
   }
@@ -126,7 +128,7 @@ export class Feed {
 
   private async simulate(): Promise<void> {
     // The instruments of the master that have a tick grid, a lot size and a price to start from.
-    const tradable = instruments.all().filter(simulatable);
+    const tradable = this.instruments.all().filter(simulatable);
     const market = new RandomWalk(tradable, this.options.seed);
     this.log.info({ instruments: tradable.length, seed: this.options.seed, interval_ms: this.options.intervalMs, topic: TICKS }, "simulated feed started");
     let next = Date.now();

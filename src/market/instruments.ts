@@ -1,9 +1,9 @@
 /**
- * The instrument master the feeds, risk, execution and the API use. It is loaded from the
- * `instruments` table in PostgreSQL (filled from Kite's instrument dump, or from the sample that
- * ships in instruments-sample.csv) at start, in every process and worker: `instruments.load(…)`.
- * Until then it holds the built-in NSE equities below (the same rows as the sample), so pure code
- * and unit tests need no database.
+ * The instrument master the feeds, risk, execution and the API use: a value made from a list,
+ * passed to whatever needs it. Each process and worker reads the `instruments` table once at
+ * start (filled from Kite's instrument dump, or from the sample in instruments-sample.csv) and
+ * makes its master with {@link instrumentMaster}; pure code and unit tests use
+ * {@link NSE_MASTER}, the built-in NSE equities (the same rows as the sample), and need no database.
  */
 import type { Paise } from "../money.ts";
 
@@ -62,22 +62,34 @@ export const NSE_INSTRUMENTS: readonly Instrument[] = [
   eq(2952193, "ULTRACEMCO", "ULTRATECH CEMENT", 1_148_800),
 ];
 
-let all: readonly Instrument[] = NSE_INSTRUMENTS;
-let byToken = new Map(all.map((i) => [i.instrument_token, i]));
-let bySymbol = new Map(all.map((i) => [`${i.exchange}:${i.tradingsymbol}`, i]));
-
 /** What a simulated feed can trade: a tick grid, a lot size and a price to start from. */
 export const simulatable = (i: Instrument): boolean => i.tick_size > 0 && i.lot_size > 0 && i.reference_price > 0 && i.segment !== "INDICES";
 
-/** O(1) lookups by token or by "EXCHANGE:SYMBOL", over the loaded master. */
-export const instruments = {
-  all: (): readonly Instrument[] => all,
-  byToken: (token: number): Instrument | undefined => byToken.get(token),
-  bySymbol: (exchange: string, symbol: string): Instrument | undefined => bySymbol.get(`${exchange}:${symbol}`),
-  /** Replaces the master (at start, from the database). */
-  load(list: readonly Instrument[]): void {
-    all = [...list];
-    byToken = new Map(all.map((i) => [i.instrument_token, i]));
-    bySymbol = new Map(all.map((i) => [`${i.exchange}:${i.tradingsymbol}`, i]));
-  },
-};
+/** The instruments a process knows, with O(1) lookups by token or by exchange and symbol. */
+export interface InstrumentMaster {
+  all(): readonly Instrument[];
+  byToken(token: number): Instrument | undefined;
+  bySymbol(exchange: string, symbol: string): Instrument | undefined;
+}
+
+/**
+ * A master over `list` (copied: later changes to the list do not reach it). Its methods are
+ * closures, so `master.byToken` may be passed on alone.
+ *
+ * @example
+ * const master = instrumentMaster(await readInstruments(db));
+ * master.bySymbol("NSE", "INFY")?.instrument_token; // 408065
+ */
+export function instrumentMaster(list: readonly Instrument[]): InstrumentMaster {
+  const all: readonly Instrument[] = Object.freeze([...list]);
+  const tokens = new Map(all.map((i) => [i.instrument_token, i]));
+  const symbols = new Map(all.map((i) => [`${i.exchange}:${i.tradingsymbol}`, i]));
+  return {
+    all: () => all,
+    byToken: (token) => tokens.get(token),
+    bySymbol: (exchange, symbol) => symbols.get(`${exchange}:${symbol}`),
+  };
+}
+
+/** The built-in NSE equities as a master: for pure code's tests and tools without a database. */
+export const NSE_MASTER: InstrumentMaster = instrumentMaster(NSE_INSTRUMENTS);

@@ -31,7 +31,7 @@ export interface RiskContext {
  * The context of a signal, from the risk state and the market.
  *
  * @example
- * const ctx = riskContext(state, signal, { instrument: instruments.byToken(t), last_price: 245135 }, now);
+ * const ctx = riskContext(state, signal, { instrument: master.byToken(t), last_price: 245135 }, now);
  */
 export function riskContext(
   state: RiskState,

@@ -12,6 +12,7 @@ import { RemoteLog } from "../log/bridge.ts";
 import { openLog } from "../log/index.ts";
 import type { Log, Producer } from "../log/port.ts";
 import type { Logger } from "../logger.ts";
+import type { InstrumentMaster } from "../market/instruments.ts";
 import { rpcClient } from "../rpc.ts";
 import { reconnectBackoff, sqlDb, type Db } from "../store/db.ts";
 import { overPort } from "../store/pglite-port.ts";
@@ -25,8 +26,13 @@ export interface StageContext {
   producer: Producer;
   db: Db;
   cache: Cache;
+  /** The instrument master read from the database when the worker started. */
+  instruments: InstrumentMaster;
   close(): Promise<void>;
 }
+
+/** A context before its instrument master is read (that needs `db`). */
+export type StageConnections = Omit<StageContext, "instruments">;
 
 /**
  * The ports the main thread hands a worker: one for each resource it holds in-process (the
@@ -47,7 +53,7 @@ export const CACHE_METHODS = ["get", "set", "del", "mget", "hset", "hget", "hget
  * @param embeddedDb the embedded database's client options (`Store.embeddedOptions`); without
  *   them the worker connects to DATABASE_URL.
  */
-export function stageContext(config: Config, logger: Logger, name: string, ports: StagePorts = {}, embeddedDb?: EmbeddedOptions): StageContext {
+export function stageContext(config: Config, logger: Logger, name: string, ports: StagePorts = {}, embeddedDb?: EmbeddedOptions): StageConnections {
   const log: Log = ports.log ? new RemoteLog(ports.log) : openLog(config, name);
   const producer = log.producer({ clientId: name, maxInFlight: 16 });
   const closers: Array<() => Promise<unknown>> = [() => producer.close(), () => log.close()];

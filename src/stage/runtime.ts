@@ -5,7 +5,7 @@
  */
 import { loadConfig } from "../config.ts";
 import { createLogger } from "../logger.ts";
-import { instruments } from "../market/instruments.ts";
+import { instrumentMaster } from "../market/instruments.ts";
 import { readInstruments } from "../market/master.ts";
 import type { Logger } from "../logger.ts";
 import { stageContext, type StageContext } from "./context.ts";
@@ -121,8 +121,8 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
   const config = loadConfig(init.env);
   const def = STAGES[init.stage];
   const logger = createLogger({ level: config.logLevel, name: init.stage });
-  const ctx = stageContext(config, logger, init.stage, init.ports, init.embeddedDb);
-  instruments.load(await readInstruments(ctx.db));
+  const connections = stageContext(config, logger, init.stage, init.ports, init.embeddedDb);
+  const ctx: StageContext = { ...connections, instruments: instrumentMaster(await readInstruments(connections.db)) };
   const timers: Timer[] = [];
   const part = async (name: string, def: StageDef): Promise<Part> => {
     const { groupId } = def;

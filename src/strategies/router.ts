@@ -7,7 +7,6 @@ import { z } from "zod";
 import { BROKERS, type Broker } from "../config.ts";
 import type { Problem } from "../errors.ts";
 import type { Tick } from "../events/payloads.ts";
-import { instruments } from "../market/instruments.ts";
 import { StrategyConfigError, problemsOf } from "./errors.ts";
 import type { Signal } from "./signal.ts";
 import { compileStrategy, type InstrumentState, type Strategy } from "./strategy.ts";
@@ -37,7 +36,7 @@ export interface RouterSnapshot {
 
 export interface RouterOptions {
   /** The instrument's lot size; undefined (an unknown instrument) trades in units of 1. */
-  lotSize?: (token: number) => number | undefined;
+  lotSize: (token: number) => number | undefined;
 }
 
 // params are checked by the strategy's kind, which knows their shape.
@@ -61,10 +60,26 @@ const idOf = (row: unknown): string =>
   typeof row === "object" && row !== null && typeof (row as { id?: unknown }).id === "string" ? (row as { id: string }).id : "?";
 
 /**
+ * A row checked, with its strategy compiled from its kind and params. Throws a
+ * {@link StrategyConfigError} listing every problem.
+ *
+ * @example
+ * compileRow({ id: "mom", kind: "momentum", params: {}, instruments: [738561], brokers: ["paper"], enabled: true });
+ */
+export function compileRow(input: StrategyRow): { row: StrategyRow; strategy: Strategy } {
+  const parsed = rowSchema.safeParse(input, { reportInput: true });
+  const problems: Problem[] = parsed.success ? [] : problemsOf(parsed.error.issues, "");
+  const compiled = compileStrategy(idOf(input), input.kind, input.params);
+  if (Array.isArray(compiled)) problems.push(...compiled);
+  if (!parsed.success || Array.isArray(compiled)) throw new StrategyConfigError(idOf(input), problems);
+  return { row: { ...parsed.data, params: compiled.params, instruments: [...new Set(parsed.data.instruments)] }, strategy: compiled };
+}
+
+/**
  * Routes ticks to strategies and collects their signals.
  *
  * @example
- * const router = new StrategyRouter();
+ * const router = new StrategyRouter({ lotSize: (token) => master.byToken(token)?.lot_size });
  * for (const row of await listStrategies(sql)) router.upsert(row);
  * for (const { brokers, signal } of router.onTick(tick)) for (const b of brokers) publish(b, signal);
  */
@@ -73,8 +88,8 @@ export class StrategyRouter {
   readonly #routes = new Map<number, Instance[]>();
   readonly #lotSize: (token: number) => number | undefined;
 
-  constructor(opts: RouterOptions = {}) {
-    this.#lotSize = opts.lotSize ?? ((token) => instruments.byToken(token)?.lot_size);
+  constructor(opts: RouterOptions) {
+    this.#lotSize = opts.lotSize;
   }
 
   /**
@@ -84,13 +99,7 @@ export class StrategyRouter {
    * and then changes nothing.
    */
   upsert(input: StrategyRow): void {
-    const parsed = rowSchema.safeParse(input, { reportInput: true });
-    const problems: Problem[] = parsed.success ? [] : problemsOf(parsed.error.issues, "");
-    const compiled = compileStrategy(idOf(input), input.kind, input.params);
-    if (Array.isArray(compiled)) problems.push(...compiled);
-    if (!parsed.success || Array.isArray(compiled)) throw new StrategyConfigError(idOf(input), problems);
-
-    const row: StrategyRow = { ...parsed.data, params: compiled.params, instruments: [...new Set(parsed.data.instruments)] };
+    const { row, strategy: compiled } = compileRow(input);
     const paramsKey = JSON.stringify(compiled.params);
     const prev = this.#instances.get(row.id);
     const states = new Map<number, InstrumentState>();

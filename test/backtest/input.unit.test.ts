@@ -1,13 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { BacktestInputError, parseInput } from "../../src/backtest/input.ts";
 import { parseArgs, readStrategies } from "../../src/backtest/options.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const reject = (text: string, name: string, opts = {}) => {
   try {
-    parseInput(text, name, opts);
+    parseInput(text, name, NSE_MASTER, opts);
   } catch (err) {
     expect(err).toBeInstanceOf(BacktestInputError);
     return (err as Error).message;
@@ -24,15 +25,15 @@ describe("the replay feed's JSON lines", () => {
   ].join("\n");
 
   test("give their ticks in file order, each with an id from the file and its line, time-ordered by event time", () => {
-    const a = parseInput(text, "s.jsonl");
+    const a = parseInput(text, "s.jsonl", NSE_MASTER);
     expect(a.format).toBe("replay");
     expect(a.ticks.map((t) => t.tick.last_price)).toEqual([129_045, 412_005]);
     // The UUIDv7's time is the tick's own (2026-12-07T03:45:00Z), not the wall clock's.
     expect(parseInt(a.ticks[0]!.id.replace(/-/g, "").slice(0, 12), 16)).toBe(Date.parse("2026-12-07T03:45:00.000Z"));
-    expect(parseInput(text, "other-name.jsonl").ticks.map((t) => t.id)).toEqual(a.ticks.map((t) => t.id));
+    expect(parseInput(text, "other-name.jsonl", NSE_MASTER).ticks.map((t) => t.id)).toEqual(a.ticks.map((t) => t.id));
     expect(new Set(a.ticks.map((t) => t.id)).size).toBe(2);
     // Another file (one byte more) gives other ids.
-    expect(parseInput(text + "\n", "s.jsonl").ticks[0]!.id).not.toBe(a.ticks[0]!.id);
+    expect(parseInput(text + "\n", "s.jsonl", NSE_MASTER).ticks[0]!.id).not.toBe(a.ticks[0]!.id);
   });
 
   test("a bad line names the file and the line", () => {
@@ -45,13 +46,13 @@ describe("the replay feed's JSON lines", () => {
 
 describe("a ticks CSV (timestamp,instrument_token|tradingsymbol,last_price[,volume])", () => {
   test("rupees become exact paise; symbols and tokens name instruments; a time without an offset is IST", () => {
-    const a = parseInput("timestamp,tradingsymbol,last_price,volume\n2026-12-07 09:15:00,RELIANCE,1290.45,100\n2026-12-07T09:15:01+05:30,NSE:TCS,4120.05,\n", "t.csv");
+    const a = parseInput("timestamp,tradingsymbol,last_price,volume\n2026-12-07 09:15:00,RELIANCE,1290.45,100\n2026-12-07T09:15:01+05:30,NSE:TCS,4120.05,\n", "t.csv", NSE_MASTER);
     expect(a.format).toBe("ticks");
     expect(a.ticks.map((t) => t.tick)).toEqual([
       { instrument_token: 738561, last_price: 129_045, exchange_ts: "2026-12-07T03:45:00.000Z", feed: "replay", volume: 100 },
       { instrument_token: 2953217, last_price: 412_005, exchange_ts: "2026-12-07T03:45:01.000Z", feed: "replay" },
     ]);
-    const b = parseInput("timestamp,instrument_token,last_price\n2026-12-07T03:45:00Z,738561,1290.45\n", "t.csv");
+    const b = parseInput("timestamp,instrument_token,last_price\n2026-12-07T03:45:00Z,738561,1290.45\n", "t.csv", NSE_MASTER);
     expect(b.ticks[0]!.tick.last_price).toBe(129_045);
   });
 
@@ -70,7 +71,7 @@ describe("Kite's candles CSV (date,open,high,low,close,volume)", () => {
   const candles = "date,open,high,low,close,volume\n2026-12-07T09:15:00+0530,1290.00,1295.00,1285.00,1292.00,100\n2026-12-07T09:16:00+0530,1292.00,1293.00,1280.00,1281.00,50\n";
 
   test("each candle is four ticks spread over its interval: a rising one open, low, high, close; a falling one open, high, low, close", () => {
-    const a = parseInput(candles, "RELIANCE.csv");
+    const a = parseInput(candles, "RELIANCE.csv", NSE_MASTER);
     expect(a.format).toBe("candles");
     expect(a.ticks.map((t) => [t.tick.exchange_ts.slice(11, 19), t.tick.last_price, t.tick.volume])).toEqual([
       ["03:45:00", 129_000, undefined],
@@ -87,8 +88,8 @@ describe("Kite's candles CSV (date,open,high,low,close,volume)", () => {
   });
 
   test("the instrument comes from --instrument, else the file's name; without one it says how to name it", () => {
-    expect(parseInput(candles, "x.csv", { instrument: "2953217" }).ticks[0]!.tick.instrument_token).toBe(2953217);
-    expect(parseInput(candles, "/data/NSE:INFY.csv").ticks[0]!.tick.instrument_token).toBe(408065);
+    expect(parseInput(candles, "x.csv", NSE_MASTER, { instrument: "2953217" }).ticks[0]!.tick.instrument_token).toBe(2953217);
+    expect(parseInput(candles, "/data/NSE:INFY.csv", NSE_MASTER).ticks[0]!.tick.instrument_token).toBe(408065);
     expect(reject(candles, "candles.csv")).toMatch(/named by --instrument or the file's name/);
   });
 

@@ -15,6 +15,7 @@ import { KafkaLog } from "../../src/log/kafka.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
 import type { Consumer, Log, LogMessage, Producer } from "../../src/log/port.ts";
 import { DEFAULT_LIMITS, parseLimits } from "../../src/risk/index.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { StageContext } from "../../src/stage/context.ts";
 import type { Outgoing } from "../../src/stage/processor.ts";
 import type { Stage } from "../../src/stage/stage.ts";
@@ -78,7 +79,7 @@ function suite(name: string, connect: () => Promise<Log>) {
       producer = log.producer();
       await control({ type: "control.trading_state", data: { state: "ACTIVE", reason: "" } });
       await control({ type: "control.limits", data: { limits: LIMITS } });
-      const ctx = (): StageContext => ({ config, logger: quiet, log, producer, db: sqlDb(store.sql), cache: new MemoryCache(), close: async () => {} });
+      const ctx = (): StageContext => ({ config, logger: quiet, log, producer, db: sqlDb(store.sql), cache: new MemoryCache(), instruments: NSE_MASTER, close: async () => {} });
       ctxs = [ctx()];
       risk = await riskStage(ctxs[0]!);
       await risk.handle(tick(129_000), { topic: "market.ticks" } as LogMessage, quiet);

@@ -4,6 +4,7 @@
  */
 import { expect, test } from "bun:test";
 import { PaperExchange, emptyExchangeState, feesOnTurnover } from "../../src/execution/index.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { ExchangeCommand, ExchangeEvent, ExchangeState } from "../../src/execution/index.ts";
 import { prng } from "../portfolio/prng.ts";
 import { checkEvent, NOW, order, tick } from "./support.ts";
@@ -59,7 +60,7 @@ function play(exchange: PaperExchange, commands: ExchangeCommand[], start = empt
 
 for (const config of [{ slippage_bps: 3, partial_fills: true }, { slippage_bps: 0, stop_already_triggered: "trigger" as const }]) {
   test(`random sessions: schemas, per-order sums, JSON persistence, replay (${JSON.stringify(config)})`, () => {
-    const exchange = new PaperExchange(config);
+    const exchange = new PaperExchange(config, { instruments: NSE_MASTER.byToken });
     for (const seed of [1, 2, 3]) {
       const commands = session(seed, 3_000);
       const { state, events } = play(exchange, commands);
@@ -103,8 +104,8 @@ for (const config of [{ slippage_bps: 3, partial_fills: true }, { slippage_bps: 
 
 test("in place (the execution stage's mode): the same events and states as the pure exchange", () => {
   for (const config of [{ slippage_bps: 3, partial_fills: true }, { slippage_bps: 0, stop_already_triggered: "trigger" as const, closed_order_memory: 50 }]) {
-    const pure = new PaperExchange(config);
-    const inPlace = new PaperExchange(config, { inPlace: true });
+    const pure = new PaperExchange(config, { instruments: NSE_MASTER.byToken });
+    const inPlace = new PaperExchange(config, { instruments: NSE_MASTER.byToken, inPlace: true });
     for (const seed of [4, 5]) {
       let a: ExchangeState = emptyExchangeState();
       let b: ExchangeState = emptyExchangeState();

@@ -6,6 +6,7 @@
 import { expect } from "bun:test";
 import { PAYLOADS, type Tick } from "../../src/events/payloads.ts";
 import { PaperExchange, emptyExchangeState } from "../../src/execution/index.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { ExchangeCommand, ExchangeEvent, ExchangeResult, ExchangeState, OrderRequest } from "../../src/execution/index.ts";
 
 export const RELIANCE = 738561; // tick 5 paise, lot 1
@@ -52,8 +53,8 @@ function run(exchange: PaperExchange, state: ExchangeState, c: ExchangeCommand):
  * @example
  * spec().given(ApplyTick(tick(RELIANCE, 100_00))).when(SubmitOrder(order({ order_id: "o1" }))).then([...]);
  */
-export function spec(config: ConstructorParameters<typeof PaperExchange>[0] = { slippage_bps: 0 }, opts?: ConstructorParameters<typeof PaperExchange>[1]) {
-  const exchange = new PaperExchange(config, opts);
+export function spec(config: ConstructorParameters<typeof PaperExchange>[0] = { slippage_bps: 0 }, opts?: Partial<ConstructorParameters<typeof PaperExchange>[1]>) {
+  const exchange = new PaperExchange(config, { instruments: NSE_MASTER.byToken, ...opts });
   return {
     exchange,
     given(...commands: ExchangeCommand[]) {

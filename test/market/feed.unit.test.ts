@@ -3,6 +3,7 @@ import pino from "pino";
 import { decodeEnvelope } from "../../src/events/envelope.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import { Feed } from "../../src/market/feed.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import { parseInput } from "../../src/backtest/input.ts";
 import { topicSpecs } from "../../src/topics.ts";
 import type { LogMessage } from "../../src/log/port.ts";
@@ -27,7 +28,7 @@ test("the replay feed puts every tick of the file on market.ticks, keyed by inst
   );
   const path = `${process.env.TMPDIR ?? "/tmp"}/alpha-replay-${process.pid}.jsonl`;
   await Bun.write(path, lines.join("\n"));
-  const feed = new Feed({ kind: "replay", seed: 0, intervalMs: 1, replayFile: path, replaySpeed: 0 }, log.producer(), quiet);
+  const feed = new Feed({ kind: "replay", seed: 0, intervalMs: 1, replayFile: path, replaySpeed: 0 }, log.producer(), quiet, NSE_MASTER);
   feed.start();
   const got = await collect(log, 1_000);
   await feed.stop();
@@ -43,7 +44,7 @@ test("the replay feed puts every tick of the file on market.ticks, keyed by inst
   // Event time: each envelope's time is its tick's, and its id the one the backtest gives the
   // same line of the same file (src/market/replay.ts fileTickId), so what it causes has the
   // backtest's ids too.
-  const backtest = parseInput(lines.join("\n"), path).ticks;
+  const backtest = parseInput(lines.join("\n"), path, NSE_MASTER).ticks;
   const byId = new Map(backtest.map((t) => [t.id, t.tick]));
   for (const m of got) {
     const e = decodeEnvelope(m.value) as { id: string; ts: string; correlation_id: string; data: { exchange_ts: string; last_price: number } };
@@ -60,7 +61,7 @@ test("the replay feed puts every tick of the file on market.ticks, keyed by inst
 test("the simulated feed publishes every interval until stopped", async () => {
   const log = new MemoryLog(new MemoryBroker());
   await log.createTopics(topicSpecs(["paper"]));
-  const feed = new Feed({ kind: "simulated", seed: 42, intervalMs: 10, replaySpeed: 1 }, log.producer(), quiet);
+  const feed = new Feed({ kind: "simulated", seed: 42, intervalMs: 10, replaySpeed: 1 }, log.producer(), quiet, NSE_MASTER);
   feed.start();
   const got = await collect(log, 100);
   await feed.stop();

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { AlphaError } from "../../src/errors.ts";
 import { tickSchema } from "../../src/events/payloads.ts";
-import { NSE_INSTRUMENTS, instruments } from "../../src/market/instruments.ts";
+import { NSE_INSTRUMENTS, NSE_MASTER, instrumentMaster, type Instrument } from "../../src/market/instruments.ts";
 import { parseReplay, replayDelayMs } from "../../src/market/replay.ts";
 import { RandomWalk } from "../../src/market/simulated.ts";
 
@@ -22,7 +22,7 @@ describe("simulated market", () => {
     let count = 0;
     for (let i = 0; i < 2_000; i++) {
       for (const t of m.step(at(i))) {
-        const inst = instruments.byToken(t.instrument_token)!;
+        const inst = NSE_MASTER.byToken(t.instrument_token)!;
         expect(t.last_price).toBeGreaterThan(0);
         expect(t.last_price % inst.tick_size).toBe(0);
         expect(t.bid! < t.last_price && t.last_price < t.ask!).toBe(true);
@@ -48,9 +48,24 @@ describe("simulated market", () => {
 describe("instrument master", () => {
   test("tokens and symbols are unique and look up both ways", () => {
     expect(new Set(NSE_INSTRUMENTS.map((i) => i.instrument_token)).size).toBe(NSE_INSTRUMENTS.length);
-    expect(instruments.bySymbol("NSE", "RELIANCE")?.instrument_token).toBe(738561);
-    expect(instruments.byToken(2953217)?.tradingsymbol).toBe("TCS");
-    expect(instruments.byToken(1)).toBeUndefined();
+    expect(NSE_MASTER.bySymbol("NSE", "RELIANCE")?.instrument_token).toBe(738561);
+    expect(NSE_MASTER.byToken(2953217)?.tradingsymbol).toBe("TCS");
+    expect(NSE_MASTER.byToken(1)).toBeUndefined();
+  });
+
+  test("given a list, when a master is made of it, then it answers for that list alone, whatever happens to the list later", () => {
+    const future: Instrument = { instrument_token: 13_238_786, exchange: "NFO", tradingsymbol: "NIFTY26DECFUT", name: "NIFTY", tick_size: 10, lot_size: 75, reference_price: 2_612_000 };
+    const list = [future];
+    const master = instrumentMaster(list);
+    list.push(NSE_INSTRUMENTS[0]!);
+
+    expect(master.all()).toEqual([future]);
+    expect(master.bySymbol("NFO", "NIFTY26DECFUT")?.lot_size).toBe(75);
+    expect(master.byToken(738561)).toBeUndefined();
+    // Another master is another value: the built-in one does not know the future.
+    expect(NSE_MASTER.byToken(13_238_786)).toBeUndefined();
+    const { byToken } = master;
+    expect(byToken(13_238_786)).toBe(future);
   });
 });
 

@@ -5,12 +5,13 @@
 import { expect, test } from "bun:test";
 import { PAYLOADS } from "../../src/events/payloads.ts";
 import { PaperExchange, emptyExchangeState } from "../../src/execution/index.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import { evolve, initialPortfolio, mark, snapshot } from "../../src/portfolio/index.ts";
 import { prng } from "./prng.ts";
 
 test("exchange fills → portfolio: cash and gross P&L identities hold with real charges", () => {
   const r = prng(11);
-  const exchange = new PaperExchange({ slippage_bps: 3 });
+  const exchange = new PaperExchange({ slippage_bps: 3 }, { instruments: NSE_MASTER.byToken });
   const token = 738561;
   let ex = emptyExchangeState();
   let pf = initialPortfolio({ broker: "paper" });

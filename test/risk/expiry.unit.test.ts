@@ -10,6 +10,7 @@ import { loadConfig } from "../../src/config.ts";
 import { createEvent, type AnyEnvelope } from "../../src/events/envelope.ts";
 import type { LogMessage } from "../../src/log/port.ts";
 import { expiredSignal } from "../../src/risk/index.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { StageContext } from "../../src/stage/context.ts";
 import { riskStage } from "../../src/stage/stages/risk.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
@@ -42,6 +43,7 @@ describe("the risk stage", () => {
       logger: pino({ level: "silent" }),
       db: { query: async () => [] },
       cache: new MemoryCache(),
+      instruments: NSE_MASTER,
     } as unknown as StageContext;
     return riskStage(ctx);
   }

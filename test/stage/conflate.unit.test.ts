@@ -12,6 +12,7 @@ import { createEvent, decodeEnvelope, encodeEnvelope, type AnyEnvelope } from ".
 import { AlphaError } from "../../src/errors.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
 import type { LogMessage, OutgoingMessage, Producer } from "../../src/log/port.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { StageContext } from "../../src/stage/context.ts";
 import { StreamProcessor, type Conflate, type Dedup, type Handle } from "../../src/stage/processor.ts";
 import { executionStage } from "../../src/stage/stages/execution.ts";
@@ -160,7 +161,7 @@ const noBooks: StageContext["db"] = { query: async () => [] };
 describe("execution stage: conflation only where no order rests", () => {
   async function stage() {
     const log = new MemoryLog();
-    const ctx: StageContext = { config: loadConfig({}), logger: quiet, log, producer: log.producer(), db: noBooks, cache: new MemoryCache(), close: async () => {} };
+    const ctx: StageContext = { config: loadConfig({}), logger: quiet, log, producer: log.producer(), db: noBooks, cache: new MemoryCache(), instruments: NSE_MASTER, close: async () => {} };
     const s = await executionStage(ctx);
     const { processor, sent } = harness(s.handle, s.conflate, s.idempotentTopics);
     return { processor, sent, s };

@@ -12,6 +12,7 @@ import { createEvent, encodeEnvelope, type AnyEnvelope } from "../../src/events/
 import type { EventType } from "../../src/events/payloads.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import type { Log, LogMessage } from "../../src/log/port.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { StageContext } from "../../src/stage/context.ts";
 import { cacheDedup, StreamProcessor } from "../../src/stage/processor.ts";
 import { stageProcessor } from "../../src/stage/runtime.ts";
@@ -42,7 +43,7 @@ const stranger = (topic: string): AnyEnvelope => (eventTypesOf(topic)!.has("mark
 
 function context(log: Log): StageContext {
   const db: Db = { query: async () => [] };
-  return { config: loadConfig({ ACTIVE_BROKERS: "paper" }), logger: quiet, log, producer: log.producer(), db, cache: new MemoryCache(), close: async () => {} };
+  return { config: loadConfig({ ACTIVE_BROKERS: "paper" }), logger: quiet, log, producer: log.producer(), db, cache: new MemoryCache(), instruments: NSE_MASTER, close: async () => {} };
 }
 
 async function drain(log: Log, topic: string, count: number): Promise<LogMessage[]> {

@@ -17,6 +17,7 @@ import { AlphaError } from "../../src/errors.ts";
 import { createEvent, decodeEnvelope, encodeEnvelope, type AnyEnvelope } from "../../src/events/envelope.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
 import type { LogMessage, OutgoingMessage, Producer } from "../../src/log/port.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { StageContext } from "../../src/stage/context.ts";
 import { StreamProcessor, type Dedup } from "../../src/stage/processor.ts";
 import { executionStage } from "../../src/stage/stages/execution.ts";
@@ -95,7 +96,7 @@ async function start(cache: MemoryCache) {
     close: async () => {},
   } as unknown as Producer;
   const log = new MemoryLog();
-  const ctx: StageContext = { config: loadConfig({}), logger: quiet, log, producer, db: sqlDb(store.sql), cache, close: async () => {} };
+  const ctx: StageContext = { config: loadConfig({}), logger: quiet, log, producer, db: sqlDb(store.sql), cache, instruments: NSE_MASTER, close: async () => {} };
   const s = await executionStage(ctx);
   const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
   const processor = new StreamProcessor({

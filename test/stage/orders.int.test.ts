@@ -12,6 +12,7 @@ import { AlphaError } from "../../src/errors.ts";
 import { createEvent, type AnyEnvelope } from "../../src/events/envelope.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
 import type { LogMessage } from "../../src/log/port.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { StageContext } from "../../src/stage/context.ts";
 import { ORDERS_EVERY_MS, ordersStage } from "../../src/stage/stages/orders.ts";
 import { STAGES } from "../../src/stage/stages.ts";
@@ -64,7 +65,7 @@ await onBothStores((name, open) => {
         };
         const log = new MemoryLog();
         const config = loadConfig({ ACTIVE_BROKERS: "paper" });
-        const ctx: StageContext = { config, logger: quiet, log, producer: log.producer(), db, cache: new MemoryCache(), close: async () => {} };
+        const ctx: StageContext = { config, logger: quiet, log, producer: log.producer(), db, cache: new MemoryCache(), instruments: NSE_MASTER, close: async () => {} };
         const stage = await ordersStage(ctx);
         expect(stage.topics).toContain(topicName("ordersFilled", "paper"));
         expect(stage.topics).not.toContain(topicName("ordersFilled", "zerodha"));

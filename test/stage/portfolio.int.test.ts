@@ -13,6 +13,7 @@ import { createEvent, encodeEnvelope, type AnyEnvelope } from "../../src/events/
 import type { PayloadOf } from "../../src/events/payloads.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
 import type { Consumer, LogMessage } from "../../src/log/port.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { StageContext } from "../../src/stage/context.ts";
 import type { Outgoing } from "../../src/stage/processor.ts";
 import { MARKS_EVERY_MS, portfolioStage, SNAPSHOT_EVERY_MS, snapshotId } from "../../src/stage/stages/portfolio.ts";
@@ -35,7 +36,7 @@ const snapshotOwner = { assignments: () => [{ topic: "paper.orders.filled", part
 async function stageOn(store: Store, cache = new MemoryCache(), consumer = noConsumer) {
   const log = new MemoryLog();
   await log.createTopics(topicSpecs(["paper"]));
-  const ctx: StageContext = { config, logger: quiet, log, producer: log.producer(), db: sqlDb(store.sql), cache, close: async () => {} };
+  const ctx: StageContext = { config, logger: quiet, log, producer: log.producer(), db: sqlDb(store.sql), cache, instruments: NSE_MASTER, close: async () => {} };
   const stage = await portfolioStage(ctx);
   await stage.onBatch!(consumer);
   /** Handles a batch; what the stage sent out (its snapshots). */

@@ -16,6 +16,7 @@ import { MemoryLog } from "../../src/log/memory.ts";
 import { parseLimits } from "../../src/risk/index.ts";
 import { topicName, topicSpecs } from "../../src/topics.ts";
 import type { LogMessage } from "../../src/log/port.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { StageContext } from "../../src/stage/context.ts";
 import { riskStage } from "../../src/stage/stages/risk.ts";
 
@@ -36,7 +37,7 @@ async function stage(limits: Record<string, unknown> = {}) {
   const producer = log.producer();
   const cmd = controlEnvelope("paper", { type: "control.limits", data: { limits: parseLimits(limits) } }, "test");
   await producer.send([{ topic: topicName("control", "paper"), key: cmd.key, value: encodeEnvelope({ ...cmd, ts: iso(T0) }) }]);
-  const ctx = { config: loadConfig({ FEED: "none" }), logger: quiet, log, producer, db, cache: new MemoryCache() } as unknown as StageContext;
+  const ctx = { config: loadConfig({ FEED: "none" }), logger: quiet, log, producer, db, cache: new MemoryCache(), instruments: NSE_MASTER } as unknown as StageContext;
   return riskStage(ctx);
 }
 

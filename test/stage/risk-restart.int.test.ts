@@ -17,6 +17,7 @@ import type { EventType, PayloadOf } from "../../src/events/payloads.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
 import { partitionFor } from "../../src/log/partitioner.ts";
 import type { Consumer, LogMessage, OutgoingMessage, Producer } from "../../src/log/port.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { StageContext } from "../../src/stage/context.ts";
 import { StreamProcessor, type Dedup } from "../../src/stage/processor.ts";
 import { riskStage } from "../../src/stage/stages/risk.ts";
@@ -67,7 +68,7 @@ async function start(url: string) {
   const sql = postgres(url, { max: 2, onnotice: () => {} });
   const sent: OutgoingMessage[] = [];
   const producer = { send: async (m: OutgoingMessage[]) => void sent.push(...m), close: async () => {} } as unknown as Producer;
-  const ctx: StageContext = { config: loadConfig({ FEED: "none" }), logger: quiet, log, producer, db: sqlDb(sql), cache: new MemoryCache(), close: async () => {} };
+  const ctx: StageContext = { config: loadConfig({ FEED: "none" }), logger: quiet, log, producer, db: sqlDb(sql), cache: new MemoryCache(), instruments: NSE_MASTER, close: async () => {} };
   const s = await riskStage(ctx);
   const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
   const processor = new StreamProcessor({

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { Tick } from "../../src/events/payloads.ts";
 import { StrategyConfigError, StrategyRouter, type RoutedSignal, type StrategyRow } from "../../src/strategies/index.ts";
 import type { Strategy as StoredStrategy } from "../../src/store/strategies.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import { INFY, RELIANCE, TCS, ticksOf } from "./ticks.ts";
 
 // The store's rows go straight into the router: this fails to compile if the shapes drift apart.
@@ -28,7 +29,7 @@ const reversionRow = (over: Partial<StrategyRow> = {}): StrategyRow => ({
 });
 
 const routerWith = (...rows: StrategyRow[]) => {
-  const r = new StrategyRouter();
+  const r = new StrategyRouter({ lotSize: (token) => NSE_MASTER.byToken(token)?.lot_size });
   for (const row of rows) r.upsert(row);
   return r;
 };

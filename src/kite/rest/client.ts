@@ -5,7 +5,7 @@
  * failure. A placement is not idempotent at Kite, so one whose answer was lost (timeout, 5xx) is
  * only retried after the order book shows no order with its tag; without a tag it fails as
  * "ambiguous" instead of risking a second order. A 429 or a refused connection is always safe to
- * retry: Kite did nothing. Every attempt at an order request takes a rate-limit slot.
+ * retry: Kite did nothing. Every attempt at an order request takes a rate-limit slot (retry.ts).
  *
  * The gap left: a placement Kite is still working on when we look is not in the book yet, and is
  * placed again. The backoff before looking narrows it; Kite answers well within the timeout.
@@ -13,7 +13,7 @@
 import { z } from "zod";
 import { ConfigError } from "../../errors.ts";
 import { KiteError } from "./errors.ts";
-import { send, type FetchLike, type KiteRequest, type Outcome } from "./http.ts";
+import { send, type FetchLike } from "./http.ts";
 import { RateLimiter, systemClock, type Clock } from "./limiter.ts";
 import { modifyOrderSchema, placeOrderSchema, toForm, VARIETIES, type ModifyOrderParams, type PlaceOrderParams, type Variety } from "./params.ts";
 import {
@@ -33,8 +33,12 @@ import {
   type KiteSession,
   type KiteTrade,
 } from "./schemas.ts";
+import { callWithRetries, parsed, type KiteCall } from "./retry.ts";
 
 export const DEFAULT_BASE_URL = "https://api.kite.trade";
+
+/** What placing, modifying and cancelling answer: the order's id. */
+const orderIdAnswer = success(orderIdSchema).transform((answer) => ({ data: answer.data.order_id }));
 
 const optionsSchema = z.object({
   baseUrl: z.url().default(DEFAULT_BASE_URL),
@@ -78,23 +82,6 @@ export interface KiteClientOptions {
   clock?: Clock;
 }
 
-type Failed = Extract<Outcome, { ok: false }>;
-
-interface Call<T> extends KiteRequest {
-  limiter: RateLimiter;
-  parse: z.ZodType<{ data: T }>;
-  /** Kite may act on a lost request: retry only after `reconcile` finds nothing done. */
-  once?: boolean;
-  /** After an answer was lost: the result, if the first try took effect after all. */
-  reconcile?: () => Promise<T | undefined>;
-}
-
-function parsed<T>(schema: z.ZodType<{ data: T }>, data: unknown, request: string): T {
-  const r = schema.safeParse(data);
-  if (!r.success) throw new KiteError("bad_response", `Kite's answer to ${request} is not what its docs describe: ${describeIssues(r.error)}`, { request });
-  return r.data.data;
-}
-
 /**
  * @example
  * const kite = new KiteClient({ apiKey: env.KITE_API_KEY, accessToken });
@@ -113,13 +100,13 @@ export class KiteClient {
 
   constructor(options: KiteClientOptions) {
     const { fetch: fetchFn, clock, ...rest } = options;
-    const r = optionsSchema.safeParse(rest);
-    if (!r.success) throw new ConfigError(r.error.issues.map((i) => ({ path: `kite.${i.path.join(".")}`, message: i.message })));
-    this.opts = { ...r.data, baseUrl: r.data.baseUrl.replace(/\/+$/, "") };
+    const checked = optionsSchema.safeParse(rest);
+    if (!checked.success) throw new ConfigError(checked.error.issues.map((issue) => ({ path: `kite.${issue.path.join(".")}`, message: issue.message })));
+    this.opts = { ...checked.data, baseUrl: checked.data.baseUrl.replace(/\/+$/, "") };
     this.fetchFn = fetchFn ?? ((url, init) => fetch(url, init));
     this.clock = clock ?? systemClock;
-    this.accessToken = r.data.accessToken;
-    const { perSecond, perMinute, readsPerSecond, maxQueue, marginMs } = r.data.rateLimit;
+    this.accessToken = checked.data.accessToken;
+    const { perSecond, perMinute, readsPerSecond, maxQueue, marginMs } = checked.data.rateLimit;
     const common = { maxQueue, marginMs, clock: this.clock };
     this.orderLimiter = new RateLimiter([{ limit: perSecond, ms: 1000 }, { limit: perMinute, ms: 60_000 }], { ...common, name: "order requests" });
     this.readLimiter = new RateLimiter([{ limit: readsPerSecond, ms: 1000 }], { ...common, name: "read requests" });
@@ -141,15 +128,15 @@ export class KiteClient {
    * the order can still be REJECTED later (see orderHistory or postbacks).
    */
   async placeOrder(variety: Variety, params: PlaceOrderParams): Promise<string> {
-    const p = this.check(placeOrderSchema, params, "order parameters");
+    const valid = this.check(placeOrderSchema, params, "order parameters");
     this.checkVariety(variety);
-    const tag = p.tag;
+    const tag = valid.tag;
     return this.call({
       method: "POST",
       path: `/orders/${variety}`,
-      form: toForm(p),
+      form: toForm(valid),
       limiter: this.orderLimiter,
-      parse: success(orderIdSchema).transform((r) => ({ data: r.data.order_id })),
+      parse: orderIdAnswer,
       once: true,
       reconcile: tag === undefined ? undefined : async () => (await this.orders()).find((o) => o.tag === tag || o.tags?.includes(tag))?.order_id,
     });
@@ -157,14 +144,14 @@ export class KiteClient {
 
   /** Modifies an open order; resolves with its order_id (Kite acts on it asynchronously). */
   async modifyOrder(variety: Variety, orderId: string, params: ModifyOrderParams): Promise<string> {
-    const p = this.check(modifyOrderSchema, params, "modify parameters");
+    const valid = this.check(modifyOrderSchema, params, "modify parameters");
     this.checkVariety(variety);
     return this.call({
       method: "PUT",
       path: `/orders/${variety}/${encodeURIComponent(orderId)}`,
-      form: toForm(p),
+      form: toForm(valid),
       limiter: this.orderLimiter,
-      parse: success(orderIdSchema).transform((r) => ({ data: r.data.order_id })),
+      parse: orderIdAnswer,
     });
   }
 
@@ -179,7 +166,7 @@ export class KiteClient {
       method: "DELETE",
       path: `/orders/${variety}/${encodeURIComponent(orderId)}${query}`,
       limiter: this.orderLimiter,
-      parse: success(orderIdSchema).transform((r) => ({ data: r.data.order_id })),
+      parse: orderIdAnswer,
       reconcile: async () => ((await this.orderHistory(orderId)).at(-1)?.status === "CANCELLED" ? orderId : undefined),
     });
   }
@@ -225,9 +212,9 @@ export class KiteClient {
   }
 
   private check<S extends z.ZodType>(schema: S, params: unknown, what: string): z.output<S> {
-    const r = schema.safeParse(params);
-    if (!r.success) throw new KiteError("rejected", `${what} invalid, not sent to Kite: ${describeIssues(r.error)}`);
-    return r.data;
+    const result = schema.safeParse(params);
+    if (!result.success) throw new KiteError("rejected", `${what} invalid, not sent to Kite: ${describeIssues(result.error)}`);
+    return result.data;
   }
 
   private checkVariety(variety: string): void {
@@ -236,73 +223,15 @@ export class KiteClient {
     }
   }
 
-  private backoff(retry: number, hint: number | undefined): number {
-    const exp = this.opts.backoffMs * 2 ** (retry - 1);
-    return Math.min(Math.max(exp, hint ?? 0), this.opts.maxBackoffMs);
+  private call<T>(call: KiteCall<T>): Promise<T> {
+    return callWithRetries(call, this.opts, {
+      fetch: this.fetchFn,
+      baseUrl: this.opts.baseUrl,
+      clock: this.clock,
+      // Read at each attempt: a new login during the retries is used at once.
+      authorization: () => `token ${this.opts.apiKey}:${this.accessToken}`,
+    });
   }
-
-  private async call<T>(c: Call<T>): Promise<T> {
-    const request = `${c.method} ${c.path.split("?")[0]}`;
-    const attempts = this.opts.retries + 1;
-    let last: Failed | undefined;
-    let lost = false; // some attempt may have taken effect without us hearing so
-    for (let n = 1; n <= attempts; n++) {
-      if (last) await this.clock.sleep(this.backoff(n - 1, last.retryAfterMs));
-      if (lost && c.reconcile) {
-        const done = await this.reconciled(c, request);
-        if (done !== undefined) return done;
-      }
-      await c.limiter.acquire();
-      const out = await send(this.fetchFn, this.opts.baseUrl, { ...c, authorization: `token ${this.opts.apiKey}:${this.accessToken}` }, this.opts.timeoutMs);
-      if (out.ok) {
-        try {
-          return parsed(c.parse, out.data, request);
-        } catch (err) {
-          // A placement Kite answered with 200 happened, whatever the body says.
-          if (c.once) throw this.ambiguous(request, { ok: false, error: err as KiteError, transient: false, applied: "maybe" }, n);
-          throw err;
-        }
-      }
-      if (out.applied === "maybe") lost = true;
-      if (!out.transient) {
-        // A refusal after a lost attempt may only mean the lost one worked (a second cancel).
-        if (lost && c.reconcile && out.error.kind !== "token") {
-          const done = await this.reconciled(c, request);
-          if (done !== undefined) return done;
-        }
-        if (c.once && out.applied === "maybe") throw this.ambiguous(request, out, n);
-        throw withAttempts(out.error, n);
-      }
-      if (c.once && out.applied === "maybe" && !c.reconcile) throw this.ambiguous(request, out, n);
-      last = out;
-    }
-    if (c.once && lost) throw this.ambiguous(request, last!, attempts);
-    const error = last!.error;
-    throw new KiteError("network", `${error.message}; gave up after ${attempts} attempts`, { ...error.details, attempts }, error);
-  }
-
-  private async reconciled<T>(c: Call<T>, request: string): Promise<T | undefined> {
-    try {
-      return await c.reconcile!();
-    } catch (err) {
-      if (err instanceof KiteError && err.kind === "token") throw err;
-      const why = err instanceof Error ? err.message : String(err);
-      throw new KiteError("ambiguous", `${request}: an earlier attempt may have taken effect, and checking failed (${why}); look at the Kite order book before trying again`, { request }, err);
-    }
-  }
-
-  private ambiguous(request: string, out: Failed, attempts: number): KiteError {
-    return new KiteError(
-      "ambiguous",
-      `${request} may or may not have been applied by Kite (${out.error.message}); look at the Kite order book before trying again`,
-      { ...out.error.details, attempts },
-      out.error,
-    );
-  }
-}
-
-function withAttempts(error: KiteError, attempts: number): KiteError {
-  return attempts === 1 ? error : new KiteError(error.kind, error.message, { ...error.details, attempts }, error.cause);
 }
 
 export interface ExchangeSessionOptions {

@@ -1,7 +1,7 @@
 /**
  * One HTTP exchange with Kite, and what its failure means: which kind of KiteError, whether
  * trying again can help (`transient`), and whether Kite may have acted on it anyway (`applied`).
- * The retry policy (client.ts) decides from those two flags, never from messages.
+ * The retry policy (retry.ts) decides from those two flags, never from messages.
  */
 import { KiteError, RELOGIN_HINT } from "./errors.ts";
 

@@ -6,38 +6,14 @@
  * (HTTP 401/403 at the handshake) stops the ticker unless `retryOnTokenRejected` is set:
  * retrying a bad token only gets the api key rate-limited. Bytes are the codec's business.
  */
-import { ConfigError, type Problem } from "../../errors.ts";
-import type { Logger } from "../../logger.ts";
 import { backoffDelay } from "./backoff.ts";
 import { decodeFrame } from "./codec.ts";
 import { KiteTickerError } from "./errors.ts";
-import { MAX_INSTRUMENTS, Subscriptions, type KiteRequest } from "./subscriptions.ts";
+import { tickerSettings, type KiteTickerOptions, type KiteTickerSettings } from "./options.ts";
+import { Subscriptions, type KiteRequest } from "./subscriptions.ts";
 import type { KiteMode, KiteTick } from "./types.ts";
 
-export interface KiteTickerOptions {
-  apiKey: string;
-  accessToken: string;
-  /** Default wss://ws.kite.trade. */
-  url?: string;
-  /** Reconnect after a drop or a failed attempt (default true). */
-  reconnect?: boolean;
-  /** Consecutive failed attempts before giving up (default Infinity); a received frame resets it. */
-  maxReconnectAttempts?: number;
-  /** Backoff: first delay (default 500 ms), cap (default 30 s), growth (default 2), jitter (default false). */
-  initialDelayMs?: number;
-  maxDelayMs?: number;
-  backoffFactor?: number;
-  jitter?: boolean;
-  /** Keep retrying (with backoff) after a 401/403 handshake, e.g. while a new token is fetched. Default false. */
-  retryOnTokenRejected?: boolean;
-  /** No frame for this long means the connection is dead (default 5000; Kite sends a heartbeat every second). */
-  watchdogMs?: number;
-  /** The handshake must complete within this (default 10 000). */
-  connectTimeoutMs?: number;
-  /** At most this many instruments (default and maximum 3000, Kite's limit per connection). */
-  maxInstruments?: number;
-  log?: Logger;
-}
+export type { KiteTickerOptions } from "./options.ts";
 
 /** Why a socket ended, and what happens next. */
 export interface KiteDisconnect {
@@ -70,22 +46,6 @@ export interface KiteTickerHandlers {
 
 export type KiteTickerState = "idle" | "connecting" | "open" | "waiting" | "closed";
 
-type Settings = Required<Omit<KiteTickerOptions, "log">> & { log?: Logger };
-
-const DEFAULTS = {
-  url: "wss://ws.kite.trade",
-  reconnect: true,
-  maxReconnectAttempts: Infinity,
-  initialDelayMs: 500,
-  maxDelayMs: 30_000,
-  backoffFactor: 2,
-  jitter: false,
-  retryOnTokenRejected: false,
-  watchdogMs: 5_000,
-  connectTimeoutMs: 10_000,
-  maxInstruments: MAX_INSTRUMENTS,
-};
-
 /**
  * @example
  * const ticker = new KiteTicker({ apiKey, accessToken }, {
@@ -99,7 +59,7 @@ const DEFAULTS = {
  */
 export class KiteTicker {
   readonly handlers: KiteTickerHandlers;
-  private readonly settings: Settings;
+  private readonly settings: KiteTickerSettings;
   private readonly subs: Subscriptions;
   private _state: KiteTickerState = "idle";
   private ws: WebSocket | undefined;
@@ -113,7 +73,7 @@ export class KiteTicker {
   private ready: PromiseWithResolvers<void> | undefined;
 
   constructor(options: KiteTickerOptions, handlers: KiteTickerHandlers = {}) {
-    this.settings = validate(options);
+    this.settings = tickerSettings(options);
     this.handlers = handlers;
     this.subs = new Subscriptions(this.settings.maxInstruments);
   }
@@ -177,12 +137,12 @@ export class KiteTicker {
 
   private send(requests: KiteRequest[]): void {
     if (this._state !== "open" || !this.ws) return; // restored from the registry on (re)connect
-    for (const r of requests) this.ws.send(JSON.stringify(r));
+    for (const request of requests) this.ws.send(JSON.stringify(request));
   }
 
   private open(): void {
-    const s = this.settings;
-    const url = `${s.url}?api_key=${encodeURIComponent(s.apiKey)}&access_token=${encodeURIComponent(s.accessToken)}`;
+    const settings = this.settings;
+    const url = `${settings.url}?api_key=${encodeURIComponent(settings.apiKey)}&access_token=${encodeURIComponent(settings.accessToken)}`;
     this._state = "connecting";
     this.opened = false;
     this.sawFrame = false;
@@ -191,8 +151,8 @@ export class KiteTicker {
     this.ws = ws;
     ws.binaryType = "arraybuffer";
     this.timer = setTimeout(() => {
-      this.drop(ws, 1006, "handshake timed out", new KiteTickerError("unavailable", `the Kite ticker did not answer within ${s.connectTimeoutMs} ms`));
-    }, s.connectTimeoutMs);
+      this.drop(ws, 1006, "handshake timed out", new KiteTickerError("unavailable", `the Kite ticker did not answer within ${settings.connectTimeoutMs} ms`));
+    }, settings.connectTimeoutMs);
     ws.addEventListener("open", () => this.ws === ws && this.onOpen(ws));
     ws.addEventListener("message", (ev) => this.ws === ws && this.onFrame(ev.data));
     // Bun's error event names the HTTP status ("Expected 101 status code: 403"); the close follows.
@@ -214,7 +174,7 @@ export class KiteTicker {
         this.drop(ws, 1006, "watchdog", new KiteTickerError("stale", `no frame from the Kite ticker for ${quiet} ms`));
       }
     }, every);
-    for (const r of this.subs.restore()) ws.send(JSON.stringify(r));
+    for (const request of this.subs.restore()) ws.send(JSON.stringify(request));
     this.settings.log?.info({ instruments: this.subs.size, attempt: this.attempt }, "kite ticker connected");
     this.emit("onConnect");
     this.ready?.resolve();
@@ -262,11 +222,11 @@ export class KiteTicker {
     if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
     const wasConnected = this.opened;
     error ??= this.classify(wasConnected, code, reason);
-    const s = this.settings;
+    const settings = this.settings;
     let stop: KiteTickerError | undefined;
-    if (!s.reconnect) stop = error;
-    else if (error.reason === "token_rejected" && !s.retryOnTokenRejected) stop = error;
-    else if (this.attempt + 1 > s.maxReconnectAttempts) {
+    if (!settings.reconnect) stop = error;
+    else if (error.reason === "token_rejected" && !settings.retryOnTokenRejected) stop = error;
+    else if (this.attempt + 1 > settings.maxReconnectAttempts) {
       stop = new KiteTickerError("gave_up", `gave up reconnecting to the Kite ticker after ${this.attempt} attempts: ${error.message}`, { cause: error });
     }
     if (stop) {
@@ -278,7 +238,7 @@ export class KiteTicker {
       return;
     }
     this.attempt += 1;
-    const delayMs = backoffDelay(this.attempt, { initialDelayMs: s.initialDelayMs, maxDelayMs: s.maxDelayMs, factor: s.backoffFactor, jitter: s.jitter });
+    const delayMs = backoffDelay(this.attempt, { initialDelayMs: settings.initialDelayMs, maxDelayMs: settings.maxDelayMs, factor: settings.backoffFactor, jitter: settings.jitter });
     this._state = "waiting";
     this.emit("onDisconnect", { wasConnected, code, reason, error, willReconnect: true, delayMs, attempt: this.attempt });
     if (error.reason === "token_rejected") this.emit("onError", error);
@@ -325,29 +285,4 @@ export class KiteTicker {
 /** Bun's messages quote the URL, query and all; the token stays out of logs and errors. */
 function redact(message: string): string {
   return message.replace(/access_token=[^&\s'"]*/g, "access_token=***");
-}
-
-function validate(o: KiteTickerOptions): Settings {
-  const s = { ...DEFAULTS, ...withoutUndefined(o) } as Settings;
-  const problems: Problem[] = [];
-  if (typeof s.apiKey !== "string" || s.apiKey.trim() === "") problems.push({ path: "apiKey", message: "is required" });
-  if (typeof s.accessToken !== "string" || s.accessToken.trim() === "") problems.push({ path: "accessToken", message: "is required" });
-  if (!/^wss?:\/\/[^?#\s]+$/.test(s.url)) problems.push({ path: "url", message: `must be a ws:// or wss:// URL without a query, got ${JSON.stringify(s.url)}` });
-  const positive = ["initialDelayMs", "maxDelayMs", "watchdogMs", "connectTimeoutMs"] as const;
-  for (const k of positive) if (!(Number.isInteger(s[k]) && s[k] > 0)) problems.push({ path: k, message: `must be a positive integer (ms), got ${s[k]}` });
-  if (Number.isInteger(s.initialDelayMs) && s.maxDelayMs < s.initialDelayMs) problems.push({ path: "maxDelayMs", message: `must be ≥ initialDelayMs (${s.initialDelayMs}), got ${s.maxDelayMs}` });
-  if (!(typeof s.backoffFactor === "number" && s.backoffFactor >= 1 && Number.isFinite(s.backoffFactor))) problems.push({ path: "backoffFactor", message: `must be a number ≥ 1, got ${s.backoffFactor}` });
-  if (!(s.maxReconnectAttempts === Infinity || (Number.isInteger(s.maxReconnectAttempts) && s.maxReconnectAttempts >= 0))) {
-    problems.push({ path: "maxReconnectAttempts", message: `must be an integer ≥ 0 or Infinity, got ${s.maxReconnectAttempts}` });
-  }
-  if (!(Number.isInteger(s.maxInstruments) && s.maxInstruments > 0 && s.maxInstruments <= MAX_INSTRUMENTS)) {
-    problems.push({ path: "maxInstruments", message: `must be an integer from 1 to ${MAX_INSTRUMENTS}, got ${s.maxInstruments}` });
-  }
-  for (const k of ["reconnect", "jitter", "retryOnTokenRejected"] as const) if (typeof s[k] !== "boolean") problems.push({ path: k, message: `must be true or false, got ${s[k]}` });
-  if (problems.length > 0) throw new ConfigError(problems.map((p) => ({ ...p, path: `kite.ticker.${p.path}` })));
-  return s;
-}
-
-function withoutUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -24,7 +24,7 @@ import { derivedId } from "../../events/ids.ts";
 import { tickTime, tickTimeMs } from "../../events/time.ts";
 import { emptyExchangeState, PaperExchange, type ExchangeEvent, type ExchangeState } from "../../execution/index.ts";
 import type { Consumer, LogMessage } from "../../log/port.ts";
-import { brokerOfTopic, topicName, type TopicId } from "../../topics.ts";
+import { brokerOfTopic, topicCarrying, topicName } from "../../topics.ts";
 import type { StageContext } from "../context.ts";
 import type { Outgoing } from "../processor.ts";
 import type { Stage } from "../stage.ts";
@@ -34,15 +34,6 @@ import { kiteClient } from "../../kite/connect.ts";
 import { loadBooks, saveBooks, type SavedBook } from "../../store/exec-books.ts";
 import { StagePrices } from "../../store/stage-prices.ts";
 
-const TOPIC_OF: Record<string, TopicId> = {
-  "order.submitted": "ordersSubmitted",
-  "order.filled": "ordersFilled",
-  "order.rejected": "ordersRejected",
-  "order.cancel_rejected": "ordersRejected",
-  "order.cancelled": "ordersCancelled",
-  "order.failed": "ordersFailed",
-};
-
 type OpenOrders = ExchangeState["book"][string];
 
 /** Where the books were kept before the store held them: read once, to carry them over. */
@@ -51,10 +42,10 @@ const legacyBookKey = (b: Broker) => `${b}:exec:book`;
 export async function executionStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
   // The stage owns its exchange state and keeps only the latest: updated in place, not copied.
-  const exchange = new PaperExchange({}, { inPlace: true });
+  const exchange = new PaperExchange({}, { instruments: ctx.instruments.byToken, inPlace: true });
   // Config guarantees Kite credentials whenever zerodha is active.
   const kite = brokers.includes("zerodha") && ctx.config.kite ? kiteClient(ctx.config.kite) : undefined;
-  const venue = kite ? new KiteVenue(ctx.db, kite, ctx.logger) : undefined;
+  const venue = kite ? new KiteVenue(ctx.db, kite, ctx.logger, ctx.instruments) : undefined;
   let state: ExchangeState = emptyExchangeState();
   const lineage = new Map<string, Lineage>();
   const dirty = new Set<string>();
@@ -120,7 +111,7 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
       const orderId = (ev.data as { order_id: string }).order_id;
       const at = "at" in ev && ev.at !== undefined ? ev.at : ts;
       const event = orderEvent(derivedId(cause.id, `execution/${i}`), ev.type as never, ev.data as never, { broker, key, source: "execution", cause, ts: at, lineage: lineage.get(orderId) });
-      return { topic: topicName(TOPIC_OF[ev.type]!, broker), event };
+      return { topic: topicName(topicCarrying(ev.type), broker), event };
     });
   }
 

@@ -13,7 +13,6 @@ import type { Broker } from "../../config.ts";
 import { controlEnvelope, ControlReader, strategyVerdict, type AppliedControl } from "../../control/index.ts";
 import { childOf, type AnyEnvelope, type Envelope } from "../../events/envelope.ts";
 import { derivedId } from "../../events/ids.ts";
-import { instruments } from "../../market/instruments.ts";
 import type { Paise } from "../../money.ts";
 import type { Position } from "../../portfolio/index.ts";
 import {
@@ -99,7 +98,7 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
       return [{ topic: topicName("signalsRejected", broker), event: { ...child, id: derivedId(e.id, "risk") } }];
     }
     const s = state.get(broker)!;
-    const ctxRisk = riskContext(s, signal, { instrument: instruments.byToken(signal.instrument_token), last_price: prices.get(signal.instrument_token) }, at);
+    const ctxRisk = riskContext(s, signal, { instrument: ctx.instruments.byToken(signal.instrument_token), last_price: prices.get(signal.instrument_token) }, at);
     const d = decide(signal, s, ctxRisk);
     const id = derivedId(e.id, "risk");
     if (d.outcome === "validated") {

@@ -18,7 +18,7 @@ import type { Outgoing } from "../processor.ts";
 import type { Stage } from "../stage.ts";
 
 export async function strategyStage(ctx: StageContext): Promise<Stage> {
-  const router = new StrategyRouter();
+  const router = new StrategyRouter({ lotSize: (token) => ctx.instruments.byToken(token)?.lot_size });
   const active = new Set<Broker>(ctx.config.activeBrokers);
   const reader = new ControlReader(ctx.log, ctx.config.activeBrokers, { name: "strategy", logger: ctx.logger });
   let loaded = false;
