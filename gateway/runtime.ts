@@ -24,7 +24,7 @@ import { ApiKeys, createWsHandlers, mountApi, registerBootstrapKey } from "./api
 import { createApp } from "./app.ts";
 import { devKey } from "./dev-key.ts";
 import { KiteFeed, kiteGateway, mountPostbacks } from "./kite.ts";
-import { createServices } from "./services.ts";
+import { createServices } from "./services/index.ts";
 import { startControlPlane } from "./control.ts";
 import { Supervisor } from "./supervisor.ts";
 
@@ -135,7 +135,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     const apiProducer = log.producer({ clientId: "gateway-api" });
     cleanup.push(() => apiProducer.close());
     if (recorder) recordTicks(apiProducer, recorder);
-    const services = createServices({ config, log, producer: apiProducer, store, cache, logger, controls });
+    const services = createServices({ config, log, producer: apiProducer, store, cache, logger, controls, instruments });
     await services.start();
     cleanup.push(() => services.close());
 
