@@ -54,3 +54,76 @@ export function isChannel(channel: string, here: { activeBrokers: readonly Broke
 /** What a client may subscribe to, for an error message. */
 export const channelsHelp = (activeBrokers: readonly Broker[]): string =>
   `${BROKER_CHANNELS.map((kind) => `${kind}.<broker>`).join(", ")} (broker: ${activeBrokers.join(", ")}) or ticks.<instrument_token>`;
+
+/**
+ * Who holds which channel, for the hub: each socket's channels are also in its own
+ * `data.channels`. Ticks are consumed only while some socket holds a ticks channel: one tick watch
+ * (Services.events.watchTicks) is held from the first such channel until the last one is left,
+ * however many sockets and channels.
+ *
+ * @example
+ * const subscribers = new ChannelSubscribers<WsSocket>(() => services.events.watchTicks());
+ * subscribers.join(socket, "ticks.738561");
+ * await subscribers.ticksWatched(); // every tick published from now on is pushed
+ */
+export class ChannelSubscribers<Socket extends { data: { channels: Set<string> } }> {
+  readonly #byChannel = new Map<string, Set<Socket>>();
+  /** Distinct ticks channels held by any socket. */
+  #tickChannels = 0;
+  #tickWatch: Promise<() => void> | undefined;
+
+  constructor(private readonly watchTicks: () => Promise<() => void>) {}
+
+  /** The sockets on `channel`, if any. */
+  of(channel: string): ReadonlySet<Socket> | undefined {
+    return this.#byChannel.get(channel);
+  }
+
+  /** Channels held by at least one socket. */
+  get size(): number {
+    return this.#byChannel.size;
+  }
+
+  join(socket: Socket, channel: string): void {
+    socket.data.channels.add(channel);
+    let sockets = this.#byChannel.get(channel);
+    if (!sockets) {
+      this.#byChannel.set(channel, (sockets = new Set()));
+      if (isTickChannel(channel)) this.#tickChannels++;
+    }
+    sockets.add(socket);
+  }
+
+  leave(socket: Socket, channel: string): void {
+    socket.data.channels.delete(channel);
+    const sockets = this.#byChannel.get(channel);
+    sockets?.delete(socket);
+    if (sockets?.size === 0) {
+      this.#byChannel.delete(channel);
+      if (isTickChannel(channel) && --this.#tickChannels === 0) this.releaseTicks();
+    }
+  }
+
+  leaveAll(socket: Socket): void {
+    for (const channel of [...socket.data.channels]) this.leave(socket, channel);
+  }
+
+  /** Resolves once ticks are being consumed; a watch that fails is not kept (the next call tries again). */
+  ticksWatched(): Promise<unknown> {
+    if (!this.#tickWatch) {
+      const watch = this.watchTicks();
+      this.#tickWatch = watch;
+      watch.catch(() => {
+        if (this.#tickWatch === watch) this.#tickWatch = undefined;
+      });
+    }
+    return this.#tickWatch;
+  }
+
+  /** Ends the tick watch (when the last ticks channel is left, and at close). */
+  releaseTicks(): void {
+    const watch = this.#tickWatch;
+    this.#tickWatch = undefined;
+    watch?.then((release) => release(), () => {});
+  }
+}
