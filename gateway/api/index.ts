@@ -51,7 +51,13 @@ export interface ApiDeps {
  * @example
  * const doc = openApiDocument(apiRoutes(services), API_PREFIX);
  */
-export const apiRoutes = (s: Services): Route[] => [...orderRoutes(s), ...portfolioRoutes(s), ...strategyRoutes(s), ...riskRoutes(s), ...marketRoutes(s)];
+export const apiRoutes = (services: Services): Route[] => [
+  ...orderRoutes(services),
+  ...portfolioRoutes(services),
+  ...strategyRoutes(services),
+  ...riskRoutes(services),
+  ...marketRoutes(services),
+];
 
 /** A path below the prefix that matches a route's pattern, for telling 405 from 404. */
 const matcher = (path: string) => new RegExp(`^${path.replace(/:[A-Za-z_]\w*/g, "[^/]+")}/?$`);
