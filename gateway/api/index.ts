@@ -34,7 +34,7 @@ export type { Services } from "./services.ts";
 
 export const API_PREFIX = "/api/v1";
 
-/** 1 MiB: a full batch of 1000 ticks is about 150 KiB. */
+/** Room for a full batch of 1000 ticks, with margin. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface ApiDeps {

@@ -142,7 +142,7 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
 
   function handleMessage(ws: WsSocket, raw: string | Buffer): Promise<void> | undefined {
     if (typeof raw !== "string") return void fail(ws, "BAD_JSON", "send JSON text frames, not binary");
-    // Bounded before it is parsed: a 64 KiB message nested 30,000 deep costs one pass, not a walk.
+    // Bounded before it is parsed: a deeply nested message then costs one pass, not a walk.
     const json = parseBounded(raw, { root: "message" });
     if (!json.ok && json.syntax) return void fail(ws, "BAD_JSON", `not valid JSON: ${json.problems[0]!.message}`);
     if (!json.ok) return void fail(ws, "VALIDATION_FAILED", `invalid message: ${json.problems.map((p) => p.message).join("; ")}`, json.problems);

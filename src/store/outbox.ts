@@ -1,5 +1,5 @@
 /**
- * The order outbox (migration 0008): an order, its first event and the message that sends it,
+ * The order outbox (migration 0009): an order, its first event and the message that sends it,
  * written in one statement, and the relay's statements over the outbox (claim, mark sent, end
  * the expired, void, prune). The relay itself is gateway/outbox.ts.
  *
