@@ -65,7 +65,7 @@ export function createServices(deps: ServicesDeps): GatewayServices {
   const controls = controlCommands({ producer: deps.producer, activeBrokers, controls: deps.controls });
   const orders = orderService({ sql, producer: deps.producer, logger: deps.logger, relay, sendTimeoutMs: deps.config.orderSendTimeoutMs ?? 30_000 });
   const fanout = eventFanout({ log: deps.log, activeBrokers, logger: deps.logger, ticksLingerMs: deps.ticksLingerMs });
-  const { all, byToken, bySymbol } = deps.instruments;
+  const master = deps.instruments;
 
   return guarded({
     activeBrokers,
@@ -84,7 +84,7 @@ export function createServices(deps: ServicesDeps): GatewayServices {
     portfolios: portfolioService({ sql, cache: deps.cache, startingCash: deps.config.startingCash }),
     strategies: strategyService({ sql, controls }),
     risk: riskService({ sql, controls }),
-    instruments: { list: all, byToken, bySymbol },
+    instruments: { list: () => master.all(), byToken: (token) => master.byToken(token), bySymbol: (exchange, symbol) => master.bySymbol(exchange, symbol) },
     ticks: {
       // Ticks that reach the log after our 503 are harmless: a tick only sets the last price.
       publish: (ticks) => bounded(publishTicks(deps.producer, ticks, "gateway.api"), LOG_WAIT_MS, "LOG_UNAVAILABLE", "cannot publish the ticks: the log did not answer"),
