@@ -1,5 +1,5 @@
 /**
- * Order intake through the outbox (gateway/services.ts `orders.place`, gateway/outbox.ts), on
+ * Order intake through the outbox (gateway/services/orders.ts `place`, gateway/outbox.ts), on
  * embedded PGlite with a producer the test controls (it delivers, fails, or hangs like a send to a
  * Kafka that is down):
  * - a crash between the durable write and the send: a relay started afterwards sends the order,
