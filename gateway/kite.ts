@@ -28,7 +28,7 @@ import type { Store } from "../src/store/index.ts";
 import { bounded, dependencyError } from "../src/errors.ts";
 import { renderError } from "./api/errors.ts";
 import { errorBody } from "./app.ts";
-import { SERVICE_WAIT_MS } from "./services.ts";
+import { SERVICE_WAIT_MS } from "./services/index.ts";
 
 export interface KiteGateway {
   client: KiteClient;

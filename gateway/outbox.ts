@@ -54,7 +54,7 @@ export class OrderRelay {
   readonly leaseMs: number;
   readonly attemptMs: number;
   readonly settleMs: number;
-  readonly #o: Required<Pick<RelayOptions, "pollMs" | "batch" | "keepMs">> & RelayOptions;
+  readonly #options: Required<Pick<RelayOptions, "pollMs" | "batch" | "keepMs">> & RelayOptions;
   /** Sends this process awaits, by event id: never started twice here. */
   readonly #inFlight = new Map<string, Promise<boolean>>();
   /** Rows this process holds (inserted or claimed) whose send failed: claimed again at once. */
@@ -71,11 +71,11 @@ export class OrderRelay {
   #lastError = 0;
   readonly stats = { sent: 0, failedSends: 0, expired: 0, rounds: 0 };
 
-  constructor(o: RelayOptions) {
-    this.#o = { pollMs: 1_000, batch: 200, keepMs: 300_000, ...o };
-    this.leaseMs = o.leaseMs ?? 5_000;
-    this.attemptMs = o.attemptMs ?? 1_000;
-    this.settleMs = o.settleMs ?? 2_000;
+  constructor(options: RelayOptions) {
+    this.#options = { pollMs: 1_000, batch: 200, keepMs: 300_000, ...options };
+    this.leaseMs = options.leaseMs ?? 5_000;
+    this.attemptMs = options.attemptMs ?? 1_000;
+    this.settleMs = options.settleMs ?? 2_000;
   }
 
   /** Starts the loop; its first round runs at once (rows left by a crash are sent at start). */
@@ -106,8 +106,8 @@ export class OrderRelay {
   /** A client retried an order not sent yet: claim its row whoever holds it, and send it. */
   async resend(orderId: string): Promise<void> {
     if (this.#held.has(orderId)) return;
-    const m = await claimOrder(this.#o.sql, orderId, this.leaseMs, Date.now() + this.attemptMs);
-    if (m) this.#send(m);
+    const message = await claimOrder(this.#options.sql, orderId, this.leaseMs, Date.now() + this.attemptMs);
+    if (message) this.#send(message);
     else this.kick(); // nothing to send here: the loop ends it if it expired
   }
 
@@ -138,7 +138,7 @@ export class OrderRelay {
     if (running) return running;
     if (m.expires_at - Date.now() < this.attemptMs) return undefined;
     this.#retry.delete(m.event_id);
-    const p = this.#o.producer.send([{ topic: m.topic, key: m.key, value: m.envelope }]).then(
+    const p = this.#options.producer.send([{ topic: m.topic, key: m.key, value: m.envelope }]).then(
       () => {
         this.stats.sent++;
         this.#mark(m.event_id);
@@ -167,7 +167,7 @@ export class OrderRelay {
       const ids = this.#toMark;
       this.#toMark = [];
       try {
-        await markSent(this.#o.sql, ids);
+        await markSent(this.#options.sql, ids);
       } catch (err) {
         this.#toMark.push(...ids);
         this.#warn(err, "could not mark sent orders; trying again (until then another relay may send them again)");
@@ -187,7 +187,7 @@ export class OrderRelay {
       if (this.#closed) break;
       if (!this.#kicked) {
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.#o.pollMs);
+          const t = setTimeout(resolve, this.#options.pollMs);
           this.#wake = () => {
             clearTimeout(t);
             resolve();
@@ -201,26 +201,26 @@ export class OrderRelay {
   /** One round: marks, ends the expired, sends the due. Exposed for tests. */
   async round(): Promise<void> {
     this.stats.rounds++;
-    const sql = this.#o.sql;
+    const sql = this.#options.sql;
     await this.#flushMarks();
     const now = Date.now();
-    const expired = await expireDue(sql, { before: now - this.settleMs, limit: this.#o.batch, message: EXPIRED_MESSAGE });
+    const expired = await expireDue(sql, { before: now - this.settleMs, limit: this.#options.batch, message: EXPIRED_MESSAGE });
     if (expired.length > 0) {
       this.stats.expired += expired.length;
-      this.#o.logger.warn({ orders: expired.length, first: expired[0]!.order_id }, "orders not sent before their deadline: FAILED SEND_TIMEOUT");
+      this.#options.logger.warn({ orders: expired.length, first: expired[0]!.order_id }, "orders not sent before their deadline: FAILED SEND_TIMEOUT");
       this.#announce(expired);
     }
     const mine = [...this.#retry];
-    const due = await claimDue(sql, { limit: this.#o.batch, leaseMs: this.leaseMs, sendBefore: now + this.attemptMs, mine, skip: [...this.#inFlight.keys()] });
+    const due = await claimDue(sql, { limit: this.#options.batch, leaseMs: this.leaseMs, sendBefore: now + this.attemptMs, mine, skip: [...this.#inFlight.keys()] });
     // A row of ours not claimed again was sent or ended elsewhere, or expired: not ours to retry.
     const claimed = new Set(due.map((m) => m.event_id));
     for (const id of mine) if (!claimed.has(id)) this.#retry.delete(id);
     for (const m of due) this.#send(m);
     // A full batch (a backlog after an outage or at start): the next round at once.
-    if (due.length === this.#o.batch || expired.length === this.#o.batch) this.#kicked = true;
+    if (due.length === this.#options.batch || expired.length === this.#options.batch) this.#kicked = true;
     if (now - this.#lastPrune >= 1_000) {
       this.#lastPrune = now;
-      await pruneEnded(sql, this.#o.keepMs);
+      await pruneEnded(sql, this.#options.keepMs);
     }
   }
 
@@ -231,36 +231,36 @@ export class OrderRelay {
    */
   #announce(expired: readonly ExpiredOrder[]): void {
     const messages = [];
-    for (const x of expired) {
+    for (const order of expired) {
       try {
-        const signal = JSON.parse(x.envelope) as Envelope<"signal.generated">;
-        const d = signal.data;
+        const signal = JSON.parse(order.envelope) as Envelope<"signal.generated">;
+        const signalData = signal.data;
         const failed = childOf(signal, {
           type: "order.failed",
           source: "gateway",
           broker: signal.broker,
           key: signal.key,
           data: {
-            order_id: x.order_id,
-            signal_id: d.signal_id,
-            strategy_id: d.strategy_id,
-            instrument_token: d.instrument_token,
-            side: d.side,
-            quantity: d.quantity,
-            order_type: d.order_type,
-            ...(d.price !== undefined ? { price: d.price } : {}),
-            ...(d.trigger_price !== undefined ? { trigger_price: d.trigger_price } : {}),
+            order_id: order.order_id,
+            signal_id: signalData.signal_id,
+            strategy_id: signalData.strategy_id,
+            instrument_token: signalData.instrument_token,
+            side: signalData.side,
+            quantity: signalData.quantity,
+            order_type: signalData.order_type,
+            ...(signalData.price !== undefined ? { price: signalData.price } : {}),
+            ...(signalData.trigger_price !== undefined ? { trigger_price: signalData.trigger_price } : {}),
             reason_code: SEND_TIMEOUT,
             message: EXPIRED_MESSAGE,
           },
         });
-        messages.push({ topic: topicName("ordersFailed", signal.broker as Broker), key: signal.key, value: encodeEnvelope({ ...failed, id: x.failed_event_id }) });
+        messages.push({ topic: topicName("ordersFailed", signal.broker as Broker), key: signal.key, value: encodeEnvelope({ ...failed, id: order.failed_event_id }) });
       } catch (err) {
-        this.#warn(err, "could not build an expired order's order.failed event", { order_id: x.order_id });
+        this.#warn(err, "could not build an expired order's order.failed event", { order_id: order.order_id });
       }
     }
     if (messages.length === 0) return;
-    void this.#o.producer.send(messages).catch((err: unknown) => this.#warn(err, "could not publish expired orders' order.failed (the orders are FAILED all the same)"));
+    void this.#options.producer.send(messages).catch((err: unknown) => this.#warn(err, "could not publish expired orders' order.failed (the orders are FAILED all the same)"));
   }
 
   /** Warnings at most once a second: an outage fails every round and every send. */
@@ -268,6 +268,6 @@ export class OrderRelay {
     const now = Date.now();
     if (now - this.#lastError < 1_000) return;
     this.#lastError = now;
-    this.#o.logger.warn({ ...extra, err: err instanceof Error ? err.message : String(err) }, msg);
+    this.#options.logger.warn({ ...extra, err: err instanceof Error ? err.message : String(err) }, msg);
   }
 }

@@ -24,7 +24,7 @@ import { ApiKeys, createWsHandlers, mountApi, registerBootstrapKey } from "./api
 import { createApp } from "./app.ts";
 import { devKey } from "./dev-key.ts";
 import { KiteFeed, kiteGateway, mountPostbacks } from "./kite.ts";
-import { createServices } from "./services.ts";
+import { createServices } from "./services/index.ts";
 import { startControlPlane } from "./control.ts";
 import { Supervisor } from "./supervisor.ts";
 

@@ -34,7 +34,7 @@ export type { Services } from "./services.ts";
 
 export const API_PREFIX = "/api/v1";
 
-/** 1 MiB: a full batch of 1000 ticks is about 150 KiB. */
+/** Room for a full batch of 1000 ticks, with margin. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface ApiDeps {
@@ -51,7 +51,13 @@ export interface ApiDeps {
  * @example
  * const doc = openApiDocument(apiRoutes(services), API_PREFIX);
  */
-export const apiRoutes = (s: Services): Route[] => [...orderRoutes(s), ...portfolioRoutes(s), ...strategyRoutes(s), ...riskRoutes(s), ...marketRoutes(s)];
+export const apiRoutes = (services: Services): Route[] => [
+  ...orderRoutes(services),
+  ...portfolioRoutes(services),
+  ...strategyRoutes(services),
+  ...riskRoutes(services),
+  ...marketRoutes(services),
+];
 
 /** A path below the prefix that matches a route's pattern, for telling 405 from 404. */
 const matcher = (path: string) => new RegExp(`^${path.replace(/:[A-Za-z_]\w*/g, "[^/]+")}/?$`);

@@ -11,27 +11,27 @@ import { ApiError } from "./errors.ts";
 import type { Services } from "./services.ts";
 
 /** The broker if it is one of ACTIVE_BROKERS; else a 404 "unknown broker". */
-export function activeBroker(s: Services, name: string): Broker {
-  const b = s.activeBrokers.find((x) => x === name);
-  if (!b) throw new ApiError("NOT_FOUND", `unknown broker ${JSON.stringify(name)} (active: ${s.activeBrokers.join(", ")})`);
-  return b;
+export function activeBroker(services: Services, name: string): Broker {
+  const broker = services.activeBrokers.find((active) => active === name);
+  if (!broker) throw new ApiError("NOT_FOUND", `unknown broker ${JSON.stringify(name)} (active: ${services.activeBrokers.join(", ")})`);
+  return broker;
 }
 
 /** The instrument of a token; else a 404. */
-export function knownInstrument(s: Services, token: number): Instrument {
-  const i = s.instruments.byToken(token);
-  if (!i) throw new ApiError("NOT_FOUND", `unknown instrument ${token}`);
-  return i;
+export function knownInstrument(services: Services, token: number): Instrument {
+  const instrument = services.instruments.byToken(token);
+  if (!instrument) throw new ApiError("NOT_FOUND", `unknown instrument ${token}`);
+  return instrument;
 }
 
 /** A problem when `price` (paise) at `path` is off the instrument's tick grid. */
-export function offGrid(i: Instrument, path: string, price: Paise | undefined): Problem[] {
-  if (price === undefined || onTickGrid(price, i.tick_size)) return [];
-  return [{ path, message: `${path}: ${toRupees(price)} is not a multiple of ${i.tradingsymbol}'s tick size ${toRupees(i.tick_size)}` }];
+export function offGrid(instrument: Instrument, path: string, price: Paise | undefined): Problem[] {
+  if (price === undefined || onTickGrid(price, instrument.tick_size)) return [];
+  return [{ path, message: `${path}: ${toRupees(price)} is not a multiple of ${instrument.tradingsymbol}'s tick size ${toRupees(instrument.tick_size)}` }];
 }
 
 /** A problem when `quantity` at `path` is not a multiple of the instrument's lot size. */
-export function offLot(i: Instrument, path: string, quantity: number): Problem[] {
-  if (quantity % i.lot_size === 0) return [];
-  return [{ path, message: `${path}: ${quantity} is not a multiple of ${i.tradingsymbol}'s lot size ${i.lot_size}` }];
+export function offLot(instrument: Instrument, path: string, quantity: number): Problem[] {
+  if (quantity % instrument.lot_size === 0) return [];
+  return [{ path, message: `${path}: ${quantity} is not a multiple of ${instrument.tradingsymbol}'s lot size ${instrument.lot_size}` }];
 }

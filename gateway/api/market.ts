@@ -19,7 +19,7 @@ import { instrumentJson } from "./views.ts";
  * @example
  * register(api, marketRoutes(services), { keys, maxBodyBytes });
  */
-export function marketRoutes(s: Services): Route[] {
+export function marketRoutes(services: Services): Route[] {
   return [
     route({
       method: "GET",
@@ -28,7 +28,7 @@ export function marketRoutes(s: Services): Route[] {
       summary: "The instruments that can be traded and ticked",
       responses: { 200: { description: "Instruments; tick sizes and prices as decimal strings.", schema: instrumentListResponse } },
       async handle() {
-        return { status: 200, body: { instruments: s.instruments.list().map(instrumentJson) } };
+        return { status: 200, body: { instruments: services.instruments.list().map(instrumentJson) } };
       },
     }),
     route({
@@ -46,7 +46,7 @@ export function marketRoutes(s: Services): Route[] {
         const ticks: Tick[] = [];
         body.ticks.forEach((t, n) => {
           const at = `ticks.${n}`;
-          const inst = s.instruments.byToken(t.instrument_token);
+          const inst = services.instruments.byToken(t.instrument_token);
           if (!inst) {
             problems.push({ path: `${at}.instrument_token`, message: `${at}.instrument_token: unknown instrument ${t.instrument_token}` });
             return;
@@ -68,7 +68,7 @@ export function marketRoutes(s: Services): Route[] {
           });
         });
         if (problems.length > 0) throw invalid(problems, "ticks");
-        await s.ticks.publish(ticks);
+        await services.ticks.publish(ticks);
         return { status: 202, body: { accepted: ticks.length } };
       },
     }),

@@ -1,9 +1,12 @@
 /**
  * Portfolios (cash, P&L, positions) per active broker, and the trades (fills) behind them.
  */
+import type { z } from "zod";
+import type { Broker } from "../../src/config.ts";
+import { brokerRoute } from "./broker-route.ts";
 import { activeBroker } from "./lookups.ts";
 import { immutableBody, route, type Route } from "./route.ts";
-import { portfolioListResponse, portfolioResponse, positionsResponse, tradesQuery, tradesResponse, brokerParam } from "./schemas.ts";
+import { portfolioListResponse, portfolioResponse, positionsResponse, tradesQuery, tradesResponse } from "./schemas.ts";
 import type { PortfolioView, Services } from "./services.ts";
 import { portfolioJson, positionJson, tradeJson } from "./views.ts";
 
@@ -24,7 +27,18 @@ function portfolioBody(view: PortfolioView): object {
  * @example
  * register(api, portfolioRoutes(services), { keys, maxBodyBytes });
  */
-export function portfolioRoutes(s: Services): Route[] {
+export function portfolioRoutes(services: Services): Route[] {
+  /** A GET of (part of) one broker's portfolio. */
+  const portfolioRoute = (path: string, summary: string, answer: { description: string; schema: z.ZodType }, body: (view: PortfolioView, broker: Broker) => object) =>
+    brokerRoute(services, {
+      method: "GET",
+      path,
+      tag: "portfolios",
+      summary,
+      responses: { 200: answer },
+      errors: [404],
+      handle: async ({ broker }) => ({ status: 200, body: body(await services.portfolios.get(broker), broker) }),
+    });
   return [
     route({
       method: "GET",
@@ -33,36 +47,15 @@ export function portfolioRoutes(s: Services): Route[] {
       summary: "The portfolio of every active broker",
       responses: { 200: { description: "One portfolio per active broker.", schema: portfolioListResponse } },
       async handle() {
-        const all = await Promise.all(s.activeBrokers.map((b) => s.portfolios.get(b)));
+        const all = await Promise.all(services.activeBrokers.map((b) => services.portfolios.get(b)));
         return { status: 200, body: { portfolios: all.map(portfolioJson) } };
       },
     }),
-    route({
-      method: "GET",
-      path: "/portfolios/:broker",
-      params: { broker: brokerParam(s) },
-      tag: "portfolios",
-      summary: "One broker's portfolio",
-      responses: { 200: { description: "Cash, P&L and positions.", schema: portfolioResponse } },
-      errors: [404],
-      async handle({ param }) {
-        return { status: 200, body: portfolioBody(await s.portfolios.get(activeBroker(s, param("broker")))) };
-      },
-    }),
-    route({
-      method: "GET",
-      path: "/portfolios/:broker/positions",
-      params: { broker: brokerParam(s) },
-      tag: "portfolios",
-      summary: "One broker's positions",
-      responses: { 200: { description: "Positions per strategy and instrument.", schema: positionsResponse } },
-      errors: [404],
-      async handle({ param }) {
-        const broker = activeBroker(s, param("broker"));
-        const p = await s.portfolios.get(broker);
-        return { status: 200, body: { broker, positions: p.positions.map(positionJson) } };
-      },
-    }),
+    portfolioRoute("/portfolios/:broker", "One broker's portfolio", { description: "Cash, P&L and positions.", schema: portfolioResponse }, portfolioBody),
+    portfolioRoute("/portfolios/:broker/positions", "One broker's positions", { description: "Positions per strategy and instrument.", schema: positionsResponse }, (view, broker) => ({
+      broker,
+      positions: view.positions.map(positionJson),
+    })),
     route({
       method: "GET",
       path: "/trades",
@@ -73,8 +66,8 @@ export function portfolioRoutes(s: Services): Route[] {
       errors: [404],
       async handle({ query }) {
         const limit = query.limit ?? 50;
-        const brokers = query.broker === undefined ? s.activeBrokers : [activeBroker(s, query.broker)];
-        const lists = await Promise.all(brokers.map((b) => s.portfolios.trades(b, limit)));
+        const brokers = query.broker === undefined ? services.activeBrokers : [activeBroker(services, query.broker)];
+        const lists = await Promise.all(brokers.map((b) => services.portfolios.trades(b, limit)));
         // ISO timestamps of one format sort as strings.
         const trades = lists.flat().sort((a, b) => (a.ts < b.ts ? 1 : a.ts > b.ts ? -1 : 0)).slice(0, limit);
         return { status: 200, body: { trades: trades.map(tradeJson) } };

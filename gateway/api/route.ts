@@ -15,7 +15,8 @@ import { check, readJson } from "./validate.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
-type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+/** What a schema gives a handler: its output, or undefined without a schema. */
+export type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 export interface Reply {
   status: ContentfulStatusCode;

@@ -9,9 +9,9 @@ import { createStrategyBody, patchStrategyBody, STRATEGY_ID, strategyListRespons
 import type { Services } from "./services.ts";
 
 /** A 422 naming each instrument the master does not know. */
-function checkInstruments(s: Services, tokens: readonly number[] | undefined): void {
+function checkInstruments(services: Services, tokens: readonly number[] | undefined): void {
   const problems: Problem[] = (tokens ?? []).flatMap((t, i) =>
-    s.instruments.byToken(t) ? [] : [{ path: `instruments.${i}`, message: `instruments.${i}: unknown instrument ${t}` }],
+    services.instruments.byToken(t) ? [] : [{ path: `instruments.${i}`, message: `instruments.${i}: unknown instrument ${t}` }],
   );
   if (problems.length > 0) throw invalid(problems, "strategy");
 }
@@ -22,7 +22,7 @@ function checkInstruments(s: Services, tokens: readonly number[] | undefined): v
  * @example
  * register(api, strategyRoutes(services), { keys, maxBodyBytes });
  */
-export function strategyRoutes(s: Services): Route[] {
+export function strategyRoutes(services: Services): Route[] {
   return [
     route({
       method: "GET",
@@ -31,7 +31,7 @@ export function strategyRoutes(s: Services): Route[] {
       summary: "Every configured strategy",
       responses: { 200: { description: "Strategies.", schema: strategyListResponse } },
       async handle() {
-        return { status: 200, body: { strategies: await s.strategies.list() } };
+        return { status: 200, body: { strategies: await services.strategies.list() } };
       },
     }),
     route({
@@ -43,8 +43,8 @@ export function strategyRoutes(s: Services): Route[] {
       responses: { 201: { description: "Created.", schema: strategyResponse } },
       errors: [400, 409, 413, 415],
       async handle({ body }) {
-        checkInstruments(s, body.instruments);
-        const strategy = await s.strategies.create({
+        checkInstruments(services, body.instruments);
+        const strategy = await services.strategies.create({
           id: body.id,
           kind: body.kind,
           params: body.params ?? {},
@@ -66,8 +66,8 @@ export function strategyRoutes(s: Services): Route[] {
       errors: [400, 404, 413, 415],
       async handle({ body, param }) {
         const id = param("id");
-        checkInstruments(s, body.instruments);
-        const strategy = STRATEGY_ID.test(id) ? await s.strategies.update(id, body) : undefined;
+        checkInstruments(services, body.instruments);
+        const strategy = STRATEGY_ID.test(id) ? await services.strategies.update(id, body) : undefined;
         if (!strategy) throw new ApiError("NOT_FOUND", `no strategy ${JSON.stringify(id)}`);
         return { status: 200, body: { strategy } };
       },

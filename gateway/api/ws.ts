@@ -9,9 +9,9 @@
  *   {"type":"error","code","message","details"}, and pushes
  *   {"channel","id","type","ts","correlation_id","data"} (id and type are the event envelope's;
  *   money in data as decimal strings, as in REST).
- * - Channels: orders.<broker>, portfolio.<broker>, signals.<broker> for active brokers,
- *   ticks.<instrument_token> for known instruments. A subscribe naming a bad channel subscribes
- *   to none of them and the error names every bad one.
+ * - Channels (gateway/api/channels.ts): orders.<broker>, portfolio.<broker>, signals.<broker>
+ *   for active brokers, ticks.<instrument_token> for known instruments. A subscribe naming a bad
+ *   channel subscribes to none of them and the error names every bad one.
  * - Slow consumers are closed, not fed: a socket with more than `maxBufferedBytes` unsent is
  *   closed with 1013 ("try again later") and leaves every channel, so its buffer never grows past
  *   the bound plus one message. Dropping pushes instead would leave a client with a silently
@@ -27,6 +27,7 @@ import { z } from "zod";
 import type { Logger } from "../../src/logger.ts";
 import { errorBody } from "../app.ts";
 import { allows, bearerKey, type ApiKeys, type Scope } from "./auth.ts";
+import { ChannelSubscribers, channelsHelp, isChannel, isTickChannel } from "./channels.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import { parseBounded } from "./json.ts";
 import type { Services } from "./services.ts";
@@ -92,7 +93,7 @@ const respond = (e: ApiError) => Response.json(errorBody(e.code, e.message, e.de
  * Bun.serve({ fetch: (req, srv) => (ws.isUpgrade(req) ? ws.upgrade(req, srv) : app.fetch(req, srv)), websocket: ws.websocket });
  */
 export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logger: Logger; options?: WsOptions }): WsHandlers {
-  const { services: s, auth, logger } = deps;
+  const { services, auth, logger } = deps;
   const path = deps.options?.path ?? "/ws";
   const heartbeatMs = deps.options?.heartbeatMs ?? 30_000;
   const maxBuffered = deps.options?.maxBufferedBytes ?? 1024 * 1024;
@@ -100,61 +101,14 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
   const maxMessage = deps.options?.maxMessageBytes ?? 64 * 1024;
 
   const sockets = new Set<WsSocket>();
-  const byChannel = new Map<string, Set<WsSocket>>();
+  const subscribers = new ChannelSubscribers<WsSocket>(() => services.events.watchTicks());
   const counts = { pushed: 0, closedSlow: 0, closedDead: 0 };
   let nextId = 1;
 
-  const validChannel = (ch: string): boolean => {
-    const b = /^(orders|portfolio|signals)\.([a-z]+)$/.exec(ch);
-    if (b) return s.activeBrokers.some((x) => x === b[2]);
-    const t = /^ticks\.([1-9]\d{0,9})$/.exec(ch);
-    return t !== null && s.instruments.byToken(Number(t[1])) !== undefined;
-  };
-
-  const isTicks = (ch: string) => ch.startsWith("ticks.");
-  /** Distinct ticks.* channels held by any socket; the tick watch is held while there are some. */
-  let tickChannels = 0;
-  let tickWatch: Promise<() => void> | undefined;
-
-  function watchTicks(): Promise<unknown> {
-    if (!tickWatch) {
-      const w = s.events.watchTicks();
-      tickWatch = w;
-      w.catch(() => {
-        if (tickWatch === w) tickWatch = undefined;
-      });
-    }
-    return tickWatch;
-  }
-
-  function releaseTicks(): void {
-    const w = tickWatch;
-    tickWatch = undefined;
-    w?.then((release) => release(), () => {});
-  }
-
-  function join(ws: WsSocket, ch: string): void {
-    ws.data.channels.add(ch);
-    let set = byChannel.get(ch);
-    if (!set) {
-      byChannel.set(ch, (set = new Set()));
-      if (isTicks(ch)) tickChannels++;
-    }
-    set.add(ws);
-  }
-
-  function leave(ws: WsSocket, ch: string): void {
-    ws.data.channels.delete(ch);
-    const set = byChannel.get(ch);
-    set?.delete(ws);
-    if (set?.size === 0) {
-      byChannel.delete(ch);
-      if (isTicks(ch) && --tickChannels === 0) releaseTicks();
-    }
-  }
+  const here = { activeBrokers: services.activeBrokers, knownInstrument: (token: number) => services.instruments.byToken(token) !== undefined };
 
   function leaveAll(ws: WsSocket): void {
-    for (const ch of [...ws.data.channels]) leave(ws, ch);
+    subscribers.leaveAll(ws);
     sockets.delete(ws);
   }
 
@@ -178,21 +132,21 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
   function onMessage(ws: WsSocket, raw: string | Buffer): void {
     ws.data.alive = true;
     const run = () => handleMessage(ws, raw);
-    const p = ws.data.pending ? ws.data.pending.then(run) : run();
-    if (!p) return;
-    ws.data.pending = p;
-    void p.finally(() => {
-      if (ws.data.pending === p) ws.data.pending = undefined;
+    const handling = ws.data.pending ? ws.data.pending.then(run) : run();
+    if (!handling) return;
+    ws.data.pending = handling;
+    void handling.finally(() => {
+      if (ws.data.pending === handling) ws.data.pending = undefined;
     });
   }
 
   function handleMessage(ws: WsSocket, raw: string | Buffer): Promise<void> | undefined {
     if (typeof raw !== "string") return void fail(ws, "BAD_JSON", "send JSON text frames, not binary");
-    // Bounded before it is parsed: a 64 KiB message nested 30,000 deep costs one pass, not a walk.
-    const r = parseBounded(raw, { root: "message" });
-    if (!r.ok && r.syntax) return void fail(ws, "BAD_JSON", `not valid JSON: ${r.problems[0]!.message}`);
-    if (!r.ok) return void fail(ws, "VALIDATION_FAILED", `invalid message: ${r.problems.map((p) => p.message).join("; ")}`, r.problems);
-    const parsed = clientMessage.safeParse(r.value, { reportInput: true });
+    // Bounded before it is parsed: a deeply nested message then costs one pass, not a walk.
+    const json = parseBounded(raw, { root: "message" });
+    if (!json.ok && json.syntax) return void fail(ws, "BAD_JSON", `not valid JSON: ${json.problems[0]!.message}`);
+    if (!json.ok) return void fail(ws, "VALIDATION_FAILED", `invalid message: ${json.problems.map((p) => p.message).join("; ")}`, json.problems);
+    const parsed = clientMessage.safeParse(json.value, { reportInput: true });
     if (!parsed.success) {
       const problems = problemsOf(parsed.error.issues, "message");
       return void fail(ws, "VALIDATION_FAILED", `invalid message: ${problems.map((p) => p.message).join("; ")}`, problems);
@@ -201,43 +155,43 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
     if (msg.action === "ping") return void reply(ws, { type: "pong" });
     const channels = [...new Set(msg.channels)];
     if (msg.action === "unsubscribe") {
-      for (const ch of channels) if (ws.data.channels.has(ch)) leave(ws, ch);
+      for (const ch of channels) if (ws.data.channels.has(ch)) subscribers.leave(ws, ch);
       return void reply(ws, { type: "unsubscribed", channels });
     }
-    const bad = channels.filter((ch) => !validChannel(ch));
+    const bad = channels.filter((ch) => !isChannel(ch, here));
     if (bad.length > 0) {
-      const valid = `orders.<broker>, portfolio.<broker>, signals.<broker> (broker: ${s.activeBrokers.join(", ")}) or ticks.<instrument_token>`;
-      return void fail(ws, "BAD_CHANNEL", `unknown channel${bad.length === 1 ? "" : "s"} ${bad.map((b) => JSON.stringify(b)).join(", ")}: channels are ${valid}`, { channels: bad });
+      const named = bad.map((b) => JSON.stringify(b)).join(", ");
+      return void fail(ws, "BAD_CHANNEL", `unknown channel${bad.length === 1 ? "" : "s"} ${named}: channels are ${channelsHelp(services.activeBrokers)}`, { channels: bad });
     }
     const fresh = channels.filter((ch) => !ws.data.channels.has(ch));
     if (ws.data.channels.size + fresh.length > maxChannels) {
       return void fail(ws, "TOO_MANY_CHANNELS", `a socket may hold at most ${maxChannels} channels`);
     }
-    for (const ch of fresh) join(ws, ch);
-    if (!channels.some(isTicks)) return void reply(ws, { type: "subscribed", channels });
-    return watchTicks().then(
+    for (const ch of fresh) subscribers.join(ws, ch);
+    if (!channels.some(isTickChannel)) return void reply(ws, { type: "subscribed", channels });
+    return subscribers.ticksWatched().then(
       () => void reply(ws, { type: "subscribed", channels }),
       (err: unknown) => {
         // None of this subscribe's channels: as with a bad channel, all or nothing.
-        for (const ch of fresh) if (ws.data.channels.has(ch)) leave(ws, ch);
-        const e = toApiError(err) ?? new ApiError("INTERNAL", "internal error; the gateway log has the details");
-        if (e.code === "INTERNAL") logger.error({ err }, "cannot start consuming ticks for WebSocket subscribers");
-        fail(ws, e.code, `cannot subscribe: ticks cannot be consumed now (${e.message}); try again`);
+        for (const ch of fresh) if (ws.data.channels.has(ch)) subscribers.leave(ws, ch);
+        const apiError = toApiError(err) ?? new ApiError("INTERNAL", "internal error; the gateway log has the details");
+        if (apiError.code === "INTERNAL") logger.error({ err }, "cannot start consuming ticks for WebSocket subscribers");
+        fail(ws, apiError.code, `cannot subscribe: ticks cannot be consumed now (${apiError.message}); try again`);
       },
     );
   }
 
-  const stopListening = s.events.subscribe((channel, event) => {
-    const subs = byChannel.get(channel);
-    if (!subs) return;
+  const stopListening = services.events.subscribe((channel, event) => {
+    const onChannel = subscribers.of(channel);
+    if (!onChannel) return;
     try {
       const text = JSON.stringify({ channel, id: event.id, type: event.type, ts: event.ts, correlation_id: event.correlation_id, data: eventData(event.data) });
-      for (const ws of [...subs]) if (send(ws, text)) counts.pushed++;
+      for (const ws of [...onChannel]) if (send(ws, text)) counts.pushed++;
     } catch (err) {
       // Never into the services' emitter: one bad event must not stop the others.
       logger.error({ err, channel, event_id: event.id }, "cannot push an event to WebSocket subscribers");
     }
-  }, (channel) => byChannel.has(channel));
+  }, (channel) => subscribers.of(channel) !== undefined);
 
   const heartbeat = setInterval(() => {
     for (const ws of [...sockets]) {
@@ -297,7 +251,7 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
 
     close() {
       stopListening();
-      releaseTicks();
+      subscribers.releaseTicks();
       clearInterval(heartbeat);
       for (const ws of [...sockets]) {
         leaveAll(ws);
@@ -305,6 +259,6 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
       }
     },
 
-    stats: () => ({ sockets: sockets.size, channels: byChannel.size, ...counts }),
+    stats: () => ({ sockets: sockets.size, channels: subscribers.size, ...counts }),
   };
 }

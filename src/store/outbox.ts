@@ -1,5 +1,5 @@
 /**
- * The order outbox (migration 0008): an order, its first event and the message that sends it,
+ * The order outbox (migration 0009): an order, its first event and the message that sends it,
  * written in one statement, and the relay's statements over the outbox (claim, mark sent, end
  * the expired, void, prune). The relay itself is gateway/outbox.ts.
  *
@@ -9,10 +9,7 @@
 import type { PendingQuery, Row, Sql } from "postgres";
 import type { PayloadOf } from "../events/payloads.ts";
 import { prepared } from "./db.ts";
-
-/** The columns of an order as the API shows it (gateway/services.ts `orderView`). */
-export const ORDER_COLUMNS = `order_id, seq, broker, strategy_id, instrument_token::text, side, quantity, filled_quantity, filled_value::text,
-  order_type, price::text, trigger_price::text, status, reason_code, message, client_order_id, correlation_id, created_at, updated_at`;
+import { ORDER_COLUMNS } from "./orders.ts";
 
 /** The reason an order that could not be sent before its deadline ends FAILED with. */
 export const SEND_TIMEOUT = "SEND_TIMEOUT";
@@ -51,7 +48,8 @@ const MS = `* interval '1 millisecond'`;
 /**
  * Inserts the order (PENDING), its first event and its outbox row, claimed by the caller for
  * `leaseMs` (so other relays leave it to the caller's first send). Nothing is inserted when an
- * order with this id or client_order_id exists: the query then returns no row.
+ * order with this id or client_order_id exists: the query then returns no row. The row it returns
+ * has the columns of src/store/orders.ts (`storedOrder` reads it).
  *
  * @example
  * const [row] = await insertOrder(sql, order, firstEvent, message, 5_000);

@@ -1,12 +1,14 @@
 /**
- * Reading strategy configuration (the `strategies` table of migration 0001).
+ * The strategies' configuration as the API reads it (the `strategies` table of migration 0001).
+ * Its rows are the projection of the control topics (src/store/controls.ts writes them); the
+ * strategy stage takes its definitions from the log, not from here.
  */
 import type { JSONValue, Sql } from "postgres";
 import type { Broker } from "../config.ts";
 import { AlphaError } from "../errors.ts";
-import { storeError } from "./errors.ts";
+import { prepared } from "./db.ts";
 
-/** A configured strategy, as the strategy worker needs it. */
+/** A configured strategy. */
 export interface Strategy {
   id: string;
   kind: string;
@@ -19,33 +21,28 @@ export interface Strategy {
   updatedAt: Date;
 }
 
-interface Row {
-  id: string;
-  kind: string;
-  params: Strategy["params"];
-  // postgres.js hands int8 over as strings, since int8 can exceed 2^53.
-  instruments: string[];
-  brokers: Broker[];
-  enabled: boolean;
-  created_at: Date;
-  updated_at: Date;
-}
+/** A strategy as written: the API's shape. */
+export type StrategyInput = Pick<Strategy, "id" | "kind" | "params" | "instruments" | "brokers" | "enabled">;
 
-function toStrategy(r: Row): Strategy {
-  const instruments = r.instruments.map(Number);
+// Instruments as text[]: postgres.js hands int8 over as strings, since int8 can exceed 2^53.
+const COLUMNS = `id, kind, params, instruments::text[] as instruments, brokers, enabled, created_at, updated_at`;
+
+function toStrategy(row: Record<string, unknown>): Strategy {
+  const tokens = row.instruments as string[];
+  const instruments = tokens.map(Number);
   // The table's check keeps tokens below 2^32, so this only fires if that check is dropped.
   if (!instruments.every(Number.isSafeInteger)) {
-    throw new AlphaError("INTERNAL", `strategy ${r.id} has an instrument token beyond 2^53: ${r.instruments.join(",")}`);
+    throw new AlphaError("INTERNAL", `strategy ${String(row.id)} has an instrument token beyond 2^53: ${tokens.join(",")}`);
   }
   return {
-    id: r.id,
-    kind: r.kind,
-    params: r.params,
+    id: String(row.id),
+    kind: String(row.kind),
+    params: row.params as Strategy["params"],
     instruments,
-    brokers: r.brokers,
-    enabled: r.enabled,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
+    brokers: row.brokers as Broker[],
+    enabled: Boolean(row.enabled),
+    createdAt: new Date(row.created_at as string),
+    updatedAt: new Date(row.updated_at as string),
   };
 }
 
@@ -56,15 +53,8 @@ function toStrategy(r: Row): Strategy {
  * const running = await listStrategies(store.sql, { enabledOnly: true });
  */
 export async function listStrategies(sql: Sql, opts: { enabledOnly?: boolean } = {}): Promise<Strategy[]> {
-  try {
-    const rows = await sql<Row[]>`
-      select * from strategies
-      where ${opts.enabledOnly ? sql`enabled` : sql`true`}
-      order by id`;
-    return rows.map(toStrategy);
-  } catch (err) {
-    throw storeError(err, "cannot list strategies");
-  }
+  const rows = await prepared(sql, `select ${COLUMNS} from strategies where $1::boolean is false or enabled order by id`, [opts.enabledOnly ?? false]);
+  return rows.map(toStrategy);
 }
 
 /**
@@ -74,13 +64,6 @@ export async function listStrategies(sql: Sql, opts: { enabledOnly?: boolean } =
  * const s = await getStrategy(store.sql, "momentum_fast");
  */
 export async function getStrategy(sql: Sql, id: string): Promise<Strategy | undefined> {
-  try {
-    const [row] = await sql<Row[]>`select * from strategies where id = ${id}`;
-    return row && toStrategy(row);
-  } catch (err) {
-    throw storeError(err, `cannot read strategy ${id}`);
-  }
+  const [row] = await prepared(sql, `select ${COLUMNS} from strategies where id = $1`, [id]);
+  return row && toStrategy(row);
 }
-
-/** A strategy as written: the API's shape. */
-export type StrategyInput = Pick<Strategy, "id" | "kind" | "params" | "instruments" | "brokers" | "enabled">;

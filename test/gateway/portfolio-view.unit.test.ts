@@ -6,7 +6,8 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import pino from "pino";
-import { createServices } from "../../gateway/services.ts";
+import { createServices } from "../../gateway/services/index.ts";
+import { nseInstruments } from "../support/instruments.ts";
 import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
@@ -39,7 +40,7 @@ test("the same frozen view while the positions are the same; a new one when one 
   const config = loadConfig({ FEED: "none", STARTING_CASH: "1000.00" });
   await log.createTopics(topicSpecs(config.activeBrokers));
   const cache = new MemoryCache();
-  const services = createServices({ config, log, producer: log.producer(), store: { sql: undefined } as unknown as Store, cache, logger: pino({ level: "silent" }) });
+  const services = createServices({ config, log, producer: log.producer(), store: { sql: undefined } as unknown as Store, cache, logger: pino({ level: "silent" }), instruments: nseInstruments });
   await cache.hset(positionsKey("paper"), { "manual:1": position(1, 2, 101_00), "manual:2": position(2, 1, 99_00) });
   await cache.set(positionsBuiltKey("paper"), new Date().toISOString());
 
@@ -62,7 +63,7 @@ test("no marker, no portfolio: a 503 with Retry-After while the read model is re
   const config = loadConfig({ FEED: "none" });
   await log.createTopics(topicSpecs(config.activeBrokers));
   const cache = new MemoryCache();
-  const services = createServices({ config, log, producer: log.producer(), store: { sql: undefined } as unknown as Store, cache, logger: pino({ level: "silent" }) });
+  const services = createServices({ config, log, producer: log.producer(), store: { sql: undefined } as unknown as Store, cache, logger: pino({ level: "silent" }), instruments: nseInstruments });
   const refused = async () => {
     const err = await services.portfolios.get("paper").then(
       () => undefined,

@@ -15,6 +15,10 @@ import { sqlDb } from "../../src/store/db.ts";
 import { getStrategy, listStrategies, loadBooks, loadMigrations, migrate, MIGRATIONS_DIR, saveBooks } from "../../src/store/index.ts";
 import { loadRiskBooks, saveRiskBooks, type SavedRiskBook } from "../../src/store/risk-books.ts";
 import { outboxConformance } from "./outbox-conformance.ts";
+import { ordersConformance } from "./orders-conformance.ts";
+import { riskSettingsConformance } from "./risk-settings-conformance.ts";
+import { strategiesConformance } from "./strategies-conformance.ts";
+import { tradesConformance } from "./trades-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -267,4 +271,8 @@ export function storeConformance(name: string, open: OpenStore): void {
     });
   });
   outboxConformance(name, () => open());
+  ordersConformance(name, () => open());
+  tradesConformance(name, () => open());
+  strategiesConformance(name, () => open());
+  riskSettingsConformance(name, () => open());
 }

@@ -1,0 +1,94 @@
+/**
+ * The gateway's Services (gateway/api/services.ts) over the log, the store and the cache, one
+ * small service each: orders (placed through the outbox), portfolios, strategies, risk, and the
+ * events pushed to WebSocket subscribers. Every call is bounded, and a dependency down is a
+ * retryable error (a 503): see guarded.ts.
+ */
+import type { Cache } from "../../src/cache/port.ts";
+import type { Config } from "../../src/config.ts";
+import { bounded } from "../../src/errors.ts";
+import type { Log, Producer } from "../../src/log/port.ts";
+import type { Logger } from "../../src/logger.ts";
+import { publishTicks } from "../../src/market/feed.ts";
+import type { Instrument } from "../../src/market/instruments.ts";
+import type { Store } from "../../src/store/index.ts";
+import type { Services } from "../api/services.ts";
+import type { ControlPlane } from "../control.ts";
+import { OrderRelay, type RelayOptions } from "../outbox.ts";
+import { LOG_WAIT_MS } from "./budgets.ts";
+import { controlCommands } from "./controls.ts";
+import { eventFanout } from "./events.ts";
+import { guarded } from "./guarded.ts";
+import { orderService } from "./orders.ts";
+import { portfolioService } from "./portfolios.ts";
+import { riskService } from "./risk.ts";
+import { strategyService } from "./strategies.ts";
+
+export { LOG_WAIT_MS, PLACE_DOUBT_WAIT_MS, PLACE_SEND_WAIT_MS, PLACE_STORE_WAIT_MS, SERVICE_WAIT_MS } from "./budgets.ts";
+export { TICKS_LINGER_MS } from "./events.ts";
+
+/** The instrument master the services look instruments up in. */
+export interface InstrumentLookup {
+  all(): readonly Instrument[];
+  byToken(token: number): Instrument | undefined;
+  bySymbol(exchange: string, symbol: string): Instrument | undefined;
+}
+
+export interface ServicesDeps {
+  config: Config;
+  log: Log;
+  producer: Producer;
+  store: Store;
+  cache: Cache;
+  logger: Logger;
+  instruments: InstrumentLookup;
+  /** How long the tick consumer stays after the last watch ends (default TICKS_LINGER_MS). */
+  ticksLingerMs?: number;
+  /** The control plane (gateway/control.ts); without it the control calls answer 503 (tests of other services). */
+  controls?: ControlPlane;
+  /** The order relay's settings (gateway/outbox.ts); tests shorten them. */
+  relay?: Partial<Omit<RelayOptions, "sql" | "producer" | "logger">>;
+}
+
+export type GatewayServices = Services & { start(): Promise<void>; close(): Promise<void>; relay: OrderRelay };
+
+/**
+ * @example
+ * const services = createServices({ config, log, producer, store, cache, logger, instruments, controls });
+ * await services.start(); // the relay sends what a crash left unsent, the fan-out starts
+ * mountApi(app, { services, auth: keys, logger });
+ */
+export function createServices(deps: ServicesDeps): GatewayServices {
+  const sql = deps.store.sql;
+  const activeBrokers = deps.config.activeBrokers;
+  const relay = new OrderRelay({ sql, producer: deps.producer, logger: deps.logger, ...deps.relay });
+  const controls = controlCommands({ producer: deps.producer, activeBrokers, controls: deps.controls });
+  const orders = orderService({ sql, producer: deps.producer, logger: deps.logger, relay, sendTimeoutMs: deps.config.orderSendTimeoutMs ?? 30_000 });
+  const fanout = eventFanout({ log: deps.log, activeBrokers, logger: deps.logger, ticksLingerMs: deps.ticksLingerMs });
+  const master = deps.instruments;
+
+  return guarded({
+    activeBrokers,
+    relay,
+    async start() {
+      // The relay first: orders a crash left unsent go out at start.
+      relay.start();
+      await fanout.start();
+    },
+    async close() {
+      fanout.refuseWatches();
+      await orders.close();
+      await Promise.all([fanout.close(), relay.close()]);
+    },
+    orders: orders.orders,
+    portfolios: portfolioService({ sql, cache: deps.cache, startingCash: deps.config.startingCash }),
+    strategies: strategyService({ sql, controls }),
+    risk: riskService({ sql, controls }),
+    instruments: { list: () => master.all(), byToken: (token) => master.byToken(token), bySymbol: (exchange, symbol) => master.bySymbol(exchange, symbol) },
+    ticks: {
+      // Ticks that reach the log after our 503 are harmless: a tick only sets the last price.
+      publish: (ticks) => bounded(publishTicks(deps.producer, ticks, "gateway.api"), LOG_WAIT_MS, "LOG_UNAVAILABLE", "cannot publish the ticks: the log did not answer"),
+    },
+    events: fanout.events,
+  });
+}
