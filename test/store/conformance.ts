@@ -16,6 +16,8 @@ import { getStrategy, listStrategies, loadBooks, loadMigrations, migrate, MIGRAT
 import { loadRiskBooks, saveRiskBooks, type SavedRiskBook } from "../../src/store/risk-books.ts";
 import { outboxConformance } from "./outbox-conformance.ts";
 import { apiKeysConformance } from "./api-keys-conformance.ts";
+import { kiteSessionsConformance } from "./kite-sessions-conformance.ts";
+import { instrumentsConformance } from "./instruments-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -269,4 +271,6 @@ export function storeConformance(name: string, open: OpenStore): void {
   });
   outboxConformance(name, () => open());
   apiKeysConformance(name, () => open());
+  kiteSessionsConformance(name, () => open());
+  instrumentsConformance(name, () => open());
 }
