@@ -18,6 +18,7 @@ import { outboxConformance } from "./outbox-conformance.ts";
 import { apiKeysConformance } from "./api-keys-conformance.ts";
 import { kiteSessionsConformance } from "./kite-sessions-conformance.ts";
 import { instrumentsConformance } from "./instruments-conformance.ts";
+import { venueOrdersConformance } from "./venue-orders-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -273,4 +274,5 @@ export function storeConformance(name: string, open: OpenStore): void {
   apiKeysConformance(name, () => open());
   kiteSessionsConformance(name, () => open());
   instrumentsConformance(name, () => open());
+  venueOrdersConformance(name, () => open());
 }
