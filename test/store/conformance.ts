@@ -19,6 +19,7 @@ import { apiKeysConformance } from "./api-keys-conformance.ts";
 import { kiteSessionsConformance } from "./kite-sessions-conformance.ts";
 import { instrumentsConformance } from "./instruments-conformance.ts";
 import { venueOrdersConformance } from "./venue-orders-conformance.ts";
+import { ledgerConformance } from "./ledger-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -275,4 +276,5 @@ export function storeConformance(name: string, open: OpenStore): void {
   kiteSessionsConformance(name, () => open());
   instrumentsConformance(name, () => open());
   venueOrdersConformance(name, () => open());
+  ledgerConformance(name, () => open());
 }
