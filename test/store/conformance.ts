@@ -20,6 +20,7 @@ import { kiteSessionsConformance } from "./kite-sessions-conformance.ts";
 import { instrumentsConformance } from "./instruments-conformance.ts";
 import { venueOrdersConformance } from "./venue-orders-conformance.ts";
 import { ledgerConformance } from "./ledger-conformance.ts";
+import { pingConformance } from "./ping-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -277,4 +278,5 @@ export function storeConformance(name: string, open: OpenStore): void {
   instrumentsConformance(name, () => open());
   venueOrdersConformance(name, () => open());
   ledgerConformance(name, () => open());
+  pingConformance(name, () => open());
 }
