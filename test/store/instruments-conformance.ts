@@ -3,10 +3,10 @@
  * back exactly as written (optional fields absent, tokens past 2^31), an upsert updates by token,
  * a dump larger than one statement's chunk goes in whole, and (exchange, symbol) stays unique.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { Instrument } from "../../src/market/instruments.ts";
-import { sqlDb, type Db } from "../../src/store/db.ts";
 import type { Store } from "../../src/store/index.ts";
+import { sqlState, suiteStore } from "./suite-store.ts";
 import { countInstruments, listInstruments, upsertInstruments } from "../../src/store/instruments.ts";
 
 const RELIANCE: Instrument = { instrument_token: 738561, exchange: "NSE", tradingsymbol: "RELIANCE", name: "RELIANCE INDUSTRIES", tick_size: 5, lot_size: 1, reference_price: 129_045 };
@@ -29,30 +29,22 @@ const NIFTY_FUT: Instrument = {
 
 export function instrumentsConformance(name: string, open: () => Promise<Store>): void {
   describe(`instruments: ${name}`, () => {
-    let store: Store;
-    let db: Db;
-    beforeAll(async () => {
-      store = await open();
-      db = sqlDb(store.sql);
-    });
-    afterAll(async () => {
-      await store?.close();
-    });
+    const opened = suiteStore(open);
 
     test("a fresh master is empty; written rows read back exactly, optional fields absent where not given", async () => {
-      expect(await countInstruments(db)).toBe(0);
-      expect(await listInstruments(db)).toEqual([]);
-      expect(await upsertInstruments(db, [NIFTY_FUT, RELIANCE])).toBe(2);
-      const listed = byToken(await listInstruments(db));
+      expect(await countInstruments(opened.db)).toBe(0);
+      expect(await listInstruments(opened.db)).toEqual([]);
+      expect(await upsertInstruments(opened.db, [NIFTY_FUT, RELIANCE])).toBe(2);
+      const listed = byToken(await listInstruments(opened.db));
       expect(listed).toEqual([RELIANCE, NIFTY_FUT]);
       expect(Object.entries(listed[0]!).filter(([, v]) => v !== undefined).map(([k]) => k).sort()).toEqual(Object.keys(RELIANCE).sort());
-      expect(await countInstruments(db)).toBe(2);
+      expect(await countInstruments(opened.db)).toBe(2);
     });
 
     test("an upsert updates by token in place", async () => {
-      await upsertInstruments(db, [{ ...RELIANCE, name: "RELIANCE IND", reference_price: 99_995, tick_size: 10 }]);
-      expect(await countInstruments(db)).toBe(2);
-      expect((await listInstruments(db)).find((i) => i.instrument_token === RELIANCE.instrument_token)).toEqual({
+      await upsertInstruments(opened.db, [{ ...RELIANCE, name: "RELIANCE IND", reference_price: 99_995, tick_size: 10 }]);
+      expect(await countInstruments(opened.db)).toBe(2);
+      expect((await listInstruments(opened.db)).find((i) => i.instrument_token === RELIANCE.instrument_token)).toEqual({
         ...RELIANCE,
         name: "RELIANCE IND",
         reference_price: 99_995,
@@ -62,19 +54,15 @@ export function instrumentsConformance(name: string, open: () => Promise<Store>)
 
     test("a dump larger than one statement's chunk goes in whole", async () => {
       const dump = Array.from({ length: 2_500 }, (_, i): Instrument => ({ ...RELIANCE, instrument_token: 10_000_000 + i, tradingsymbol: `SYM${i}`, name: `S ${i}` }));
-      expect(await upsertInstruments(db, dump)).toBe(2_500);
-      expect(await countInstruments(db)).toBe(2_502);
-      const listed = byToken(await listInstruments(db));
+      expect(await upsertInstruments(opened.db, dump)).toBe(2_500);
+      expect(await countInstruments(opened.db)).toBe(2_502);
+      const listed = byToken(await listInstruments(opened.db));
       expect(listed.filter((i) => i.instrument_token >= 10_000_000 && i.instrument_token < 20_000_000).map((i) => i.tradingsymbol)).toEqual(dump.map((i) => i.tradingsymbol));
     });
 
     test("another token with an exchange's symbol already taken is refused", async () => {
-      const err = await upsertInstruments(db, [{ ...RELIANCE, instrument_token: 1 }]).then(
-        () => undefined,
-        (e: unknown) => e as { code?: string },
-      );
-      expect(err?.code).toBe("23505");
-      expect((await listInstruments(db)).some((i) => i.instrument_token === 1)).toBe(false);
+      expect(await sqlState(upsertInstruments(opened.db, [{ ...RELIANCE, instrument_token: 1 }]))).toBe("23505");
+      expect((await listInstruments(opened.db)).some((i) => i.instrument_token === 1)).toBe(false);
     });
   });
 }
