@@ -132,9 +132,9 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
 
 /**
  * In memory, the embedded database's write-ahead log protects nothing (the data dies with the
- * process whatever it holds) and costs memory that grows with trading. The tables are made
- * UNLOGGED (their sequences with them) after each start's migrations, so writing them writes no
- * WAL. With a data directory they stay logged: durable.
+ * process whatever it holds) and costs memory: it grew by a 16 MB segment every few minutes of
+ * trading. The tables are made UNLOGGED (their sequences with them) after each start's
+ * migrations, so writing them writes no WAL. With a data directory they stay logged: durable.
  */
 async function skipWal(sql: Sql): Promise<void> {
   const logged = await sql<{ name: string }[]>`
