@@ -88,7 +88,7 @@ export function createApp(deps: AppDeps): Hono {
     const checks = await Promise.all([
       check("log", deps.log.kind, 2_000, async () => ({ topics: (await deps.log.listTopics()).length })),
       check("store", deps.store.kind, 2_000, async () => {
-        await deps.store.sql`select 1`;
+        await deps.store.ping();
         return { url: deps.store.url };
       }),
       check("cache", deps.cache.constructor.name, 2_000, () => deps.cache.get("health:probe")),

@@ -18,12 +18,13 @@ import { verifyPostback } from "../src/kite/rest/postback.ts";
 import type { KiteClient } from "../src/kite/rest/client.ts";
 import type { KiteOrder } from "../src/kite/rest/schemas.ts";
 import { KiteTicker, toMarketTick, type KiteTick } from "../src/kite/ticker/index.ts";
-import { lifecycleEvents, type VenueOrder } from "../src/kite/updates.ts";
+import { lifecycleEvents } from "../src/kite/updates.ts";
 import type { Producer } from "../src/log/port.ts";
 import type { Logger } from "../src/logger.ts";
 import { publishTicks, type FeedStats } from "../src/market/feed.ts";
 import type { InstrumentMaster } from "../src/market/instruments.ts";
-import { prepared } from "../src/store/db.ts";
+import { sqlDb } from "../src/store/db.ts";
+import { listVenueOrders, setVenueId, setVenueStatus, venueOrderByVenueId } from "../src/store/venue-orders.ts";
 import type { Store } from "../src/store/index.ts";
 import { bounded, dependencyError } from "../src/errors.ts";
 import { renderError } from "./api/errors.ts";
@@ -42,35 +43,32 @@ export interface KiteGateway {
 export function kiteGateway(config: NonNullable<Config["kite"]>, store: Store, producer: Producer, logger: Logger): KiteGateway {
   const client = kiteClient(config);
   const log = logger.child({ venue: "kite" });
+  const db = sqlDb(store.sql);
 
   async function apply(order: Pick<KiteOrder, "order_id" | "status" | "status_message" | "filled_quantity">): Promise<number> {
-    const [row] = await prepared(
-      store.sql,
-      "select order_id, tag, venue_order_id, correlation_id, trace_id, orig from venue_orders where venue_order_id = $1",
-      [order.order_id],
-    );
+    const row = await venueOrderByVenueId(db, order.order_id);
     if (!row) {
       log.warn({ venue_order_id: order.order_id, status: order.status }, "an update for an order we did not place; ignored");
       return 0;
     }
     const trades = order.filled_quantity > 0 ? await client.orderTrades(order.order_id) : [];
-    const events = lifecycleEvents(row as unknown as VenueOrder, order, trades);
+    const events = lifecycleEvents(row, order, trades);
     await producer.send(events.map(({ topic, event }) => ({ topic, key: event.key, value: encodeEnvelope(event) })));
-    await prepared(store.sql, "update venue_orders set venue_status = $2, updated_at = now() where venue_order_id = $1", [order.order_id, order.status]);
+    await setVenueStatus(db, order.order_id, order.status);
     return events.length;
   }
 
   async function reconcile(): Promise<number> {
     const book = await client.orders();
-    const rows = await store.sql.unsafe("select order_id, tag, venue_order_id from venue_orders");
+    const rows = await listVenueOrders(db);
     const byVenueId = new Set(rows.filter((r) => r.venue_order_id).map((r) => String(r.venue_order_id)));
     // Orders whose placement answer was lost are known only by the tag we sent.
-    const byTag = new Map(rows.filter((r) => !r.venue_order_id).map((r) => [String(r.tag), String(r.order_id)]));
+    const byTag = new Map(rows.filter((r) => !r.venue_order_id).map((r) => [r.tag, r.order_id]));
     let published = 0;
     for (const o of book) {
       const orderId = o.tag ? byTag.get(o.tag) : undefined;
       if (orderId) {
-        await prepared(store.sql, "update venue_orders set venue_order_id = $2, updated_at = now() where order_id = $1", [orderId, o.order_id]);
+        await setVenueId(db, orderId, o.order_id);
         byVenueId.add(o.order_id);
       }
       if (byVenueId.has(o.order_id)) published += await apply(o);

@@ -154,7 +154,7 @@ export function isStoreUnavailable(err: unknown): boolean {
  * dealt with (see gateway/outbox.ts for the one place where it is not harmless: placing an order).
  *
  * @example
- * const rows = await bounded(sql`select 1`, 1_500, "STORE_UNAVAILABLE", "list orders");
+ * await bounded(store.ping(), 1_500, "STORE_UNAVAILABLE", "check the database");
  */
 export function bounded<T>(work: Promise<T>, ms: number, code: ErrorCode, doing: string, cancel?: () => void): Promise<T> {
   let timer: Timer | undefined;

@@ -7,6 +7,7 @@
  * a revoke is therefore seen at once by this process and within that TTL by other gateway processes.
  */
 import type { Sql } from "postgres";
+import { activeKeyScopes, insertApiKey, insertApiKeyOnce, listApiKeys, revokeApiKey, type ApiKeyRow } from "../../src/store/api-keys.ts";
 import { storeError } from "../../src/store/errors.ts";
 import { withinStore } from "../../src/store/wait.ts";
 
@@ -14,13 +15,7 @@ export const SCOPES = ["read", "trade"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** One key as listed: never the key itself, which is not kept. */
-export interface ApiKeyInfo {
-  id: string;
-  name: string;
-  scopes: Scope[];
-  created_at: Date;
-  revoked_at: Date | null;
-}
+export type ApiKeyInfo = ApiKeyRow<Scope>;
 
 /** SHA-256 of the key, hex: what the table holds. */
 export const hashKey = (key: string): string => new Bun.CryptoHasher("sha256").update(key).digest("hex");
@@ -77,9 +72,8 @@ export class ApiKeys {
     const valid = checkScopes(scopes);
     const key = newKey();
     try {
-      const [row] = await this.sql<{ id: string }[]>`
-        insert into api_keys (name, key_hash, scopes) values (${name}, ${hashKey(key)}, ${valid}) returning id`;
-      return { id: row!.id, key, name, scopes: valid };
+      const id = await insertApiKey(this.sql, { name, hash: hashKey(key), scopes: valid });
+      return { id, key, name, scopes: valid };
     } catch (err) {
       throw storeError(err, "cannot create an API key");
     }
@@ -96,10 +90,8 @@ export class ApiKeys {
     if (hit && hit.until > now) return hit.scopes;
     this.cache.delete(key);
     const hash = hashKey(key);
-    let rows: { scopes: Scope[] }[];
     // Bounded: with the database down or stalled a request is answered 503, not held.
-    rows = await withinStore(this.sql<{ scopes: Scope[] }[]>`select scopes from api_keys where key_hash = ${hash} and revoked_at is null`, "cannot check the API key");
-    const scopes = rows[0]?.scopes;
+    const scopes = await withinStore(activeKeyScopes<Scope>(this.sql, hash), "cannot check the API key");
     if (!scopes) return undefined;
     // Bounded: past the limit the oldest entry goes (Map keeps insertion order).
     if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
@@ -111,11 +103,9 @@ export class ApiKeys {
   async revoke(id: string): Promise<boolean> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
     try {
-      const rows = await this.sql<{ key_hash: string }[]>`
-        update api_keys set revoked_at = now() where id = ${id} and revoked_at is null returning key_hash`;
-      const revoked = new Set(rows.map((r) => r.key_hash));
+      const revoked = new Set(await revokeApiKey(this.sql, id));
       for (const [key, c] of this.cache) if (revoked.has(c.hash)) this.cache.delete(key);
-      return rows.length > 0;
+      return revoked.size > 0;
     } catch (err) {
       throw storeError(err, "cannot revoke the API key");
     }
@@ -124,8 +114,7 @@ export class ApiKeys {
   /** Every key, revoked ones too, oldest first. */
   async list(): Promise<ApiKeyInfo[]> {
     try {
-      const rows = await this.sql<ApiKeyInfo[]>`select id, name, scopes, created_at, revoked_at from api_keys order by created_at, id`;
-      return rows.map((r) => ({ ...r }));
+      return await listApiKeys<Scope>(this.sql);
     } catch (err) {
       throw storeError(err, "cannot list API keys");
     }
@@ -144,14 +133,8 @@ export async function registerBootstrapKey(sql: Sql, key: string, name = "bootst
   if (key.length < 16 || key.length > 256 || /\s/.test(key)) {
     throw new Error("the bootstrap API key must be 16 to 256 characters without spaces (e.g. `bun run apikey create` prints one)");
   }
-  const hash = hashKey(key);
   try {
-    const inserted = await sql<{ id: string }[]>`
-      insert into api_keys (name, key_hash, scopes) values (${name}, ${hash}, ${["trade"]})
-      on conflict (key_hash) do nothing returning id`;
-    if (inserted[0]) return { id: inserted[0].id, created: true };
-    const [row] = await sql<{ id: string }[]>`select id from api_keys where key_hash = ${hash}`;
-    return { id: row!.id, created: false };
+    return await insertApiKeyOnce(sql, { name, hash: hashKey(key), scopes: ["trade"] });
   } catch (err) {
     throw storeError(err, "cannot register the bootstrap API key");
   }

@@ -4,7 +4,7 @@
  * (`db`), or to PostgreSQL (`url`, the distributed mode).
  */
 import postgres from "postgres";
-import { LEDGER_INSERT } from "../../src/stage/stages/portfolio.ts";
+import { LEDGER_INSERT } from "../../src/store/ledger.ts";
 import { sqlDb } from "../../src/store/db.ts";
 import { overPort } from "../../src/store/pglite-port.ts";
 import type { EmbeddedOptions } from "../../src/store/pglite.ts";

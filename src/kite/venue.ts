@@ -11,6 +11,7 @@ import type { PayloadOf } from "../events/payloads.ts";
 import type { InstrumentMaster } from "../market/instruments.ts";
 import type { Logger } from "../logger.ts";
 import type { Db } from "../store/db.ts";
+import { recordVenueOrder, setVenueId, venueIdOf } from "../store/venue-orders.ts";
 import { KiteError, RELOGIN_HINT } from "./rest/errors.ts";
 import { kiteTag } from "./rest/params.ts";
 import type { KiteClient } from "./rest/client.ts";
@@ -42,15 +43,10 @@ export class KiteVenue {
     const inst = this.instruments.byToken(o.instrument_token);
     if (!inst) return [{ type: "order.rejected", data: { ...o, reason_code: "UNKNOWN_INSTRUMENT", message: `instrument ${o.instrument_token} is not in the master` } }];
     const tag = kiteTag(o.order_id);
-    const fresh = await this.db.query(
-      `insert into venue_orders (order_id, broker, tag, correlation_id, trace_id, orig) values ($1, 'zerodha', $2, $3, $4, $5)
-       on conflict (order_id) do nothing returning order_id`,
-      [o.order_id, tag, lineage.correlation_id, lineage.trace_id, o],
-    );
-    if (fresh.length === 0) {
+    const fresh = await recordVenueOrder(this.db, "zerodha", { order_id: o.order_id, tag, correlation_id: lineage.correlation_id, trace_id: lineage.trace_id, orig: o });
+    if (!fresh) {
       // Seen before: placed already, or perhaps placed just before a crash. Kite's book decides.
-      const [row] = await this.db.query<{ venue_order_id: string | null }>("select venue_order_id from venue_orders where order_id = $1", [o.order_id]);
-      const known = row?.venue_order_id ?? (await this.kite.orders()).find((k) => k.tag === tag)?.order_id;
+      const known = (await venueIdOf(this.db, o.order_id)) ?? (await this.kite.orders()).find((k) => k.tag === tag)?.order_id;
       if (known) {
         await this.remember(o.order_id, known);
         return [{ type: "order.submitted", data: { ...o, venue_order_id: known } }];
@@ -77,10 +73,10 @@ export class KiteVenue {
   }
 
   async cancel(orderId: string): Promise<VenueEvent[]> {
-    const [row] = await this.db.query<{ venue_order_id: string | null }>("select venue_order_id from venue_orders where order_id = $1", [orderId]);
-    if (!row?.venue_order_id) return [{ type: "order.cancel_rejected", data: { order_id: orderId, reason_code: "UNKNOWN_ORDER", message: "no such order at Kite" } }];
+    const venueId = await venueIdOf(this.db, orderId);
+    if (!venueId) return [{ type: "order.cancel_rejected", data: { order_id: orderId, reason_code: "UNKNOWN_ORDER", message: "no such order at Kite" } }];
     try {
-      await this.kite.cancelOrder("regular", row.venue_order_id);
+      await this.kite.cancelOrder("regular", venueId);
       return []; // Kite confirms the cancel with an order update.
     } catch (err) {
       const message = err instanceof KiteError ? err.message : (err as Error).message;
@@ -89,7 +85,7 @@ export class KiteVenue {
   }
 
   private async remember(orderId: string, venueId: string): Promise<void> {
-    await this.db.query("update venue_orders set venue_order_id = $2, updated_at = now() where order_id = $1", [orderId, venueId]);
+    await setVenueId(this.db, orderId, venueId);
   }
 
   private refused(o: OrderFields, err: unknown): VenueEvent[] {

@@ -14,10 +14,8 @@ import type { Log, Producer } from "../log/port.ts";
 import type { Logger } from "../logger.ts";
 import type { InstrumentMaster } from "../market/instruments.ts";
 import { rpcClient } from "../rpc.ts";
-import { reconnectBackoff, sqlDb, type Db } from "../store/db.ts";
-import { overPort } from "../store/pglite-port.ts";
+import { openDb, type Db } from "../store/db.ts";
 import type { EmbeddedOptions } from "../store/pglite.ts";
-import postgres from "postgres";
 
 export interface StageContext {
   config: Config;
@@ -57,14 +55,10 @@ export function stageContext(config: Config, logger: Logger, name: string, ports
   const log: Log = ports.log ? new RemoteLog(ports.log) : openLog(config, name);
   const producer = log.producer({ clientId: name, maxInFlight: 16 });
   const closers: Array<() => Promise<unknown>> = [() => producer.close(), () => log.close()];
-  let db: Db;
-  if (embeddedDb || config.databaseUrl) {
-    const sql = embeddedDb
-      ? postgres({ ...embeddedDb, onnotice: () => {}, ...(ports.db ? overPort(ports.db) : {}) })
-      : postgres(config.databaseUrl!, { max: 4, onnotice: () => {}, backoff: reconnectBackoff });
-    closers.push(() => sql.end({ timeout: 5 }));
-    db = sqlDb(sql);
-  } else throw new Error(`stage ${name}: no database (neither the embedded database's options nor DATABASE_URL)`);
+  const opened = openDb({ embedded: embeddedDb, port: ports.db, databaseUrl: config.databaseUrl });
+  if (!opened) throw new Error(`stage ${name}: no database (neither the embedded database's options nor DATABASE_URL)`);
+  closers.push(() => opened.close());
+  const db: Db = opened.db;
   let cache: Cache;
   if (ports.cache) cache = rpcClient<Cache>(ports.cache);
   else if (config.redisUrl) {

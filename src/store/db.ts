@@ -1,9 +1,12 @@
 /**
- * The one database call a stage needs: a parameterised statement, its rows back. Over postgres.js
- * directly (`sqlDb`), or from a worker to the main thread's embedded store over a port. Each call
- * is one statement, so one transaction: writes that must be atomic are written as one statement.
+ * The one database call a stage needs: a parameterised statement, its rows back, over postgres.js
+ * (`sqlDb`); and a worker's own client (`openDb`), to the embedded store's thread over a port or
+ * to a server. Each call is one statement, so one transaction: writes that must be atomic are
+ * written as one statement.
  */
-import type { Sql } from "postgres";
+import postgres, { type Sql } from "postgres";
+import { overPort } from "./pglite-port.ts";
+import type { EmbeddedOptions } from "./pglite.ts";
 
 /**
  * Seconds postgres.js waits before its next connection attempt after `retries` failed ones. Its
@@ -41,4 +44,28 @@ export function sqlDb(sql: Sql): Db {
  */
 export function prepared(sql: Sql, text: string, params: readonly unknown[]) {
   return sql.unsafe(text, params as never[], { prepare: true });
+}
+
+/** Where a worker's own client connects: embedded PGlite (over `port` to its thread when given, else its loopback socket), or a server. */
+export interface DbTarget {
+  embedded?: EmbeddedOptions;
+  port?: MessagePort;
+  databaseUrl?: string;
+}
+
+/**
+ * A worker's own client of the database, embedded PGlite's when its options are given, else the
+ * server at `databaseUrl`; undefined when there is neither.
+ *
+ * @example
+ * const opened = openDb({ databaseUrl: config.databaseUrl });
+ * const rows = await opened!.db.query("select id from strategies");
+ * await opened!.close();
+ */
+export function openDb(target: DbTarget): { db: Db; close(): Promise<void> } | undefined {
+  if (!target.embedded && !target.databaseUrl) return undefined;
+  const sql = target.embedded
+    ? postgres({ ...target.embedded, onnotice: () => {}, ...(target.port ? overPort(target.port) : {}) })
+    : postgres(target.databaseUrl!, { max: 4, onnotice: () => {}, backoff: reconnectBackoff });
+  return { db: sqlDb(sql), close: () => sql.end({ timeout: 5 }) };
 }

@@ -59,6 +59,8 @@ export interface Store {
   /** Embedded only: a new port for another thread's connections to the same database, with
    *  `embeddedOptions` (src/store/pglite-port.ts). */
   readonly embeddedConnector?: () => MessagePort;
+  /** Resolves once the database answers a trivial statement: for readiness checks. */
+  ping(): Promise<void>;
   /** Ends the client (waiting up to 5 s for queries in flight), then stops PGlite if embedded. */
   close(): Promise<void>;
 }
@@ -106,6 +108,9 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
     url: embedded ? embedded.url : redact(opts.databaseUrl!),
     embeddedOptions: embedded?.options,
     embeddedConnector: embedded ? () => embedded.connector() : undefined,
+    async ping() {
+      await sql`select 1`;
+    },
     close() {
       closed ??= (async () => {
         await sql.end({ timeout: 5 });

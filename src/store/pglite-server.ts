@@ -19,11 +19,8 @@
  * theirs apart (postgres.js does: a random prefix per connection), and those a socket made are
  * deallocated when it goes, so reconnecting clients do not pile them up.
  *
- * Why not @electric-sql/pglite-socket (0.2), which this replaced: it handed PGlite one message at
- * a time (five calls, five socket writes, and five turns of the event loop a statement), and it
- * released the session between a statement's messages unless a transaction was open, which
- * needed a patch of its private queue to be safe. Six clients at once (each 400 times an insert
- * and a count): 1,141–1,355 statements/s here, 915–944 through it; one client alone, the same.
+ * (Not @electric-sql/pglite-socket: it hands PGlite one message at a time, and releases the
+ * session between a statement's messages unless a transaction is open.)
  *
  * @example
  * const db = await PGlite.create();
@@ -33,18 +30,8 @@
  */
 import type { PGlite } from "@electric-sql/pglite";
 import type { TCPSocketListener } from "bun";
+import { CANCEL_REQUEST, endsIdle, fatal, GSSENC_REQUEST, PARSE, PROTOCOL_3, SSL_REQUEST, SYNC, TERMINATE } from "./pg-wire.ts";
 import { PORT_END } from "./pglite-port.ts";
-
-/** The first message of a connection has no type byte: its length, then one of these codes. */
-const PROTOCOL_3 = 196_608;
-const SSL_REQUEST = 80_877_103;
-const GSSENC_REQUEST = 80_877_104;
-const CANCEL_REQUEST = 80_877_102;
-const TERMINATE = 0x58; // 'X'
-const PARSE = 0x50; // 'P'
-const READY_FOR_QUERY = 0x5a; // 'Z', length 5, then the transaction status
-const IDLE = 0x49; // 'I'
-const SYNC = new Uint8Array([0x53, 0, 0, 0, 4]);
 
 /** What the server needs of a connection's transport: a TCP socket, or a MessagePort (`PortSocket`). */
 interface ConnSocket {
@@ -92,22 +79,6 @@ export interface PGliteServerOptions {
   maxConnections?: number;
 }
 
-/** A FATAL ErrorResponse. */
-function fatal(code: string, message: string): Uint8Array {
-  const body = Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0\0`);
-  const out = Buffer.alloc(5 + body.length);
-  out[0] = 0x45; // 'E'
-  out.writeInt32BE(4 + body.length, 1);
-  body.copy(out, 5);
-  return out;
-}
-
-/** Whether a response ends with ReadyForQuery, idle: the socket's unit of work is over. */
-function endsIdle(r: Uint8Array): boolean {
-  const n = r.length;
-  return n >= 6 && r[n - 6] === READY_FOR_QUERY && r[n - 5] === 0 && r[n - 4] === 0 && r[n - 3] === 0 && r[n - 2] === 5 && r[n - 1] === IDLE;
-}
-
 export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteServer {
   const maxConnections = opts.maxConnections ?? 32;
   const conns = new Set<Conn>();
@@ -122,21 +93,21 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
       conn.unsent = Buffer.concat([conn.unsent, bytes]);
       return;
     }
-    const n = conn.socket.write(bytes);
-    if (n < bytes.length) conn.unsent = bytes.slice(Math.max(n, 0));
+    const taken = conn.socket.write(bytes);
+    if (taken < bytes.length) conn.unsent = bytes.slice(Math.max(taken, 0));
   };
 
-  async function run(w: Work): Promise<void> {
-    const { conn } = w;
-    if ("end" in w) {
+  async function run(work: Work): Promise<void> {
+    const { conn } = work;
+    if ("end" in work) {
       conn.socket.end();
       return;
     }
-    if ("forget" in w) {
-      for (const name of w.forget) await db.exec(`deallocate "${name.replaceAll('"', '""')}"`).catch(() => {}); // (one whose Parse failed does not exist)
+    if ("forget" in work) {
+      for (const name of work.forget) await db.exec(`deallocate "${name.replaceAll('"', '""')}"`).catch(() => {}); // (one whose Parse failed does not exist)
       return;
     }
-    if ("reset" in w) {
+    if ("reset" in work) {
       // The socket is gone half-way through its unit: end the statement, then the transaction.
       await db.runExclusive(() => db.execProtocolRawStream(SYNC, { onRawData: () => {} }));
       if (db.isInTransaction()) await db.exec("ROLLBACK");
@@ -147,7 +118,7 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
     const chunks: Uint8Array[] = [];
     let length = 0;
     await db.runExclusive(() =>
-      db.execProtocolRawStream(w.bytes, {
+      db.execProtocolRawStream(work.bytes, {
         // A view of PGlite's memory, valid only during the call.
         onRawData: (data) => {
           chunks.push(data.slice());
@@ -167,15 +138,15 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
     pumping = true;
     try {
       for (;;) {
-        const i = holder ? queue.findIndex((w) => w.conn === holder) : queue.length > 0 ? 0 : -1;
-        if (i < 0) break;
-        const w = queue.splice(i, 1)[0]!;
+        const next = holder ? queue.findIndex((queued) => queued.conn === holder) : queue.length > 0 ? 0 : -1;
+        if (next < 0) break;
+        const work = queue.splice(next, 1)[0]!;
         try {
-          await run(w);
+          await run(work);
         } catch (err) {
           // PGlite itself failed (not a SQL error: those are answered in the protocol).
-          if (holder === w.conn) holder = undefined;
-          w.conn.socket.end(fatal("XX000", `embedded database: ${(err as Error).message}`));
+          if (holder === work.conn) holder = undefined;
+          work.conn.socket.end(fatal("XX000", `embedded database: ${(err as Error).message}`));
         }
       }
     } finally {
@@ -186,13 +157,13 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
   /** Queues the complete messages of the inbox as one unit (the startup message alone; none from a Terminate on). */
   function take(conn: Conn): void {
     let at = 0;
-    const b = conn.inbox;
+    const inbox = conn.inbox;
     let unitStart = 0;
     while (!conn.ending) {
       if (!conn.started) {
-        if (b.length - at < 8) break;
-        const len = b.readInt32BE(at);
-        const code = b.readInt32BE(at + 4);
+        if (inbox.length - at < 8) break;
+        const len = inbox.readInt32BE(at);
+        const code = inbox.readInt32BE(at + 4);
         if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
           write(conn, Buffer.from("N"));
           at += 8;
@@ -205,28 +176,28 @@ export function servePGlite(db: PGlite, opts: PGliteServerOptions = {}): PGliteS
           conn.inbox = Buffer.alloc(0);
           return;
         }
-        if (b.length - at < len) break;
+        if (inbox.length - at < len) break;
         // A unit of its own: PGlite answers a startup message and nothing after it in one call.
-        queue.push({ conn, bytes: b.subarray(at, at + len) });
+        queue.push({ conn, bytes: inbox.subarray(at, at + len) });
         at += len;
         unitStart = at;
         conn.started = true;
         continue;
       }
-      if (b.length - at < 5) break;
-      if (b[at] === TERMINATE) {
+      if (inbox.length - at < 5) break;
+      if (inbox[at] === TERMINATE) {
         conn.ending = true;
         break;
       }
-      const len = 1 + b.readInt32BE(at + 1);
-      if (b.length - at < len) break;
-      if (b[at] === PARSE && b[at + 5] !== 0) conn.statements.add(b.toString("utf8", at + 5, b.indexOf(0, at + 5)));
+      const len = 1 + inbox.readInt32BE(at + 1);
+      if (inbox.length - at < len) break;
+      if (inbox[at] === PARSE && inbox[at + 5] !== 0) conn.statements.add(inbox.toString("utf8", at + 5, inbox.indexOf(0, at + 5)));
       at += len;
     }
-    if (at > unitStart) queue.push({ conn, bytes: b.subarray(unitStart, at) });
+    if (at > unitStart) queue.push({ conn, bytes: inbox.subarray(unitStart, at) });
     // Closed once everything before it is answered; a unit it left open is then reset.
     if (conn.ending) queue.push({ conn, end: true });
-    conn.inbox = at === b.length || conn.ending ? Buffer.alloc(0) : b.subarray(at);
+    conn.inbox = at === inbox.length || conn.ending ? Buffer.alloc(0) : inbox.subarray(at);
   }
 
   const newConn = (socket: ConnSocket): Conn => ({ socket, inbox: Buffer.alloc(0), started: false, unsent: undefined, ending: false, closed: false, statements: new Set() });

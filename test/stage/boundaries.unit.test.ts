@@ -22,6 +22,7 @@ const STAGE_OF: Record<string, string> = {
   "src/stage/stages/risk.ts": "risk",
   "src/stage/stages/execution.ts": "execution",
   "src/stage/stages/portfolio.ts": "portfolio",
+  "src/stage/stages/portfolio-writes.ts": "portfolio",
   "src/stage/stages/orders.ts": "orders",
   "src/stage/stages/orders-projection.ts": "orders",
 };

@@ -19,6 +19,12 @@ import { ordersConformance } from "./orders-conformance.ts";
 import { riskSettingsConformance } from "./risk-settings-conformance.ts";
 import { strategiesConformance } from "./strategies-conformance.ts";
 import { tradesConformance } from "./trades-conformance.ts";
+import { apiKeysConformance } from "./api-keys-conformance.ts";
+import { kiteSessionsConformance } from "./kite-sessions-conformance.ts";
+import { instrumentsConformance } from "./instruments-conformance.ts";
+import { venueOrdersConformance } from "./venue-orders-conformance.ts";
+import { ledgerConformance } from "./ledger-conformance.ts";
+import { pingConformance } from "./ping-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -275,4 +281,10 @@ export function storeConformance(name: string, open: OpenStore): void {
   tradesConformance(name, () => open());
   strategiesConformance(name, () => open());
   riskSettingsConformance(name, () => open());
+  apiKeysConformance(name, () => open());
+  kiteSessionsConformance(name, () => open());
+  instrumentsConformance(name, () => open());
+  venueOrdersConformance(name, () => open());
+  ledgerConformance(name, () => open());
+  pingConformance(name, () => open());
 }

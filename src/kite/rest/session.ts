@@ -4,51 +4,12 @@
  * for an access token and stores it (table kite_sessions, migration 0004) for the gateway.
  */
 import type { Sql } from "postgres";
-import { storeError } from "../../store/errors.ts";
+import { storeAccessToken } from "../../store/kite-sessions.ts";
 import { exchangeSession, type ExchangeSessionOptions } from "./client.ts";
 import type { FetchLike } from "./http.ts";
 
-export interface StoredSession {
-  api_key: string;
-  access_token: string;
-  user_id: string | null;
-  created_at: Date;
-}
-
-/**
- * Keeps the newest access token for an api_key (replacing yesterday's).
- *
- * @example
- * await storeAccessToken(store.sql, { api_key, access_token: s.access_token, user_id: s.user_id });
- */
-export async function storeAccessToken(sql: Sql, s: { api_key: string; access_token: string; user_id?: string | null }): Promise<void> {
-  try {
-    await sql`
-      insert into kite_sessions (api_key, access_token, user_id)
-      values (${s.api_key}, ${s.access_token}, ${s.user_id ?? null})
-      on conflict (api_key) do update
-        set access_token = excluded.access_token, user_id = excluded.user_id, created_at = now()`;
-  } catch (err) {
-    throw storeError(err, "cannot store the Kite access token");
-  }
-}
-
-/**
- * The stored session for an api_key, or undefined. `created_at` tells its age: Kite expires
- * tokens every morning, so one from before today's 06:00 IST will meet a TokenException.
- *
- * @example
- * const s = await loadAccessToken(store.sql, config.kite.apiKey);
- */
-export async function loadAccessToken(sql: Sql, apiKey: string): Promise<StoredSession | undefined> {
-  try {
-    const [row] = await sql<StoredSession[]>`
-      select api_key, access_token, user_id, created_at from kite_sessions where api_key = ${apiKey}`;
-    return row ? { ...row } : undefined;
-  } catch (err) {
-    throw storeError(err, "cannot read the Kite access token");
-  }
-}
+// The statements live in the store; re-exported so the Kite module's surface stays one import.
+export { loadAccessToken, storeAccessToken, type StoredSession } from "../../store/kite-sessions.ts";
 
 export const SESSION_USAGE = `usage: bun run kite:session <request_token>
   KITE_API_KEY, KITE_API_SECRET  from your Kite Connect app (developers.kite.trade)

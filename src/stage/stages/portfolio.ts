@@ -24,28 +24,15 @@ import { tickTimeMs } from "../../events/time.ts";
 import type { Consumer } from "../../log/port.ts";
 import { evolveInPlace, initialPortfolio, mark, markInPlace, positionKey, rebuild, type PortfolioState } from "../../portfolio/index.ts";
 import { positionsBuiltKey, positionsKey, portfolioTotals } from "../../portfolio/read-model.ts";
+import { ledgerFills, recordFills } from "../../store/ledger.ts";
 import { brokerOfTopic, topicName } from "../../topics.ts";
 import type { StageContext } from "../context.ts";
 import { LatencyWindow, uuidv7Time } from "../latency.ts";
 import type { Outgoing } from "../processor.ts";
 import type { Stage } from "../stage.ts";
+import { MARKS_EVERY_MS, PositionWrites } from "./portfolio-writes.ts";
 
-/** A batch's fills in one statement, in order (seq follows the batch), the new ones returned. */
-export const LEDGER_INSERT = `
-insert into ledger_fills (event_id, broker, fill_id, order_id, strategy_id, instrument_token, side, quantity, price, fees, filled_at)
-select event_id, broker, fill_id, order_id, strategy_id, instrument_token, side, quantity, price, fees, filled_at
-  from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::int[], $9::bigint[], $10::bigint[], $11::timestamptz[])
-       with ordinality as f(event_id, broker, fill_id, order_id, strategy_id, instrument_token, side, quantity, price, fees, filled_at, n)
- order by n
-on conflict do nothing returning event_id::text`;
-
-type Fill = PayloadOf<"order.filled">;
-
-/**
- * How often (wall clock: a cache write decides nothing) positions that only a tick changed (their
- * unrealised P&L) are written to the read model: a batch with fills writes its positions at once.
- */
-export const MARKS_EVERY_MS = 250;
+export { MARKS_EVERY_MS } from "./portfolio-writes.ts";
 /** The event-time interval of `{broker}.pnl.snapshots`: one at each multiple of it the ticks cross. */
 export const SNAPSHOT_EVERY_MS = 5_000;
 
@@ -60,43 +47,27 @@ export function snapshotId(broker: Broker, boundary: number): string {
 export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
   const state = new Map<Broker, PortfolioState>();
-  const dirty = new Map<Broker, Set<string>>(brokers.map((b) => [b, new Set()]));
-  // Of those, the ones a fill changed: written at once; the ones only marked wait for the cadence.
-  const filledDirty = new Map<Broker, Set<string>>(brokers.map((b) => [b, new Set()]));
+  const writes = new PositionWrites(ctx.cache, brokers, (b) => state.get(b)!);
   let owned: string | undefined;
   let ownsSnapshot = new Set<Broker>(brokers);
   const tickToFill = new LatencyWindow();
-  let positionsWrittenAt = 0;
   // The batch's fills, for the ledger and then the positions, after it.
   const fills: Array<{ e: AnyEnvelope & { type: "order.filled" }; broker: Broker }> = [];
 
   /** Writes the batch's fills to the ledger (one statement) and applies the new ones, in order. */
   async function applyFills(): Promise<boolean> {
     if (fills.length === 0) return false;
-    const col = <T>(f: (x: (typeof fills)[number]) => T) => fills.map(f);
-    const rows = await ctx.db.query<{ event_id: string }>(LEDGER_INSERT, [
-      col((x) => x.e.id),
-      col((x) => x.broker),
-      col((x) => x.e.data.fill_id),
-      col((x) => x.e.data.order_id),
-      col((x) => x.e.data.strategy_id),
-      col((x) => x.e.data.instrument_token),
-      col((x) => x.e.data.side),
-      col((x) => x.e.data.fill_quantity),
-      col((x) => x.e.data.fill_price),
-      col((x) => x.e.data.fees),
-      col((x) => x.e.ts),
-    ]);
-    // The statement is one transaction: it inserted these, or (when it threw) nothing, and then
-    // the fills stay here for the retry.
-    const inserted = new Set(rows.map((r) => r.event_id.toLowerCase()));
+    // One transaction: it inserted these, or (when it threw) nothing, and then the fills stay
+    // here for the retry.
+    const inserted = await recordFills(
+      ctx.db,
+      fills.map(({ e, broker }) => ({ event_id: e.id, broker, filled_at: e.ts, fill: e.data })),
+    );
     for (const { e, broker } of fills) {
       if (!inserted.delete(e.id.toLowerCase())) continue; // a fill the ledger has: applied before
       const f = e.data;
       state.set(broker, evolveInPlace(state.get(broker)!, f));
-      const key = positionKey(f.strategy_id, f.instrument_token);
-      dirty.get(broker)!.add(key);
-      filledDirty.get(broker)!.add(key);
+      writes.filled(broker, positionKey(f.strategy_id, f.instrument_token));
       // The chain started at the tick (its id, a UUIDv7, is the correlation id): tick → fill.
       tickToFill.recordSince(uuidv7Time(e.correlation_id));
     }
@@ -108,21 +79,16 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
    * The broker's portfolio from the ledger, marked at `marks` (token → last price, paise) where
    * given, else at the instrument's last fill (the last price of it the ledger knows).
    */
-  async function fromLedger(b: Broker, marks: Record<string, number>): Promise<{ s: PortfolioState; fills: number }> {
-    const rows = await ctx.db.query<Record<string, string | number>>(
-      `select fill_id, order_id, strategy_id, instrument_token::text, side, quantity, price::text, fees::text
-         from ledger_fills where broker = $1 order by seq`,
-      [b],
-    );
-    const fills = rows.map((r) => fillOf(r));
-    let s = fills.length > 0 ? rebuild(fills, { broker: b, starting_cash: ctx.config.startingCash }) : initialPortfolio({ broker: b, starting_cash: ctx.config.startingCash });
+  async function fromLedger(b: Broker, marks: Record<string, number>): Promise<{ portfolio: PortfolioState; fills: number }> {
+    const fills = await ledgerFills(ctx.db, b);
+    let portfolio = fills.length > 0 ? rebuild(fills, { broker: b, starting_cash: ctx.config.startingCash }) : initialPortfolio({ broker: b, starting_cash: ctx.config.startingCash });
     // Every known last price, not only those of held instruments: a later first fill is then
     // marked at the market, as it is in the live path.
     const last: Record<string, number> = {};
     for (const f of fills) last[String(f.instrument_token)] = f.fill_price;
     Object.assign(last, marks);
-    for (const [token, price] of Object.entries(last)) s = mark(s, { instrument_token: Number(token), last_price: price });
-    return { s, fills: fills.length };
+    for (const [token, price] of Object.entries(last)) portfolio = mark(portfolio, { instrument_token: Number(token), last_price: price });
+    return { portfolio, fills: fills.length };
   }
 
   /**
@@ -130,9 +96,9 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
    * a position its owner wrote meanwhile is newer than ours), then the marker that says the read
    * model is whole.
    */
-  async function publish(b: Broker, s: PortfolioState, present: Record<string, string> = {}): Promise<number> {
+  async function publish(b: Broker, portfolio: PortfolioState, present: Record<string, string> = {}): Promise<number> {
     const fields: Record<string, string> = {};
-    for (const [key, p] of Object.entries(s.positions)) if (!Object.hasOwn(present, key)) fields[key] = JSON.stringify(p);
+    for (const [key, p] of Object.entries(portfolio.positions)) if (!Object.hasOwn(present, key)) fields[key] = JSON.stringify(p);
     if (Object.keys(fields).length > 0) await ctx.cache.hset(positionsKey(b), fields);
     await ctx.cache.set(positionsBuiltKey(b), new Date().toISOString());
     return Object.keys(fields).length;
@@ -140,9 +106,9 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
 
   async function load(): Promise<void> {
     for (const b of brokers) {
-      const { s, fills } = await fromLedger(b, {});
-      state.set(b, s);
-      const positions = await publish(b, s);
+      const { portfolio, fills } = await fromLedger(b, {});
+      state.set(b, portfolio);
+      const positions = await publish(b, portfolio);
       ctx.logger.info({ broker: b, fills, positions }, "portfolio rebuilt from the ledger");
     }
   }
@@ -158,8 +124,8 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     const t0 = Date.now();
     const marks = state.get(b)!.marks;
     const present = await ctx.cache.hgetall(positionsKey(b));
-    const { s, fills } = await fromLedger(b, marks);
-    const positions = await publish(b, s, present);
+    const { portfolio, fills } = await fromLedger(b, marks);
+    const positions = await publish(b, portfolio, present);
     ctx.logger.warn({ broker: b, fills, positions, ms: Date.now() - t0 }, "the cache had lost the portfolio read model: rewritten from the ledger");
   }
 
@@ -179,7 +145,7 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
    */
   async function snapshotsAt(boundary: number): Promise<Outgoing[]> {
     await applyFills();
-    await writePositions(false);
+    await writes.write(false);
     const ts = new Date(boundary).toISOString();
     const out: Outgoing[] = [];
     for (const b of ownsSnapshot) {
@@ -198,64 +164,20 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
   /** The event-time window (of SNAPSHOT_EVERY_MS) of the latest tick handled; unset until the first tick after a start. */
   let snapshotWindow: number | undefined;
 
-  /**
-   * Writes the dirty positions, or (`onlyFilled`) only those a fill changed; taken now, put back if
-   * the write fails.
-   */
-  async function writePositions(onlyFilled: boolean): Promise<void> {
-    if (!onlyFilled) positionsWrittenAt = Date.now();
-    const writes: Array<Promise<unknown>> = [];
-    for (const [b, all] of dirty) {
-      const filledKeys = filledDirty.get(b)!;
-      const keys = onlyFilled ? filledKeys : all;
-      if (keys.size === 0) continue;
-      const s = state.get(b)!;
-      const fields: Record<string, string> = {};
-      for (const k of keys) fields[k] = JSON.stringify(s.positions[k]);
-      const taken = [...keys];
-      const wasFilled = taken.filter((k) => filledKeys.has(k));
-      for (const k of taken) all.delete(k);
-      for (const k of wasFilled) filledKeys.delete(k);
-      writes.push(
-        ctx.cache.hset(positionsKey(b), fields).catch((err: unknown) => {
-          for (const k of taken) all.add(k);
-          for (const k of wasFilled) filledKeys.add(k);
-          throw err;
-        }),
-      );
-    }
-    await Promise.all(writes);
-  }
-
-  /**
-   * The cache writes that are due: positions a fill changed (`filled`) at once, positions only
-   * marked to market at most every MARKS_EVERY_MS. A hash write per batch of ticks was most of the
-   * stage's cache traffic, for unrealised P&L nobody needs fresher than that.
-   */
-  function writesDue(filled: boolean): Array<Promise<unknown>> {
-    const now = Date.now();
-    const due: Array<Promise<unknown>> = [];
-    // A fill's positions at once (a batch of ticks marks every held position: writing them all
-    // with each fill made the fill's batch write the whole book); the rest on the cadence.
-    if (now - positionsWrittenAt >= MARKS_EVERY_MS && [...dirty.values()].some((k) => k.size > 0)) due.push(writePositions(false));
-    else if (filled && [...filledDirty.values()].some((k) => k.size > 0)) due.push(writePositions(true));
-    return due;
-  }
-
   /** Between batches (a market gone quiet): what waited for MARKS_EVERY_MS, and the marker check. */
   async function periodic(): Promise<void> {
-    const due = writesDue(false);
+    const due = writes.due(false);
     if (Date.now() - checkedAt >= CHECK_EVERY_MS) due.push(checkReadModel());
     await Promise.all(due);
   }
 
   function markTick(e: Envelope<"market.tick">): void {
     const token = String(e.data.instrument_token);
-    for (const [b, s] of state) {
+    for (const [b, portfolio] of state) {
       // Marked even with no position yet, so the first fill's unrealised P&L uses the market.
-      // In place: the stage keeps only the latest state (copying it per tick was O(positions)).
-      state.set(b, markInPlace(s, e.data));
-      for (const k of s.by_instrument[token] ?? []) dirty.get(b)!.add(k);
+      // In place: the stage keeps only the latest state (a copy per tick would cost O(positions)).
+      state.set(b, markInPlace(portfolio, e.data));
+      for (const k of portfolio.by_instrument[token] ?? []) writes.marked(b, k);
     }
   }
 
@@ -285,7 +207,7 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     },
     async afterBatch() {
       const filled = await applyFills();
-      await Promise.all(writesDue(filled));
+      await Promise.all(writes.due(filled));
     },
     handle(e, m) {
       if (e.type === "market.tick") {
@@ -313,23 +235,5 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     },
     every: { ms: MARKS_EVERY_MS, run: periodic },
     tickToFill,
-  };
-}
-
-function fillOf(r: Record<string, string | number>): Fill {
-  return {
-    order_id: String(r.order_id),
-    signal_id: String(r.order_id),
-    strategy_id: String(r.strategy_id),
-    instrument_token: Number(r.instrument_token),
-    side: r.side as Fill["side"],
-    quantity: Number(r.quantity),
-    order_type: "MARKET",
-    fill_id: String(r.fill_id),
-    fill_quantity: Number(r.quantity),
-    fill_price: Number(r.price),
-    filled_quantity: Number(r.quantity),
-    fees: Number(r.fees),
-    status: "FILLED",
   };
 }
