@@ -10,7 +10,7 @@ import { bounded } from "../../src/errors.ts";
 import type { Log, Producer } from "../../src/log/port.ts";
 import type { Logger } from "../../src/logger.ts";
 import { publishTicks } from "../../src/market/feed.ts";
-import type { Instrument } from "../../src/market/instruments.ts";
+import type { InstrumentMaster } from "../../src/market/instruments.ts";
 import type { Store } from "../../src/store/index.ts";
 import type { Services } from "../api/services.ts";
 import type { ControlPlane } from "../control.ts";
@@ -27,13 +27,6 @@ import { strategyService } from "./strategies.ts";
 export { LOG_WAIT_MS, PLACE_DOUBT_WAIT_MS, PLACE_SEND_WAIT_MS, PLACE_STORE_WAIT_MS, SERVICE_WAIT_MS } from "./budgets.ts";
 export { TICKS_LINGER_MS } from "./events.ts";
 
-/** The instrument master the services look instruments up in. */
-export interface InstrumentLookup {
-  all(): readonly Instrument[];
-  byToken(token: number): Instrument | undefined;
-  bySymbol(exchange: string, symbol: string): Instrument | undefined;
-}
-
 export interface ServicesDeps {
   config: Config;
   log: Log;
@@ -41,7 +34,8 @@ export interface ServicesDeps {
   store: Store;
   cache: Cache;
   logger: Logger;
-  instruments: InstrumentLookup;
+  /** The instrument master the services look instruments up in (the process's, read at start). */
+  instruments: InstrumentMaster;
   /** How long the tick consumer stays after the last watch ends (default TICKS_LINGER_MS). */
   ticksLingerMs?: number;
   /** The control plane (gateway/control.ts); without it the control calls answer 503 (tests of other services). */

@@ -6,6 +6,7 @@
  * dedup and the ledger's keys keep exactly one of each. Fills are Kite's trades (exact prices,
  * one fill each); fees come from our fee model, since Kite reports charges per contract note.
  */
+import type { VenueOrderRow } from "../store/venue-orders.ts";
 import type { Envelope } from "../events/envelope.ts";
 import { ENVELOPE_VERSION } from "../events/envelope.ts";
 import { derivedId } from "../events/ids.ts";
@@ -15,15 +16,7 @@ import { topicCarrying, topicName } from "../topics.ts";
 import type { KiteOrder, KiteTrade } from "./rest/schemas.ts";
 
 /** Our order as sent to Kite: the columns of venue_orders. */
-export interface VenueOrder {
-  order_id: string;
-  tag: string;
-  venue_order_id: string | null;
-  correlation_id: string;
-  trace_id: string;
-  /** The order.submitted payload fields we sent (ids, instrument, side, quantity, type, prices). */
-  orig: PayloadOf<"order.submitted">;
-}
+export type VenueOrder = VenueOrderRow;
 
 /** Kite statuses after which nothing more happens to an order. */
 const FINAL = new Set(["COMPLETE", "CANCELLED", "REJECTED"]);

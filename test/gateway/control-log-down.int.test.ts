@@ -8,7 +8,7 @@ import pino from "pino";
 import { startControlPlane, type ControlPlane } from "../../gateway/control.ts";
 import { toApiError } from "../../gateway/api/errors.ts";
 import { createServices } from "../../gateway/services/index.ts";
-import { nseInstruments } from "../support/instruments.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
 import { KafkaLog } from "../../src/log/kafka.ts";
@@ -34,7 +34,7 @@ describe("a control while the log is down", () => {
     await log.createTopics(topicSpecs(["paper"]));
     plane = await startControlPlane({ log, producer: log.producer(), sql: store.sql, brokers: ["paper"], logger: quiet });
     dead = new KafkaLog({ brokers: ["127.0.0.1:1"], retries: 0, connectTimeoutMs: 500 });
-    services = createServices({ config: loadConfig({ ACTIVE_BROKERS: "paper" }), log, producer: dead.producer(), store, cache: new MemoryCache(), logger: quiet, instruments: nseInstruments, controls: plane });
+    services = createServices({ config: loadConfig({ ACTIVE_BROKERS: "paper" }), log, producer: dead.producer(), store, cache: new MemoryCache(), logger: quiet, instruments: NSE_MASTER, controls: plane });
   });
   afterAll(async () => {
     await plane?.close();

@@ -6,7 +6,7 @@
 import { afterAll, expect, test } from "bun:test";
 import pino from "pino";
 import { createServices } from "../../gateway/services/index.ts";
-import { nseInstruments } from "../support/instruments.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
@@ -27,7 +27,7 @@ test("ticks reach the listeners that want their channel", async () => {
     store: { sql: undefined } as unknown as Store,
     cache: new MemoryCache(),
     logger: pino({ level: "silent" }),
-    instruments: nseInstruments,
+    instruments: NSE_MASTER,
     ticksLingerMs: 50,
   });
   await services.start();

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pino from "pino";
 import { createServices } from "../../gateway/services/index.ts";
-import { nseInstruments } from "../support/instruments.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
 import { KafkaLog } from "../../src/log/kafka.ts";
@@ -66,7 +66,7 @@ describe.skipIf(!kafkaUp)("order intake with Kafka unreachable, then back", () =
     test(`Kafka ${name}: every POST /orders is answered within 2 s with a durable PENDING order`, async () => {
       const b = await broker();
       const dead = new KafkaLog({ brokers: [b.address] });
-      const services = createServices({ config: loadConfig({ FEED: "none" }), log: memory, producer: dead.producer(), store, cache: new MemoryCache(), logger: silent, instruments: nseInstruments });
+      const services = createServices({ config: loadConfig({ FEED: "none" }), log: memory, producer: dead.producer(), store, cache: new MemoryCache(), logger: silent, instruments: NSE_MASTER });
       await services.start();
       try {
         for (let i = 0; i < 3; i++) {
@@ -92,7 +92,7 @@ describe.skipIf(!kafkaUp)("order intake with Kafka unreachable, then back", () =
     expect(placed.length).toBe(6);
     // The test's own topic on the real Kafka, in place of paper.signals.raw (see the header).
     await store.sql`update order_outbox set topic = ${topic} where order_id = any(${placed.map((p) => p.order_id)})`;
-    const services = createServices({ config: loadConfig({ FEED: "none" }), log: memory, producer: real.producer(), store, cache: new MemoryCache(), logger: silent, instruments: nseInstruments, relay: { pollMs: 200 } });
+    const services = createServices({ config: loadConfig({ FEED: "none" }), log: memory, producer: real.producer(), store, cache: new MemoryCache(), logger: silent, instruments: NSE_MASTER, relay: { pollMs: 200 } });
     await services.start();
     const seen: string[] = [];
     const consumer = real.consumer({ groupId: `${topic}.check`, topics: [topic], startFrom: "earliest" });

@@ -11,7 +11,7 @@ import pino from "pino";
 import postgres from "postgres";
 import { OrderRelay } from "../../gateway/outbox.ts";
 import { createServices } from "../../gateway/services/index.ts";
-import { nseInstruments } from "../support/instruments.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
 import { newId } from "../../src/events/ids.ts";
@@ -56,7 +56,7 @@ describe.skipIf(!pgUp)("order intake on PostgreSQL", () => {
   test("an insert held behind another transaction past the budget: 503 within 2 s, and the order is undone when it completes", async () => {
     const producer = new CountingProducer();
     const config = loadConfig({ FEED: "none", DATABASE_URL: db.url });
-    const services = createServices({ config, log, producer, store, cache: new MemoryCache(), logger: silent, instruments: nseInstruments });
+    const services = createServices({ config, log, producer, store, cache: new MemoryCache(), logger: silent, instruments: NSE_MASTER });
     const other = postgres(db.url, { max: 1, onnotice: () => {} });
     const cid = `held-${newId()}`;
     let release!: () => void;
@@ -101,7 +101,7 @@ describe.skipIf(!pgUp)("order intake on PostgreSQL", () => {
     const busy = await openStore({ databaseUrl: db.url, maxConnections: 1 });
     const producer = new CountingProducer();
     const config = loadConfig({ FEED: "none", DATABASE_URL: db.url });
-    const services = createServices({ config, log, producer, store: busy, cache: new MemoryCache(), logger: silent, instruments: nseInstruments });
+    const services = createServices({ config, log, producer, store: busy, cache: new MemoryCache(), logger: silent, instruments: NSE_MASTER });
     const cid = `queued-${newId()}`;
     try {
       const sleeping = busy.sql`select pg_sleep(2.5)`.then(() => {});
@@ -194,7 +194,7 @@ describe.skipIf(!pgUp)("order intake on PostgreSQL", () => {
     viaProxy.port = String(port);
     const proxied = await openStore({ databaseUrl: viaProxy.toString() });
     const producer = new CountingProducer();
-    const services = createServices({ config: loadConfig({ FEED: "none" }), log, producer, store: proxied, cache: new MemoryCache(), logger: silent, instruments: nseInstruments });
+    const services = createServices({ config: loadConfig({ FEED: "none" }), log, producer, store: proxied, cache: new MemoryCache(), logger: silent, instruments: NSE_MASTER });
     await services.start();
     const place = () =>
       services.orders.place({ broker: "paper", instrument_token: 738561, side: "BUY", quantity: 1, order_type: "MARKET", strategy_id: "manual" }).then(

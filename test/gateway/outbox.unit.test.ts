@@ -13,7 +13,7 @@ import pino from "pino";
 import postgres from "postgres";
 import { OrderRelay } from "../../gateway/outbox.ts";
 import { createServices } from "../../gateway/services/index.ts";
-import { nseInstruments } from "../support/instruments.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { PlaceOrder } from "../../gateway/api/services.ts";
 import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -89,7 +89,7 @@ afterAll(async () => {
 
 function services(producer: Producer, env: Record<string, string> = {}, relay: ConstructorParameters<typeof OrderRelay>[0] extends infer O ? Partial<O> : never = {}) {
   const config = loadConfig({ FEED: "none", ...env });
-  return createServices({ config, log, producer, store, cache: new MemoryCache(), logger: silent, instruments: nseInstruments, relay: { pollMs: 50, ...relay } });
+  return createServices({ config, log, producer, store, cache: new MemoryCache(), logger: silent, instruments: NSE_MASTER, relay: { pollMs: 50, ...relay } });
 }
 
 describe("the relay", () => {
@@ -299,7 +299,7 @@ describe("with the database down", () => {
       const db = target();
       const sql = postgres(`postgres://x:y@127.0.0.1:${db.port}/none`, { max: 2, connect_timeout: 30, onnotice: () => {} });
       const producer = new TestProducer();
-      const s = createServices({ config: loadConfig({ FEED: "none" }), log, producer, store: { sql } as unknown as Store, cache: new MemoryCache(), logger: silent, instruments: nseInstruments, relay: { pollMs: 60_000 } });
+      const s = createServices({ config: loadConfig({ FEED: "none" }), log, producer, store: { sql } as unknown as Store, cache: new MemoryCache(), logger: silent, instruments: NSE_MASTER, relay: { pollMs: 60_000 } });
       try {
         const t0 = Date.now();
         const err = await s.orders.place(order()).then(
@@ -366,7 +366,7 @@ describe("with the log or the cache down, every call is answered within 2 s", ()
     try {
       for (const port of [closedPort, stalled.port]) {
         const cache = new RedisCache(`redis://127.0.0.1:${port}`);
-        const s = createServices({ config: loadConfig({ FEED: "none" }), log, producer: new TestProducer(), store, cache, logger: silent, instruments: nseInstruments, relay: { pollMs: 60_000 } });
+        const s = createServices({ config: loadConfig({ FEED: "none" }), log, producer: new TestProducer(), store, cache, logger: silent, instruments: NSE_MASTER, relay: { pollMs: 60_000 } });
         try {
           const read = await timed(s.portfolios.get("paper"));
           expect(read.ms).toBeLessThan(2_000);

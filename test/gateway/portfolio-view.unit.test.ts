@@ -7,7 +7,7 @@
 import { afterAll, expect, test } from "bun:test";
 import pino from "pino";
 import { createServices } from "../../gateway/services/index.ts";
-import { nseInstruments } from "../support/instruments.ts";
+import { NSE_MASTER } from "../../src/market/instruments.ts";
 import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
@@ -40,7 +40,7 @@ test("the same frozen view while the positions are the same; a new one when one 
   const config = loadConfig({ FEED: "none", STARTING_CASH: "1000.00" });
   await log.createTopics(topicSpecs(config.activeBrokers));
   const cache = new MemoryCache();
-  const services = createServices({ config, log, producer: log.producer(), store: { sql: undefined } as unknown as Store, cache, logger: pino({ level: "silent" }), instruments: nseInstruments });
+  const services = createServices({ config, log, producer: log.producer(), store: { sql: undefined } as unknown as Store, cache, logger: pino({ level: "silent" }), instruments: NSE_MASTER });
   await cache.hset(positionsKey("paper"), { "manual:1": position(1, 2, 101_00), "manual:2": position(2, 1, 99_00) });
   await cache.set(positionsBuiltKey("paper"), new Date().toISOString());
 
@@ -63,7 +63,7 @@ test("no marker, no portfolio: a 503 with Retry-After while the read model is re
   const config = loadConfig({ FEED: "none" });
   await log.createTopics(topicSpecs(config.activeBrokers));
   const cache = new MemoryCache();
-  const services = createServices({ config, log, producer: log.producer(), store: { sql: undefined } as unknown as Store, cache, logger: pino({ level: "silent" }), instruments: nseInstruments });
+  const services = createServices({ config, log, producer: log.producer(), store: { sql: undefined } as unknown as Store, cache, logger: pino({ level: "silent" }), instruments: NSE_MASTER });
   const refused = async () => {
     const err = await services.portfolios.get("paper").then(
       () => undefined,
