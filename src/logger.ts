@@ -41,3 +41,19 @@ export function eventLogger(log: Logger, e: Pick<Envelope, "id" | "type" | "corr
     },
   });
 }
+
+/**
+ * A connection URL fit for a log line: its password masked.
+ *
+ * @example
+ * redactUrl("postgres://alpha:secret@db:5432/alpha", "database"); // "postgres://alpha:***@db:5432/alpha"
+ */
+export function redactUrl(url: string, what: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return `(unparseable ${what} URL)`;
+  }
+}

@@ -3,6 +3,7 @@
  * but a command never waits long for a Redis that is down: it fails with a retryable
  * CACHE_UNAVAILABLE and the caller's retry policy decides.
  */
+import { redactUrl } from "../logger.ts";
 import Redis from "ioredis";
 import { AlphaError } from "../errors.ts";
 import type { Cache } from "./port.ts";
@@ -22,15 +23,6 @@ function globEscape(s: string): string {
   return s.replace(/[*?[\]\\]/g, "\\$&");
 }
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "(unparseable Redis URL)";
-  }
-}
 
 /**
  * @example
@@ -45,7 +37,7 @@ export class RedisCache implements Cache {
   #lastError: Error | undefined;
 
   constructor(url: string, opts: RedisCacheOptions = {}) {
-    this.#where = redact(url);
+    this.#where = redactUrl(url, "Redis");
     this.#redis = new Redis(url, {
       lazyConnect: true,
       connectTimeout: opts.connectTimeoutMs ?? 2000,

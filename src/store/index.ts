@@ -2,6 +2,7 @@
  * The store: PostgreSQL for configuration and the durable ledger. One postgres.js client and one
  * set of SQL for both modes: a real server (DATABASE_URL), or PGlite embedded in this process.
  */
+import { redactUrl } from "../logger.ts";
 import postgres from "postgres";
 import type { Sql } from "postgres";
 import { reconnectBackoff } from "./db.ts";
@@ -65,15 +66,6 @@ export interface Store {
   close(): Promise<void>;
 }
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "(unparseable database URL)";
-  }
-}
 
 /**
  * Connects to the database and brings its schema up to date. Rejects with MIGRATION_FAILED if a
@@ -105,7 +97,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
   const store: Store = {
     sql,
     kind: embedded ? "pglite" : "postgres",
-    url: embedded ? embedded.url : redact(opts.databaseUrl!),
+    url: embedded ? embedded.url : redactUrl(opts.databaseUrl!, "database"),
     embeddedOptions: embedded?.options,
     embeddedConnector: embedded ? () => embedded.connector() : undefined,
     async ping() {
