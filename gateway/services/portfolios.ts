@@ -1,13 +1,13 @@
 /**
  * Portfolios, from the portfolio stage's read model in the cache (src/portfolio/read-model.ts),
- * and the trades behind them, from the ledger (src/store/trades.ts).
+ * and the trades behind them, from the ledger (src/store/ledger.ts).
  */
 import type { Sql } from "postgres";
 import type { Cache } from "../../src/cache/port.ts";
 import type { Broker } from "../../src/config.ts";
 import type { Position } from "../../src/portfolio/index.ts";
 import { readBuiltPositions, totalsOf } from "../../src/portfolio/read-model.ts";
-import { recentTrades } from "../../src/store/trades.ts";
+import { recentTrades } from "../../src/store/ledger.ts";
 import { ApiError } from "../api/errors.ts";
 import type { PortfolioView, PositionView, Services } from "../api/services.ts";
 

@@ -1,11 +1,11 @@
 /**
- * The trades read of the ledger (src/store/trades.ts) on every store adapter: a broker's fills,
+ * The trades read of the ledger (src/store/ledger.ts) on every store adapter: a broker's fills,
  * newest first, as many as asked, with money as integer paise.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { newId } from "../../src/events/ids.ts";
 import type { Store } from "../../src/store/index.ts";
-import { recentTrades } from "../../src/store/trades.ts";
+import { recentTrades } from "../../src/store/ledger.ts";
 
 export function tradesConformance(name: string, open: () => Promise<Store>): void {
   describe(`trades: ${name}`, () => {
