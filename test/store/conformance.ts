@@ -15,6 +15,7 @@ import { sqlDb } from "../../src/store/db.ts";
 import { getStrategy, listStrategies, loadBooks, loadMigrations, migrate, MIGRATIONS_DIR, saveBooks } from "../../src/store/index.ts";
 import { loadRiskBooks, saveRiskBooks, type SavedRiskBook } from "../../src/store/risk-books.ts";
 import { outboxConformance } from "./outbox-conformance.ts";
+import { orderProjectionConformance } from "./order-projection-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -267,4 +268,5 @@ export function storeConformance(name: string, open: OpenStore): void {
     });
   });
   outboxConformance(name, () => open());
+  orderProjectionConformance(name, () => open());
 }
