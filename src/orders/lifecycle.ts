@@ -163,18 +163,18 @@ export function evolve(order: Order | undefined, event: AnyEnvelope): Order | un
  */
 export function foldBatch(known: ReadonlyMap<string, Order>, events: readonly AnyEnvelope[], isNew: (eventId: string) => boolean = () => true): Map<string, Order> {
   const underWay = new Set<string>();
-  for (const e of events) {
-    if (e.broker !== "shared" && statusOf(e) !== undefined && !isTimeoutRefusal(e)) underWay.add(orderIdOf(e));
+  for (const event of events) {
+    if (event.broker !== "shared" && statusOf(event) !== undefined && !isTimeoutRefusal(event)) underWay.add(orderIdOf(event));
   }
   const changed = new Map<string, Order>();
   const applied = new Set<string>();
-  for (const e of events) {
-    if (!isOrderEvent(e) || applied.has(e.id) || !isNew(e.id)) continue;
-    applied.add(e.id);
-    const orderId = orderIdOf(e);
-    if (isTimeoutRefusal(e) && underWay.has(orderId)) continue;
+  for (const event of events) {
+    if (!isOrderEvent(event) || applied.has(event.id) || !isNew(event.id)) continue;
+    applied.add(event.id);
+    const orderId = orderIdOf(event);
+    if (isTimeoutRefusal(event) && underWay.has(orderId)) continue;
     const before = changed.get(orderId) ?? known.get(orderId);
-    const after = evolve(before, e);
+    const after = evolve(before, event);
     if (after !== before && after !== undefined) changed.set(orderId, after);
   }
   return changed;

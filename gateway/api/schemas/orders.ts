@@ -4,6 +4,8 @@ import { BROKERS } from "../../../src/config.ts";
 import { ORDER_STATUSES, ORDER_TYPES, PRICES_NEEDED, PRODUCTS, SIDES } from "../../../src/orders/vocabulary.ts";
 import { brokerName, instrumentToken, limitParam, moneyOut, priceIn, strategyId } from "./fields.ts";
 
+const PRICE_FIELDS = ["price", "trigger_price"] as const;
+
 export const placeOrderBody = z
   .strictObject({
     broker: brokerName,
@@ -23,21 +25,21 @@ export const placeOrderBody = z
       .optional()
       .meta({ description: "Idempotency key: placing again with the same one returns the first order (200), never a second." }),
   })
-  .superRefine((o, ctx) => {
-    const named = o.exchange !== undefined || o.symbol !== undefined;
-    if (o.instrument_token === undefined && !named) {
+  .superRefine((order, ctx) => {
+    const named = order.exchange !== undefined || order.symbol !== undefined;
+    if (order.instrument_token === undefined && !named) {
       ctx.addIssue({ code: "custom", path: ["instrument_token"], message: "is required (or exchange and symbol)" });
-    } else if (o.instrument_token !== undefined && named) {
+    } else if (order.instrument_token !== undefined && named) {
       ctx.addIssue({ code: "custom", path: ["instrument_token"], message: "give instrument_token or exchange and symbol, not both" });
     } else if (named) {
-      for (const f of ["exchange", "symbol"] as const) {
-        if (o[f] === undefined) ctx.addIssue({ code: "custom", path: [f], message: `is required with ${f === "exchange" ? "symbol" : "exchange"}` });
+      for (const field of ["exchange", "symbol"] as const) {
+        if (order[field] === undefined) ctx.addIssue({ code: "custom", path: [field], message: `is required with ${field === "exchange" ? "symbol" : "exchange"}` });
       }
     }
-    const rule = PRICES_NEEDED[o.order_type];
-    for (const f of ["price", "trigger_price"] as const) {
-      if (rule[f] && o[f] === undefined) ctx.addIssue({ code: "custom", path: [f], message: `is required for ${o.order_type} orders` });
-      if (!rule[f] && o[f] !== undefined) ctx.addIssue({ code: "custom", path: [f], message: `is not allowed on ${o.order_type} orders` });
+    const needed = PRICES_NEEDED[order.order_type];
+    for (const field of PRICE_FIELDS) {
+      if (needed[field] && order[field] === undefined) ctx.addIssue({ code: "custom", path: [field], message: `is required for ${order.order_type} orders` });
+      if (!needed[field] && order[field] !== undefined) ctx.addIssue({ code: "custom", path: [field], message: `is not allowed on ${order.order_type} orders` });
     }
   })
   // The same rules as the superRefine above, stated for the OpenAPI document.
@@ -50,13 +52,15 @@ export const placeOrderBody = z
         ],
       },
       {
-        oneOf: ORDER_TYPES.map((t) => ({
-          properties: { order_type: { const: t } },
-          ...((["price", "trigger_price"] as const).some((f) => PRICES_NEEDED[t][f]) ? { required: (["price", "trigger_price"] as const).filter((f) => PRICES_NEEDED[t][f]) } : {}),
-          ...((["price", "trigger_price"] as const).some((f) => !PRICES_NEEDED[t][f])
-            ? { not: { anyOf: (["price", "trigger_price"] as const).filter((f) => !PRICES_NEEDED[t][f]).map((f) => ({ required: [f] })) } }
-            : {}),
-        })),
+        oneOf: ORDER_TYPES.map((type) => {
+          const required = PRICE_FIELDS.filter((field) => PRICES_NEEDED[type][field]);
+          const refused = PRICE_FIELDS.filter((field) => !PRICES_NEEDED[type][field]);
+          return {
+            properties: { order_type: { const: type } },
+            ...(required.length > 0 ? { required } : {}),
+            ...(refused.length > 0 ? { not: { anyOf: refused.map((field) => ({ required: [field] })) } } : {}),
+          };
+        }),
       },
     ],
   });

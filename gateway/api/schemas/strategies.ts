@@ -18,26 +18,26 @@ const strategyFields = {
  * `params` checked against its kind's schema (the kind's own, src/strategies), `{}` when absent;
  * without a kind (a PATCH), against the kinds' schemas, one of which must take it.
  */
-function checkParams(o: { kind?: string; params?: Record<string, unknown> }, ctx: z.RefinementCtx, required: boolean): void {
-  if (o.params === undefined && !required) return;
-  if (o.kind !== undefined && !Object.hasOwn(STRATEGY_PARAMS, o.kind)) return; // the kind's own check says so
-  const kinds = o.kind === undefined ? KINDS : [o.kind];
-  const results = kinds.map((k) => STRATEGY_PARAMS[k]!.safeParse(o.params ?? {}, { reportInput: true }));
+function checkParams(body: { kind?: string; params?: Record<string, unknown> }, ctx: z.RefinementCtx, required: boolean): void {
+  if (body.params === undefined && !required) return;
+  if (body.kind !== undefined && !Object.hasOwn(STRATEGY_PARAMS, body.kind)) return; // the kind's own check says so
+  const kinds = body.kind === undefined ? KINDS : [body.kind];
+  const results = kinds.map((kind) => STRATEGY_PARAMS[kind]!.safeParse(body.params ?? {}, { reportInput: true }));
   if (results.some((r) => r.success)) return;
   if (kinds.length > 1) {
     ctx.addIssue({ code: "custom", path: ["params"], message: `fit no strategy kind's params (${KINDS.join(", ")})` });
     return;
   }
-  for (const i of results[0]!.error!.issues) ctx.addIssue({ ...i, path: ["params", ...i.path] } as never);
+  for (const issue of results[0]!.error!.issues) ctx.addIssue({ ...issue, path: ["params", ...issue.path] } as never);
 }
 
 /** The same rule as checkParams, for the OpenAPI document: with kind k, params fit k's schema. */
 const paramsByKind = (create: boolean) => ({
-  anyOf: KINDS.map((k) => {
-    const schema = STRATEGY_PARAMS[k]!;
+  anyOf: KINDS.map((kind) => {
+    const schema = STRATEGY_PARAMS[kind]!;
     const { $schema: _, ...params } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
     return {
-      properties: { kind: { const: k }, params },
+      properties: { kind: { const: kind }, params },
       ...(create && !schema.safeParse({}).success ? { required: ["kind", "params"] } : {}),
     };
   }),
@@ -52,7 +52,7 @@ export const createStrategyBody = z
     brokers: strategyFields.brokers.optional().meta({ description: 'Default ["paper"].' }),
     enabled: strategyFields.enabled.optional().meta({ description: "Default true." }),
   })
-  .superRefine((o, ctx) => checkParams(o, ctx, true))
+  .superRefine((body, ctx) => checkParams(body, ctx, true))
   .meta(paramsByKind(true));
 
 export const patchStrategyBody = z
@@ -64,7 +64,7 @@ export const patchStrategyBody = z
     enabled: strategyFields.enabled.optional(),
   })
   .refine((p) => Object.keys(p).length > 0, "must change at least one field")
-  .superRefine((o, ctx) => checkParams(o, ctx, false))
+  .superRefine((body, ctx) => checkParams(body, ctx, false))
   .meta({ minProperties: 1, ...paramsByKind(false) });
 
 export const strategyOut = z.object({

@@ -47,13 +47,13 @@ export const placeOrderSchema = z
       .optional(),
   })
   .strict()
-  .superRefine((p, ctx) => {
+  .superRefine((params, ctx) => {
     const need = (field: "price" | "trigger_price", why: string) => {
-      if (p[field] === undefined) ctx.addIssue({ code: "custom", path: [field], message: `required ${why}` });
+      if (params[field] === undefined) ctx.addIssue({ code: "custom", path: [field], message: `required ${why}` });
     };
-    if (PRICES_NEEDED[p.order_type].price) need("price", `for ${p.order_type} orders`);
-    if (PRICES_NEEDED[p.order_type].trigger_price) need("trigger_price", `for ${p.order_type} orders`);
-    if (p.validity === "TTL" && p.validity_ttl === undefined) {
+    if (PRICES_NEEDED[params.order_type].price) need("price", `for ${params.order_type} orders`);
+    if (PRICES_NEEDED[params.order_type].trigger_price) need("trigger_price", `for ${params.order_type} orders`);
+    if (params.validity === "TTL" && params.validity_ttl === undefined) {
       ctx.addIssue({ code: "custom", path: ["validity_ttl"], message: "required with validity TTL" });
     }
   });
@@ -83,9 +83,9 @@ const PRICE_FIELDS = new Set(["price", "trigger_price"]);
  */
 export function toForm(params: Record<string, string | number | undefined>): Record<string, string> {
   const form: Record<string, string> = {};
-  for (const [k, v] of Object.entries(params)) {
-    if (v === undefined) continue;
-    form[k] = PRICE_FIELDS.has(k) ? toRupees(v as Paise) : String(v);
+  for (const [field, value] of Object.entries(params)) {
+    if (value === undefined) continue;
+    form[field] = PRICE_FIELDS.has(field) ? toRupees(value as Paise) : String(value);
   }
   return form;
 }

@@ -27,15 +27,15 @@ const ORDER_LIFECYCLE_TOPICS = ["signalsValidated", "signalsRejected", "ordersSu
 
 export async function ordersStage(ctx: StageContext): Promise<Stage> {
   const brokers = new Set<string>(ctx.config.activeBrokers);
-  const topics = ctx.config.activeBrokers.flatMap((b) => ORDER_LIFECYCLE_TOPICS.map((id) => topicName(id, b)));
+  const topics = ctx.config.activeBrokers.flatMap((broker) => ORDER_LIFECYCLE_TOPICS.map((id) => topicName(id, broker)));
   // The batch's events, written together after it; kept for the retry when the write fails.
   const batch: AnyEnvelope[] = [];
   let writtenAt = -Infinity;
   return {
     idempotentTopics: topics,
     topics,
-    handle(e, m) {
-      if (brokers.has(brokerOfTopic(m.topic))) batch.push(e);
+    handle(event, message) {
+      if (brokers.has(brokerOfTopic(message.topic))) batch.push(event);
       return [];
     },
     async afterBatch() {
