@@ -4,6 +4,7 @@
  * Prices and cash are integer paise; quantities are integers.
  */
 import { z } from "zod";
+import { BROKERS } from "../config.ts";
 import { FILL_STATUSES, ORDER_TYPES, PRODUCTS, SIDES, TRADING_STATES } from "../orders/vocabulary.ts";
 import { riskLimitsSchema } from "../risk/limits.ts";
 
@@ -11,7 +12,7 @@ const paise = z.number().int();
 const positivePaise = paise.positive();
 const qty = z.number().int().positive();
 const token = z.number().int().positive();
-const broker = z.enum(["paper", "zerodha"]);
+const broker = z.enum(BROKERS);
 const side = z.enum(SIDES);
 const orderType = z.enum(ORDER_TYPES);
 const utc = z.iso.datetime({ offset: false });
