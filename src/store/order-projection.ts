@@ -16,8 +16,16 @@ select event_id, order_id, type, ts, data::jsonb
  order by n
 on conflict do nothing returning event_id::text as event_id`;
 
-// In order_id order: two projections that touch the same orders then wait for each other, never deadlock.
-const LOCK = `
+// Two projections may fold events of one order at once (its topics' partitions are shared out
+// between processes), and a row lock cannot hold an order that does not exist yet: a lock per
+// order id serialises them, taken in one order by all, so they wait for each other, never deadlock.
+const ORDERS_LOCK_SPACE = 0x6f726473;
+const LOCK_IDS = `
+select count(pg_advisory_xact_lock(${ORDERS_LOCK_SPACE}, key))::int as locked
+  from (select distinct hashtext(order_id) as key from unnest($1::text[]) as i(order_id) order by key) keys`;
+
+// Also locks the rows against the other writers of orders (the gateway's relay and outbox).
+const READ = `
 select order_id, broker, strategy_id, instrument_token::text as instrument_token, side, quantity, order_type,
        price::text as price, trigger_price::text as trigger_price, product, status, reason_code, message, correlation_id,
        filled_quantity, filled_value::text as filled_value,
@@ -87,14 +95,16 @@ type OrderRow = Omit<Order, "instrument_token" | "price" | "trigger_price" | "fi
 const numberOrNull = (text: string | null): number | null => (text === null ? null : Number(text));
 
 /**
- * The orders with these ids that exist, locked until the transaction ends, by id.
+ * The orders with these ids that exist, by id. Until the transaction ends, the ids are locked for
+ * other projections (whether the order exists or not) and the rows for every writer.
  *
  * @example
  * const known = await lockOrders(tx, ["ord-1", "ord-2"]);
  */
 export async function lockOrders(tx: Db, orderIds: readonly string[]): Promise<Map<string, Order>> {
   if (orderIds.length === 0) return new Map();
-  const rows = await tx.query<OrderRow>(LOCK, [orderIds]);
+  await tx.query(LOCK_IDS, [orderIds]);
+  const rows = await tx.query<OrderRow>(READ, [orderIds]);
   return new Map(
     rows.map((r) => [
       r.order_id,
