@@ -103,8 +103,8 @@ const numberOrNull = (text: string | null): number | null => (text === null ? nu
  */
 export async function lockOrders(tx: Db, orderIds: readonly string[]): Promise<Map<string, Order>> {
   if (orderIds.length === 0) return new Map();
-  await tx.query(LOCK_IDS, [orderIds]);
-  const rows = await tx.query<OrderRow>(READ, [orderIds]);
+  // Sent together (postgres.js pipelines a transaction's statements); READ starts once the locks are held.
+  const [, rows] = await Promise.all([tx.query(LOCK_IDS, [orderIds]), tx.query<OrderRow>(READ, [orderIds])]);
   return new Map(
     rows.map((r) => [
       r.order_id,

@@ -21,11 +21,11 @@ export async function projectOrders(db: Db, batch: readonly AnyEnvelope[]): Prom
   const history = new Map<string, RecordedEvent>();
   for (const event of batch) if (isOrderEvent(event) && !history.has(event.id)) history.set(event.id, { orderId: orderIdOf(event), event });
   if (history.size === 0) return;
+  const touched = [...new Set([...history.values()].map((recorded) => recorded.orderId))];
   await db.transaction(async (tx) => {
-    const recorded = await recordOrderEvents(tx, [...history.values()]);
+    // Both at once: the statements go to the database together, and run in this order.
+    const [recorded, known] = await Promise.all([recordOrderEvents(tx, [...history.values()]), lockOrders(tx, touched)]);
     if (recorded.size === 0) return;
-    const touched = [...new Set([...recorded].map((id) => history.get(id)!.orderId))];
-    const known = await lockOrders(tx, touched);
     await saveOrders(tx, foldBatch(known, batch, (id) => recorded.has(id)), new Set(known.keys()));
   });
 }
