@@ -9,12 +9,9 @@ import type { Envelope } from "../../src/events/envelope.ts";
 import type { Tick } from "../../src/events/payloads.ts";
 import type { Instrument } from "../../src/market/instruments.ts";
 import type { Paise } from "../../src/money.ts";
+import type { OrderStatus, OrderType, Product, Side, TradingState } from "../../src/orders/vocabulary.ts";
 
-export type Side = "BUY" | "SELL";
-export type OrderType = "MARKET" | "LIMIT" | "SL" | "SL-M";
-export type Product = "MIS" | "CNC" | "NRML";
-export type OrderStatus = "PENDING" | "OPEN" | "PARTIALLY_FILLED" | "FILLED" | "REJECTED" | "CANCELLED" | "FAILED";
-export type TradingState = "ACTIVE" | "REDUCING" | "HALTED";
+export type { OrderStatus, OrderType, Product, Side, TradingState } from "../../src/orders/vocabulary.ts";
 
 /** A validated order request, instrument resolved, prices in paise. */
 export interface PlaceOrder {

@@ -4,15 +4,17 @@
  * Prices and cash are integer paise; quantities are integers.
  */
 import { z } from "zod";
+import { BROKERS } from "../config.ts";
+import { FILL_STATUSES, ORDER_TYPES, PRODUCTS, SIDES, TRADING_STATES } from "../orders/vocabulary.ts";
 import { riskLimitsSchema } from "../risk/limits.ts";
 
 const paise = z.number().int();
 const positivePaise = paise.positive();
 const qty = z.number().int().positive();
 const token = z.number().int().positive();
-const broker = z.enum(["paper", "zerodha"]);
-const side = z.enum(["BUY", "SELL"]);
-const orderType = z.enum(["MARKET", "LIMIT", "SL", "SL-M"]);
+const broker = z.enum(BROKERS);
+const side = z.enum(SIDES);
+const orderType = z.enum(ORDER_TYPES);
 const utc = z.iso.datetime({ offset: false });
 
 /** A price update for one instrument. */
@@ -41,7 +43,7 @@ const signal = z.object({
   order_type: orderType,
   price: positivePaise.optional(),
   trigger_price: positivePaise.optional(),
-  product: z.enum(["MIS", "CNC", "NRML"]).optional(),
+  product: z.enum(PRODUCTS).optional(),
   /** The price the strategy saw when it decided. */
   reference_price: positivePaise.optional(),
   client_order_id: z.string().min(1).optional(),
@@ -81,7 +83,7 @@ export const PAYLOADS = {
     fill_price: positivePaise,
     filled_quantity: z.number().int().nonnegative(),
     fees: z.number().int().nonnegative(),
-    status: z.enum(["FILLED", "PARTIALLY_FILLED"]),
+    status: z.enum(FILL_STATUSES),
   }),
   "order.rejected": order.extend({ reason_code: z.string().min(1), message: z.string() }),
   "order.cancelled": order.extend({ reason: z.string().optional() }),
@@ -91,7 +93,7 @@ export const PAYLOADS = {
   /** A command (imperative): cancel an open order. */
   "order.cancel": z.object({ order_id: z.string().min(1), instrument_token: token, reason: z.string().optional() }),
   /** A command (imperative): set the broker's trading state (the kill switch). */
-  "control.trading_state": z.object({ state: z.enum(["ACTIVE", "REDUCING", "HALTED"]), reason: z.string() }),
+  "control.trading_state": z.object({ state: z.enum(TRADING_STATES), reason: z.string() }),
   /** A command: the broker's risk limits, the full set. */
   "control.limits": z.object({ limits: riskLimitsSchema }),
   /** A command: a strategy's whole definition (added, changed, enabled or disabled). */

@@ -8,8 +8,9 @@
 import type { Paise } from "../money.ts";
 import { DEFAULT_FEE_SCHEDULE, RATE_SCALE, type FeeSchedule } from "./config.ts";
 import { assertSafe, roundHalfUp, toSafe } from "../intmath.ts";
+import type { Side } from "../orders/vocabulary.ts";
 
-export type Side = "BUY" | "SELL";
+export type { Side };
 
 /** The charges on one execution, integer paise. */
 export interface Fees {

@@ -3,6 +3,7 @@
  * (an order.rejected with a reason code), never an exception.
  */
 import type { Paise } from "../money.ts";
+import { PRICES_NEEDED } from "../orders/vocabulary.ts";
 import type { ExchangeConfig } from "./config.ts";
 import { stopTriggered } from "./pricing.ts";
 import type { InstrumentSpec, OrderRequest, RejectReason } from "./types.ts";
@@ -12,8 +13,8 @@ export interface Refusal {
   message: string;
 }
 
-const needsPrice = (o: OrderRequest) => o.order_type === "LIMIT" || o.order_type === "SL";
-const isStop = (o: OrderRequest) => o.order_type === "SL" || o.order_type === "SL-M";
+const needsPrice = (o: OrderRequest) => PRICES_NEEDED[o.order_type].price;
+const isStop = (o: OrderRequest) => PRICES_NEEDED[o.order_type].trigger_price;
 
 /**
  * Why the order cannot be accepted, or undefined when it can.

@@ -10,6 +10,7 @@
  */
 import type { Paise } from "../money.ts";
 import { assertSafe, mul, mulDivRound } from "../intmath.ts";
+import type { Side } from "../orders/vocabulary.ts";
 
 export interface Position {
   strategy_id: string;
@@ -40,7 +41,7 @@ export interface Position {
 export interface PortfolioFill {
   strategy_id: string;
   instrument_token: number;
-  side: "BUY" | "SELL";
+  side: Side;
   fill_quantity: number;
   fill_price: Paise;
   fees: Paise;

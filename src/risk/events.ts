@@ -3,6 +3,7 @@
  * which is the only clock {@link ./evolve.ts} has.
  */
 import type { Paise } from "../money.ts";
+import type { Side } from "../orders/vocabulary.ts";
 import type { RiskLimits } from "./limits.ts";
 import type { TradingState } from "./state.ts";
 
@@ -19,7 +20,7 @@ export interface FillApplied {
   type: "FillApplied";
   strategy_id: string;
   instrument_token: number;
-  side: "BUY" | "SELL";
+  side: Side;
   /** This fill's quantity, not the order's. */
   quantity: number;
   at: number;

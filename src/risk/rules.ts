@@ -5,6 +5,7 @@
  */
 import type { PayloadOf } from "../events/payloads.ts";
 import { onTickGrid, toRupees, type Paise } from "../money.ts";
+import { PRICES_NEEDED } from "../orders/vocabulary.ts";
 import type { RiskContext } from "./context.ts";
 import type { ReasonCode } from "./reasons.ts";
 import { RATE_WINDOW_MS, type RiskState } from "./state.ts";
@@ -54,8 +55,7 @@ function bandedPrices(s: RiskSignal): Array<[string, Paise]> {
 
 function orderProblems(s: RiskSignal): string[] {
   const p: string[] = [];
-  const needsPrice = s.order_type === "LIMIT" || s.order_type === "SL";
-  const needsTrigger = s.order_type === "SL" || s.order_type === "SL-M";
+  const { price: needsPrice, trigger_price: needsTrigger } = PRICES_NEEDED[s.order_type];
   if (needsPrice && s.price === undefined) p.push(`${s.order_type} needs a price`);
   if (!needsPrice && s.price !== undefined) p.push(`${s.order_type} takes no price`);
   if (needsTrigger && s.trigger_price === undefined) p.push(`${s.order_type} needs a trigger price`);

@@ -3,11 +3,10 @@
  * so a worker can persist it as is.
  */
 import type { Paise } from "../money.ts";
+import type { TradingState } from "../orders/vocabulary.ts";
 import { DEFAULT_LIMITS, type RiskLimits } from "./limits.ts";
 
-/** ACTIVE: normal. REDUCING: only orders that shrink a position pass. HALTED: nothing passes. */
-export const TRADING_STATES = ["ACTIVE", "REDUCING", "HALTED"] as const;
-export type TradingState = (typeof TRADING_STATES)[number];
+export { TRADING_STATES, type TradingState } from "../orders/vocabulary.ts";
 
 export interface RiskState {
   trading: TradingState;

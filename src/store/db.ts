@@ -1,10 +1,10 @@
 /**
- * The one database call a stage needs: a parameterised statement, its rows back, over postgres.js
- * (`sqlDb`); and a worker's own client (`openDb`), to the embedded store's thread over a port or
- * to a server. Each call is one statement, so one transaction: writes that must be atomic are
- * written as one statement.
+ * The database calls a stage needs: a parameterised statement, its rows back, and a transaction
+ * for writes that must read what they change, over postgres.js (`sqlDb`); and a worker's own
+ * client (`openDb`), to the embedded store's thread over a port or to a server. Each `query` is
+ * one statement, so one transaction.
  */
-import postgres, { type Sql } from "postgres";
+import postgres, { type Sql, type TransactionSql } from "postgres";
 import { overPort } from "./pglite-port.ts";
 import type { EmbeddedOptions } from "./pglite.ts";
 
@@ -17,6 +17,12 @@ export const reconnectBackoff = (retries: number): number => Math.min(0.05 * 2 *
 
 export interface Db {
   query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /**
+   * `work`'s statements in one transaction: committed when it resolves, rolled back when it
+   * throws. Use only `tx` inside (the embedded database has one session: a statement on the outer
+   * handle would wait for the transaction that waits for it). Inside a transaction, the same one.
+   */
+  transaction<T>(work: (tx: Db) => Promise<T>): Promise<T>;
 }
 
 /**
@@ -26,12 +32,19 @@ export interface Db {
  */
 export function sqlDb(sql: Sql): Db {
   return {
-    async query<T>(text: string, params: readonly unknown[] = []): Promise<T[]> {
-      const rows = await prepared(sql, text, params);
-      // Plain objects only: rows cross thread boundaries by structured clone.
-      return rows.map((r) => ({ ...r })) as T[];
-    },
+    query: (text, params) => plainRows(sql, text, params),
+    transaction: <T>(work: (tx: Db) => Promise<T>) =>
+      sql.begin((tx) => {
+        const inside: Db = { query: (text, params) => plainRows(tx, text, params), transaction: (more) => more(inside) };
+        return work(inside);
+      }) as Promise<T>,
   };
+}
+
+async function plainRows<T>(sql: Sql | TransactionSql, text: string, params: readonly unknown[] = []): Promise<T[]> {
+  const rows = await prepared(sql, text, params);
+  // Plain objects only: rows cross thread boundaries by structured clone.
+  return rows.map((r) => ({ ...r })) as T[];
 }
 
 /**
@@ -42,7 +55,7 @@ export function sqlDb(sql: Sql): Db {
  * @example
  * const [row] = await prepared(store.sql, "select kind from strategies where id = $1", [id]);
  */
-export function prepared(sql: Sql, text: string, params: readonly unknown[]) {
+export function prepared(sql: Sql | TransactionSql, text: string, params: readonly unknown[]) {
   return sql.unsafe(text, params as never[], { prepare: true });
 }
 

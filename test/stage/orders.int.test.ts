@@ -53,14 +53,16 @@ await onBothStores((name, open) => {
         const real = sqlDb(store.sql);
         let failNext = true;
         const calls: number[] = [];
+        // A batch is written in one transaction: each is one write here.
         const db: Db = {
-          query: (text, params) => {
+          query: (text, params) => real.query(text, params),
+          transaction: (work) => {
             calls.push(performance.now());
             if (failNext) {
               failNext = false;
               return Promise.reject(new AlphaError("STORE_UNAVAILABLE", "connection reset", { canRetry: true }));
             }
-            return real.query(text, params);
+            return real.transaction(work);
           },
         };
         const log = new MemoryLog();

@@ -25,6 +25,7 @@ import { instrumentsConformance } from "./instruments-conformance.ts";
 import { venueOrdersConformance } from "./venue-orders-conformance.ts";
 import { ledgerConformance } from "./ledger-conformance.ts";
 import { pingConformance } from "./ping-conformance.ts";
+import { orderProjectionConformance } from "./order-projection-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -287,4 +288,5 @@ export function storeConformance(name: string, open: OpenStore): void {
   venueOrdersConformance(name, () => open());
   ledgerConformance(name, () => open());
   pingConformance(name, () => open());
+  orderProjectionConformance(name, () => open());
 }

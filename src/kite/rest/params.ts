@@ -5,23 +5,26 @@
 import { z } from "zod";
 import { toRupees } from "../../money.ts";
 import type { Paise } from "../../money.ts";
+import { ORDER_TYPES, PRICES_NEEDED, PRODUCTS, SIDES } from "../../orders/vocabulary.ts";
 
 /** Kite's order varieties (the path segment of /orders/:variety). */
 export const VARIETIES = ["regular", "amo", "co", "iceberg", "auction"] as const;
 export type Variety = (typeof VARIETIES)[number];
 
 const paise = z.number().int().positive();
-const orderType = z.enum(["MARKET", "LIMIT", "SL", "SL-M"]);
+const orderType = z.enum(ORDER_TYPES);
+/** Ours, and Kite's margin trading facility, which we never place but Kite's API takes. */
+const KITE_PRODUCTS = [...PRODUCTS, "MTF"] as const;
 const validity = z.enum(["DAY", "IOC", "TTL"]);
 
 export const placeOrderSchema = z
   .object({
     exchange: z.string().min(1),
     tradingsymbol: z.string().min(1),
-    transaction_type: z.enum(["BUY", "SELL"]),
+    transaction_type: z.enum(SIDES),
     order_type: orderType,
     quantity: z.number().int().positive(),
-    product: z.enum(["CNC", "NRML", "MIS", "MTF"]),
+    product: z.enum(KITE_PRODUCTS),
     /** Paise. Required for LIMIT and SL. */
     price: paise.optional(),
     /** Paise. Required for SL and SL-M. */
@@ -44,13 +47,13 @@ export const placeOrderSchema = z
       .optional(),
   })
   .strict()
-  .superRefine((p, ctx) => {
+  .superRefine((params, ctx) => {
     const need = (field: "price" | "trigger_price", why: string) => {
-      if (p[field] === undefined) ctx.addIssue({ code: "custom", path: [field], message: `required ${why}` });
+      if (params[field] === undefined) ctx.addIssue({ code: "custom", path: [field], message: `required ${why}` });
     };
-    if (p.order_type === "LIMIT" || p.order_type === "SL") need("price", `for ${p.order_type} orders`);
-    if (p.order_type === "SL" || p.order_type === "SL-M") need("trigger_price", `for ${p.order_type} orders`);
-    if (p.validity === "TTL" && p.validity_ttl === undefined) {
+    if (PRICES_NEEDED[params.order_type].price) need("price", `for ${params.order_type} orders`);
+    if (PRICES_NEEDED[params.order_type].trigger_price) need("trigger_price", `for ${params.order_type} orders`);
+    if (params.validity === "TTL" && params.validity_ttl === undefined) {
       ctx.addIssue({ code: "custom", path: ["validity_ttl"], message: "required with validity TTL" });
     }
   });
@@ -80,9 +83,9 @@ const PRICE_FIELDS = new Set(["price", "trigger_price"]);
  */
 export function toForm(params: Record<string, string | number | undefined>): Record<string, string> {
   const form: Record<string, string> = {};
-  for (const [k, v] of Object.entries(params)) {
-    if (v === undefined) continue;
-    form[k] = PRICE_FIELDS.has(k) ? toRupees(v as Paise) : String(v);
+  for (const [field, value] of Object.entries(params)) {
+    if (value === undefined) continue;
+    form[field] = PRICE_FIELDS.has(field) ? toRupees(value as Paise) : String(value);
   }
   return form;
 }

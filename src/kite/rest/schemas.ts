@@ -5,6 +5,7 @@
  * mistyped field we rely on makes the whole answer a "bad_response", never a crash later.
  */
 import { z } from "zod";
+import { ORDER_TYPES, SIDES } from "../../orders/vocabulary.ts";
 import { exactPaise, nearestPaise } from "./money.ts";
 
 /** "2022-03-03 09:24:25" (Kite's, IST) → "2022-03-03T03:54:25.000Z"; undefined if not that form. */
@@ -53,7 +54,7 @@ const text = z
   .nullish()
   .transform((s) => s ?? null);
 const count = z.number().int().nonnegative();
-const side = z.enum(["BUY", "SELL"]);
+const side = z.enum(SIDES);
 const token = z.number().int().nonnegative();
 
 /** One order, as in the order book, an order's history, and (with more fields) a postback. */
@@ -72,7 +73,7 @@ export const orderSchema = z.object({
   exchange: z.string(),
   tradingsymbol: z.string(),
   instrument_token: token,
-  order_type: z.enum(["MARKET", "LIMIT", "SL", "SL-M"]),
+  order_type: z.enum(ORDER_TYPES),
   transaction_type: side,
   validity: z.string(),
   product: z.string(),
