@@ -4,6 +4,7 @@
  * implements them over the log, the store and the cache. Money here is integer paise and
  * quantities integers: the API layer converts to and from decimal strings at the edge.
  */
+import type { StoredTrade } from "../../src/store/ledger.ts";
 import type { Broker } from "../../src/config.ts";
 import type { Envelope } from "../../src/events/envelope.ts";
 import type { Tick } from "../../src/events/payloads.ts";
@@ -88,19 +89,8 @@ export interface PortfolioView {
   updated_at?: string;
 }
 
-export interface TradeView {
-  fill_id: string;
-  event_id: string;
-  order_id: string;
-  broker: Broker;
-  strategy_id: string;
-  instrument_token: number;
-  side: Side;
-  quantity: number;
-  price: Paise;
-  fees: Paise;
-  ts: string;
-}
+/** A fill as the API answers it: the ledger's row (money in paise, its time as an ISO string). */
+export type TradeView = StoredTrade;
 
 export interface StrategyView {
   id: string;

@@ -25,7 +25,7 @@ export function orderView(order: StoredOrder): OrderView {
     trigger_price: order.trigger_price,
     // Integer division: the average fill price in whole paise, rounded half up.
     average_price: filled > 0 ? Math.floor((order.filled_value * 2 + filled) / (2 * filled)) : undefined,
-    status: order.status as OrderView["status"],
+    status: order.status,
     reason_code: order.reason_code,
     message: order.message,
     client_order_id: order.client_order_id,

@@ -5,6 +5,7 @@
  * relay (gateway/outbox.ts): an acknowledged order is sent at least once whatever crashes.
  * Reads come from the orders read model (src/store/orders.ts, gateway/services/orders-view.ts).
  */
+import { isFinal } from "../../src/orders/vocabulary.ts";
 import type { Sql } from "postgres";
 import { createEvent, encodeEnvelope, newId } from "../../src/events/envelope.ts";
 import { AlphaError, bounded } from "../../src/errors.ts";
@@ -23,7 +24,6 @@ import { cursorBelow, orderView, seqOfCursor } from "./orders-view.ts";
 /** How long an insert in doubt is tried to be undone (while the database is down). */
 const UNDO_TRY_MS = 300_000;
 /** Statuses an order does not leave: a cancel of one is a conflict. */
-const FINAL_STATUSES: readonly string[] = ["FILLED", "REJECTED", "CANCELLED", "FAILED"];
 
 /** Errors that prove a statement never reached the server (so it cannot have committed). */
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "CONNECT_TIMEOUT", "CONNECTION_DESTROYED", "CONNECTION_ENDED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
@@ -187,7 +187,7 @@ export function orderService(deps: { sql: Sql; producer: Producer; logger: Logge
     async cancel(orderId) {
       const order = await read(orderId);
       if (!order) return undefined;
-      if (FINAL_STATUSES.includes(order.status)) {
+      if (isFinal(order.status)) {
         throw new AlphaError("CONFLICT", `order ${orderId} is ${order.status}: only an open order can be cancelled`);
       }
       const key = String(order.instrument_token);

@@ -2,6 +2,7 @@
  * Every order of a backtest as one row, from its first event to its final state: what
  * orders.jsonl holds. Money in paise here, decimal rupees in the file.
  */
+import { isFinal, type OrderStatus } from "../orders/vocabulary.ts";
 import type { PayloadOf } from "../events/payloads.ts";
 import { assertSafe, mul, mulDivRound } from "../intmath.ts";
 import type { InstrumentMaster } from "../market/instruments.ts";
@@ -19,7 +20,7 @@ export interface OrderRow {
   order_type: string;
   price: string | null;
   trigger_price: string | null;
-  status: "PENDING" | "OPEN" | "PARTIALLY_FILLED" | "FILLED" | "REJECTED" | "CANCELLED" | "FAILED";
+  status: OrderStatus;
   filled_quantity: number;
   /** Σ fill quantity × price, paise (average = filled_value / filled_quantity). */
   filled_value: number;
@@ -32,9 +33,6 @@ export interface OrderRow {
 export type OrderFields = Pick<PayloadOf<"signal.generated">, "signal_id" | "strategy_id" | "instrument_token" | "side" | "quantity" | "order_type" | "price" | "trigger_price"> & {
   order_id?: string;
 };
-
-/** Statuses an order never leaves. */
-const FINAL_STATUSES: ReadonlySet<OrderRow["status"]> = new Set(["FILLED", "REJECTED", "CANCELLED", "FAILED"]);
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 const rupeesOrNull = (p: number | undefined) => (p === undefined ? null : toRupees(p));
@@ -82,7 +80,7 @@ export class OrderRows {
       this.byId.set(id, row);
     }
     row.updated_ts = iso(at);
-    if (!FINAL_STATUSES.has(row.status)) row.status = status;
+    if (!isFinal(row.status)) row.status = status;
     if (reason !== undefined) row.reason_code = reason;
     if (message !== undefined) row.message = message;
     return row;

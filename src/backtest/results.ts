@@ -6,6 +6,7 @@
  *
  * Nothing here reads a clock: every time is the time of the tick being handled.
  */
+import type { Side } from "../orders/vocabulary.ts";
 import type { AnyEnvelope, Envelope } from "../events/envelope.ts";
 import { assertSafe } from "../intmath.ts";
 import type { InstrumentMaster } from "../market/instruments.ts";
@@ -31,7 +32,7 @@ export interface ChartPoint {
   at: number;
   equity: number;
   drawdown: number;
-  side?: "BUY" | "SELL";
+  side?: Side;
 }
 
 /**

@@ -3,6 +3,7 @@
  * I/O: time comes in as `now`, ids from the order itself. The same inputs in the same order give
  * the same state and the same events, byte for byte.
  */
+import { PRICES_NEEDED } from "../orders/vocabulary.ts";
 import type { Tick } from "../events/payloads.ts";
 import { parseExchangeConfig, type ExchangeConfig, type ExchangeConfigInput } from "./config.ts";
 import { cancelled, cancelRejected, rejected, submitted } from "./events.ts";
@@ -13,7 +14,8 @@ import type { ClosedOrder, ExchangeCommand, ExchangeEvent, ExchangeResult, Excha
 import { refusal } from "./validate.ts";
 
 const done = (open: OpenOrder) => open.filled_quantity === open.order.quantity;
-const isStop = (order: OrderRequest) => order.order_type === "SL" || order.order_type === "SL-M";
+/** A stop order rests untriggered until the market crosses its trigger price. */
+const isStop = (order: OrderRequest) => PRICES_NEEDED[order.order_type].trigger_price;
 
 /**
  * A simulated exchange. Holds only its settings; the state is passed in and returned, so the

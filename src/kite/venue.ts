@@ -7,6 +7,7 @@
  * zerodha namespace stops sending orders until a new login. Fills, cancels and later rejections
  * arrive as order updates (postbacks, ticker messages, reconciliation): see updates.ts.
  */
+import type { Product } from "../orders/vocabulary.ts";
 import type { PayloadOf } from "../events/payloads.ts";
 import type { InstrumentMaster } from "../market/instruments.ts";
 import type { Logger } from "../logger.ts";
@@ -38,7 +39,7 @@ export class KiteVenue {
     private readonly instruments: Pick<InstrumentMaster, "byToken">,
   ) {}
 
-  async submit(o: OrderFields, lineage: { correlation_id: string; trace_id: string }, product: "MIS" | "CNC" | "NRML" = "MIS"): Promise<VenueEvent[]> {
+  async submit(o: OrderFields, lineage: { correlation_id: string; trace_id: string }, product: Product = "MIS"): Promise<VenueEvent[]> {
     if (this.blocked) return [{ type: "order.failed", data: { ...o, reason_code: "KITE_SESSION_EXPIRED", message: this.blocked } }];
     const inst = this.instruments.byToken(o.instrument_token);
     if (!inst) return [{ type: "order.rejected", data: { ...o, reason_code: "UNKNOWN_INSTRUMENT", message: `instrument ${o.instrument_token} is not in the master` } }];

@@ -3,6 +3,7 @@
  * so a redelivered fill inserts nothing. The portfolio stage writes a batch's fills and rebuilds
  * its positions from a broker's rows; the API's trades are its newest rows (`recentTrades`).
  */
+import type { Side } from "../orders/vocabulary.ts";
 import type { Sql } from "postgres";
 import type { Broker } from "../config.ts";
 import type { PayloadOf } from "../events/payloads.ts";
@@ -35,7 +36,7 @@ export interface LedgerFill {
   order_id: string;
   strategy_id: string;
   instrument_token: number;
-  side: "BUY" | "SELL";
+  side: Side;
   fill_quantity: number;
   /** Paise. */
   fill_price: number;

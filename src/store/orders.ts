@@ -3,6 +3,7 @@
  * order by id, a page of orders newest first, an order's events in lifecycle order. The rows are
  * written by the outbox (src/store/outbox.ts, an order the API accepted) and the orders projection.
  */
+import type { OrderStatus } from "../orders/vocabulary.ts";
 import type { Sql } from "postgres";
 import type { Broker } from "../config.ts";
 import type { PayloadOf } from "../events/payloads.ts";
@@ -31,7 +32,7 @@ export interface StoredOrder {
   order_type: Signal["order_type"];
   price?: number;
   trigger_price?: number;
-  status: string;
+  status: OrderStatus;
   reason_code?: string;
   message?: string;
   client_order_id?: string;
@@ -64,7 +65,7 @@ export function storedOrder(row: Row): StoredOrder {
     order_type: row.order_type as Signal["order_type"],
     price: numberOrUndefined(row.price),
     trigger_price: numberOrUndefined(row.trigger_price),
-    status: String(row.status),
+    status: row.status as OrderStatus,
     reason_code: textOrUndefined(row.reason_code),
     message: textOrUndefined(row.message),
     client_order_id: textOrUndefined(row.client_order_id),
