@@ -9,7 +9,8 @@ import { instruments } from "../market/instruments.ts";
 import { readInstruments } from "../market/master.ts";
 import type { Logger } from "../logger.ts";
 import { stageContext, type StageContext } from "./context.ts";
-import { cacheDedup, rememberingDedup, StreamProcessor, type Dedup } from "./processor.ts";
+import { cacheDedup, rememberingDedup, type Dedup } from "./dedup.ts";
+import { StreamProcessor } from "./processor.ts";
 import type { FromWorker, StageStats, ToWorker } from "./protocol.ts";
 import type { Stage } from "./stage.ts";
 import { STAGES, type StageDef } from "./stages.ts";
@@ -50,7 +51,7 @@ export function stageProcessor(name: string, def: StageDef, stage: Stage, ctx: S
     afterBatch: stage.afterBatch,
     afterSend: stage.afterSend,
     idempotentTopics: stage.idempotentTopics,
-    conflate: stage.conflate,
+    conflation: stage.conflation,
     logger: o.logger,
   });
 }
