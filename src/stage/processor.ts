@@ -188,7 +188,7 @@ export class StreamProcessor {
 
   /** The ids of the batch's decoded, deduplicated inputs that were handled before. */
   private async alreadySeen(decoded: readonly Decoded[]): Promise<Set<string>> {
-    const ids = decoded.flatMap((d) => (d.envelope && !this.idempotent.has(d.m.topic) ? [d.envelope.id] : []));
+    const ids = decoded.flatMap((entry) => (entry.envelope && !this.idempotent.has(entry.m.topic) ? [entry.envelope.id] : []));
     const seen = new Set<string>();
     if (ids.length === 0) return seen;
     const already = await withRetry(this.retry, "dedup", () => this.options.dedup.seen(ids));
@@ -207,34 +207,34 @@ export class StreamProcessor {
     const out: OutgoingMessage[] = [];
     const handledIds: string[] = [];
     const handle = this.options.handle;
-    for (let d of decoded) {
+    for (let entry of decoded) {
       // A fenced batch handles nothing more (a handler may act on the world: a venue order).
       this.fence.check();
-      const sample = sampled(d.m);
-      if (d.deferred) {
-        if (this.conflation.skips(d.m.key)) {
-          this.countSuperseded(d.m.topic, 1);
+      const sample = sampled(entry.m);
+      if (entry.deferred) {
+        if (this.conflation.skips(entry.m.key)) {
+          this.countSuperseded(entry.m.topic, 1);
           continue;
         }
-        d = decode(d.m);
+        entry = decode(entry.m);
       }
-      const m = d.m;
-      const e = d.envelope;
-      if (!e) {
-        out.push(this.deadLettered(m, d.error!, 1));
+      const m = entry.m;
+      const envelope = entry.envelope;
+      if (!envelope) {
+        out.push(this.deadLettered(m, entry.error!, 1));
         continue;
       }
-      if (seen.has(e.id)) {
+      if (seen.has(envelope.id)) {
         this.stats.duplicates++;
         continue;
       }
-      seen.add(e.id);
-      const log = eventLogger(this.options.logger, e);
-      const wrong = this.misplaced(e, m.topic);
+      seen.add(envelope.id);
+      const log = eventLogger(this.options.logger, envelope);
+      const wrong = this.misplaced(envelope, m.topic);
       if (wrong) {
         log.error({ topic: m.topic, offset: m.offset, err: wrong.message }, "poison message: sent to the DLQ");
         out.push(this.deadLettered(m, wrong, 1));
-        if (!this.idempotent.has(m.topic)) handledIds.push(e.id);
+        if (!this.idempotent.has(m.topic)) handledIds.push(envelope.id);
         continue;
       }
       let attempts = 1;
@@ -242,17 +242,17 @@ export class StreamProcessor {
         let results: Outgoing[];
         // The first try inline (no promise when the handler answers at once, as most ticks do).
         try {
-          const r = handle(e, m, log);
+          const r = handle(envelope, m, log);
           results = Array.isArray(r) ? r : await r;
         } catch (err) {
           const again = () => {
             attempts++;
-            return handle(e, m, log);
+            return handle(envelope, m, log);
           };
           results = await withRetry(this.retry, "handle", again, { err });
         }
         for (const r of results) out.push({ topic: r.topic, key: r.event.key, value: encodeEnvelope(r.event) });
-        if (!this.idempotent.has(m.topic)) handledIds.push(e.id);
+        if (!this.idempotent.has(m.topic)) handledIds.push(envelope.id);
         // From the log's append, not the envelope's ts: that is the event time of its cause.
         if (sample) this.inbound.recordSince(m.timestamp || undefined, arrived);
         this.stats.handled++;
@@ -261,7 +261,7 @@ export class StreamProcessor {
         if (isRetryable(err)) throw err;
         log.error({ err, topic: m.topic, offset: m.offset }, "poison message: sent to the DLQ");
         out.push(this.deadLettered(m, err, attempts));
-        handledIds.push(e.id);
+        handledIds.push(envelope.id);
       }
     }
     await this.finishBatch(out, handledIds);
