@@ -12,7 +12,8 @@
 import { loadConfig } from "../src/config.ts";
 import type { Cache } from "../src/cache/port.ts";
 import type { MemoryLog } from "../src/log/memory.ts";
-import { serveLog } from "../src/log/bridge.ts";
+import { serveLog } from "../src/log/bridge/index.ts";
+import { dropSuperseded } from "../src/stage/conflation.ts";
 import { serveRpc } from "../src/rpc.ts";
 import { CACHE_METHODS, type StagePorts } from "../src/stage/context.ts";
 import type { EmbeddedOptions } from "../src/store/pglite.ts";
@@ -112,7 +113,7 @@ export class Supervisor {
     const stops: Array<() => unknown> = [];
     if (this.options.memoryLog) {
       const channel = new MessageChannel();
-      stops.push(serveLog(this.options.memoryLog, channel.port1));
+      stops.push(serveLog(this.options.memoryLog, channel.port1, { thin: dropSuperseded }));
       ports.log = channel.port2;
     }
     if (this.options.memoryCache) {

@@ -1,6 +1,6 @@
 /** One side of scripts/bench/wake.ts's log hop: a stage-like producer or consumer on the in-process log, through its bridge. */
-import { RemoteLog } from "../../src/log/bridge.ts";
-import type { Port } from "../../src/log/bridge.ts";
+import { RemoteLog } from "../../src/log/bridge/index.ts";
+import type { Port } from "../../src/log/bridge/index.ts";
 
 declare const self: Worker;
 

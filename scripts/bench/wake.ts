@@ -16,7 +16,7 @@
  *   PostgreSQL (measureLedgerPg) is one of the Kafka floors (kafka-floors.ts).
  */
 import postgres from "postgres";
-import { serveLog } from "../../src/log/bridge.ts";
+import { serveLog } from "../../src/log/bridge/index.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import { loadMigrations, migrate } from "../../src/store/migrate.ts";
 import { startEmbedded } from "../../src/store/pglite.ts";

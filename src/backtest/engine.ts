@@ -13,7 +13,7 @@
  *   that tick may fill it). On a tick they produce nothing else, so each stage has seen every tick
  *   before a later event reaches it, as when every tick is its own batch; the batch lets them
  *   conflate as the live processor does (a tick superseded by a later one of its instrument in
- *   the batch is skipped when the stage's `conflate` says so).
+ *   the batch is skipped when the stage's conflation says so: src/stage/conflation.ts).
  * - Each batch has the processor's hooks around it: onBatch, handle, afterBatch, the "send" (the
  *   outputs become the next deliveries). afterSend runs every 10,000 ticks and at the end, for
  *   the stages that had a batch since: it only saves what a restart would load, and a backtest
@@ -37,6 +37,7 @@ import type { Logger } from "../logger.ts";
 import type { StageContext } from "../stage/context.ts";
 import type { Outgoing } from "../stage/processor.ts";
 import type { Stage } from "../stage/stage.ts";
+import { ConflationPolicy, supersededKeys } from "../stage/conflation.ts";
 import { STAGE_NAMES, STAGES } from "../stage/stages.ts";
 import type { Db } from "../store/db.ts";
 import { topicName } from "../topics.ts";
@@ -57,6 +58,8 @@ interface Bound {
   name: string;
   stage: Stage;
   consumer: Consumer;
+  /** The stage's conflation, applied by the processor's own rule. */
+  conflation: ConflationPolicy;
 }
 
 const NO_BYTES = new Uint8Array(0);
@@ -111,7 +114,7 @@ export async function buildPipeline(r: Omit<StageContext, "producer" | "close">)
   const bound: Bound[] = [];
   for (const name of STAGE_NAMES) {
     const stage = await STAGES[name].build(ctx);
-    bound.push({ name, stage, consumer: soleConsumer(stage.topics) });
+    bound.push({ name, stage, consumer: soleConsumer(stage.topics), conflation: new ConflationPolicy(stage.conflation) });
   }
   const routes = new Map<string, Bound[]>();
   for (const b of bound) for (const t of b.stage.topics) routes.set(t, [...(routes.get(t) ?? []), b]);
@@ -124,7 +127,7 @@ export async function buildPipeline(r: Omit<StageContext, "producer" | "close">)
   /** The last waiting batch's superseded ticks: every later stage is given the same batch. */
   let lastSkip: { of: readonly Delivery[]; skip: Uint8Array } | undefined;
   const supersededIn = (deliveries: readonly Delivery[]) => {
-    if (lastSkip?.of !== deliveries) lastSkip = { of: deliveries, skip: superseded(deliveries) };
+    if (lastSkip?.of !== deliveries) lastSkip = { of: deliveries, skip: supersededKeys(deliveries.map((d) => d.m.key)) };
     return lastSkip.skip;
   };
   /** The later stages' ticks, waiting. */
@@ -142,12 +145,11 @@ export async function buildPipeline(r: Omit<StageContext, "producer" | "close">)
       const p = s.onBatch(b.consumer);
       if (p) await p;
     }
-    const skip = deliveries.length > 1 && s.conflate?.topics.includes(TICKS) ? supersededIn(deliveries) : undefined;
-    const when = s.conflate?.when;
+    const skip = deliveries.length > 1 && b.conflation.topics.has(TICKS) ? supersededIn(deliveries) : undefined;
     const produced: Sent[] = [];
     for (let i = 0; i < deliveries.length; i++) {
       const d = deliveries[i]!;
-      if (skip?.[i] && (!when || when(d.m.key))) continue;
+      if (skip?.[i] && b.conflation.skips(d.m.key)) continue;
       try {
         const h = s.handle(d.e, d.m, logger);
         const outs = Array.isArray(h) ? h : await h;
@@ -232,7 +234,7 @@ export async function buildPipeline(r: Omit<StageContext, "producer" | "close">)
   }
 
   /** Whether a stage would not conflate this tick now (it must see it before anything else). */
-  const urgent = (key: string) => later.some((b) => b.stage.conflate?.when && !b.stage.conflate.when(key));
+  const urgent = (key: string) => later.some((b) => b.conflation.refuses(key));
 
   /** The earliest due time (NaN before the first tick): a tick before it skips runDue. */
   let nextDue = NaN;
@@ -281,14 +283,3 @@ export async function buildPipeline(r: Omit<StageContext, "producer" | "close">)
   };
 }
 
-/** 1 where a later tick of the same instrument follows in the batch (all ticks, one topic). */
-function superseded(deliveries: readonly Delivery[]): Uint8Array {
-  const out = new Uint8Array(deliveries.length);
-  const later = new Set<string>();
-  for (let i = deliveries.length - 1; i >= 0; i--) {
-    const key = deliveries[i]!.m.key;
-    if (later.has(key)) out[i] = 1;
-    else later.add(key);
-  }
-  return out;
-}

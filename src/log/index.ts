@@ -11,7 +11,7 @@ export type * from "./port.ts";
 export { KafkaLog } from "./kafka.ts";
 export { MemoryBroker, MemoryLog } from "./memory.ts";
 export { Journal, journalDir } from "./journal.ts";
-export { RemoteLog, serveLog } from "./bridge.ts";
+export { RemoteLog, serveLog } from "./bridge/index.ts";
 
 /**
  * @example

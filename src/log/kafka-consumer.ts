@@ -7,45 +7,16 @@
  * group's committed offset, so its buffer can hold messages of partitions this member lost and
  * messages it will fetch again. This consumer therefore keeps, per partition, the next offset it
  * delivered, and drops what is behind it or no longer assigned: the handler sees each offset once
- * per ownership, in order.
+ * per ownership, in order (src/log/kafka-batches.ts). Commits: src/log/kafka-commits.ts.
  */
 import { coPartitionAssigner } from "./kafka-assigner.ts";
-import {
-  Consumer as KafkaClientConsumer,
-  type CommitOptionsPartition,
-  type ConsumerGroupJoinPayload,
-  type Message,
-  type MessagesStream,
-} from "@platformatic/kafka";
+import { Consumer as KafkaClientConsumer, type CommitOptionsPartition, type ConsumerGroupJoinPayload } from "@platformatic/kafka";
 import { AlphaError } from "../errors.ts";
+import { takeBatch, toLogMessage, type Stream } from "./kafka-batches.ts";
+import { OffsetCommits, tp } from "./kafka-commits.ts";
 import { needsRejoin, toAlphaError } from "./kafka-errors.ts";
 import type { ClientSettings, ConsumerDefaults } from "./kafka.ts";
-import type { BatchHandler, Consumer, ConsumerOptions, Headers, LogMessage, TopicPartition } from "./port.ts";
-
-type Raw = Message<Buffer, Buffer, Buffer, Buffer>;
-type Stream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
-
-const tp = (topic: string, partition: number) => `${topic}/${partition}`;
-/** The least time between two offset commits of one consumer. */
-export const COMMIT_EVERY_MS = 100;
-const EMPTY = new Uint8Array(0);
-
-function toLogMessage(m: Raw): LogMessage {
-  const headers: Headers = {};
-  for (const [k, v] of m.headerEntries) {
-    // defineProperty: a header named "__proto__" must stay a header.
-    Object.defineProperty(headers, k.toString("utf8"), { value: v ? v.toString("utf8") : "", enumerable: true, writable: true, configurable: true });
-  }
-  return {
-    topic: m.topic,
-    partition: m.partition,
-    offset: Number(m.offset),
-    key: m.key ? m.key.toString("utf8") : "",
-    value: m.value ?? EMPTY,
-    headers,
-    timestamp: Number(m.timestamp),
-  };
-}
+import type { BatchHandler, Consumer, ConsumerOptions, TopicPartition } from "./port.ts";
 
 export class KafkaConsumer implements Consumer {
   readonly done: Promise<void>;
@@ -65,18 +36,11 @@ export class KafkaConsumer implements Consumer {
   private wake: (() => void) | undefined;
   /** "topic/partition" → the offset after the last one handed to the handler. */
   private readonly delivered = new Map<string, bigint>();
-  /** "topic/partition" → the offset to commit; kept until a commit of it succeeds. */
-  private readonly uncommitted = new Map<string, CommitOptionsPartition>();
   /** Where the stream starts each assigned partition, as of its last offsets refresh. */
   private startPositions = new Map<string, CommitOptionsPartition>();
   private anchorPending = false;
   private readonly startRetries: number;
-  /** The commit in flight, if any; `commitAgain` asks it to run once more when it is done. */
-  private committing: Promise<void> | undefined;
-  private commitAgain = false;
-  /** When the last commit started, and the timer that starts the next one no sooner than COMMIT_EVERY_MS after it. */
-  private lastCommitAt = 0;
-  private commitTimer: Timer | undefined;
+  private readonly commits: OffsetCommits;
 
   constructor(
     settings: ClientSettings,
@@ -113,6 +77,14 @@ export class KafkaConsumer implements Consumer {
       highWaterMark: Math.max(this.maxBatch, 64),
     });
     this.client.on("error", (err: unknown) => this.fail(toAlphaError(err, this.what)));
+    this.commits = new OffsetCommits({
+      client: this.client,
+      owned: () => this.owned(),
+      what: this.what,
+      fail: (err) => this.fail(err),
+      shuttingDown: () => this.shutdownDone !== undefined,
+      failed: () => this.failure !== undefined,
+    });
     this.done = new Promise((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -191,7 +163,7 @@ export class KafkaConsumer implements Consumer {
   private onJoin(payload: ConsumerGroupJoinPayload): void {
     const owned = new Set((payload.assignments ?? []).flatMap((a) => a.partitions.map((p) => tp(a.topic, p))));
     for (const key of this.delivered.keys()) if (!owned.has(key)) this.delivered.delete(key);
-    for (const key of this.uncommitted.keys()) if (!owned.has(key)) this.uncommitted.delete(key);
+    this.commits.keepOnly(owned);
     this.wake?.();
   }
 
@@ -217,7 +189,7 @@ export class KafkaConsumer implements Consumer {
    */
   private async anchor(): Promise<void> {
     this.anchorPending = false;
-    const candidates = [...this.startPositions].filter(([key]) => !this.delivered.has(key) && !this.uncommitted.has(key));
+    const candidates = [...this.startPositions].filter(([key]) => !this.delivered.has(key) && !this.commits.has(key));
     if (candidates.length === 0) return;
     const byTopic = new Map<string, number[]>();
     for (const [, o] of candidates) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o.partition]);
@@ -232,41 +204,6 @@ export class KafkaConsumer implements Consumer {
 
   private owned(): Set<string> {
     return new Set((this.client.assignments ?? []).flatMap((a) => a.partitions.map((p) => tp(a.topic, p))));
-  }
-
-  /**
-   * Up to maxBatch messages from the stream's buffer, without duplicates or revoked partitions,
-   * and the last of them per partition (what the batch's commit covers). A fetch brings each
-   * partition's messages together, so a partition's key is made once per run of them.
-   */
-  private take(stream: Stream): { raw: Raw[]; last: Map<string, Raw> } {
-    const raw: Raw[] = [];
-    const last = new Map<string, Raw>();
-    const owned = this.owned();
-    let topic = "";
-    let partition = -1;
-    let key = "";
-    let isOwned = false;
-    let next: bigint | undefined;
-    while (raw.length < this.maxBatch) {
-      const m = stream.read() as Raw | null;
-      if (m === null) break;
-      if (m.partition !== partition || m.topic !== topic) {
-        if (key !== "" && next !== undefined) this.delivered.set(key, next);
-        topic = m.topic;
-        partition = m.partition;
-        key = tp(topic, partition);
-        isOwned = owned.has(key);
-        next = this.delivered.get(key);
-      }
-      if (!isOwned) continue;
-      if (next !== undefined && m.offset < next) continue;
-      next = m.offset + 1n;
-      raw.push(m);
-      last.set(key, m);
-    }
-    if (key !== "" && next !== undefined) this.delivered.set(key, next);
-    return { raw, last };
   }
 
   private waitForData(stream: Stream): Promise<void> {
@@ -287,10 +224,10 @@ export class KafkaConsumer implements Consumer {
     try {
       while (!this.stopping && !this.failure) {
         if (this.anchorPending) {
-          await this.committing;
+          await this.commits.settled();
           await this.anchor();
         }
-        const { raw, last } = this.take(stream);
+        const { raw, last } = takeBatch(stream, this.maxBatch, this.owned(), this.delivered);
         if (raw.length === 0) {
           if (stream.destroyed || stream.readableEnded) {
             throw new AlphaError("LOG_UNAVAILABLE", `${this.what}: the client's stream ended`, { canRetry: true });
@@ -299,10 +236,8 @@ export class KafkaConsumer implements Consumer {
           continue;
         }
         await handler(raw.map(toLogMessage));
-        for (const [key, m] of last) {
-          this.uncommitted.set(key, { topic: m.topic, partition: m.partition, offset: m.offset + 1n, leaderEpoch: m.leaderEpoch });
-        }
-        this.commitSoon();
+        this.commits.handled(last);
+        this.commits.soon();
       }
       if (this.failure) throw this.failure;
     } catch (err) {
@@ -315,81 +250,14 @@ export class KafkaConsumer implements Consumer {
     }
   }
 
-  /**
-   * Commits in the background: the next batch is fetched and handled while the offsets of this one
-   * are on their way (a commit is a round trip to the group coordinator; waiting for it before
-   * every batch put one in front of every message). One commit at a time, in order, at most one
-   * every COMMIT_EVERY_MS; what is handled meanwhile goes in the next one. (A commit per batch was
-   * hundreds a second per consumer at a few thousand messages a second, each a write to
-   * __consumer_offsets on the broker; a crash redelivers at most that interval's messages, which
-   * the stages' dedup and idempotent inputs absorb.) A failed commit fails the consumer.
-   */
-  private commitSoon(): void {
-    if (this.committing) {
-      this.commitAgain = true;
-      return;
-    }
-    if (this.commitTimer) return;
-    const wait = this.lastCommitAt + COMMIT_EVERY_MS - Date.now();
-    if (wait > 0) {
-      this.commitTimer = setTimeout(() => {
-        this.commitTimer = undefined;
-        if (!this.shutdownDone) this.commitSoon();
-      }, wait);
-      return;
-    }
-    this.committing = (async () => {
-      try {
-        this.commitAgain = false;
-        this.lastCommitAt = Date.now();
-        await this.commit();
-      } catch (err) {
-        this.fail(err);
-      } finally {
-        this.committing = undefined;
-      }
-      // What was handled during the last commit waits for the interval, not for the next batch.
-      if (this.commitAgain && !this.shutdownDone && !this.failure) {
-        this.commitAgain = false;
-        this.commitSoon();
-      }
-    })();
-  }
-
-  /**
-   * Commits what the handler finished, on partitions this member still owns. A commit refused
-   * because the group is rebalancing is kept and retried after the next batch (or at close): the
-   * offsets are this member's to commit only if it keeps the partition.
-   */
-  private async commit(): Promise<void> {
-    const owned = this.owned();
-    const offsets: CommitOptionsPartition[] = [];
-    for (const [key, o] of this.uncommitted) {
-      if (owned.has(key)) offsets.push(o);
-      else this.uncommitted.delete(key);
-    }
-    if (offsets.length === 0) return;
-    try {
-      await this.client.commit({ offsets });
-    } catch (err) {
-      if (needsRejoin(err)) return;
-      throw toAlphaError(err, `commit of ${this.what}`);
-    }
-    for (const o of offsets) {
-      const key = tp(o.topic, o.partition);
-      if (this.uncommitted.get(key) === o) this.uncommitted.delete(key);
-    }
-  }
-
   /** Last commits, stream closed, group left (so the others get the partitions at once). */
   private shutdown(): Promise<void> {
     this.shutdownDone ??= (async () => {
       this.stopping = true;
-      clearTimeout(this.commitTimer);
-      this.commitTimer = undefined;
+      this.commits.stop();
       if (this.stream) {
-        await this.committing;
-        await this.commit().catch(() => {});
+        await this.commits.settled();
+        await this.commits.commit().catch(() => {});
         await this.stream.close().catch(() => {});
       }
       await this.client.close().catch(() => this.client.close(true).catch(() => {}));

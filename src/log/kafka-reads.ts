@@ -1,26 +1,22 @@
 /**
- * Faster record decoding for @platformatic/kafka (2.12, over @platformatic/dynamic-buffer 0.3):
- * the one place this project changes the client's behaviour, installed by `new KafkaLog()`.
+ * Faster record decoding for @platformatic/kafka, over @platformatic/dynamic-buffer (the versions
+ * in src/log/kafka-patched-version.ts, checked before installing): the client's reads walk its
+ * chunk list from the start on every varint and build 64-bit varints in BigInt, which made record
+ * decoding the largest cost of consuming ticks. Installed by `new KafkaLog()`.
  *
- * Why. A response arrives as the socket's chunks (63 of them in a median 6 MB fetch response,
- * measured), and the client parses it through a `DynamicBuffer` over those chunks. Every read,
- * every varint of every record, first finds its chunk by walking the chunk list from the start
- * (`#findInitialBuffer`), returns a fresh `[value, bytesRead]` array, and a 64-bit varint (each
- * record's timestamp delta) is built a byte at a time in BigInt arithmetic. Consuming 400,000 of our
- * tick envelopes from one partition took 7.1–8.0 µs of CPU a message (profile: those reads ~35%).
- *
- * What. The per-record reads of the client's `Reader` (`readVarInt`, `readUnsignedVarInt`,
+ * The per-record reads of the client's `Reader` (`readVarInt`, `readUnsignedVarInt`,
  * `readVarInt64`, `readInt8`, `readVarIntBytes`) are replaced with ones that read straight from one
  * contiguous Buffer: a reader over several chunks first copies them into one (once per response,
  * into that reader only; the connection's own buffer is not touched), and a 64-bit varint of up to
  * 7 bytes (49 bits, exact in a double) is decoded as a number and made a BigInt once (longer ones
  * take the original path). Same values, same positions, the same `OutOfBoundsError` past the end
  * (and for a negative length or a varint cut off, where the original returned an empty Buffer or a
- * wrong number); keys and values are still views, not copies. Measured on the same 400,000
- * messages: 4.2–5.2 µs of CPU a message. test/log/kafka-reads.unit.test.ts holds the reads to the originals'.
+ * wrong number); keys and values are still views, not copies. test/log/kafka-reads.unit.test.ts
+ * holds the reads to the originals'.
  */
 import { DynamicBuffer, EMPTY_BUFFER, OutOfBoundsError } from "@platformatic/dynamic-buffer";
 import { Reader } from "@platformatic/kafka";
+import { checkPatchedVersions } from "./kafka-patched-version.ts";
 
 type Read = (this: Reader) => unknown;
 interface Reads {
@@ -113,7 +109,8 @@ const fastReads: Reads = {
   },
 };
 
-/** Puts the faster reads on the client's Reader (idempotent). */
+/** Puts the faster reads on the client's Reader (idempotent); throws on a client version it was not written for. */
 export function installFastReads(): void {
+  checkPatchedVersions();
   Object.assign(proto, fastReads);
 }

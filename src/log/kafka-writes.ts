@@ -1,24 +1,20 @@
 /**
- * Faster record encoding for @platformatic/kafka (2.12, over @platformatic/dynamic-buffer 0.3),
- * the produce side's counterpart of src/log/kafka-reads.ts; both are installed by `new KafkaLog()`.
+ * Faster record encoding for @platformatic/kafka (the version in src/log/kafka-patched-version.ts,
+ * checked before installing), the produce side's counterpart of src/log/kafka-reads.ts; both are
+ * installed by `new KafkaLog()`. The client builds a record batch as a list of chunks, one per
+ * field (a fresh Buffer for every varint), and concatenates that list twice (for the CRC-32C and
+ * for the request); its partitioner hashes every key with murmur2 in BigInt arithmetic.
  *
- * Why. The client builds a record batch as a `DynamicBuffer`: a list of chunks, one per field, so
- * each record is ~9 chunks (a fresh Buffer for every varint) and a batch of 1,000 records ~9,000.
- * It then concatenates that list twice: once to compute the batch's CRC-32C, once for the request.
- * Measured on 1,000 tick envelopes: 3.6–3.9 µs a record to build a batch, `concat` and the chunk
- * copying in `appendFrom` ~18% of our ingest path's profile. And its partitioner
- * (`compatibilityPartitioner`) hashes every key with murmur2 in BigInt arithmetic (~5%).
- *
- * What.
  * - `Writer.prototype.prependVarIntLength`, the last step of every record (`createRecord`), writes
- *   the length and the record's chunks into one Buffer: a batch of 1,000 records is 1,000 chunks.
- *   The same bytes; measured 2.6–3.0 µs a record.
+ *   the length and the record's chunks into one Buffer: a batch of n records is n chunks. The same
+ *   bytes.
  * - `murmur2Partitioner` gives the same partitions as `compatibilityPartitioner` (the Java
  *   client's), with src/log/partitioner.ts's 32-bit murmur2.
  *
  * test/log/kafka-writes.unit.test.ts holds both to the client's own.
  */
 import { Writer } from "@platformatic/kafka";
+import { checkPatchedVersions } from "./kafka-patched-version.ts";
 import { murmur2 } from "./partitioner.ts";
 
 type PrependVarIntLength = (this: Writer) => Writer;
@@ -52,9 +48,10 @@ function prependVarIntLength(this: Writer): Writer {
 
 let installed = false;
 
-/** Puts the faster encoding on the client's Writer (idempotent). */
+/** Puts the faster encoding on the client's Writer (idempotent); throws on a client version it was not written for. */
 export function installFastWrites(): void {
   if (installed) return;
+  checkPatchedVersions();
   installed = true;
   proto.prependVarIntLength = prependVarIntLength;
 }

@@ -68,26 +68,9 @@ export interface ConsumerOptions {
   heartbeatIntervalMs?: number;
   rebalanceTimeoutMs?: number;
   clientId?: string;
-  /**
-   * Topics whose superseded messages (src/log/conflate.ts) the consumer may leave out of a batch,
-   * for a handler that would skip them anyway. What it leaves out is committed with the batch and
-   * counted, per topic, in the handler's second argument. Only the worker's view of the in-process
-   * log does it (on the main thread, so they never cross to the worker); Kafka and the in-process
-   * log hand over every message.
-   */
-  conflate?: readonly string[];
-  /**
-   * With `conflate`: the keys whose superseded messages must still be handed over, for a handler
-   * whose rule depends on its own state (execution: the instruments where an order rests). Asked
-   * after each batch is handled. Until it has been asked, after the assignment changed, and after
-   * a message of a topic not in `conflate` within a batch (which may change that state), nothing
-   * is left out.
-   */
-  conflateExcept?: () => Iterable<string>;
 }
 
-/** `skipped`: per topic, the messages a `conflate` consumer left out of this batch. */
-export type BatchHandler = (batch: readonly LogMessage[], skipped?: Readonly<Record<string, number>>) => Promise<void>;
+export type BatchHandler = (batch: readonly LogMessage[]) => Promise<void>;
 
 export interface Consumer {
   /** Joins the group and starts delivering batches to the handler; resolves once joined. */

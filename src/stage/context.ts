@@ -8,7 +8,7 @@
 import { openCache } from "../cache/index.ts";
 import type { Cache } from "../cache/port.ts";
 import type { Config } from "../config.ts";
-import { RemoteLog } from "../log/bridge.ts";
+import { RemoteLog } from "../log/bridge/index.ts";
 import { openLog } from "../log/index.ts";
 import type { Log, Producer } from "../log/port.ts";
 import type { Logger } from "../logger.ts";

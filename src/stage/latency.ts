@@ -9,8 +9,7 @@
  *
  * Precision: both ends are read from the same clock, the wall clock with the monotonic clock's
  * resolution (src/events/ids.ts wallClockMs), in whichever thread or process; the start is
- * stored to 1/4096 ms. Until 3 December the start was the id's whole millisecond, so a sample
- * read high by up to 1 ms (0.5 ms on average).
+ * stored to 1/4096 ms.
  *
  * Recording is one HdrHistogram `recordValue` (µs, 3 significant digits). Quantiles are computed
  * only when the stage posts its stats (every second), over a sliding window of the last
@@ -18,6 +17,7 @@
  */
 import { build, type Histogram } from "hdr-histogram-js";
 import { wallClockMs } from "../events/ids.ts";
+import type { LogMessage } from "../log/port.ts";
 
 /** What the stats carry: milliseconds. */
 export interface LatencyStats {
@@ -109,4 +109,24 @@ export class LatencyWindow {
     }
     return stats;
   }
+}
+
+/** At most about this many hop samples a batch (StreamProcessor.inbound). */
+export const INBOUND_SAMPLES = 64;
+
+/**
+ * Which messages of a batch a stage's hop latency samples: about INBOUND_SAMPLES evenly spaced
+ * ones of the inputs it does not conflate, so a big batch of ticks costs little, and a rare
+ * signal among conflated ticks is always taken. Ask once per message, in batch order.
+ *
+ * @example
+ * const sampled = hopSampler(batch, new Set(["market.ticks"]));
+ * for (const m of batch) if (sampled(m)) inbound.recordSince(m.timestamp, arrived);
+ */
+export function hopSampler(batch: readonly LogMessage[], conflated: ReadonlySet<string>): (m: LogMessage) => boolean {
+  let inputs = 0;
+  for (const m of batch) if (!conflated.has(m.topic)) inputs++;
+  const stride = Math.ceil(inputs / INBOUND_SAMPLES);
+  let at = -1;
+  return (m) => !conflated.has(m.topic) && ++at % stride === 0;
 }

@@ -17,7 +17,7 @@ export interface StageStats {
   duplicates: number;
   deadLettered: number;
   produced: number;
-  /** Of those handled, superseded by a later message of the same key (see src/stage/processor.ts). */
+  /** Of those handled, superseded by a later message of the same key (see src/stage/conflation.ts). */
   conflated?: number;
   partitions: number;
   /** Handled, per input topic. */

@@ -9,7 +9,8 @@ import { instrumentMaster } from "../market/instruments.ts";
 import { readInstruments } from "../market/master.ts";
 import type { Logger } from "../logger.ts";
 import { stageContext, type StageContext } from "./context.ts";
-import { cacheDedup, rememberingDedup, StreamProcessor, type Dedup } from "./processor.ts";
+import { cacheDedup, rememberingDedup, type Dedup } from "./dedup.ts";
+import { StreamProcessor } from "./processor.ts";
 import type { FromWorker, StageStats, ToWorker } from "./protocol.ts";
 import type { Stage } from "./stage.ts";
 import { STAGES, type StageDef } from "./stages.ts";
@@ -31,7 +32,7 @@ export const embeddedDedupTtlMs = (restartMaxMs: number): number => Math.max(2 *
  * housekeeping, the types it handles (anything else on its inputs is dead-lettered) and the
  * handler timeout.
  */
-export function stageProcessor(name: string, def: StageDef, stage: Stage, ctx: StageContext, o: { dedup: Dedup; logger: Logger }): StreamProcessor {
+export function stageProcessor(name: string, def: StageDef, stage: Stage, ctx: StageContext, worker: { dedup: Dedup; logger: Logger }): StreamProcessor {
   return new StreamProcessor({
     stage: name,
     groupId: def.groupId,
@@ -42,7 +43,7 @@ export function stageProcessor(name: string, def: StageDef, stage: Stage, ctx: S
     maxBatchSize: ctx.config.kafka ? 500 : 2_000,
     log: ctx.log,
     producer: ctx.producer,
-    dedup: o.dedup,
+    dedup: worker.dedup,
     handle: stage.handle,
     handles: def.handles,
     handlerTimeoutMs: ctx.config.stageHandlerTimeoutMs,
@@ -50,53 +51,54 @@ export function stageProcessor(name: string, def: StageDef, stage: Stage, ctx: S
     afterBatch: stage.afterBatch,
     afterSend: stage.afterSend,
     idempotentTopics: stage.idempotentTopics,
-    conflate: stage.conflate,
-    logger: o.logger,
+    conflation: stage.conflation,
+    logger: worker.logger,
   });
 }
 
 /** A stage and the processor that feeds it. */
-interface Part {
+interface FedStage {
   stage: Stage;
   processor: StreamProcessor;
 }
 
-interface Running {
+/** What a started worker holds: its context, its stage and companions, its timers. */
+interface StartedWorker {
   ctx: StageContext;
-  main: Part;
-  companions: Map<string, Part>;
+  main: FedStage;
+  companions: Map<string, FedStage>;
   timers: Timer[];
 }
 
-function statsOf(part?: Part): StageStats {
-  const p = part?.processor.stats;
+function statsOf(fed?: FedStage): StageStats {
+  const p = fed?.processor.stats;
   const stats: StageStats = {
     handled: p?.handled ?? 0,
     duplicates: p?.duplicates ?? 0,
     deadLettered: p?.deadLettered ?? 0,
     produced: p?.produced ?? 0,
     conflated: p?.conflated ?? 0,
-    partitions: part?.processor.assignments().length ?? 0,
+    partitions: fed?.processor.assignments().length ?? 0,
     handledByTopic: { ...p?.handledByTopic },
     at: Date.now(),
   };
   // Quantiles are computed here, once a second, never in the hot path.
-  const latency = part?.stage.tickToFill?.rotate();
+  const latency = fed?.stage.tickToFill?.rotate();
   if (latency) stats.tickToFill = latency;
-  const inbound = part?.processor.inbound.rotate();
+  const inbound = fed?.processor.inbound.rotate();
   if (inbound) stats.inbound = inbound;
   return stats;
 }
 
-function workerStats(r?: Running): StageStats {
-  const stats = statsOf(r?.main);
-  if (r && r.companions.size > 0) stats.companions = Object.fromEntries([...r.companions].map(([name, part]) => [name, statsOf(part)]));
+function workerStats(worker?: StartedWorker): StageStats {
+  const stats = statsOf(worker?.main);
+  if (worker && worker.companions.size > 0) stats.companions = Object.fromEntries([...worker.companions].map(([name, fed]) => [name, statsOf(fed)]));
   return stats;
 }
 
 /** Call from a worker entry file. */
 export function runStageWorker(): void {
-  let started: Promise<Running> | undefined;
+  let started: Promise<StartedWorker> | undefined;
 
   self.onmessage = async (event: MessageEvent<ToWorker>) => {
     const msg = event.data;
@@ -106,25 +108,25 @@ export function runStageWorker(): void {
       return;
     }
     if (msg.t === "stop") {
-      const r = await started?.catch(() => undefined);
-      if (r) {
-        for (const t of r.timers) clearInterval(t);
-        await Promise.all([r.main, ...r.companions.values()].map((part) => part.processor.close()));
-        await r.ctx.close();
+      const worker = await started?.catch(() => undefined);
+      if (worker) {
+        for (const t of worker.timers) clearInterval(t);
+        await Promise.all([worker.main, ...worker.companions.values()].map((fed) => fed.processor.close()));
+        await worker.ctx.close();
       }
-      post({ t: "stopped", stats: workerStats(r) });
+      post({ t: "stopped", stats: workerStats(worker) });
     }
   };
 }
 
-async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
+async function start(init: Extract<ToWorker, { t: "init" }>): Promise<StartedWorker> {
   const config = loadConfig(init.env);
   const def = STAGES[init.stage];
   const logger = createLogger({ level: config.logLevel, name: init.stage });
   const connections = stageContext(config, logger, init.stage, init.ports, init.embeddedDb);
   const ctx: StageContext = { ...connections, instruments: instrumentMaster(await readInstruments(connections.db)) };
   const timers: Timer[] = [];
-  const part = async (name: string, def: StageDef): Promise<Part> => {
+  const startStage = async (name: string, def: StageDef): Promise<FedStage> => {
     const { groupId } = def;
     const stage = await def.build(ctx);
     const processor = stageProcessor(name, def, stage, ctx, {
@@ -154,11 +156,11 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<Running> {
     });
     return { stage, processor };
   };
-  const main = await part(init.stage, def);
-  const companions = new Map<string, Part>();
-  for (const [name, c] of Object.entries(def.companions ?? {})) companions.set(name, await part(name, c));
-  const running: Running = { ctx, main, companions, timers };
-  post({ t: "ready", inputs: [...new Set([main, ...companions.values()].flatMap((p) => p.stage.topics))] });
+  const main = await startStage(init.stage, def);
+  const companions = new Map<string, FedStage>();
+  for (const [name, c] of Object.entries(def.companions ?? {})) companions.set(name, await startStage(name, c));
+  const running: StartedWorker = { ctx, main, companions, timers };
+  post({ t: "ready", inputs: [...new Set([main, ...companions.values()].flatMap((fed) => fed.stage.topics))] });
 
   let reported = -1;
   let lastLog = 0;

@@ -1,7 +1,8 @@
 /** What a stage module gives the runtime: its inputs, its handler, and its housekeeping. */
 import type { Consumer } from "../log/port.ts";
 import type { LatencyWindow } from "./latency.ts";
-import type { Conflate, Handle } from "./processor.ts";
+import type { Conflation } from "./conflation.ts";
+import type { Handle } from "./processor.ts";
 
 export interface Stage {
   topics: string[];
@@ -21,9 +22,9 @@ export interface Stage {
   idempotentTopics?: string[];
   /**
    * Idempotent inputs where a key's latest message supersedes the earlier ones (market ticks for a
-   * stage that only needs the latest price): see src/stage/processor.ts.
+   * stage that only needs the latest price): see src/stage/conflation.ts.
    */
-  conflate?: Conflate;
+  conflation?: Conflation;
   /** Tick → fill latency this stage records; its quantiles go out with the stats each second. */
   tickToFill?: LatencyWindow;
 }

@@ -1,10 +1,11 @@
 import { expect, test } from "bun:test";
-import { conflateBatch, packBatch, RemoteLog, serveLog, unpackBatch } from "../../src/log/bridge.ts";
+import { packBatch, RemoteLog, serveLog, unpackBatch } from "../../src/log/bridge/index.ts";
+import { dropSuperseded } from "../../src/stage/conflation.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import type { LogMessage } from "../../src/log/port.ts";
 import { logConformance } from "./conformance.ts";
 
-// Only ticks conflate, known by their envelope's head (src/log/conflate.ts): these tests' values
+// Only ticks conflate, known by their envelope's head (src/stage/conflation.ts): these tests' values
 // wear one, with the short label the assertions read.
 const tickish = (label: string) => `{"id":"${"0".repeat(36)}","type":"market.tick","label":"${label}"}`;
 const label = (value: Uint8Array) => (JSON.parse(new TextDecoder().decode(value)) as { label: string }).label;
@@ -65,7 +66,7 @@ async function bridged(topic: string) {
   const log = new MemoryLog(new MemoryBroker());
   await log.createTopics([{ name: topic, partitions: 1, retentionMs: -1 }]);
   const { port1, port2 } = new MessageChannel();
-  const stop = serveLog(log, port1);
+  const stop = serveLog(log, port1, { thin: dropSuperseded });
   const remote = new RemoteLog(port2);
   const close = async () => {
     await remote.close();
@@ -82,10 +83,9 @@ test("a consumer that asks to conflate gets each key's last message of a run; th
   const got: string[] = [];
   const skipped: Array<Readonly<Record<string, number>> | undefined> = [];
   const read = async (into: string[]) => {
-    const consumer = remote.consumer({ groupId: "g", topics: ["ticks"], conflate: ["ticks"] });
-    await consumer.run(async (batch, s) => {
+    const consumer = remote.consumer({ groupId: "g", topics: ["ticks"] }, { topics: ["ticks"], leftOut: (s) => skipped.push(s) });
+    await consumer.run(async (batch) => {
       into.push(...batch.map((m) => `${label(m.value)}@${m.offset}`));
-      skipped.push(s);
     });
     return consumer;
   };
@@ -110,10 +110,9 @@ test("a consumer that conflates except some keys: nothing is left out until it h
   const got: string[][] = [];
   const skipped: Array<Readonly<Record<string, number>> | undefined> = [];
   let except = ["a"];
-  const consumer = remote.consumer({ groupId: "g", topics: ["ticks"], conflate: ["ticks"], conflateExcept: () => except });
-  await consumer.run(async (batch, s) => {
+  const consumer = remote.consumer({ groupId: "g", topics: ["ticks"] }, { topics: ["ticks"], keptKeys: () => except, leftOut: (s) => skipped.push(s) });
+  await consumer.run(async (batch) => {
     got.push(batch.map((m) => label(m.value)));
-    skipped.push(s);
   });
   const send = async (vs: string[]) => {
     const want = got.length + 1;
@@ -139,10 +138,10 @@ test("a consumer that conflates except some keys: nothing is left out until it h
 test("conflating except some keys: after a message of another topic the batch keeps everything, for it may change what is excepted", () => {
   const m = (topic: string, key: string, offset: number): LogMessage => ({ topic, partition: 0, offset, key, value: new TextEncoder().encode(tickish(`${key}:${offset}`)), headers: {}, timestamp: 0 });
   const batch = [m("ticks", "a", 0), m("ticks", "a", 1), m("ticks", "b", 2), m("ticks", "b", 3), m("orders", "a", 4), m("ticks", "a", 5), m("ticks", "a", 6)];
-  const offsets = (r: ReturnType<typeof conflateBatch>) => [r.batch.map((x) => x.offset), r.skipped];
-  expect(offsets(conflateBatch(batch, new Set(["ticks"])))).toEqual([[1, 3, 4, 6], { ticks: 3 }]);
-  expect(offsets(conflateBatch(batch, new Set(["ticks"]), new Set(["b"])))).toEqual([[1, 2, 3, 4, 5, 6], { ticks: 1 }]);
-  expect(offsets(conflateBatch(batch, new Set(["ticks"]), new Set(["a", "b"])))).toEqual([[0, 1, 2, 3, 4, 5, 6], undefined]);
+  const offsets = (r: ReturnType<typeof dropSuperseded>) => [r.batch.map((x) => x.offset), r.leftOut];
+  expect(offsets(dropSuperseded(batch, new Set(["ticks"])))).toEqual([[1, 3, 4, 6], { ticks: 3 }]);
+  expect(offsets(dropSuperseded(batch, new Set(["ticks"]), new Set(["b"])))).toEqual([[1, 2, 3, 4, 5, 6], { ticks: 1 }]);
+  expect(offsets(dropSuperseded(batch, new Set(["ticks"]), new Set(["a", "b"])))).toEqual([[0, 1, 2, 3, 4, 5, 6], undefined]);
 });
 
 test("on a conflatable topic only ticks conflate: another event type (or encoding) is never left out, and ends the run like a message of another topic", () => {
@@ -150,11 +149,11 @@ test("on a conflatable topic only ticks conflate: another event type (or encodin
   const m = (key: string, offset: number, value: string): LogMessage => ({ topic: "market.ticks", partition: 0, offset, key, value: enc.encode(value), headers: {}, timestamp: 0 });
   const signal = `{"id":"${"0".repeat(36)}","type":"signal.validated","data":{}}`;
   const batch = [m("a", 0, tickish("a0")), m("a", 1, signal), m("a", 2, tickish("a2")), m("a", 3, '{"type":"market.tick","id":"x"}'), m("a", 4, tickish("a4")), m("a", 5, tickish("a5"))];
-  const r = conflateBatch(batch, new Set(["market.ticks"]));
+  const r = dropSuperseded(batch, new Set(["market.ticks"]));
   // The signal and the tick in another encoding cross (to be dead-lettered); around them, only a
   // tick followed by a tick of the same key in the same run is left out.
   expect(r.batch.map((x) => x.offset)).toEqual([0, 1, 2, 3, 5]);
-  expect(r.skipped).toEqual({ "market.ticks": 1 });
+  expect(r.leftOut).toEqual({ "market.ticks": 1 });
 });
 
 test("in each batch, the worker's assignments() are those the batch was fetched under, before and after a rebalance", async () => {

@@ -5,7 +5,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Admin } from "@platformatic/kafka";
 import { AlphaError } from "../../src/errors.ts";
-import { COMMIT_EVERY_MS } from "../../src/log/kafka-consumer.ts";
+import { COMMIT_EVERY_MS } from "../../src/log/kafka-commits.ts";
 import { KafkaLog } from "../../src/log/kafka.ts";
 import { partitionFor } from "../../src/log/partitioner.ts";
 import type { LogMessage } from "../../src/log/port.ts";

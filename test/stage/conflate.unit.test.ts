@@ -1,7 +1,7 @@
 /**
  * Conflation in the stream processor: on an input a stage declares conflatable, a tick followed by
  * a later one of the same key (with nothing of another input between them) is skipped, and the
- * stage's `when` is asked at that point of the batch. Then the execution stage, which conflates
+ * stage's `mayConflate` is asked at that point of the batch. Then the execution stage, which conflates
  * only where no order rests: a resting limit order still sees every tick of its instrument.
  */
 import { describe, expect, test } from "bun:test";
@@ -10,11 +10,15 @@ import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createEvent, decodeEnvelope, encodeEnvelope, type AnyEnvelope } from "../../src/events/envelope.ts";
 import { AlphaError } from "../../src/errors.ts";
+import { RemoteLog, serveLog } from "../../src/log/bridge/index.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
+import { dropSuperseded } from "../../src/stage/conflation.ts";
 import type { LogMessage, OutgoingMessage, Producer } from "../../src/log/port.ts";
 import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { StageContext } from "../../src/stage/context.ts";
-import { StreamProcessor, type Conflate, type Dedup, type Handle } from "../../src/stage/processor.ts";
+import { StreamProcessor, type Handle } from "../../src/stage/processor.ts";
+import { type Dedup } from "../../src/stage/dedup.ts";
+import type { Conflation } from "../../src/stage/conflation.ts";
 import { executionStage } from "../../src/stage/stages/execution.ts";
 
 const quiet = pino({ level: "silent" });
@@ -38,11 +42,11 @@ function limitBuy(token: number, price: number, id: string) {
 }
 
 /** Sends go to `sent`; dedup remembers nothing (every input here is new). */
-function harness(handle: Handle, conflate: Conflate | undefined, idempotent = [TICKS]) {
+function harness(handle: Handle, conflation: Conflation | undefined, idempotent = [TICKS]) {
   const sent: OutgoingMessage[] = [];
   const producer = { send: async (m: OutgoingMessage[]) => void sent.push(...m), close: async () => {} } as unknown as Producer;
   const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
-  const processor = new StreamProcessor({ stage: "test", groupId: "g", topics: [TICKS, OTHER], log: new MemoryLog(), producer, dedup, handle, logger: quiet, idempotentTopics: idempotent, conflate, backoffMs: 1 });
+  const processor = new StreamProcessor({ stage: "test", groupId: "g", topics: [TICKS, OTHER], log: new MemoryLog(), producer, dedup, handle, logger: quiet, idempotentTopics: idempotent, conflation, backoffMs: 1 });
   return { processor, sent };
 }
 
@@ -75,7 +79,7 @@ describe("stream processor: conflation", () => {
     expect(processor.stats.conflated).toBe(2);
   });
 
-  test("`when` is asked when the batch reaches the tick, with the state the earlier ticks left", async () => {
+  test("`mayConflate` is asked when the batch reaches the tick, with the state the earlier ticks left", async () => {
     const resting = new Set(["1"]);
     const seen: string[] = [];
     // A tick at 13 fills instrument 1's resting order: from then on its ticks may be skipped.
@@ -86,7 +90,7 @@ describe("stream processor: conflation", () => {
       }
       return [];
     };
-    const { processor } = harness(handle, { topics: [TICKS], when: (key) => !resting.has(key) });
+    const { processor } = harness(handle, { topics: [TICKS], mayConflate: (key) => !resting.has(key) });
     await processor.processBatch([tick(1, 10), tick(1, 13), tick(1, 11), tick(1, 12)].map((e) => message(TICKS, e)));
     expect(seen).toEqual(["1@10", "1@13", "1@12"]);
     expect(processor.stats.conflated).toBe(1);
@@ -110,29 +114,37 @@ describe("stream processor: conflation", () => {
     expect(processor.stats.deadLettered).toBe(1);
   });
 
-  test("what the consumer already left out (ConsumerOptions.conflate) counts as handled and conflated", async () => {
+  test("what the worker's bridge already left out counts as handled and conflated", async () => {
     const { seen, handle } = recorder();
     const { processor } = harness(handle, { topics: [TICKS] });
-    await processor.processBatch([tick(1, 102), tick(2, 201)].map((e) => message(TICKS, e)), { [TICKS]: 5 });
+    await processor.processBatch([tick(1, 102), tick(2, 201)].map((e) => message(TICKS, e)));
+    processor.countConflated({ [TICKS]: 5 });
     expect(seen).toEqual(["1@102", "2@201"]);
     expect(processor.stats).toMatchObject({ handled: 7, conflated: 5, handledByTopic: { [TICKS]: 7 } });
   });
 
-  test("the consumer is asked to conflate for a stage without `when`, or whose `when` comes with the keys it refuses", async () => {
+  test("the worker's bridge is asked to conflate for a stage without `mayConflate`, or whose `mayConflate` comes with the keys it refuses", async () => {
     const asked: unknown[] = [];
-    const log = new MemoryLog();
-    await log.createTopics([TICKS, OTHER].map((name) => ({ name, partitions: 1, retentionMs: -1 })));
+    const served = new MemoryLog();
+    await served.createTopics([TICKS, OTHER].map((name) => ({ name, partitions: 1, retentionMs: -1 })));
+    const { port1, port2 } = new MessageChannel();
+    const stop = serveLog(served, port1, { thin: dropSuperseded });
+    const log = new RemoteLog(port2);
     const consumer = log.consumer.bind(log);
-    log.consumer = (o) => (asked.push([o.conflate, o.conflateExcept && [...o.conflateExcept()]]), consumer(o));
+    log.consumer = (o, thinning) => (asked.push([thinning?.topics, thinning?.keptKeys && [...thinning.keptKeys()]]), consumer(o, thinning));
     const { handle } = recorder();
     const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
     const producer = log.producer();
-    for (const conflate of [{ topics: [TICKS] }, { topics: [TICKS], when: () => true }, { topics: [TICKS], when: (k: string) => k !== "7", except: () => ["7"] }, undefined]) {
-      const p = new StreamProcessor({ stage: "test", groupId: "g", topics: [TICKS, OTHER], log, producer, dedup, handle, logger: quiet, idempotentTopics: [TICKS], conflate });
+    for (const conflation of [{ topics: [TICKS] }, { topics: [TICKS], mayConflate: () => true }, { topics: [TICKS], mayConflate: (k: string) => k !== "7", keysNotConflated: () => ["7"] }, undefined]) {
+      const p = new StreamProcessor({ stage: "test", groupId: "g", topics: [TICKS, OTHER], log, producer, dedup, handle, logger: quiet, idempotentTopics: [TICKS], conflation });
       await p.start();
       await p.close();
     }
     expect(asked).toEqual([[[TICKS], undefined], [undefined, undefined], [[TICKS], ["7"]], [undefined, undefined]]);
+    await log.close();
+    await stop();
+    port1.close();
+    port2.close();
   });
 
   test("a conflated input must be idempotent too (a skipped message is never marked seen)", () => {
@@ -163,7 +175,7 @@ describe("execution stage: conflation only where no order rests", () => {
     const log = new MemoryLog();
     const ctx: StageContext = { config: loadConfig({}), logger: quiet, log, producer: log.producer(), db: noBooks, cache: new MemoryCache(), instruments: NSE_MASTER, close: async () => {} };
     const s = await executionStage(ctx);
-    const { processor, sent } = harness(s.handle, s.conflate, s.idempotentTopics);
+    const { processor, sent } = harness(s.handle, s.conflation, s.idempotentTopics);
     return { processor, sent, s };
   }
 
@@ -182,11 +194,11 @@ describe("execution stage: conflation only where no order rests", () => {
     expect(processor.stats.conflated).toBe(2);
   });
 
-  test("its `except` names exactly the instruments `when` refuses: those where an order rests", async () => {
+  test("its `keysNotConflated` names exactly the instruments `mayConflate` refuses: those where an order rests", async () => {
     const { processor, s } = await stage();
     const agree = (tokens: number[]) => {
-      const except = new Set(s.conflate!.except!());
-      return tokens.map((t) => [t, s.conflate!.when!(String(t)), except.has(String(t))]);
+      const except = new Set(s.conflation!.keysNotConflated!());
+      return tokens.map((t) => [t, s.conflation!.mayConflate!(String(t)), except.has(String(t))]);
     };
     expect(agree([RELIANCE, TCS])).toEqual([[RELIANCE, true, false], [TCS, true, false]]);
     await processor.processBatch([message(TICKS, tick(RELIANCE, 100_500)), message(OTHER, limitBuy(RELIANCE, 100_000, "o3"))]);

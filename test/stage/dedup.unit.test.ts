@@ -9,7 +9,8 @@ import type { Cache } from "../../src/cache/port.ts";
 import { childOf, createEvent, decodeEnvelope, encodeEnvelope, type Envelope } from "../../src/events/envelope.ts";
 import { derivedId } from "../../src/events/ids.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
-import { rememberingDedup, StreamProcessor } from "../../src/stage/processor.ts";
+import { StreamProcessor } from "../../src/stage/processor.ts";
+import { rememberingDedup } from "../../src/stage/dedup.ts";
 
 /** A cache that counts the calls made to it, by method. */
 function counted(cache: Cache): { cache: Cache; calls: Record<string, number> } {

@@ -19,7 +19,8 @@ import { MemoryLog } from "../../src/log/memory.ts";
 import type { LogMessage, OutgoingMessage, Producer } from "../../src/log/port.ts";
 import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { StageContext } from "../../src/stage/context.ts";
-import { StreamProcessor, type Dedup } from "../../src/stage/processor.ts";
+import { StreamProcessor } from "../../src/stage/processor.ts";
+import { type Dedup } from "../../src/stage/dedup.ts";
 import { executionStage } from "../../src/stage/stages/execution.ts";
 import { sqlDb } from "../../src/store/db.ts";
 import { loadBooks, openStore, type Store } from "../../src/store/index.ts";
@@ -101,7 +102,7 @@ async function start(cache: MemoryCache) {
   const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
   const processor = new StreamProcessor({
     stage: "execution", groupId: "g", topics: s.topics, log, producer, dedup, handle: s.handle, logger: quiet,
-    afterBatch: s.afterBatch, afterSend: s.afterSend, idempotentTopics: s.idempotentTopics, conflate: s.conflate, attempts: 1,
+    afterBatch: s.afterBatch, afterSend: s.afterSend, idempotentTopics: s.idempotentTopics, conflation: s.conflation, attempts: 1,
   });
   const types = () => sent.map((m) => decodeEnvelope(m.value).type);
   const events = () => sent.map((m) => decodeEnvelope(m.value));

@@ -17,7 +17,8 @@ import { childOf, createEvent, decodeEnvelope, encodeEnvelope, type Envelope } f
 import { derivedId } from "../../src/events/ids.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import type { Log, LogMessage, OutgoingMessage, Producer } from "../../src/log/port.ts";
-import { cacheDedup, StreamProcessor, type Dedup } from "../../src/stage/processor.ts";
+import { StreamProcessor } from "../../src/stage/processor.ts";
+import { cacheDedup, type Dedup } from "../../src/stage/dedup.ts";
 
 const quiet = pino({ level: "silent" });
 

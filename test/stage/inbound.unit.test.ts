@@ -9,7 +9,10 @@ import { createEvent, encodeEnvelope, type AnyEnvelope } from "../../src/events/
 import { MemoryLog } from "../../src/log/memory.ts";
 import type { LogMessage, Producer } from "../../src/log/port.ts";
 import { AlphaError } from "../../src/errors.ts";
-import { INBOUND_SAMPLES, StreamProcessor, type Conflate, type Dedup, type Handle } from "../../src/stage/processor.ts";
+import { StreamProcessor, type Handle } from "../../src/stage/processor.ts";
+import { type Dedup } from "../../src/stage/dedup.ts";
+import type { Conflation } from "../../src/stage/conflation.ts";
+import { INBOUND_SAMPLES } from "../../src/stage/latency.ts";
 
 const quiet = pino({ level: "silent" });
 const TICKS = "market.ticks";
@@ -32,10 +35,10 @@ const signal = (id: string, agoMs: number) =>
     agoMs,
   );
 
-function processor(conflate?: Conflate, handle: Handle = () => []) {
+function processor(conflation?: Conflation, handle: Handle = () => []) {
   const producer = { send: async () => {}, close: async () => {} } as unknown as Producer;
   const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
-  return new StreamProcessor({ stage: "test", groupId: "g", topics: [TICKS, SIGNALS], log: new MemoryLog(), producer, dedup, handle, logger: quiet, idempotentTopics: [TICKS], conflate, backoffMs: 1 });
+  return new StreamProcessor({ stage: "test", groupId: "g", topics: [TICKS, SIGNALS], log: new MemoryLog(), producer, dedup, handle, logger: quiet, idempotentTopics: [TICKS], conflation, backoffMs: 1 });
 }
 
 describe("stream processor: the hop's latency", () => {

@@ -8,7 +8,8 @@ import { childOf, createEvent, decodeEnvelope, encodeEnvelope, type Envelope } f
 import { derivedId } from "../../src/events/ids.ts";
 import { AlphaError } from "../../src/errors.ts";
 import type { Log, LogMessage } from "../../src/log/port.ts";
-import { cacheDedup, StreamProcessor, type Handle } from "../../src/stage/processor.ts";
+import { StreamProcessor, type Handle } from "../../src/stage/processor.ts";
+import { cacheDedup } from "../../src/stage/dedup.ts";
 
 const quiet = pino({ level: "silent" });
 let n = 0;

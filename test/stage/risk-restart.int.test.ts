@@ -19,7 +19,8 @@ import { partitionFor } from "../../src/log/partitioner.ts";
 import type { Consumer, LogMessage, OutgoingMessage, Producer } from "../../src/log/port.ts";
 import { NSE_MASTER } from "../../src/market/instruments.ts";
 import type { StageContext } from "../../src/stage/context.ts";
-import { StreamProcessor, type Dedup } from "../../src/stage/processor.ts";
+import { StreamProcessor } from "../../src/stage/processor.ts";
+import { type Dedup } from "../../src/stage/dedup.ts";
 import { riskStage } from "../../src/stage/stages/risk.ts";
 import { sqlDb } from "../../src/store/db.ts";
 import { loadMigrations, migrate, openStore, type Store } from "../../src/store/index.ts";
@@ -73,7 +74,7 @@ async function start(url: string) {
   const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
   const processor = new StreamProcessor({
     stage: "risk", groupId: "g", topics: s.topics, log, producer, dedup, handle: s.handle, logger: quiet,
-    afterBatch: s.afterBatch, afterSend: s.afterSend, idempotentTopics: s.idempotentTopics, conflate: s.conflate, attempts: 1,
+    afterBatch: s.afterBatch, afterSend: s.afterSend, idempotentTopics: s.idempotentTopics, conflation: s.conflation, attempts: 1,
   });
   /** The decisions of one batch, signal id → VALIDATED or the reason code (and the failed checks' details). */
   const decided = new Map<string, Array<{ rule: string; passed: boolean; detail?: string }>>();

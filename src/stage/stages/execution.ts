@@ -166,12 +166,12 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
     idempotentTopics: [topicName("marketTicks")],
     // Where no order rests, a tick only sets the last trade a new order is filled against; where
     // one does, every tick may fill it.
-    conflate: {
+    conflation: {
       topics: [topicName("marketTicks")],
       // The length first: most instruments have no book, and hasOwn on a token key is slow.
-      when: (token) => (state.book[token]?.length ?? 0) === 0 || !Object.hasOwn(state.book, token),
+      mayConflate: (token) => (state.book[token]?.length ?? 0) === 0 || !Object.hasOwn(state.book, token),
       // The same rule as a set, so the main thread leaves the rest out before the batch crosses.
-      except: () => Object.keys(state.book).filter((token) => state.book[token]!.length > 0),
+      keysNotConflated: () => Object.keys(state.book).filter((token) => state.book[token]!.length > 0),
     },
     topics: [topicName("marketTicks"), ...brokers.flatMap((b) => [topicName("signalsValidated", b), topicName("orderCommands", b)])],
     async onBatch(consumer: Consumer) {

@@ -192,7 +192,7 @@ export async function portfolioStage(ctx: StageContext): Promise<Stage> {
     // its event id).
     idempotentTopics: [topicName("marketTicks"), ...fillTopics],
     // A tick only sets a mark: the latest one is the one that counts.
-    conflate: { topics: [topicName("marketTicks")] },
+    conflation: { topics: [topicName("marketTicks")] },
     topics: [topicName("marketTicks"), ...fillTopics],
     async onBatch(consumer: Consumer) {
       const assigned = consumer.assignments();

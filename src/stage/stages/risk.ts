@@ -119,7 +119,7 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
   return {
     idempotentTopics: [topicName("marketTicks")],
     // A tick only sets the last price and the marks: the latest one of an instrument is enough.
-    conflate: { topics: [topicName("marketTicks")] },
+    conflation: { topics: [topicName("marketTicks")] },
     topics: [topicName("marketTicks"), ...brokers.flatMap((b) => [topicName("signalsRaw", b), topicName("ordersFilled", b)])],
     onBatch: (consumer) => {
       controls.onBatch();
