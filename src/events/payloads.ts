@@ -34,7 +34,8 @@ export const tickSchema = z.object({
   feed: z.string().min(1),
 });
 
-const signal = z.object({
+/** What a signal asks for, and what every order event repeats of it. */
+const orderRequest = {
   signal_id: z.string().min(1),
   strategy_id: z.string().min(1),
   instrument_token: token,
@@ -43,6 +44,10 @@ const signal = z.object({
   order_type: orderType,
   price: positivePaise.optional(),
   trigger_price: positivePaise.optional(),
+};
+
+const signal = z.object({
+  ...orderRequest,
   product: z.enum(PRODUCTS).optional(),
   /** The price the strategy saw when it decided. */
   reference_price: positivePaise.optional(),
@@ -59,17 +64,7 @@ const signal = z.object({
 
 const check = z.object({ rule: z.string(), passed: z.boolean(), detail: z.string().optional() });
 
-const order = z.object({
-  order_id: z.string().min(1),
-  signal_id: z.string().min(1),
-  strategy_id: z.string().min(1),
-  instrument_token: token,
-  side,
-  quantity: qty,
-  order_type: orderType,
-  price: positivePaise.optional(),
-  trigger_price: positivePaise.optional(),
-});
+const order = z.object({ order_id: z.string().min(1), ...orderRequest });
 
 export const PAYLOADS = {
   "market.tick": tickSchema,

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { BROKERS } from "../../../src/config.ts";
+import { SIDES } from "../../../src/orders/vocabulary.ts";
 import { toPaise } from "../../../src/money.ts";
 
 const RUPEES = /^\d{1,13}(\.\d{1,2})?$/;
@@ -54,3 +55,12 @@ export const limitParam = z
   .string()
   .regex(/^(?:[1-9]\d?|[1-4]\d\d|500)$/, "must be an integer from 1 to 500")
   .transform(Number);
+
+/** Whose, what and how many: the fields an order and a trade both answer with. */
+export const tradedOut = {
+  broker: z.enum(BROKERS),
+  strategy_id: z.string(),
+  instrument_token: z.number().int(),
+  side: z.enum(SIDES),
+  quantity: z.number().int(),
+};

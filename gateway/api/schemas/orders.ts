@@ -1,8 +1,7 @@
 /** The orders' request and response schemas. */
 import { z } from "zod";
-import { BROKERS } from "../../../src/config.ts";
 import { ORDER_STATUSES, ORDER_TYPES, PRICES_NEEDED, PRODUCTS, SIDES } from "../../../src/orders/vocabulary.ts";
-import { brokerName, instrumentToken, limitParam, moneyOut, priceIn, strategyId } from "./fields.ts";
+import { brokerName, instrumentToken, limitParam, moneyOut, priceIn, strategyId, tradedOut } from "./fields.ts";
 
 const PRICE_FIELDS = ["price", "trigger_price"] as const;
 
@@ -77,11 +76,7 @@ const orderEventOut = z.object({ id: z.string(), type: z.string(), ts: z.string(
 
 export const orderOut = z.object({
   order_id: z.string(),
-  broker: z.enum(BROKERS),
-  strategy_id: z.string(),
-  instrument_token: z.number().int(),
-  side: z.enum(SIDES),
-  quantity: z.number().int(),
+  ...tradedOut,
   filled_quantity: z.number().int(),
   order_type: z.enum(ORDER_TYPES),
   price: moneyOut.optional(),

@@ -1,8 +1,7 @@
 /** The portfolios', positions' and trades' schemas. */
 import { z } from "zod";
 import { BROKERS } from "../../../src/config.ts";
-import { SIDES } from "../../../src/orders/vocabulary.ts";
-import { brokerName, limitParam, moneyOut } from "./fields.ts";
+import { brokerName, limitParam, moneyOut, tradedOut } from "./fields.ts";
 
 export const positionOut = z.object({
   strategy_id: z.string(),
@@ -38,11 +37,7 @@ export const tradeOut = z.object({
   fill_id: z.string(),
   event_id: z.string(),
   order_id: z.string(),
-  broker: z.enum(BROKERS),
-  strategy_id: z.string(),
-  instrument_token: z.number().int(),
-  side: z.enum(SIDES),
-  quantity: z.number().int(),
+  ...tradedOut,
   price: moneyOut,
   fees: moneyOut,
   ts: z.string(),
