@@ -5,6 +5,7 @@
  * quantities integers: the API layer converts to and from decimal strings at the edge.
  */
 import type { StoredTrade } from "../../src/store/ledger.ts";
+import type { StoredOrder } from "../../src/store/orders.ts";
 import type { Broker } from "../../src/config.ts";
 import type { Envelope } from "../../src/events/envelope.ts";
 import type { Tick } from "../../src/events/payloads.ts";
@@ -36,28 +37,12 @@ export interface OrderEventView {
   data: unknown;
 }
 
-export interface OrderView {
-  order_id: string;
-  broker: Broker;
-  strategy_id: string;
-  instrument_token: number;
-  side: Side;
-  quantity: number;
-  filled_quantity: number;
-  order_type: OrderType;
-  price?: Paise;
-  trigger_price?: Paise;
+/** An order as the API answers it: its row in the orders view, with the average fill price in place of the fills' value. */
+export type OrderView = Omit<StoredOrder, "seq" | "filled_value"> & {
   average_price?: Paise;
-  status: OrderStatus;
-  reason_code?: string;
-  message?: string;
-  client_order_id?: string;
-  correlation_id: string;
-  created_at: string;
-  updated_at: string;
   /** With GET /orders/:id only. */
   events?: OrderEventView[];
-}
+};
 
 export interface OrderQuery {
   broker?: Broker;

@@ -28,18 +28,14 @@
  * The orders companion is not run: it only writes the orders read model, and the backtest keeps
  * its own (orders.jsonl, from the same events).
  */
-import type { Cache } from "../cache/port.ts";
-import type { Config } from "../config.ts";
 import type { AnyEnvelope, Envelope } from "../events/envelope.ts";
 import { isRetryable } from "../errors.ts";
-import type { Consumer, Log, LogMessage } from "../log/port.ts";
-import type { Logger } from "../logger.ts";
+import type { Consumer, LogMessage } from "../log/port.ts";
 import type { StageContext } from "../stage/context.ts";
 import type { Outgoing } from "../stage/processor.ts";
 import type { Stage } from "../stage/stage.ts";
 import { ConflationPolicy, supersededKeys } from "../stage/conflation.ts";
 import { STAGE_NAMES, STAGES } from "../stage/stages.ts";
-import type { Db } from "../store/db.ts";
 import { topicName } from "../topics.ts";
 import type { InputTick } from "./input.ts";
 import { replayEnvelope } from "../market/replay.ts";

@@ -6,7 +6,6 @@ import { describe, expect, test } from "bun:test";
 import { parseInstrumentsCsv } from "../../src/market/kite-csv.ts";
 import { readInstruments, SAMPLE_CSV, upsertInstruments } from "../../src/market/master.ts";
 import { sqlDb } from "../../src/store/db.ts";
-import type { Store } from "../../src/store/index.ts";
 import { onBothStores, type OpenStore } from "../support/both-stores.ts";
 import { slowTests } from "../support/timeout.ts";
 

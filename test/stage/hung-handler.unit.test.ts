@@ -18,7 +18,7 @@ import { derivedId } from "../../src/events/ids.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import type { Log, LogMessage, OutgoingMessage, Producer } from "../../src/log/port.ts";
 import { StreamProcessor } from "../../src/stage/processor.ts";
-import { cacheDedup, type Dedup } from "../../src/stage/dedup.ts";
+import type { Dedup } from "../../src/stage/dedup.ts";
 
 const quiet = pino({ level: "silent" });
 

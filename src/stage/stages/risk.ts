@@ -13,7 +13,6 @@ import type { Broker } from "../../config.ts";
 import { controlEnvelope, ControlReader, strategyVerdict, type AppliedControl } from "../../control/index.ts";
 import { childOf, type AnyEnvelope, type Envelope } from "../../events/envelope.ts";
 import { derivedId } from "../../events/ids.ts";
-import type { Paise } from "../../money.ts";
 import type { Position } from "../../portfolio/index.ts";
 import {
   DEFAULT_LIMITS,
