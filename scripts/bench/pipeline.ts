@@ -239,7 +239,7 @@ export async function latencyPhase(run: PipelineRun, source: TickSource, rate: n
 export interface ThroughputResult {
   ticksPerS: number;
   perStage: Record<string, number>;
-  /** Of the events each stage handled in the steady part, the share it conflated (src/stage/processor.ts). */
+  /** Of the events each stage handled in the steady part, the share it conflated (src/stage/conflation.ts). */
   conflated: Record<string, number>;
   offeredPerS: number;
   fillsPerS: number;
