@@ -1,10 +1,10 @@
 /**
- * The database calls a stage needs: a parameterised statement, its rows back, and a transaction
- * for writes that must read what they change, over postgres.js (`sqlDb`); and a worker's own
- * client (`openDb`), to the embedded store's thread over a port or to a server. Each `query` is
- * one statement, so one transaction.
+ * The one database call a stage needs: a parameterised statement, its rows back, over postgres.js
+ * (`sqlDb`); and a worker's own client (`openDb`), to the embedded store's thread over a port or
+ * to a server. Each call is one statement, so one transaction: writes that must be atomic are
+ * written as one statement.
  */
-import postgres, { type Sql, type TransactionSql } from "postgres";
+import postgres, { type Sql } from "postgres";
 import { overPort } from "./pglite-port.ts";
 import type { EmbeddedOptions } from "./pglite.ts";
 
@@ -15,14 +15,17 @@ import type { EmbeddedOptions } from "./pglite.ts";
  */
 export const reconnectBackoff = (retries: number): number => Math.min(0.05 * 2 ** retries, 0.5);
 
-export interface Db {
-  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+export interface QueryOptions {
   /**
-   * `work`'s statements in one transaction: committed when it resolves, rolled back when it
-   * throws. Use only `tx` inside (the embedded database has one session: a statement on the outer
-   * handle would wait for the transaction that waits for it). Inside a transaction, the same one.
+   * Plan the statement with this call's values every time rather than from a cached plan: for a
+   * lookup in a table that grows from empty. A cached plan made while the table was small keeps
+   * reading it whole as it grows (PGlite never runs autovacuum's analyze, which would replan it).
    */
-  transaction<T>(work: (tx: Db) => Promise<T>): Promise<T>;
+  planEachTime?: boolean;
+}
+
+export interface Db {
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<T[]>;
 }
 
 /**
@@ -31,18 +34,11 @@ export interface Db {
  * const rows = await db.query("select id from strategies where enabled = $1", [true]);
  */
 export function sqlDb(sql: Sql): Db {
-  return {
-    query: (text, params) => plainRows(sql, text, params),
-    transaction: <T>(work: (tx: Db) => Promise<T>) =>
-      sql.begin((tx) => {
-        const inside: Db = { query: (text, params) => plainRows(tx, text, params), transaction: (more) => more(inside) };
-        return work(inside);
-      }) as Promise<T>,
-  };
+  return { query: (text, params, options) => plainRows(sql, text, params, options) };
 }
 
-async function plainRows<T>(sql: Sql | TransactionSql, text: string, params: readonly unknown[] = []): Promise<T[]> {
-  const rows = await prepared(sql, text, params);
+async function plainRows<T>(sql: Sql, text: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<T[]> {
+  const rows = await prepared(sql, text, params, options);
   // Plain objects only: rows cross thread boundaries by structured clone.
   return rows.map((r) => ({ ...r })) as T[];
 }
@@ -55,8 +51,8 @@ async function plainRows<T>(sql: Sql | TransactionSql, text: string, params: rea
  * @example
  * const [row] = await prepared(store.sql, "select kind from strategies where id = $1", [id]);
  */
-export function prepared(sql: Sql | TransactionSql, text: string, params: readonly unknown[]) {
-  return sql.unsafe(text, params as never[], { prepare: true });
+export function prepared(sql: Sql, text: string, params: readonly unknown[], options: QueryOptions = {}) {
+  return sql.unsafe(text, params as never[], { prepare: !options.planEachTime });
 }
 
 /** Where a worker's own client connects: embedded PGlite (over `port` to its thread when given, else its loopback socket), or a server. */

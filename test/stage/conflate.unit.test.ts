@@ -168,7 +168,7 @@ describe("stream processor: conflation", () => {
 });
 
 /** A store with no resting orders saved that keeps none: what is tested here is conflation. */
-const noBooks: StageContext["db"] = { query: async () => [], transaction: (work) => work(noBooks) };
+const noBooks: StageContext["db"] = { query: async () => [] };
 
 describe("execution stage: conflation only where no order rests", () => {
   async function stage() {

@@ -43,7 +43,7 @@ const validated = (): AnyEnvelope =>
 const stranger = (topic: string): AnyEnvelope => (eventTypesOf(topic)!.has("market.tick") ? validated() : tick(129_045));
 
 function context(log: Log): StageContext {
-  const db: Db = { query: async () => [], transaction: (work) => work(db) };
+  const db: Db = { query: async () => [] };
   return { config: loadConfig({ ACTIVE_BROKERS: "paper" }), logger: quiet, log, producer: log.producer(), db, cache: new MemoryCache(), instruments: NSE_MASTER, close: async () => {} };
 }
 

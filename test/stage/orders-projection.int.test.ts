@@ -1,5 +1,5 @@
 /**
- * The orders read model, written a batch at a time in one transaction, against a real database
+ * The orders read model, written a batch at a time in one statement, against a real database
  * (embedded PGlite, and PostgreSQL): whatever the batching and however often events are
  * redelivered, the rows equal applying each event once, one by one, by the documented rules.
  */

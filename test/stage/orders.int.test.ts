@@ -53,16 +53,16 @@ await onBothStores((name, open) => {
         const real = sqlDb(store.sql);
         let failNext = true;
         const calls: number[] = [];
-        // A batch is written in one transaction: each is one write here.
+        // A batch is read, folded and saved in one statement: each read starts one write here, and
+        // the first save fails as a connection lost would.
         const db: Db = {
-          query: (text, params) => real.query(text, params),
-          transaction: (work) => {
-            calls.push(performance.now());
-            if (failNext) {
+          query: (text, params, options) => {
+            if (text.includes("from order_events where event_id = any")) calls.push(performance.now());
+            if (failNext && text.includes("unchanged_since_read")) {
               failNext = false;
               return Promise.reject(new AlphaError("STORE_UNAVAILABLE", "connection reset", { canRetry: true }));
             }
-            return real.transaction(work);
+            return real.query(text, params, options);
           },
         };
         const log = new MemoryLog();

@@ -5,7 +5,7 @@
  * read model: the portfolio's batch writes the ledger only.
  *
  * Every input is idempotent (an event id is recorded once, a status only moves forward), so none
- * is deduplicated by id; a batch is written in one transaction (src/stage/stages/orders-projection.ts).
+ * is deduplicated by id; a batch is saved in one statement (src/stage/stages/orders-projection.ts).
  * At most one such write every ORDERS_EVERY_MS: the events that arrive meanwhile wait in the
  * log and make the next batch.
  */
