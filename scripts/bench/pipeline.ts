@@ -116,19 +116,18 @@ export async function startPipeline(mode: Mode, opts: BenchOptions, extraEnv: Re
     // Those that can be ticked and traded: a grid and a price to start from (not the indices).
     const instruments = all.filter((i) => i.tick_size > 0 && i.reference_price > 0 && i.reference_price % i.tick_size === 0 && i.lot_size > 0);
 
-    // Only the benchmark's strategy trades: the seeded ones are switched off.
+    // Only the benchmark's strategy trades: the seeded ones are switched off. On Kafka the control
+    // topic outlives a run, so the strategy may exist from the last one: then it is redefined.
     const strategies = (await ok("GET /strategies", api.get("/api/v1/strategies"))).strategies as Array<{ id: string }>;
-    for (const s of strategies) await ok(`disable ${s.id}`, api.patch(`/api/v1/strategies/${s.id}`, { enabled: false }));
-    await ok(
-      "POST /strategies",
-      api.post("/api/v1/strategies", {
-        id: STRATEGY_ID,
-        kind: "momentum",
-        params: { lookback: 1, threshold_bps: 0.01, quantity: 1, allow_short: true },
-        instruments: instruments.map((i) => i.instrument_token),
-        brokers: ["paper"],
-      }),
-    );
+    for (const s of strategies) if (s.id !== STRATEGY_ID) await ok(`disable ${s.id}`, api.patch(`/api/v1/strategies/${s.id}`, { enabled: false }));
+    const definition = {
+      kind: "momentum",
+      params: { lookback: 1, threshold_bps: 0.01, quantity: 1, allow_short: true },
+      instruments: instruments.map((i) => i.instrument_token),
+      brokers: ["paper"],
+    };
+    if (strategies.some((s) => s.id === STRATEGY_ID)) await ok(`PATCH /strategies/${STRATEGY_ID}`, api.patch(`/api/v1/strategies/${STRATEGY_ID}`, { ...definition, enabled: true }));
+    else await ok("POST /strategies", api.post("/api/v1/strategies", { id: STRATEGY_ID, ...definition }));
     await ok(
       "PUT /risk/paper/limits",
       api.put("/api/v1/risk/paper/limits", {
