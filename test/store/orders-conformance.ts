@@ -3,7 +3,8 @@
  * its money and tokens as numbers, pages newest first with each filter and the seq below which the
  * next page starts, and an order's events in the order its lifecycle made them.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
+import { suiteStore } from "./suite-store.ts";
 import { newId } from "../../src/events/ids.ts";
 import type { Store } from "../../src/store/index.ts";
 import { orderById, orderEvents, ordersPage, storedOrder } from "../../src/store/orders.ts";
@@ -11,18 +12,12 @@ import { placeRow } from "./outbox-conformance.ts";
 
 export function ordersConformance(name: string, open: () => Promise<Store>): void {
   describe(`orders read model: ${name}`, () => {
-    let store: Store;
-    beforeAll(async () => {
-      store = await open();
-    });
-    afterAll(async () => {
-      await store?.close();
-    });
+    const opened = suiteStore(open);
 
     /** An order of `strategy` (unique per test, so tests do not see each other's rows). */
     async function order(strategy: string, over: { broker?: string; status?: string; filled_quantity?: number; filled_value?: number } = {}): Promise<string> {
       const id = newId();
-      await store.sql`insert into orders (order_id, broker, strategy_id, instrument_token, side, quantity, order_type, price, trigger_price,
+      await opened.store.sql`insert into orders (order_id, broker, strategy_id, instrument_token, side, quantity, order_type, price, trigger_price,
                                           status, filled_quantity, filled_value, correlation_id)
                       values (${id}, ${over.broker ?? "paper"}, ${strategy}, 4294967295, 'BUY', 10, 'SL', 245135, 245000,
                               ${over.status ?? "OPEN"}, ${over.filled_quantity ?? 0}, ${over.filled_value ?? 0}, ${`c-${id}`})`;
@@ -31,7 +26,7 @@ export function ordersConformance(name: string, open: () => Promise<Store>): voi
 
     test("one order by id: tokens and money as numbers, times as ISO strings; an unknown id is undefined", async () => {
       const id = await order("by_id", { status: "PARTIALLY_FILLED", filled_quantity: 4, filled_value: 4 * 245_135 });
-      const got = await orderById(store.sql, id);
+      const got = await orderById(opened.store.sql, id);
       expect(got).toMatchObject({
         order_id: id,
         broker: "paper",
@@ -51,12 +46,12 @@ export function ordersConformance(name: string, open: () => Promise<Store>): voi
       expect(got!.client_order_id).toBeUndefined();
       expect(typeof got!.seq).toBe("number");
       expect(new Date(got!.created_at).toISOString()).toBe(got!.created_at);
-      expect(await orderById(store.sql, "no-such-order")).toBeUndefined();
+      expect(await orderById(opened.store.sql, "no-such-order")).toBeUndefined();
     });
 
     test("the row the outbox's insert returns reads as the same order", async () => {
-      const placed = await placeRow(store.sql, { clientOrderId: `c-${newId()}` });
-      expect(storedOrder(placed.rows[0]!)).toEqual((await orderById(store.sql, placed.orderId))!);
+      const placed = await placeRow(opened.store.sql, { clientOrderId: `c-${newId()}` });
+      expect(storedOrder(placed.rows[0]!)).toEqual((await orderById(opened.store.sql, placed.orderId))!);
     });
 
     test("pages are newest first; each filter narrows them; beforeSeq starts below a page", async () => {
@@ -66,16 +61,16 @@ export function ordersConformance(name: string, open: () => Promise<Store>): voi
       await order("other");
       const newestFirst = [...ids].reverse();
 
-      const all = await ordersPage(store.sql, { broker: "paper", strategy_id: "paged", limit: 10 });
+      const all = await ordersPage(opened.store.sql, { broker: "paper", strategy_id: "paged", limit: 10 });
       expect(all.map((o) => o.order_id)).toEqual(newestFirst);
-      const first = await ordersPage(store.sql, { broker: "paper", strategy_id: "paged", limit: 2 });
+      const first = await ordersPage(opened.store.sql, { broker: "paper", strategy_id: "paged", limit: 2 });
       expect(first.map((o) => o.order_id)).toEqual(newestFirst.slice(0, 2));
-      const second = await ordersPage(store.sql, { broker: "paper", strategy_id: "paged", beforeSeq: first[1]!.seq, limit: 2 });
+      const second = await ordersPage(opened.store.sql, { broker: "paper", strategy_id: "paged", beforeSeq: first[1]!.seq, limit: 2 });
       expect(second.map((o) => o.order_id)).toEqual(newestFirst.slice(2, 4));
-      const open = await ordersPage(store.sql, { broker: "paper", strategy_id: "paged", status: "OPEN", limit: 10 });
+      const open = await ordersPage(opened.store.sql, { broker: "paper", strategy_id: "paged", status: "OPEN", limit: 10 });
       expect(open.map((o) => o.order_id)).toEqual([ids[4]!, ids[2]!, ids[0]!]);
-      expect((await ordersPage(store.sql, { strategy_id: "paged", limit: 10 })).map((o) => o.broker).sort()).toEqual(["paper", "paper", "paper", "paper", "paper", "zerodha"]);
-      const unfiltered = await ordersPage(store.sql, { limit: 3 });
+      expect((await ordersPage(opened.store.sql, { strategy_id: "paged", limit: 10 })).map((o) => o.broker).sort()).toEqual(["paper", "paper", "paper", "paper", "paper", "zerodha"]);
+      const unfiltered = await ordersPage(opened.store.sql, { limit: 3 });
       expect(unfiltered).toHaveLength(3);
       expect(unfiltered[0]!.seq).toBeGreaterThan(unfiltered[1]!.seq);
     });
@@ -85,7 +80,7 @@ export function ordersConformance(name: string, open: () => Promise<Store>): voi
       const at = (ms: number) => new Date(Date.UTC(2026, 11, 7, 9, 15, 0, ms)).toISOString();
       const event = async (type: string, ts: string) => {
         const eventId = newId();
-        await store.sql`insert into order_events (event_id, order_id, type, ts, data) values (${eventId}, ${id}, ${type}, ${ts}, ${store.sql.json({ type })})`;
+        await opened.store.sql`insert into order_events (event_id, order_id, type, ts, data) values (${eventId}, ${id}, ${type}, ${ts}, ${opened.store.sql.json({ type })})`;
         return eventId;
       };
       // Written out of order: a fill and its submission share a millisecond.
@@ -93,10 +88,10 @@ export function ordersConformance(name: string, open: () => Promise<Store>): voi
       const submitted = await event("order.submitted", at(2));
       const validated = await event("signal.validated", at(1));
       const generated = await event("signal.generated", at(1));
-      const got = await orderEvents(store.sql, id);
+      const got = await orderEvents(opened.store.sql, id);
       expect(got.map((e) => e.id)).toEqual([generated, validated, submitted, filled]);
       expect(got[3]).toEqual({ id: filled, type: "order.filled", ts: at(2), data: { type: "order.filled" } });
-      expect(await orderEvents(store.sql, "no-such-order")).toEqual([]);
+      expect(await orderEvents(opened.store.sql, "no-such-order")).toEqual([]);
     });
   });
 }
