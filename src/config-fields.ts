@@ -167,3 +167,15 @@ export const optionalText = () =>
     .string()
     .optional()
     .transform((v) => v?.trim() || undefined);
+
+/** A time of day "HH:MM" (24-hour), as minutes after midnight. */
+export const timeOfDay = (def: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const text = isEmpty(v) ? def : v.trim();
+      const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(text);
+      if (!m) return fail(ctx, `must be a time of day HH:MM (24-hour, IST), got ${JSON.stringify(v)}`);
+      return Number(m[1]) * 60 + Number(m[2]);
+    });

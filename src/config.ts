@@ -5,7 +5,7 @@
  */
 import { resolve } from "node:path";
 import { z } from "zod";
-import { appendableFile, folderOrMemory, hostPorts, int, listOf, maskSecret, oneOf, optionalText, optionalUrl, rupees, secret, speed } from "./config-fields.ts";
+import { appendableFile, folderOrMemory, hostPorts, int, listOf, maskSecret, oneOf, optionalText, optionalUrl, rupees, secret, speed, timeOfDay } from "./config-fields.ts";
 import { ConfigError, type Problem } from "./errors.ts";
 
 /** DATA_DIR's default: the embedded database's files, relative to the working directory. */
@@ -16,6 +16,10 @@ export type Broker = (typeof BROKERS)[number];
 
 export const FEEDS = ["simulated", "replay", "kite", "none"] as const;
 export type FeedKind = (typeof FEEDS)[number];
+
+/** Which exchange hours orders are held to: NSE/BSE equity sessions and holidays, or none. */
+export const MARKET_HOURS = ["nse", "off"] as const;
+export type MarketHours = (typeof MARKET_HOURS)[number];
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -70,6 +74,11 @@ export const configSchema = z.object({
   // ends FAILED SEND_TIMEOUT (30 s rides out a broker restart or a leader election, and an
   // order older than that was priced on a market that has moved).
   ORDER_SEND_TIMEOUT_MS: int("a timeout in ms", 30_000, 5_000, 3_600_000),
+  // Empty: nse whenever real money or real prices are involved (zerodha active, or FEED=kite);
+  // off otherwise, so the simulated feed gives a newcomer a live desk at any hour.
+  MARKET_HOURS: z.string().optional(),
+  // When intraday (MIS) positions are flattened and open MIS orders cancelled, IST (with MARKET_HOURS=nse).
+  MIS_SQUARE_OFF_AT: timeOfDay("15:20"),
 });
 
 export type Env = z.input<typeof configSchema>;
@@ -120,6 +129,10 @@ export interface Config {
   stageHandlerTimeoutMs: number;
   /** An accepted order not sent to the log within this ends FAILED SEND_TIMEOUT, never sent. */
   orderSendTimeoutMs: number;
+  /** nse: orders outside the exchange's sessions are refused MARKET_CLOSED (unless AMO) and MIS is squared off. */
+  marketHours: MarketHours;
+  /** When MIS positions are squared off: minutes after midnight IST (15:20 → 920). */
+  misSquareOffMinute: number;
 }
 
 /** "embedded" when no external service is configured. */
@@ -165,6 +178,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const missing = (["KITE_API_KEY", "KITE_API_SECRET"] as const).filter((k) => !env[k]?.trim());
     for (const k of missing) problems.push({ path: k, message: `is required because ${needsKite.join(" and ")} (from your Kite Connect app)` });
   }
+  const hoursText = env.MARKET_HOURS?.trim().toLowerCase();
+  const marketHours: MarketHours = hoursText ? (hoursText as MarketHours) : needsKite.length > 0 ? "nse" : "off";
+  if (!MARKET_HOURS.includes(marketHours)) problems.push({ path: "MARKET_HOURS", message: `must be one of ${MARKET_HOURS.join(", ")}, got ${JSON.stringify(env.MARKET_HOURS)}` });
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const parsed: Parsed = result.data;
   return {
@@ -203,6 +219,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     workerRestartMaxMs: parsed.WORKER_RESTART_MAX_MS,
     stageHandlerTimeoutMs: parsed.STAGE_HANDLER_TIMEOUT_MS,
     orderSendTimeoutMs: parsed.ORDER_SEND_TIMEOUT_MS,
+    marketHours,
+    misSquareOffMinute: parsed.MIS_SQUARE_OFF_AT,
   };
 }
 

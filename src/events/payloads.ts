@@ -60,6 +60,10 @@ const signal = z.object({
    * was generated under (risk refuses it if it knows a newer one). API orders carry none.
    */
   strategy_offset: z.number().int().nonnegative().optional(),
+  /** A square-off: it may only shrink a position, and so it passes REDUCING and HALTED. */
+  reduce_only: z.boolean().optional(),
+  /** After-market: placed while the market is closed, it rests until the next open. */
+  amo: z.boolean().optional(),
 });
 
 const check = z.object({ rule: z.string(), passed: z.boolean(), detail: z.string().optional() });

@@ -158,4 +158,17 @@ describe("config", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test("MARKET_HOURS: off with the simulated feed, nse whenever zerodha or the Kite feed is involved; MIS square-off at 15:20 IST", () => {
+    expect(loadConfig({}).marketHours).toBe("off");
+    expect(loadConfig({ MARKET_HOURS: "NSE" }).marketHours).toBe("nse");
+    expect(loadConfig({ ACTIVE_BROKERS: "paper,zerodha", KITE_API_KEY: "k", KITE_API_SECRET: "s" }).marketHours).toBe("nse");
+    expect(loadConfig({ FEED: "kite", KITE_API_KEY: "k", KITE_API_SECRET: "s", MARKET_HOURS: "off" }).marketHours).toBe("off");
+    expect(loadConfig({}).misSquareOffMinute).toBe(15 * 60 + 20);
+    expect(loadConfig({ MIS_SQUARE_OFF_AT: "15:05" }).misSquareOffMinute).toBe(15 * 60 + 5);
+    const bad = problemsOf({ MARKET_HOURS: "always", MIS_SQUARE_OFF_AT: "3pm" });
+    expect(bad.problems.map((p) => p.path).sort()).toEqual(["MARKET_HOURS", "MIS_SQUARE_OFF_AT"]);
+    expect(bad.message).toContain("must be one of nse, off");
+    expect(bad.message).toContain("HH:MM");
+  });
 });
