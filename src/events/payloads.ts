@@ -44,11 +44,12 @@ const orderRequest = {
   order_type: orderType,
   price: positivePaise.optional(),
   trigger_price: positivePaise.optional(),
+  /** MIS (intraday, squared off at the day's end), CNC or NRML; none is MIS, as on Kite. */
+  product: z.enum(PRODUCTS).optional(),
 };
 
 const signal = z.object({
   ...orderRequest,
-  product: z.enum(PRODUCTS).optional(),
   /** The price the strategy saw when it decided. */
   reference_price: positivePaise.optional(),
   client_order_id: z.string().min(1).optional(),

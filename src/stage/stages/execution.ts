@@ -135,6 +135,7 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
         order_type: s.order_type,
         ...(s.price !== undefined ? { price: s.price } : {}),
         ...(s.trigger_price !== undefined ? { trigger_price: s.trigger_price } : {}),
+        ...(s.product !== undefined ? { product: s.product } : {}),
       };
       if (broker === "zerodha") {
         if (!venue) return emit([{ type: "order.failed", data: { ...order, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not configured (KITE_* settings)" } }], e, broker, e.key, now);
