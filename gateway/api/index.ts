@@ -27,6 +27,7 @@ import { riskRoutes } from "./risk.ts";
 import { register, type Route } from "./route.ts";
 import type { Services } from "./services.ts";
 import { strategyRoutes } from "./strategies.ts";
+import { whoamiRoutes } from "./whoami.ts";
 
 export { ApiKeys, createDevKey, registerBootstrapKey, type Scope } from "./auth.ts";
 export { createWsHandlers, type WsHandlers, type WsOptions } from "./ws.ts";
@@ -57,6 +58,7 @@ export const apiRoutes = (services: Services): Route[] => [
   ...strategyRoutes(services),
   ...riskRoutes(services),
   ...marketRoutes(services),
+  ...whoamiRoutes(),
 ];
 
 /** A path below the prefix that matches a route's pattern, for telling 405 from 404. */

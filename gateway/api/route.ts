@@ -81,6 +81,17 @@ export function immutableBody<T extends object>(body: T): T {
   return body;
 }
 
+/** The verified key's scopes, set by {@link requireKey} for the handlers (GET /whoami). */
+const KEY_SCOPES = "apiKeyScopes";
+
+/**
+ * The scopes of the key a request was let in with.
+ *
+ * @example
+ * scopesOf(c); // ["trade"]
+ */
+export const scopesOf = (c: Context): Scope[] => (c.get(KEY_SCOPES as never) as Scope[] | undefined) ?? [];
+
 const challenge = (error?: string) => ({ "WWW-Authenticate": `Bearer realm="alpha-panda"${error ? `, error="${error}"` : ""}` });
 
 /**
@@ -100,6 +111,7 @@ export function requireKey(keys: ApiKeys, scope: Scope): MiddlewareHandler {
         headers: challenge("insufficient_scope"),
       });
     }
+    c.set(KEY_SCOPES as never, scopes as never);
     await next();
   };
 }
