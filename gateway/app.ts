@@ -10,6 +10,7 @@ import type { FeedStats } from "../src/market/feed.ts";
 import type { RecorderStats } from "../src/market/recorder.ts";
 import type { Store } from "../src/store/index.ts";
 import { ApiKeys, bearerKey } from "./api/auth.ts";
+import { mountDesk } from "./desk/serve.ts";
 import type { WorkerStatus } from "./supervisor.ts";
 
 export interface AppDeps {
@@ -152,6 +153,8 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   for (const path of ["/health", "/ready", "/metrics"]) onlyGet(app, path);
+  // The trader's desk at / (gateway/desk): public like /openapi.json; the page asks for a key.
+  mountDesk(app);
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => c.json(errorBody("INTERNAL", err.message), 500));
   return app;
