@@ -83,6 +83,7 @@ async function firstRead(api: Api) {
 async function boot(api: Api, canTrade: boolean): Promise<void> {
   const [can, instruments, { portfolios }] = await firstRead(api);
   const status = h("p", { class: "status", role: "status", "data-testid": "status" });
+  let statusTimer: ReturnType<typeof setTimeout> | undefined;
   const ctx: DeskContext = {
     api,
     canTrade,
@@ -91,6 +92,8 @@ async function boot(api: Api, canTrade: boolean): Promise<void> {
     notify: (text, error) => {
       status.textContent = text;
       status.className = error ? "status error" : "status";
+      clearTimeout(statusTimer);
+      statusTimer = setTimeout(() => (status.textContent = ""), error ? 15_000 : 6_000);
     },
   };
   byId("who").textContent = canTrade ? "trade key" : "read-only key: actions need a trade key";
@@ -120,7 +123,8 @@ async function boot(api: Api, canTrade: boolean): Promise<void> {
   fill(
     byId("desk"),
     ...panels.map((b) => h("div", { class: "broker", "data-broker": b.broker }, h("h2", { class: "broker-name" }, `Broker: ${b.broker}`), h("div", { class: "grid" }, b.portfolio.el, b.risk.el), b.blotter.el, b.trades.el)),
-    h("div", { class: "grid" }, strategies.el, pipeline.el),
+    pipeline.el,
+    strategies.el,
     status,
   );
   byId("desk").hidden = false;
@@ -140,6 +144,9 @@ async function boot(api: Api, canTrade: boolean): Promise<void> {
     if (kind === "orders") {
       if (typeof push.data.order_id === "string") panel.blotter.touched(push.data.order_id, push.id);
       if (push.type === "order.filled") panel.refresh();
+    } else if (kind === "signals" && (push.type === "signal.validated" || push.type === "signal.rejected")) {
+      // A signal's id is its order's id: risk's verdict is the order's first line (or its last).
+      if (typeof push.data.signal_id === "string") panel.blotter.touched(push.data.signal_id, push.id);
     } else if (kind === "portfolio" && push.type === "pnl.snapshot") {
       panel.portfolio.snapshot(push.ts, push.data);
       panel.refresh();
@@ -148,7 +155,7 @@ async function boot(api: Api, canTrade: boolean): Promise<void> {
   const conn = byId("conn");
   connectLive({
     key: api.key,
-    channels: panels.flatMap((b) => [`orders.${b.broker}`, `portfolio.${b.broker}`]),
+    channels: panels.flatMap((b) => [`orders.${b.broker}`, `portfolio.${b.broker}`, `signals.${b.broker}`]),
     onPush,
     // After every (re)connect: what was missed while offline is read over REST.
     onOpen: () => {
