@@ -140,11 +140,14 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     cleanup.push(() => services.close());
 
     const keys = new ApiKeys(store.sql);
+    /** The development key, for the desk's link (a key the user chose is never printed). */
+    let deskKey: string | undefined;
     if (config.bootstrapApiKey) {
       await registerBootstrapKey(store.sql, config.bootstrapApiKey);
       logger.info("BOOTSTRAP_API_KEY registered as a trade key");
     } else if (mode === "embedded") {
       const { key, reused } = await devKey(store.sql, dataDir);
+      deskKey = key;
       // Printed on purpose: with nothing else set it is the only way in. It lives as long as the
       // database: this run's (DATA_DIR=memory), or the data directory's until revoked.
       logger.info(
@@ -164,7 +167,9 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
       websocket: ws.websocket,
     });
     const url = `http://${config.host}:${server.port}`;
-    logger.info({ url, mode, brokers: config.activeBrokers, feed: config.feed.kind, log: log.kind, store: store.kind }, "gateway listening");
+    // The desk's link signs in by itself with the development key (the fragment never reaches a server).
+    const desk = deskKey ? `${url}/#key=${deskKey}` : `${url}/`;
+    logger.info({ url, desk, mode, brokers: config.activeBrokers, feed: config.feed.kind, log: log.kind, store: store.kind }, "gateway listening");
 
     let stopping: Promise<void> | undefined;
     const stop = () =>

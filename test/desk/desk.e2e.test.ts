@@ -184,6 +184,25 @@ describe.skipIf(!haveChromium)("the desk in Chromium", () => {
     expect(Buffer.from(await Bun.file(SCREENSHOT).bytes()).subarray(1, 4).toString("latin1")).toBe("PNG");
   });
 
+  test("a newcomer's gateway prints the desk's link with its development key, and the link opens the desk", async () => {
+    expect((await gw.waitFor((l) => l.msg === "gateway listening", 1_000)).desk).toBe(`${base}/`); // a chosen key is never printed
+    const fresh = spawnGateway({ PORT: "0", FEED: "none" });
+    try {
+      const listening = await fresh.waitFor((l) => l.msg === "gateway listening", 30_000);
+      const link = String(listening.desk);
+      expect(link).toMatch(new RegExp(`^${listening.url}/#key=ap_[A-Za-z0-9_-]{43}$`));
+      const other = await browser.newPage();
+      other.on("pageerror", (e) => errors.push(`page error (newcomer): ${e.message}`));
+      await other.goto(link);
+      await other.getByTestId("cash-paper").waitFor({ timeout: 30_000 });
+      expect(other.url()).toBe(`${listening.url}/`);
+      expect(await other.getByTestId("kill-switch-paper").isEnabled()).toBe(true); // a trade key
+      await other.close();
+    } finally {
+      await fresh.interrupt();
+    }
+  });
+
   test("nothing was loaded from another host, and no page or console error occurred", () => {
     expect(external).toEqual([]);
     expect(errors).toEqual([]);
