@@ -9,10 +9,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import postgres from "postgres";
 import type { Browser, Page } from "playwright-core";
+import { ApiKeys } from "../../gateway/api/auth.ts";
 import { apiClient, until } from "../support/api-client.ts";
 import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
-import { requireInfra } from "../support/infra.ts";
+import { freshDatabaseUrl } from "../support/fresh-db.ts";
+import { needs, requireInfra } from "../support/infra.ts";
 import { slowTests } from "../support/timeout.ts";
 
 slowTests(90_000);
@@ -206,5 +209,57 @@ describe.skipIf(!haveChromium)("the desk in Chromium", () => {
   test("nothing was loaded from another host, and no page or console error occurred", () => {
     expect(external).toEqual([]);
     expect(errors).toEqual([]);
+  });
+});
+
+// A read key can only be made with a database the test can reach too: the real PostgreSQL.
+const postgresUp = haveChromium && (await needs("postgres"));
+
+describe.skipIf(!postgresUp)("the desk in Chromium, signed in by hand with a read key", () => {
+  let gw: GatewayProcess;
+  let db: Awaited<ReturnType<typeof freshDatabaseUrl>>;
+  let browser: Browser;
+
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.interrupt();
+    await db?.drop();
+  });
+
+  test("the sign-in form refuses an unknown key; a read key sees the desk with every action disabled, saying why", async () => {
+    db = await freshDatabaseUrl(undefined, "desk");
+    gw = spawnGateway({ PORT: "0", FEED: "none", DATABASE_URL: db.url, BOOTSTRAP_API_KEY: KEY });
+    const base = await gw.url(30_000);
+    const api = apiClient(base, KEY);
+    await until("the portfolio to be readable", async () => (await api.get("/api/v1/portfolios")).status === 200, 30_000, 100);
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    const readKey = (await new ApiKeys(sql).create(["read"], "desk-e2e")).key;
+    await sql.end({ timeout: 5 });
+    await api.post("/api/v1/ticks", { ticks: [{ instrument_token: RELIANCE, last_price: "1300.00" }] });
+    const open = (await api.post("/api/v1/orders", { broker: "paper", instrument_token: RELIANCE, side: "BUY", quantity: 1, order_type: "LIMIT", price: "1270.00" })).body.order.order_id;
+    await until("the LIMIT order to rest", async () => (await api.get(`/api/v1/orders/${open}`)).body.order?.status === "OPEN", 20_000, 50);
+
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+    const page = await browser.newPage();
+    await page.goto(`${base}/`);
+    await page.locator("#key").fill("ap_not_a_key_of_this_gateway_0000000000");
+    await page.locator("#sign-in button[type=submit]").click();
+    await until("the refusal", async () => (await page.locator("#sign-in-error").textContent())?.includes("unknown or revoked"), 10_000);
+    expect(await page.getByTestId("cash-paper").count()).toBe(0);
+
+    await page.locator("#key").fill(readKey);
+    await page.locator("#sign-in button[type=submit]").click();
+    await page.getByTestId("cash-paper").waitFor({ timeout: 20_000 });
+    expect(await page.evaluate(() => sessionStorage.getItem("alpha-panda.api-key"))).toBe(readKey);
+    const row = page.getByTestId(`order-${open}`);
+    await row.waitFor({ timeout: 10_000 });
+    for (const button of [page.getByTestId("kill-switch-paper"), row.getByTestId("cancel"), row.getByTestId("modify"), page.getByTestId("cancel-all-paper"), page.getByTestId("square-off-all-paper")]) {
+      expect(await button.isDisabled()).toBe(true);
+      expect(await button.getAttribute("title")).toContain("needs a trade key");
+    }
+    // Reading is allowed: the order, the risk state and the stages are all there.
+    expect(await page.getByTestId("trading-state-paper").textContent()).toBe("ACTIVE");
+    await page.getByTestId("stage-execution").waitFor({ timeout: 10_000 });
   });
 });
