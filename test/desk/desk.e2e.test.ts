@@ -55,6 +55,12 @@ describe.skipIf(!haveChromium)("the desk in Chromium", () => {
     expect(r.status).toBe(202);
     return r.body.order.order_id as string;
   };
+  /** A button the test is about to press: enabled (a disabled one says why in its title). */
+  const enabled = async (button: ReturnType<Page["getByTestId"]>) => {
+    await button.waitFor({ timeout: 10_000 });
+    expect(`${await button.isEnabled()} ${await button.getAttribute("title")}`).toStartWith("true");
+  };
+
   const tick = async (token: number, price: string) => expect((await api.post("/api/v1/ticks", { ticks: [{ instrument_token: token, last_price: price }] })).status).toBe(202);
 
   beforeAll(async () => {
@@ -152,8 +158,7 @@ describe.skipIf(!haveChromium)("the desk in Chromium", () => {
     const id = await place({ instrument_token: RELIANCE, quantity: 1, order_type: "LIMIT", price: "1271.00" });
     await settled(id, ["OPEN"]);
     const modify = page.getByTestId(`order-${id}`).getByTestId("modify");
-    await modify.waitFor({ timeout: 10_000 });
-    expect(await modify.getAttribute("title")).not.toContain("does not offer");
+    await enabled(modify);
     await modify.click();
     await page.locator("dialog input[name=price]").fill("1275.50");
     await page.getByTestId("confirm").click();
@@ -178,6 +183,38 @@ describe.skipIf(!haveChromium)("the desk in Chromium", () => {
     await page.getByTestId("kill-switch-paper").click();
     await page.getByTestId("confirm").click();
     await until("the page to show ACTIVE", async () => (await page.getByTestId("trading-state-paper").textContent()) === "ACTIVE", 10_000);
+  });
+
+  // Needs POST /api/v1/portfolios/:broker/close (part `squareoff`).
+  test("square-off of a row from the desk flattens that instrument, even while HALTED", async () => {
+    const row = page.getByTestId(`position-paper-${RELIANCE}`);
+    await enabled(row.getByTestId("square-off"));
+    expect((await api.post("/api/v1/risk/paper/state", { state: "HALTED", reason: "desk e2e" })).status).toBe(200);
+    try {
+      await row.getByTestId("square-off").click();
+      await page.getByTestId("confirm").click();
+      await until("RELIANCE flat over REST", async () => {
+        const p = (await api.get("/api/v1/portfolios/paper")).body.portfolio;
+        return p.positions.filter((x: { instrument_token: number }) => x.instrument_token === RELIANCE).every((x: { quantity: number }) => x.quantity === 0);
+      }, 20_000);
+      await until("the row to show 0", async () => (await row.getAttribute("data-quantity")) === "0", 10_000);
+      expect(await page.getByTestId(`position-paper-${TCS}`).getAttribute("data-quantity")).toBe("2"); // the other row untouched
+    } finally {
+      await api.post("/api/v1/risk/paper/state", { state: "ACTIVE" });
+    }
+  });
+
+  // Needs DELETE /api/v1/orders?broker= (part `squareoff`).
+  test("cancel-all from the desk cancels every open order of the broker", async () => {
+    await enabled(page.getByTestId("cancel-all-paper"));
+    const ids = [await place({ instrument_token: RELIANCE, quantity: 1, order_type: "LIMIT", price: "1268.00" }), await place({ instrument_token: TCS, quantity: 1, order_type: "LIMIT", price: "4000.00" })];
+    for (const id of ids) await settled(id, ["OPEN"]);
+    await page.getByTestId("cancel-all-paper").click();
+    await page.getByTestId("confirm").click();
+    for (const id of ids) {
+      await settled(id, ["CANCELLED"]);
+      await until(`row ${id} CANCELLED`, async () => (await page.getByTestId(`order-${id}`).getAttribute("data-status")) === "CANCELLED", 10_000);
+    }
   });
 
   test("a screenshot of the desk is written", async () => {
