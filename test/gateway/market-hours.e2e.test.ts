@@ -63,6 +63,8 @@ describe("MARKET_HOURS=nse, embedded", () => {
     expect(r.body).toMatchObject({ hours_enforced: true, now: { phase: "closed" } });
     expect(r.body.now.why).toMatch(/^holiday: test holiday 2$/);
     expect(r.body.now.next_open.ist).toBe(loadCalendar(calendarFile).nextOpen("NSE", Date.now()).ist);
+    // The start says which calendar it enforces and when the market next opens.
+    expect(gw.lines.find((l) => l.msg === "market hours enforced (MARKET_HOURS=nse)")).toMatchObject({ calendar: calendarFile, now: "closed", next_open: r.body.now.next_open.ist });
   });
 
   test("an API order while closed is REJECTED MARKET_CLOSED naming the next open; with amo: true it is accepted and rests through a marketable tick", async () => {
