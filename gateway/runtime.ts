@@ -6,6 +6,7 @@
  */
 import { MemoryCache, openCache } from "../src/cache/index.ts";
 import { sqlDb } from "../src/store/db.ts";
+import { loadCalendar } from "../src/market/calendar.ts";
 import { instrumentMaster } from "../src/market/instruments.ts";
 import { readInstruments } from "../src/market/master.ts";
 import { loadAccessToken } from "../src/kite/rest/session.ts";
@@ -81,6 +82,13 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
       logger.info({ user_id: stored.user_id }, "using the stored Kite session");
     }
     logger.info({ instruments: instruments.all().length }, "instrument master loaded");
+    if (config.marketHours === "nse") {
+      const now = loadCalendar(config.marketCalendarFile).sessionAt("NSE", Date.now());
+      logger.info({ calendar: config.marketCalendarFile ?? "src/market/holidays.json", now: now.phase, why: now.why, next_open: now.next_open.ist }, "market hours enforced (MARKET_HOURS=nse)");
+      // A year without its holiday list would take orders on its holidays: say so at every start.
+      const year = Number(now.date.slice(0, 4));
+      if (!loadCalendar(config.marketCalendarFile).holidaysListed(year)) logger.warn({ year }, "the exchange calendar has no holiday list for this year: only weekends and hours are enforced until it is added (src/market/holidays.json or MARKET_CALENDAR_FILE)");
+    }
 
     const cache = openCache({ redisUrl: config.redisUrl });
     cleanup.push(() => cache.close());

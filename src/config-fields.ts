@@ -3,9 +3,10 @@
  * bad value fails with a message naming what was expected and what was given (passwords masked).
  * The settings themselves are src/config.ts's schema.
  */
-import { closeSync, openSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
+import { calendarProblems } from "./market/calendar.ts";
 
 /** Hides the password of a URL-like string, even a malformed one. */
 export function maskSecret(value: string): string {
@@ -178,4 +179,26 @@ export const timeOfDay = (def: string) =>
       const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(text);
       if (!m) return fail(ctx, `must be a time of day HH:MM (24-hour, IST), got ${JSON.stringify(v)}`);
       return Number(m[1]) * 60 + Number(m[2]);
+    });
+
+/**
+ * An exchange calendar file (src/market/calendar.ts's format), read and checked here so a bad one
+ * stops the start; undefined when empty (the calendar shipped in src/market/holidays.json).
+ */
+export const calendarFile = () =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (isEmpty(v)) return undefined;
+      const file = resolve(v.trim());
+      let json: unknown;
+      try {
+        json = JSON.parse(readFileSync(file, "utf8"));
+      } catch (err) {
+        return fail(ctx, `must be a readable JSON calendar file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}), got ${JSON.stringify(v)}`);
+      }
+      const problems = calendarProblems(json);
+      if (problems.length > 0) return fail(ctx, `is not a calendar file: ${problems.join("; ")}`);
+      return file;
     });

@@ -5,7 +5,7 @@
  */
 import { resolve } from "node:path";
 import { z } from "zod";
-import { appendableFile, folderOrMemory, hostPorts, int, listOf, maskSecret, oneOf, optionalText, optionalUrl, rupees, secret, speed, timeOfDay } from "./config-fields.ts";
+import { appendableFile, calendarFile, folderOrMemory, hostPorts, int, listOf, maskSecret, oneOf, optionalText, optionalUrl, rupees, secret, speed, timeOfDay } from "./config-fields.ts";
 import { ConfigError, type Problem } from "./errors.ts";
 
 /** DATA_DIR's default: the embedded database's files, relative to the working directory. */
@@ -79,6 +79,8 @@ export const configSchema = z.object({
   MARKET_HOURS: z.string().optional(),
   // When intraday (MIS) positions are flattened and open MIS orders cancelled, IST (with MARKET_HOURS=nse).
   MIS_SQUARE_OFF_AT: timeOfDay("15:20"),
+  // The holidays and special sessions the hours are judged by; empty: src/market/holidays.json.
+  MARKET_CALENDAR_FILE: calendarFile(),
 });
 
 export type Env = z.input<typeof configSchema>;
@@ -133,6 +135,8 @@ export interface Config {
   marketHours: MarketHours;
   /** When MIS positions are squared off: minutes after midnight IST (15:20 → 920). */
   misSquareOffMinute: number;
+  /** The exchange calendar file (src/market/calendar.ts); undefined: the shipped src/market/holidays.json. */
+  marketCalendarFile: string | undefined;
 }
 
 /** "embedded" when no external service is configured. */
@@ -221,6 +225,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     orderSendTimeoutMs: parsed.ORDER_SEND_TIMEOUT_MS,
     marketHours,
     misSquareOffMinute: parsed.MIS_SQUARE_OFF_AT,
+    marketCalendarFile: parsed.MARKET_CALENDAR_FILE,
   };
 }
 

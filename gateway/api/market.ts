@@ -1,15 +1,16 @@
 /**
- * The instrument master, and tick ingest (POST /ticks: prices as decimal strings, each tick on
+ * The instrument master, the exchange calendar (GET /market/calendar), and tick ingest (POST /ticks: prices as decimal strings, each tick on
  * its instrument's grid, published to market.ticks with feed "api").
  */
 import type { Problem } from "../../src/errors.ts";
 import type { Tick } from "../../src/events/payloads.ts";
 import { nowIso, toIsoMs } from "../../src/events/iso.ts";
+import { CALENDAR_EXCHANGES, calendarTime } from "../../src/market/calendar.ts";
 import { onTickGrid } from "../../src/money.ts";
 import { invalid } from "./errors.ts";
 import { offGrid } from "./lookups.ts";
 import { route, type Route } from "./route.ts";
-import { fastTicksBody, instrumentListResponse, ticksBody, ticksResponse } from "./schemas.ts";
+import { calendarQuery, calendarResponse, fastTicksBody, instrumentListResponse, ticksBody, ticksResponse } from "./schemas.ts";
 import type { Services } from "./services.ts";
 import { instrumentJson } from "./views.ts";
 
@@ -29,6 +30,35 @@ export function marketRoutes(services: Services): Route[] {
       responses: { 200: { description: "Instruments; tick sizes and prices as decimal strings.", schema: instrumentListResponse } },
       async handle() {
         return { status: 200, body: { instruments: services.instruments.list().map(instrumentJson) } };
+      },
+    }),
+    route({
+      method: "GET",
+      path: "/market/calendar",
+      tag: "market",
+      summary: "The exchange's sessions, weekends and holidays for a year, and whether it is open now",
+      query: calendarQuery,
+      responses: { 200: { description: "The year's calendar (times IST) and now: open or closed, and the next open.", schema: calendarResponse } },
+      async handle({ query }) {
+        const { mode, calendar } = services.marketHours;
+        const exchange = (query.exchange ?? "NSE").toUpperCase();
+        if (!calendar.covers(exchange)) {
+          throw invalid([{ path: "exchange", message: `exchange: no calendar for ${exchange}; it has ${CALENDAR_EXCHANGES.join(", ")}` }], "query");
+        }
+        // The wall clock, at the edge: "now" is the caller's, not the event time of any stage.
+        const nowMs = Date.parse(nowIso());
+        const now = calendar.sessionAt(exchange, nowMs);
+        const year = query.year ?? Number(now.date.slice(0, 4));
+        const { ms: _ms, ...at } = calendarTime(nowMs);
+        const strip = (t: { at: string; ist: string }) => ({ at: t.at, ist: t.ist });
+        return {
+          status: 200,
+          body: {
+            ...calendar.calendar(exchange, year),
+            hours_enforced: mode === "nse",
+            now: { ...at, phase: now.phase, why: now.why, ...(now.closes ? { closes: strip(now.closes) } : {}), next_open: strip(now.next_open) },
+          },
+        };
       },
     }),
     route({

@@ -85,6 +85,7 @@ export function orderRoutes(services: Services): Route[] {
           price: body.price,
           trigger_price: body.trigger_price,
           product: body.product,
+          ...(body.amo ? { amo: true } : {}),
           strategy_id: body.strategy_id ?? "manual",
           client_order_id: body.client_order_id,
         };

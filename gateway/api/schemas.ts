@@ -13,4 +13,5 @@ export { portfolioListResponse, portfolioOut, portfolioResponse, positionOut, po
 export { createStrategyBody, patchStrategyBody, strategyListResponse, strategyOut, strategyResponse } from "./schemas/strategies.ts";
 export { MONEY_LIMITS, riskLimitsBody, riskOut, riskResponse, riskStateBody } from "./schemas/risk.ts";
 export { fastTicksBody, inUtcRange, instrumentListResponse, instrumentOut, MAX_TICKS, ticksBody, ticksResponse } from "./schemas/market.ts";
+export { calendarQuery, calendarResponse } from "./schemas/market.ts";
 export { errorResponse } from "./schemas/errors.ts";

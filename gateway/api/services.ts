@@ -6,7 +6,8 @@
  */
 import type { StoredTrade } from "../../src/store/ledger.ts";
 import type { StoredOrder } from "../../src/store/orders.ts";
-import type { Broker } from "../../src/config.ts";
+import type { Broker, MarketHours } from "../../src/config.ts";
+import type { ExchangeCalendar } from "../../src/market/calendar.ts";
 import type { Envelope } from "../../src/events/envelope.ts";
 import type { Tick } from "../../src/events/payloads.ts";
 import type { Instrument } from "../../src/market/instruments.ts";
@@ -25,6 +26,8 @@ export interface PlaceOrder {
   price?: Paise;
   trigger_price?: Paise;
   product?: Product;
+  /** After-market: rests until the next open (the signal's `amo`). */
+  amo?: boolean;
   /** "manual" when the request names none. */
   strategy_id: string;
   client_order_id?: string;
@@ -134,6 +137,11 @@ export interface Services {
   };
   ticks: {
     publish(ticks: Tick[]): Promise<void>;
+  };
+  /** The exchange calendar the hours are judged by, and whether they are (MARKET_HOURS). */
+  marketHours: {
+    mode: MarketHours;
+    calendar: ExchangeCalendar;
   };
   /**
    * Pushes for WebSocket channels: `orders.<broker>`, `portfolio.<broker>`, `signals.<broker>`,

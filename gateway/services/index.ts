@@ -10,6 +10,7 @@ import { bounded } from "../../src/errors.ts";
 import type { Log, Producer } from "../../src/log/port.ts";
 import type { Logger } from "../../src/logger.ts";
 import { publishTicks } from "../../src/market/feed.ts";
+import { loadCalendar } from "../../src/market/calendar.ts";
 import type { InstrumentMaster } from "../../src/market/instruments.ts";
 import type { Store } from "../../src/store/index.ts";
 import type { Services } from "../api/services.ts";
@@ -84,5 +85,6 @@ export function createServices(deps: ServicesDeps): GatewayServices {
       publish: (ticks) => bounded(publishTicks(deps.producer, ticks, "gateway.api"), LOG_WAIT_MS, "LOG_UNAVAILABLE", "cannot publish the ticks: the log did not answer"),
     },
     events: fanout.events,
+    marketHours: { mode: deps.config.marketHours, calendar: loadCalendar(deps.config.marketCalendarFile) },
   });
 }

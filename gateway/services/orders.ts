@@ -130,6 +130,7 @@ export function orderService(deps: { sql: Sql; producer: Producer; logger: Logge
           ...(cmd.price !== undefined ? { price: cmd.price } : {}),
           ...(cmd.trigger_price !== undefined ? { trigger_price: cmd.trigger_price } : {}),
           ...(cmd.product ? { product: cmd.product } : {}),
+          ...(cmd.amo ? { amo: true } : {}),
           ...(cmd.client_order_id ? { client_order_id: cmd.client_order_id } : {}),
           expires_at: new Date(expiresAt).toISOString(),
         },

@@ -69,7 +69,12 @@ const signal = z.object({
 
 const check = z.object({ rule: z.string(), passed: z.boolean(), detail: z.string().optional() });
 
-const order = z.object({ order_id: z.string().min(1), ...orderRequest });
+const order = z.object({
+  order_id: z.string().min(1),
+  ...orderRequest,
+  /** An after-market order: the paper exchange holds it until the next open; Kite's variety "amo". */
+  amo: z.boolean().optional(),
+});
 
 export const PAYLOADS = {
   "market.tick": tickSchema,

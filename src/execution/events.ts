@@ -17,6 +17,8 @@ export function orderFields(o: OrderRequest): OrderRequest {
   };
   if (o.price !== undefined) out.price = o.price;
   if (o.trigger_price !== undefined) out.trigger_price = o.trigger_price;
+  if (o.product !== undefined) out.product = o.product;
+  if (o.amo) out.amo = true;
   return out;
 }
 

@@ -3,6 +3,7 @@
  * I/O: time comes in as `now`, ids from the order itself. The same inputs in the same order give
  * the same state and the same events, byte for byte.
  */
+import type { ExchangeCalendar } from "../market/calendar.ts";
 import { PRICES_NEEDED } from "../orders/vocabulary.ts";
 import type { Tick } from "../events/payloads.ts";
 import { parseExchangeConfig, type ExchangeConfig, type ExchangeConfigInput } from "./config.ts";
@@ -10,7 +11,7 @@ import { cancelled, cancelRejected, rejected, submitted } from "./events.ts";
 import { match } from "./matching.ts";
 import { stopTriggered } from "./pricing.ts";
 import { applyUpdate, findClosed, has, lastTrade, ordersOf } from "./state.ts";
-import type { ClosedOrder, ExchangeCommand, ExchangeEvent, ExchangeResult, ExchangeState, InstrumentLookup, LastTrade, OpenOrder, OrderRequest } from "./types.ts";
+import type { ClosedOrder, ExchangeCommand, ExchangeEvent, ExchangeResult, ExchangeState, InstrumentLookup, InstrumentSpec, LastTrade, OpenOrder, OrderRequest } from "./types.ts";
 import { refusal } from "./validate.ts";
 
 const done = (open: OpenOrder) => open.filled_quantity === open.order.quantity;
@@ -31,18 +32,30 @@ export class PaperExchange {
   readonly config: ExchangeConfig;
   readonly #instruments: InstrumentLookup;
   readonly #inPlace: boolean;
+  readonly #hours: ExchangeCalendar | undefined;
 
   /**
    * Validates the settings once (ConfigError lists every problem). `instruments`: what the
    * exchange lists (an unknown token is rejected UNKNOWN_INSTRUMENT). `inPlace`: the caller hands
    * over the state it passes and keeps only the one returned, so it is updated in place instead
    * of copied (same results, without copying every instrument's last trade on every tick).
-   * Default: pure, the state passed in is never changed.
+   * Default: pure, the state passed in is never changed. `hours` (MARKET_HOURS=nse): an
+   * after-market order placed while its exchange is closed is held until the next open; without
+   * it an after-market order trades at once like any other.
    */
-  constructor(config: ExchangeConfigInput, opts: { instruments: InstrumentLookup; inPlace?: boolean }) {
+  constructor(config: ExchangeConfigInput, opts: { instruments: InstrumentLookup; inPlace?: boolean; hours?: ExchangeCalendar }) {
     this.config = parseExchangeConfig(config);
     this.#instruments = opts.instruments;
     this.#inPlace = opts.inPlace ?? false;
+    this.#hours = opts.hours;
+  }
+
+  /** When an after-market order placed at `now` joins the market: the next open, if it is closed now. */
+  #releaseAt(order: OrderRequest, instrument: InstrumentSpec | undefined, now: string): string | undefined {
+    const exchange = instrument?.exchange;
+    if (!order.amo || !this.#hours || exchange === undefined || !this.#hours.covers(exchange)) return undefined;
+    const at = Date.parse(now);
+    return this.#hours.isOpen(exchange, at) ? undefined : this.#hours.nextOpen(exchange, at).at;
   }
 
   /**
@@ -55,7 +68,8 @@ export class PaperExchange {
     const token = order.instrument_token;
     const instrument = this.#instruments(token);
     const last = lastTrade(state, token);
-    const refused = refusal(order, instrument, last?.price, this.config);
+    const releaseAt = this.#releaseAt(order, instrument, now);
+    const refused = refusal(order, instrument, last?.price, this.config, releaseAt !== undefined);
     if (refused || !instrument) {
       const { reason, message } = refused ?? { reason: "UNKNOWN_INSTRUMENT", message: `instrument ${token} is not listed` };
       const closed: ClosedOrder = { order, status: "REJECTED", closed_at: now };
@@ -63,6 +77,7 @@ export class PaperExchange {
       return { state: next, events: [rejected(order, reason, message)] };
     }
 
+    if (releaseAt !== undefined) return this.#hold(state, order, instrument, now, releaseAt);
     const fired = isStop(order) && last !== undefined && order.trigger_price !== undefined && stopTriggered(order.side, last.price, order.trigger_price);
     let open: OpenOrder = {
       order,
@@ -100,6 +115,26 @@ export class PaperExchange {
     return { state: next, events };
   }
 
+  /** An after-market order accepted and held out of matching until `releaseAt`, behind the orders already held. */
+  #hold(state: ExchangeState, order: OrderRequest, instrument: InstrumentSpec, now: string, releaseAt: string): ExchangeResult {
+    const held: OpenOrder = {
+      order,
+      status: isStop(order) ? "TRIGGER_PENDING" : "OPEN",
+      working: order.order_type === "MARKET" || order.order_type === "SL-M" ? "MARKET" : "LIMIT",
+      tick_size: instrument.tick_size,
+      lot_size: instrument.lot_size,
+      filled_quantity: 0,
+      filled_value: 0,
+      fills: 0,
+      submitted_at: now,
+      updated_at: now,
+      release_at: releaseAt,
+    };
+    const token = order.instrument_token;
+    const next = applyUpdate(state, { token, orders: [...ordersOf(state, token), held], opened: [order.order_id], closed: [] }, this.config.closed_order_memory, this.#inPlace);
+    return { state: next, events: [submitted(order)] };
+  }
+
   /**
    * A trade on one instrument: records the last price, fires stops, fills what the price reaches.
    * Looks only at that instrument's orders, oldest first. `now` is when it traded; for an order
@@ -115,7 +150,17 @@ export class PaperExchange {
     for (const before of ordersOf(state, token)) {
       let resting = before;
       let arriving = false;
-      // ISO 8601 UTC with milliseconds (as every envelope's ts): compared as strings.
+      // An after-market order waits for the open (ISO 8601 UTC with milliseconds, as every
+      // envelope's ts: compared as strings); the first tick from then on brings it in as a new order.
+      if (resting.release_at !== undefined) {
+        if (now < resting.release_at) {
+          orders.push(resting);
+          continue;
+        }
+        const { release_at: _released, ...rest } = resting;
+        resting = rest;
+        arriving = true;
+      }
       const at = resting.updated_at > now ? resting.updated_at : now;
       if (resting.status === "TRIGGER_PENDING" && resting.order.trigger_price !== undefined && stopTriggered(resting.order.side, last.price, resting.order.trigger_price)) {
         resting = { ...resting, status: "OPEN", updated_at: at };

@@ -15,6 +15,8 @@ export interface InstrumentSpec {
   tick_size: Paise;
   /** Quantities are multiples of this. */
   lot_size: number;
+  /** Whose hours an after-market order waits for (NSE, BSE, NFO, BFO). */
+  exchange?: string;
 }
 
 /** Finds an instrument by token; undefined means the exchange does not list it. */
@@ -75,6 +77,8 @@ export interface OpenOrder {
   fills: number;
   submitted_at: string;
   updated_at: string;
+  /** An after-market order held out of matching until this time (the next open, UTC ISO); absent once released. */
+  release_at?: string;
 }
 
 /** The last trade seen for an instrument. */

@@ -21,8 +21,10 @@ const isStop = (o: OrderRequest) => PRICES_NEEDED[o.order_type].trigger_price;
  *
  * @example
  * refusal(order, instrument, undefined, config); // { reason: "NO_MARKET_PRICE", … } for a MARKET order
+ *
+ * `held`: an after-market order held until the open, whose price checks wait for the market then.
  */
-export function refusal(o: OrderRequest, instrument: InstrumentSpec | undefined, last: Paise | undefined, config: ExchangeConfig): Refusal | undefined {
+export function refusal(o: OrderRequest, instrument: InstrumentSpec | undefined, last: Paise | undefined, config: ExchangeConfig, held = false): Refusal | undefined {
   if (!instrument) return { reason: "UNKNOWN_INSTRUMENT", message: `instrument ${o.instrument_token} is not listed` };
   if (!Number.isSafeInteger(o.quantity) || o.quantity <= 0 || o.quantity % instrument.lot_size !== 0) {
     return { reason: "INVALID_QUANTITY", message: `quantity ${o.quantity} is not a positive multiple of the lot size ${instrument.lot_size}` };
@@ -36,6 +38,7 @@ export function refusal(o: OrderRequest, instrument: InstrumentSpec | undefined,
   if (isStop(o) && o.trigger_price !== undefined && o.trigger_price % tick !== 0) {
     return { reason: "PRICE_NOT_ON_TICK", message: `trigger price ${o.trigger_price} is not a multiple of the tick size ${tick}` };
   }
+  if (held) return undefined;
   if (o.order_type === "MARKET" && last === undefined) {
     return { reason: "NO_MARKET_PRICE", message: `no last price for instrument ${o.instrument_token} yet` };
   }

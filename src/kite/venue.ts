@@ -12,12 +12,21 @@ import type { PayloadOf } from "../events/payloads.ts";
 import type { InstrumentMaster } from "../market/instruments.ts";
 import type { Logger } from "../logger.ts";
 import type { Db } from "../store/db.ts";
-import { recordVenueOrder, setVenueId, venueIdOf } from "../store/venue-orders.ts";
+import { recordVenueOrder, setVenueId, venueIdOf, venueOrderOf } from "../store/venue-orders.ts";
 import { KiteError, RELOGIN_HINT } from "./rest/errors.ts";
-import { kiteTag } from "./rest/params.ts";
+import { kiteTag, type Variety } from "./rest/params.ts";
 import type { KiteClient } from "./rest/client.ts";
 
 type OrderFields = PayloadOf<"order.submitted">;
+
+/**
+ * Kite's variety for our order: an after-market order is placed, changed and cancelled as "amo"
+ * (Kite finds an order only under the variety it was placed with).
+ *
+ * @example
+ * await kite.cancelOrder(varietyOf(sent.orig), venueId);
+ */
+export const varietyOf = (o: Pick<OrderFields, "amo">): Variety => (o.amo ? "amo" : "regular");
 
 export type VenueEvent =
   | { type: "order.submitted"; data: PayloadOf<"order.submitted"> }
@@ -54,7 +63,7 @@ export class KiteVenue {
       }
     }
     try {
-      const venueId = await this.kite.placeOrder("regular", {
+      const venueId = await this.kite.placeOrder(varietyOf(o), {
         exchange: inst.exchange,
         tradingsymbol: inst.tradingsymbol,
         transaction_type: o.side,
@@ -74,10 +83,11 @@ export class KiteVenue {
   }
 
   async cancel(orderId: string): Promise<VenueEvent[]> {
-    const venueId = await venueIdOf(this.db, orderId);
-    if (!venueId) return [{ type: "order.cancel_rejected", data: { order_id: orderId, reason_code: "UNKNOWN_ORDER", message: "no such order at Kite" } }];
+    const sent = await venueOrderOf(this.db, orderId);
+    const venueId = sent?.venue_order_id;
+    if (!sent || !venueId) return [{ type: "order.cancel_rejected", data: { order_id: orderId, reason_code: "UNKNOWN_ORDER", message: "no such order at Kite" } }];
     try {
-      await this.kite.cancelOrder("regular", venueId);
+      await this.kite.cancelOrder(varietyOf(sent.orig), venueId);
       return []; // Kite confirms the cancel with an order update.
     } catch (err) {
       const message = err instanceof KiteError ? err.message : (err as Error).message;

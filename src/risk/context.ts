@@ -3,6 +3,7 @@
  * {@link riskContext} derives it from the risk state; a worker may also fill it from elsewhere
  * (positions from the portfolio's read model, say).
  */
+import type { ExchangeCalendar } from "../market/calendar.ts";
 import type { Instrument } from "../market/instruments.ts";
 import type { Paise } from "../money.ts";
 import { istDay } from "./day.ts";
@@ -11,8 +12,10 @@ import { dayPnl, strategyPositionKey, type RiskState } from "./state.ts";
 
 export interface RiskContext {
   limits: RiskLimits;
-  /** undefined: not an instrument we know (rejected UNKNOWN_INSTRUMENT). */
-  instrument: Pick<Instrument, "tick_size" | "lot_size"> | undefined;
+  /** undefined: not an instrument we know (rejected UNKNOWN_INSTRUMENT). Its exchange picks the hours. */
+  instrument: (Pick<Instrument, "tick_size" | "lot_size"> & Partial<Pick<Instrument, "exchange">>) | undefined;
+  /** The exchange calendar with MARKET_HOURS=nse; undefined: hours are not enforced. */
+  hours: ExchangeCalendar | undefined;
   /** The last tick's price, paise; undefined before the first tick. */
   last_price: Paise | undefined;
   /** Net position on the instrument, units, all strategies. */
@@ -36,7 +39,7 @@ export interface RiskContext {
 export function riskContext(
   state: RiskState,
   signal: { strategy_id: string; instrument_token: number },
-  market: { instrument: RiskContext["instrument"]; last_price: Paise | undefined },
+  market: { instrument: RiskContext["instrument"]; last_price: Paise | undefined; hours?: ExchangeCalendar | undefined },
   now: number,
 ): RiskContext {
   // Counters of a past day are not today's: the state only rolls over on its next event. A signal
@@ -45,6 +48,7 @@ export function riskContext(
   return {
     limits: state.limits,
     instrument: market.instrument,
+    hours: market.hours,
     last_price: market.last_price,
     position: state.positions[String(signal.instrument_token)] ?? 0,
     strategy_position: state.strategy_positions[strategyPositionKey(signal.strategy_id, signal.instrument_token)] ?? 0,

@@ -4,6 +4,7 @@
  * through only what it has verified.
  */
 import type { PayloadOf } from "../events/payloads.ts";
+import type { SessionAt } from "../market/calendar.ts";
 import { onTickGrid, toRupees, type Paise } from "../money.ts";
 import { PRICES_NEEDED } from "../orders/vocabulary.ts";
 import type { RiskContext } from "./context.ts";
@@ -69,6 +70,15 @@ function orderProblems(s: RiskSignal): string[] {
   return p;
 }
 
+/** Where the signal's time falls on its instrument's exchange; a string when hours are not checked (why), undefined for an unknown instrument. */
+function sessionOf(ctx: RiskContext): SessionAt | string | undefined {
+  if (!ctx.hours) return "market hours not enforced (MARKET_HOURS=off)";
+  if (!ctx.instrument) return undefined;
+  const exchange = ctx.instrument.exchange;
+  if (exchange === undefined || !ctx.hours.covers(exchange)) return `no hours for exchange ${exchange ?? "(none)"} in the calendar: not checked`;
+  return ctx.hours.sessionAt(exchange, ctx.now);
+}
+
 export const RULES: Record<ReasonCode, Rule> = {
   TRADING_HALTED: (_s, state) =>
     state.trading === "HALTED"
@@ -83,6 +93,27 @@ export const RULES: Record<ReasonCode, Rule> = {
 
   UNKNOWN_INSTRUMENT: (s, _state, ctx) =>
     ctx.instrument ? verdict(true, `instrument ${s.instrument_token} is known`) : verdict(false, `instrument ${s.instrument_token} is unknown`),
+
+  // Judged at the signal's event time, so a backtest judges by the file's time.
+  MARKET_CLOSED: (s, _state, ctx) => {
+    const at = sessionOf(ctx);
+    if (typeof at === "string") return verdict(true, at);
+    if (at === undefined) return verdict(false, "not checked: unknown instrument");
+    if (at.phase === "open") return verdict(true, `${at.exchange} is open until ${at.closes!.ist}`);
+    const closed = `${at.exchange} is closed (${at.why}); it opens ${at.next_open.ist}`;
+    return s.amo ? verdict(true, `${closed}: an after-market order, it rests until then`) : verdict(false, `${closed}: place it then, or as an after-market order (amo) to rest until the open`);
+  },
+
+  // As Kite does: an after-market order is refused while the market trades.
+  AMO_MARKET_OPEN: (s, _state, ctx) => {
+    if (!s.amo) return verdict(true, "not an after-market order");
+    const at = sessionOf(ctx);
+    if (typeof at === "string") return verdict(true, at);
+    if (at === undefined) return verdict(false, "not checked: unknown instrument");
+    return at.phase === "open"
+      ? verdict(false, `an after-market order is refused while ${at.exchange} is open (until ${at.closes!.ist}): place a regular order`)
+      : verdict(true, `${at.exchange} is closed: the after-market order rests until ${at.next_open.ist}`);
+  },
 
   INVALID_ORDER: (s) => {
     const problems = orderProblems(s);

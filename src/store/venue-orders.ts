@@ -49,6 +49,18 @@ export async function venueIdOf(db: Db, orderId: string): Promise<string | undef
 }
 
 /**
+ * Our order as recorded (with the venue's id once known); undefined when it is not recorded. The
+ * venue needs the order itself too: an after-market order is cancelled under its own variety.
+ *
+ * @example
+ * const sent = await venueOrderOf(db, orderId); // { venue_order_id, orig: { …, amo: true } }
+ */
+export async function venueOrderOf(db: Db, orderId: string): Promise<Pick<VenueOrderRow, "venue_order_id" | "orig"> | undefined> {
+  const [row] = await db.query<Pick<VenueOrderRow, "venue_order_id" | "orig">>("select venue_order_id, orig from venue_orders where order_id = $1", [orderId]);
+  return row;
+}
+
+/**
  * Keeps the venue's id for our order.
  *
  * @example

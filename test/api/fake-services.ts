@@ -8,9 +8,11 @@ import type { Broker } from "../../src/config.ts";
 import { createEvent, type Envelope } from "../../src/events/envelope.ts";
 import type { Tick } from "../../src/events/payloads.ts";
 import { AlphaError, type ErrorCode } from "../../src/errors.ts";
+import { SHIPPED_CALENDAR } from "../../src/market/calendar.ts";
 import { NSE_INSTRUMENTS, type Instrument } from "../../src/market/instruments.ts";
 import type {
   OrderView,
+  PlaceOrder,
   PortfolioView,
   RiskLimits,
   RiskView,
@@ -86,9 +88,13 @@ export class FakeServices implements Services {
     if (this.failure) throw this.failure;
   }
 
+  /** Every order the API asked to place, as it asked. */
+  placeCommands: PlaceOrder[] = [];
+
   orders: Services["orders"] = {
     place: async (cmd) => {
       await this.guard();
+      this.placeCommands.push(cmd);
       const key = cmd.client_order_id === undefined ? undefined : `${cmd.broker}:${cmd.client_order_id}`;
       const seen = key === undefined ? undefined : this.byClientId.get(key);
       if (seen) return { order: seen, created: false };
@@ -214,6 +220,9 @@ export class FakeServices implements Services {
     byToken: (token) => INSTRUMENTS.find((i) => i.instrument_token === token),
     bySymbol: (exchange, symbol) => INSTRUMENTS.find((i) => i.exchange === exchange && i.tradingsymbol === symbol),
   };
+
+  /** MARKET_HOURS off, the shipped calendar; a test may set `mode`. */
+  marketHours: Services["marketHours"] = { mode: "off", calendar: SHIPPED_CALENDAR };
 
   ticks: Services["ticks"] = {
     publish: async (ticks) => {

@@ -58,6 +58,9 @@ describe("zerodha through Kite Connect (fake Kite servers)", () => {
       PORT: "0",
       ACTIVE_BROKERS: "zerodha",
       FEED: "kite",
+      // API orders are judged at the wall clock's time: hours off, so this runs at any hour
+      // (MARKET_HOURS=nse has its own tests: test/gateway/market-hours.e2e.test.ts).
+      MARKET_HOURS: "off",
       KITE_API_KEY: KITE.apiKey,
       KITE_API_SECRET: KITE.apiSecret,
       KITE_ACCESS_TOKEN: KITE.accessToken,
@@ -179,6 +182,50 @@ describe("zerodha through Kite Connect (fake Kite servers)", () => {
   }, 30_000);
 });
 
+describe("an after-market order at Kite", () => {
+  test("is placed as variety amo and cancelled under it", async () => {
+    const rest = await startFakeKite(KITE);
+    rest.setLastPrice("INFY", 188_520);
+    // MARKET_HOURS off: Kite is the judge of when an AMO is taken; ours only picks the variety.
+    const gw = spawnGateway({ PORT: "0", ACTIVE_BROKERS: "zerodha", FEED: "none", MARKET_HOURS: "off", KITE_API_KEY: KITE.apiKey, KITE_API_SECRET: KITE.apiSecret, KITE_ACCESS_TOKEN: KITE.accessToken, KITE_BASE_URL: rest.url, BOOTSTRAP_API_KEY: KEY });
+    try {
+      const base = await gw.url(30_000);
+      const api = apiClient(base, KEY);
+      await until("the gateway to be ready", async () => (await fetch(`${base}/ready`)).status === 200, 30_000);
+      // Risk judges by a price it has seen: one tick through the API, and the order again until
+      // the tick was there first (an order judged before it is rejected NO_MARKET_PRICE).
+      expect((await api.post("/api/v1/ticks", { ticks: [{ instrument_token: INFY, last_price: "1885.20" }] })).status).toBe(202);
+      const orderId = await until("the AMO accepted by risk", async () => {
+        const r = await api.post("/api/v1/orders", { broker: "zerodha", exchange: "NSE", symbol: "INFY", side: "BUY", quantity: 1, order_type: "LIMIT", price: "1850.00", amo: true });
+        expect(r.status).toBe(202);
+        const id = r.body.order.order_id as string;
+        const status = await until("a status past PENDING", async () => {
+          const o = (await api.get(`/api/v1/orders/${id}`)).body.order;
+          return o.status === "PENDING" ? undefined : (o.status as string);
+        }, 15_000);
+        return status === "REJECTED" ? undefined : id;
+      }, 30_000);
+      const sent = await until("the AMO at Kite", async () => rest.orderRequests().find((r) => r.method === "POST"), 15_000);
+      expect(sent.path).toBe("/orders/amo");
+      expect(sent.form).toMatchObject({ tradingsymbol: "INFY", order_type: "LIMIT", price: "1850.00", product: "MIS" });
+      const open = await until("the order to be OPEN", async () => {
+        const o = (await api.get(`/api/v1/orders/${orderId}`)).body.order;
+        return o.status === "OPEN" ? o : undefined;
+      }, 15_000);
+      const submitted = open.events.find((e: any) => e.type === "order.submitted").data;
+      expect(submitted.amo).toBe(true);
+      expect(rest.book.orders.get(submitted.venue_order_id)?.status).toBe("AMO REQ RECEIVED");
+      expect((await api.del(`/api/v1/orders/${orderId}`)).status).toBe(202);
+      const cancel = await until("the cancel at Kite", async () => rest.orderRequests().find((r) => r.method === "DELETE"), 15_000);
+      expect(cancel.path).toBe(`/orders/amo/${submitted.venue_order_id}`);
+      await until("the AMO cancelled at Kite", async () => rest.book.orders.get(submitted.venue_order_id)?.status === "CANCELLED");
+    } finally {
+      await gw.interrupt();
+      await rest.stop();
+    }
+  }, 90_000);
+});
+
 describe("the Kite access token stored by `bun run kite:session`", () => {
   test("lets zerodha start without KITE_ACCESS_TOKEN in the environment", async () => {
     if (!(await needs("postgres"))) return;
@@ -193,6 +240,7 @@ describe("the Kite access token stored by `bun run kite:session`", () => {
         PORT: "0",
         ACTIVE_BROKERS: "zerodha",
         FEED: "none",
+        MARKET_HOURS: "off",
         DATABASE_URL: db.url,
         KITE_API_KEY: KITE.apiKey,
         KITE_API_SECRET: KITE.apiSecret,

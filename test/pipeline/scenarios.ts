@@ -54,6 +54,9 @@ export function pipelineScenarios(name: string, hooks: ScenarioHooks): void {
         PORT: "0",
         FEED: "none",
         ACTIVE_BROKERS: "paper,zerodha",
+        // zerodha makes MARKET_HOURS default to nse; API orders are judged at the wall clock's
+        // time, so hours are off for a run at any hour (test/gateway/market-hours.e2e.test.ts has them on).
+        MARKET_HOURS: "off",
         BOOTSTRAP_API_KEY: KEY,
         KITE_API_KEY: "kite_key",
         KITE_API_SECRET: "kite_secret",

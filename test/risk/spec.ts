@@ -1,4 +1,5 @@
 /** Given/When/Then for risk: events in, a decision out, no infrastructure. */
+import type { ExchangeCalendar } from "../../src/market/calendar.ts";
 import { decide, evolve, initialRiskState, parseLimits, riskContext, type RiskEvent, type RiskLimits, type RiskSignal, type RiskState } from "../../src/risk/index.ts";
 
 export const RELIANCE = 738561;
@@ -35,15 +36,17 @@ export const signal = (over: Partial<RiskSignal> = {}): RiskSignal => ({
 export const given = (...events: RiskEvent[]): RiskState => events.reduce(evolve, initialRiskState(LIMITS));
 
 export interface Market {
-  instrument?: { tick_size: number; lot_size: number } | undefined;
+  instrument?: { tick_size: number; lot_size: number; exchange?: string } | undefined;
   last_price?: number | undefined;
   now?: number;
+  /** The exchange calendar (MARKET_HOURS=nse); none: hours not enforced. */
+  hours?: ExchangeCalendar;
 }
 
 /** Risk's decision on a signal, with the market as given (an equity at ₹400.00 by default). */
 export function when(state: RiskState, s: RiskSignal, market: Market = {}) {
   const m = { instrument: EQUITY, last_price: LAST, now: NOW, ...market };
-  return decide(s, state, riskContext(state, s, { instrument: m.instrument, last_price: m.last_price }, m.now));
+  return decide(s, state, riskContext(state, s, { instrument: m.instrument, last_price: m.last_price, hours: m.hours }, m.now));
 }
 
 export const validated = (strategy_id = "mom", at = NOW): RiskEvent => ({ type: "SignalValidated", strategy_id, instrument_token: RELIANCE, at });

@@ -57,8 +57,8 @@ function limitBuy(price: number, id: string): LogMessage {
 /** An event stamped `ts` (event time), as a feed, risk or the gateway stamps it. */
 const at = <E extends AnyEnvelope>(e: E, ts: string): E => ({ ...e, ts });
 
-function signal(id: string, ts: string, order: { order_type: "MARKET" | "LIMIT"; price?: number; quantity?: number }): LogMessage {
-  const data = { signal_id: id, strategy_id: "s1", instrument_token: RELIANCE, side: "BUY" as const, quantity: order.quantity ?? 1, order_type: order.order_type, ...(order.price !== undefined ? { price: order.price } : {}), checks: [] };
+function signal(id: string, ts: string, order: { order_type: "MARKET" | "LIMIT"; price?: number; quantity?: number; amo?: boolean }): LogMessage {
+  const data = { signal_id: id, strategy_id: "s1", instrument_token: RELIANCE, side: "BUY" as const, quantity: order.quantity ?? 1, order_type: order.order_type, ...(order.price !== undefined ? { price: order.price } : {}), ...(order.amo ? { amo: true } : {}), checks: [] };
   return message("paper.signals.validated", at(createEvent({ type: "signal.validated", source: "risk", broker: "paper", key: String(RELIANCE), data }) as AnyEnvelope, ts));
 }
 
@@ -86,7 +86,7 @@ function recording(cache: MemoryCache): { cache: MemoryCache; keys: string[] } {
 }
 
 /** One start of the stage on `cache` (a worker's life); `down` makes its producer refuse. */
-async function start(cache: MemoryCache) {
+async function start(cache: MemoryCache, env: Record<string, string> = {}) {
   const sent: OutgoingMessage[] = [];
   let down = false;
   const producer = {
@@ -97,7 +97,7 @@ async function start(cache: MemoryCache) {
     close: async () => {},
   } as unknown as Producer;
   const log = new MemoryLog();
-  const ctx: StageContext = { config: loadConfig({}), logger: quiet, log, producer, db: sqlDb(store.sql), cache, instruments: NSE_MASTER, close: async () => {} };
+  const ctx: StageContext = { config: loadConfig(env), logger: quiet, log, producer, db: sqlDb(store.sql), cache, instruments: NSE_MASTER, close: async () => {} };
   const s = await executionStage(ctx);
   const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
   const processor = new StreamProcessor({
@@ -231,7 +231,7 @@ describe("execution stage: event time, and nothing but the log", () => {
 
   test("no wall clock in the execution stage or the paper exchange", () => {
     const root = resolve(import.meta.dir, "../..");
-    const files = ["src/stage/stages/execution.ts", "src/stage/stages/envelopes.ts", ...readdirSync(join(root, "src/execution")).map((f) => `src/execution/${f}`)];
+    const files = ["src/stage/stages/execution.ts", "src/stage/stages/envelopes.ts", "src/market/calendar.ts", ...readdirSync(join(root, "src/execution")).map((f) => `src/execution/${f}`)];
     const clock = /\bDate\.now\s*\(|new Date\s*\(\s*\)|performance\.now|\bnowIso\s*\(|\bnewId\s*\(|\bcreateEvent\s*\(|\bchildOf\s*\(|wallClockMs/;
     const found = files.flatMap((f) =>
       readFileSync(join(root, f), "utf8")
@@ -241,5 +241,32 @@ describe("execution stage: event time, and nothing but the log", () => {
     );
     expect(files.length).toBeGreaterThan(5);
     expect(found).toEqual([]);
+  });
+});
+
+describe("execution stage: after-market orders (MARKET_HOURS=nse)", () => {
+  /** IST wall time as a UTC ISO string. */
+  const ist = (text: string) => new Date(Date.parse(`${text}+05:30`)).toISOString();
+
+  test("a validated AMO on a Saturday is submitted and saved held; after a restart the first tick at Monday 09:15 IST fills it, not the Sunday tick", async () => {
+    const nse = { MARKET_HOURS: "nse" };
+    const first = await start(new MemoryCache(), nse);
+    await first.processor.processBatch([signal("amo1", ist("2026-12-05T21:00:00"), { order_type: "LIMIT", price: 100_000, amo: true })]);
+    expect(first.events().map((e) => [e.type, (e.data as { amo?: boolean }).amo])).toEqual([["order.submitted", true]]);
+    expect((await savedBooks())[0]!.orders).toMatchObject([{ order: { order_id: "amo1" }, release_at: "2026-12-07T03:45:00.000Z" }]);
+
+    const second = await start(new MemoryCache(), nse);
+    await second.processor.processBatch([tickAt(99_500, ist("2026-12-06T12:00:00"), ist("2026-12-06T12:00:00"))]);
+    expect(second.types()).toEqual([]);
+    await second.processor.processBatch([tickAt(99_500, ist("2026-12-07T09:15:00"), ist("2026-12-07T09:15:00"))]);
+    expect(second.events().map((e) => [e.type, e.ts])).toEqual([["order.filled", "2026-12-07T03:45:00.000Z"]]);
+    expect(await savedBooks()).toEqual([]);
+  });
+
+  test("with MARKET_HOURS off an AMO is an ordinary order: it fills on the Sunday tick", async () => {
+    const s = await start(new MemoryCache());
+    await s.processor.processBatch([signal("amo2", ist("2026-12-05T21:00:00"), { order_type: "LIMIT", price: 100_000, amo: true })]);
+    await s.processor.processBatch([tickAt(99_500, ist("2026-12-06T12:00:00"), ist("2026-12-06T12:00:00"))]);
+    expect(s.types()).toEqual(["order.submitted", "order.filled"]);
   });
 });

@@ -30,14 +30,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * The stage with `limits` set for paper (as the operator set them: a command on its control topic,
  * stamped at T0), and nothing else in the store.
  */
-async function stage(limits: Record<string, unknown> = {}) {
+async function stage(limits: Record<string, unknown> = {}, env: Record<string, string> = {}) {
   const db = { query: async () => [] };
   const log = new MemoryLog();
   await log.createTopics(topicSpecs(["paper"]));
   const producer = log.producer();
   const cmd = controlEnvelope("paper", { type: "control.limits", data: { limits: parseLimits(limits) } }, "test");
   await producer.send([{ topic: topicName("control", "paper"), key: cmd.key, value: encodeEnvelope({ ...cmd, ts: iso(T0) }) }]);
-  const ctx = { config: loadConfig({ FEED: "none" }), logger: quiet, log, producer, db, cache: new MemoryCache(), instruments: NSE_MASTER } as unknown as StageContext;
+  const ctx = { config: loadConfig({ FEED: "none", ...env }), logger: quiet, log, producer, db, cache: new MemoryCache(), instruments: NSE_MASTER } as unknown as StageContext;
   return riskStage(ctx);
 }
 
@@ -128,4 +128,18 @@ test("the risk stage's decisions read no wall clock: no Date.now() or new Date()
   const clockReads = /Date\.now\(|new Date\(\s*\)|performance\.now\(/;
   const offenders = [...sources, ["src/stage/stages/risk.ts", stageSource] as const].filter(([, text]) => clockReads.test(text.replace(/\/\/.*|\/\*[\s\S]*?\*\//g, ""))).map(([f]) => f);
   expect(offenders).toEqual([]);
+});
+
+describe("market hours, by event time", () => {
+  test("given MARKET_HOURS=nse, a signal stamped on a Sunday is rejected MARKET_CLOSED whatever the wall clock says, an AMO then passes, and a signal stamped on Monday at 10:00 IST passes", async () => {
+    const s = await stage({}, { MARKET_HOURS: "nse" });
+    const sunday = T0 - 86_400_000;
+    await s.handle(...tick(1_290_00, sunday), quiet);
+    const closed = await judge(s, signal("sun", sunday + 1));
+    expect(reason(closed)).toBe("MARKET_CLOSED");
+    expect(closed.event.data.checks.find((c) => c.rule === "MARKET_CLOSED")!.detail).toContain("it opens Mon 6 Jan 2025 09:15 IST");
+    expect(reason(await judge(s, signal("sun-amo", sunday + 2, { amo: true })))).toBe("VALIDATED");
+    expect(reason(await judge(s, signal("mon", T0)))).toBe("VALIDATED");
+    expect(reason(await judge(s, signal("mon-amo", T0 + 1, { amo: true })))).toBe("AMO_MARKET_OPEN");
+  });
 });

@@ -8,7 +8,7 @@ import type { PayloadOf } from "../../src/events/payloads.ts";
 import { newId } from "../../src/events/ids.ts";
 import type { Store } from "../../src/store/index.ts";
 import { sqlState, suiteStore } from "./suite-store.ts";
-import { listVenueOrders, recordVenueOrder, setVenueId, setVenueStatus, venueIdOf, venueOrderByVenueId } from "../../src/store/venue-orders.ts";
+import { listVenueOrders, recordVenueOrder, setVenueId, setVenueStatus, venueIdOf, venueOrderByVenueId, venueOrderOf } from "../../src/store/venue-orders.ts";
 
 function sentOrder(): { order_id: string; tag: string; correlation_id: string; trace_id: string; orig: PayloadOf<"order.submitted"> } {
   const orderId = newId();
@@ -44,6 +44,16 @@ export function venueOrdersConformance(name: string, open: () => Promise<Store>)
       const found = await venueOrderByVenueId(opened.db, "2501070000001");
       expect(found).toEqual({ ...o, venue_order_id: "2501070000001" });
       expect(found!.orig.instrument_token).toBe(4_294_967_295);
+    });
+
+    test("an order is read back by our id with what was sent (an after-market order's amo too), the venue's id once known", async () => {
+      const o = sentOrder();
+      const amo = { ...o, orig: { ...o.orig, amo: true } };
+      expect(await venueOrderOf(opened.db, o.order_id)).toBeUndefined();
+      await recordVenueOrder(opened.db, "zerodha", amo);
+      expect(await venueOrderOf(opened.db, o.order_id)).toEqual({ venue_order_id: null, orig: amo.orig });
+      await setVenueId(opened.db, o.order_id, `v-${o.order_id}`);
+      expect(await venueOrderOf(opened.db, o.order_id)).toEqual({ venue_order_id: `v-${o.order_id}`, orig: amo.orig });
     });
 
     test("the venue's last status is kept; reconciliation lists every order with its tag and venue id", async () => {

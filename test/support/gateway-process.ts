@@ -26,7 +26,7 @@ const root = new URL("../..", import.meta.url).pathname;
 export function cleanEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(KAFKA_|REDIS_URL|DATABASE_URL|DATA_DIR|ACTIVE_BROKERS|PORT|FEED|HOST)/.test(k)) env[k] = v;
+    if (v !== undefined && !/^(KAFKA_|REDIS_URL|DATABASE_URL|DATA_DIR|ACTIVE_BROKERS|PORT|FEED|HOST|MARKET_HOURS|MARKET_CALENDAR_FILE)/.test(k)) env[k] = v;
   }
   return { ...env, DATA_DIR: "memory", ...extra };
 }

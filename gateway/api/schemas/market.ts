@@ -106,3 +106,32 @@ function fastPrice(v: unknown): number | undefined {
 }
 
 export const ticksResponse = z.object({ accepted: z.number().int() });
+
+/** GET /market/calendar's query: the exchange (default NSE) and the year (default the current IST year). */
+export const calendarQuery = z.strictObject({
+  exchange: z.string().regex(/^[A-Za-z]{1,16}$/, "must be an exchange code such as NSE").optional().meta({ description: "NSE (default), BSE, NFO or BFO." }),
+  year: z.string().regex(/^\d{4}$/, "must be a year YYYY").transform(Number).optional().meta({ description: "Default: the current year in IST." }),
+});
+
+const istTime = z.object({ at: z.string().meta({ description: "UTC, ISO 8601." }), ist: z.string().meta({ description: 'India time, e.g. "Mon 7 Dec 2026 09:15 IST".' }) });
+const clock = z.string().regex(/^\d{2}:\d{2}$/).meta({ description: "HH:MM, IST." });
+
+export const calendarResponse = z.object({
+  exchange: z.string(),
+  year: z.number().int(),
+  timezone: z.string(),
+  session: z.object({ open: clock, close: clock }),
+  pre_open: z.object({ open: clock, close: clock }).nullable().meta({ description: "The equity pre-open call auction; orders are not taken in it (they are refused MARKET_CLOSED unless after-market). Null for derivatives." }),
+  weekends: z.array(z.string()),
+  holidays_listed: z.boolean().meta({ description: "False when the calendar file has no holiday list for the year: it is then judged by weekends and hours alone." }),
+  holidays: z.array(z.object({ date: z.string(), weekday: z.string(), name: z.string() })),
+  special_sessions: z.array(z.object({ date: z.string(), name: z.string(), open: clock, close: clock })).meta({ description: "Sessions on a closed day, such as Muhurat trading." }),
+  notes: z.string().optional(),
+  hours_enforced: z.boolean().meta({ description: "MARKET_HOURS=nse: orders for a closed market are refused MARKET_CLOSED unless after-market (amo)." }),
+  now: istTime.extend({
+    phase: z.enum(["open", "pre_open", "closed"]),
+    why: z.string().meta({ description: 'Why it is in that phase: "regular session", "Sunday", "holiday: Christmas", "after the close", …' }),
+    closes: istTime.optional().meta({ description: "While open: when this session closes." }),
+    next_open: istTime,
+  }),
+});

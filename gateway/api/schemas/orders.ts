@@ -17,6 +17,10 @@ export const placeOrderBody = z
     price: priceIn.optional().meta({ description: "Rupees as a decimal string. LIMIT and SL need it; MARKET and SL-M refuse it." }),
     trigger_price: priceIn.optional().meta({ description: "Rupees as a decimal string. SL and SL-M need it; the others refuse it." }),
     product: z.enum(PRODUCTS).optional(),
+    amo: z
+      .boolean()
+      .optional()
+      .meta({ description: "After-market order: placed while the market is closed, it rests until the next open (09:15 IST). Refused AMO_MARKET_OPEN while the market trades, as Kite refuses it; with MARKET_HOURS=off it trades like any order (Kite still gets variety amo)." }),
     strategy_id: strategyId.optional().meta({ description: 'Defaults to "manual".' }),
     client_order_id: z
       .string()

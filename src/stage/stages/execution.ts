@@ -30,6 +30,7 @@ import type { Outgoing } from "../processor.ts";
 import type { Stage } from "../stage.ts";
 import { orderEvent, type Lineage } from "./envelopes.ts";
 import { KiteVenue } from "../../kite/venue.ts";
+import { loadCalendar } from "../../market/calendar.ts";
 import { kiteClient } from "../../kite/connect.ts";
 import { loadBooks, saveBooks, type SavedBook } from "../../store/exec-books.ts";
 import { StagePrices } from "../../store/stage-prices.ts";
@@ -42,7 +43,9 @@ const legacyBookKey = (b: Broker) => `${b}:exec:book`;
 export async function executionStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
   // The stage owns its exchange state and keeps only the latest: updated in place, not copied.
-  const exchange = new PaperExchange({}, { instruments: ctx.instruments.byToken, inPlace: true });
+  // With MARKET_HOURS=nse an after-market order rests until its exchange's next open.
+  const hours = ctx.config.marketHours === "nse" ? loadCalendar(ctx.config.marketCalendarFile) : undefined;
+  const exchange = new PaperExchange({}, { instruments: ctx.instruments.byToken, inPlace: true, hours });
   // Config guarantees Kite credentials whenever zerodha is active.
   const kite = brokers.includes("zerodha") && ctx.config.kite ? kiteClient(ctx.config.kite) : undefined;
   const venue = kite ? new KiteVenue(ctx.db, kite, ctx.logger, ctx.instruments) : undefined;
@@ -136,6 +139,7 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
         ...(s.price !== undefined ? { price: s.price } : {}),
         ...(s.trigger_price !== undefined ? { trigger_price: s.trigger_price } : {}),
         ...(s.product !== undefined ? { product: s.product } : {}),
+        ...(s.amo ? { amo: true } : {}),
       };
       if (broker === "zerodha") {
         if (!venue) return emit([{ type: "order.failed", data: { ...order, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not configured (KITE_* settings)" } }], e, broker, e.key, now);

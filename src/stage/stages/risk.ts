@@ -33,6 +33,7 @@ import {
   type RiskState,
   type TradingState,
 } from "../../risk/index.ts";
+import { loadCalendar } from "../../market/calendar.ts";
 import { loadRiskBooks, saveRiskBooks } from "../../store/risk-books.ts";
 import { StagePrices } from "../../store/stage-prices.ts";
 import { partitionFor } from "../../log/partitioner.ts";
@@ -45,6 +46,8 @@ import { tickTimeMs as tickTime } from "../../events/time.ts";
 
 export async function riskStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
+  // MARKET_HOURS=nse: orders for a closed market are refused MARKET_CLOSED (src/risk/rules.ts).
+  const hours = ctx.config.marketHours === "nse" ? loadCalendar(ctx.config.marketCalendarFile) : undefined;
   const state = new Map<Broker, RiskState>();
   // In place: the stage keeps only the latest state (copying the books per fill was O(instruments)).
   // A breach that halts trading is noted, to be written to the control topic (controlSide).
@@ -97,7 +100,7 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
       return [{ topic: topicName("signalsRejected", broker), event: { ...child, id: derivedId(e.id, "risk") } }];
     }
     const s = state.get(broker)!;
-    const ctxRisk = riskContext(s, signal, { instrument: ctx.instruments.byToken(signal.instrument_token), last_price: prices.get(signal.instrument_token) }, at);
+    const ctxRisk = riskContext(s, signal, { instrument: ctx.instruments.byToken(signal.instrument_token), last_price: prices.get(signal.instrument_token), hours }, at);
     const d = decide(signal, s, ctxRisk);
     const id = derivedId(e.id, "risk");
     if (d.outcome === "validated") {
