@@ -1,9 +1,10 @@
 /**
  * The orders as the API reads them (the `orders` and `order_events` tables of migration 0002): one
- * order by id, a page of orders newest first, an order's events in lifecycle order. The rows are
- * written by the outbox (src/store/outbox.ts, an order the API accepted) and the orders projection.
+ * order by id, a page of orders newest first, an order's events in lifecycle order, the open orders
+ * a cancel-all cancels. The rows are written by the outbox (src/store/outbox.ts, an order the API
+ * accepted) and the orders projection.
  */
-import type { OrderStatus } from "../orders/vocabulary.ts";
+import { OPEN_STATUSES, type OrderStatus } from "../orders/vocabulary.ts";
 import type { Sql } from "postgres";
 import type { Broker } from "../config.ts";
 import type { PayloadOf } from "../events/payloads.ts";
@@ -143,4 +144,32 @@ export async function orderEvents(sql: Sql, orderId: string): Promise<StoredOrde
     [orderId],
   );
   return rows.map((row) => ({ id: String(row.id), type: String(row.type), ts: new Date(row.ts as string).toISOString(), data: row.data }));
+}
+
+/** Which open orders {@link openOrders} reads: each filter given narrows them. */
+export interface OpenOrderFilter {
+  broker?: Broker;
+  strategy_id?: string;
+  instrument_token?: number;
+}
+
+/**
+ * Every order not yet final (PENDING, OPEN, PARTIALLY_FILLED) that matches, oldest first: what a
+ * cancel-all cancels.
+ *
+ * @example
+ * const resting = await openOrders(store.sql, { broker: "paper", instrument_token: 738561 });
+ */
+export async function openOrders(sql: Sql, filter: OpenOrderFilter): Promise<StoredOrder[]> {
+  const params: unknown[] = [[...OPEN_STATUSES]];
+  const conditions = ["status = any($1::text[])"];
+  const narrow = (column: string, value: unknown) => {
+    params.push(value);
+    conditions.push(`${column} = $${params.length}`);
+  };
+  if (filter.broker) narrow("broker", filter.broker);
+  if (filter.strategy_id) narrow("strategy_id", filter.strategy_id);
+  if (filter.instrument_token !== undefined) narrow("instrument_token", filter.instrument_token);
+  const rows = await prepared(sql, `select ${ORDER_COLUMNS} from orders where ${conditions.join(" and ")} order by seq`, params);
+  return rows.map(storedOrder);
 }
