@@ -14,3 +14,4 @@ export { createStrategyBody, patchStrategyBody, strategyListResponse, strategyOu
 export { MONEY_LIMITS, riskLimitsBody, riskOut, riskResponse, riskStateBody } from "./schemas/risk.ts";
 export { fastTicksBody, inUtcRange, instrumentListResponse, instrumentOut, MAX_TICKS, ticksBody, ticksResponse } from "./schemas/market.ts";
 export { errorResponse } from "./schemas/errors.ts";
+export { cancelAllQuery, cancelAllResponse, squareOffBody, squareOffResponse } from "./schemas/square-off.ts";
