@@ -6,7 +6,7 @@
  */
 import type { Cache } from "../../src/cache/port.ts";
 import type { Config } from "../../src/config.ts";
-import { bounded } from "../../src/errors.ts";
+import { bounded, dependencyError } from "../../src/errors.ts";
 import type { Log, Producer } from "../../src/log/port.ts";
 import type { Logger } from "../../src/logger.ts";
 import { publishTicks } from "../../src/market/feed.ts";
@@ -18,7 +18,7 @@ import type { Position } from "../../src/portfolio/index.ts";
 import type { Services } from "../api/services.ts";
 import type { ControlPlane } from "../control.ts";
 import { OrderRelay, type RelayOptions } from "../outbox.ts";
-import { LOG_WAIT_MS } from "./budgets.ts";
+import { LOG_WAIT_MS, SERVICE_WAIT_MS } from "./budgets.ts";
 import { controlCommands } from "./controls.ts";
 import { eventFanout } from "./events.ts";
 import { guarded } from "./guarded.ts";
@@ -68,7 +68,14 @@ export function createServices(deps: ServicesDeps): GatewayServices {
   const squareOff = squareOffService({
     activeBrokers,
     producer: deps.producer,
-    positions: async (broker) => Object.values(await builtPositions(deps.cache, broker)).map((json) => JSON.parse(json) as Position),
+    positions: async (broker) => {
+      try {
+        const built = await bounded(builtPositions(deps.cache, broker), SERVICE_WAIT_MS, "TIMEOUT", "read the positions to square off: the cache did not answer");
+        return Object.values(built).map((json) => JSON.parse(json) as Position);
+      } catch (err) {
+        throw dependencyError(err) ?? err;
+      }
+    },
     openOrders: async (filter) => (await withinStore(openOrders(sql, filter), "cannot read the open orders")).map(orderView),
     place: orders.orders.place,
   });

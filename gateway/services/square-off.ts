@@ -12,12 +12,13 @@
  */
 import type { Broker } from "../../src/config.ts";
 import { createEvent, encodeEnvelope } from "../../src/events/envelope.ts";
-import { AlphaError, bounded } from "../../src/errors.ts";
+import { AlphaError, bounded, dependencyError } from "../../src/errors.ts";
 import type { OutgoingMessage, Producer } from "../../src/log/port.ts";
 import { isFinal, type Side } from "../../src/orders/vocabulary.ts";
 import type { Position } from "../../src/portfolio/index.ts";
 import type { OpenOrderFilter } from "../../src/store/orders.ts";
 import { topicName } from "../../src/topics.ts";
+import { ApiError } from "../api/errors.ts";
 import type { OrderView, Services, SquareOffFilter } from "../api/services.ts";
 import { LOG_WAIT_MS } from "./budgets.ts";
 
@@ -97,11 +98,19 @@ export function squareOffService(deps: SquareOffDeps): { cancelAll: Services["or
       const held = (await deps.positions(broker)).filter((p) => p.quantity !== 0 && matches(filter, p));
       if (held.length === 0) return [];
       const working = (await deps.openOrders({ broker, ...filter })).filter((o) => o.client_order_id?.startsWith(SQUARE_OFF_ID_PREFIX));
-      const placed = await Promise.allSettled(held.map((p) => flatten(broker, p, working)));
-      // One failed (the store or the log down): a 503. A retry places only what is still missing.
-      const failed = placed.find((r) => r.status === "rejected");
-      if (failed) throw failed.reason;
-      return placed.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
+      const settled = await Promise.allSettled(held.map((p) => flatten(broker, p, working)));
+      const placed = settled.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
+      const failed = settled.find((r) => r.status === "rejected");
+      if (!failed) return placed;
+      // Some placed and some not (the store or the log down meanwhile): a 503 that names the
+      // orders placed, so the answer says what happened; a retry places only what is missing.
+      const cause = dependencyError(failed.reason);
+      if (!cause || placed.length === 0) throw failed.reason;
+      throw new ApiError(cause.code, `${cause.message}; ${placed.length} of the square-off's orders were placed (details.order_ids), the rest not: retrying places only the rest`, {
+        status: 503,
+        headers: { "Retry-After": "1" },
+        details: { order_ids: placed.map((o) => o.order_id) },
+      });
     },
   };
 }

@@ -135,6 +135,12 @@ describe("square-off", () => {
     expect(w.placed).toHaveLength(1);
   });
 
+  test("the store down before anything was placed: its own error, as is", async () => {
+    const w = world([position("mom", RELIANCE, 10, 0)]);
+    w.failPlacing(() => true);
+    await expect(w.service.close("paper", {})).rejects.toMatchObject({ code: "STORE_UNAVAILABLE", message: "database unavailable" });
+  });
+
   test("a square-off that ended unfilled (risk refused it) is placed again on the next click, under the next attempt's id", async () => {
     const w = world([position("mom", RELIANCE, 10, 0)]);
     const [first] = await w.service.close("paper", {});
@@ -144,10 +150,13 @@ describe("square-off", () => {
     expect(w.placed.map((c) => c.client_order_id)).toEqual([`squareoff/mom/${RELIANCE}/10-0/0`, `squareoff/mom/${RELIANCE}/10-0/1`]);
   });
 
-  test("the store down for one position: the call fails (a 503), and the retry places only what is missing", async () => {
+  test("the store down for one position: a 503 naming what was placed, and the retry places only what is missing", async () => {
     const w = world([position("mom", RELIANCE, 10, 0), position("mom", TCS, 0, 2)]);
     w.failPlacing((cmd) => cmd.instrument_token === TCS);
-    await expect(w.service.close("paper", {})).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+    const err = await w.service.close("paper", {}).catch((e: unknown) => e);
+    // The answer says what happened: a 503 naming the order that was placed.
+    expect(err).toMatchObject({ code: "STORE_UNAVAILABLE", status: 503, details: { order_ids: [w.orders[0]!.order_id] } });
+    expect((err as Error).message).toContain("1 of the square-off's orders were placed");
     w.failPlacing(undefined);
     const out = await w.service.close("paper", {});
     expect(out.map((o) => [o.instrument_token, o.side, o.quantity])).toEqual([
