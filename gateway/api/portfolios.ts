@@ -65,7 +65,8 @@ export function portfolioRoutes(services: Services): Route[] {
       body: squareOffBody,
       responses: {
         202: {
-          description: "One MARKET order per matching non-zero position, opposite side, its whole net quantity, reduce-only: it passes REDUCING and HALTED (the kill switch never stops a trader from getting flat).",
+          description:
+            "One MARKET order per matching non-zero position, opposite side, its whole net quantity, under the product of the order that opened it (MIS when none is known), reduce-only: it passes REDUCING and HALTED (the kill switch never stops a trader from getting flat).",
           schema: squareOffResponse,
         },
       },

@@ -12,7 +12,7 @@ import type { Logger } from "../../src/logger.ts";
 import { publishTicks } from "../../src/market/feed.ts";
 import type { InstrumentMaster } from "../../src/market/instruments.ts";
 import type { Store } from "../../src/store/index.ts";
-import { openOrders } from "../../src/store/orders.ts";
+import { lastFilledProduct, openOrders } from "../../src/store/orders.ts";
 import { withinStore } from "../../src/store/wait.ts";
 import type { Position } from "../../src/portfolio/index.ts";
 import type { Services } from "../api/services.ts";
@@ -78,6 +78,7 @@ export function createServices(deps: ServicesDeps): GatewayServices {
     },
     openOrders: async (filter) => (await withinStore(openOrders(sql, filter), "cannot read the open orders")).map(orderView),
     place: orders.orders.place,
+    productOf: (broker, p, side) => withinStore(lastFilledProduct(sql, { broker, strategy_id: p.strategy_id, instrument_token: p.instrument_token, side }), "cannot read the position's product"),
   });
 
   return guarded({

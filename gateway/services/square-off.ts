@@ -14,7 +14,7 @@ import type { Broker } from "../../src/config.ts";
 import { createEvent, encodeEnvelope } from "../../src/events/envelope.ts";
 import { AlphaError, bounded, dependencyError } from "../../src/errors.ts";
 import type { OutgoingMessage, Producer } from "../../src/log/port.ts";
-import { isFinal, type Side } from "../../src/orders/vocabulary.ts";
+import { isFinal, type Product, type Side } from "../../src/orders/vocabulary.ts";
 import type { Position } from "../../src/portfolio/index.ts";
 import type { OpenOrderFilter } from "../../src/store/orders.ts";
 import { topicName } from "../../src/topics.ts";
@@ -35,6 +35,8 @@ export interface SquareOffDeps {
   /** The open orders that match, as the API shows them. */
   openOrders(filter: OpenOrderFilter): Promise<OrderView[]>;
   place: Services["orders"]["place"];
+  /** The product of the latest order of the position's strategy and instrument, on `side`, that filled; undefined when unknown. */
+  productOf(broker: Broker, p: Position, side: Side): Promise<Product | undefined>;
 }
 
 /** The client_order_id of a square-off of `p` as it stands (its fill counts change with every fill). */
@@ -56,6 +58,8 @@ export function squareOffService(deps: SquareOffDeps): { cancelAll: Services["or
     const mine = working.filter((o) => o.side === side && matches(p, o));
     const left = Math.abs(p.quantity) - mine.reduce((n, o) => n + o.quantity - o.filled_quantity, 0);
     if (left <= 0) return mine;
+    // Positions do not record their product: the one that opened it, else MIS (intraday).
+    const product = (await deps.productOf(broker, p, side === "SELL" ? "BUY" : "SELL")) ?? "MIS";
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const { order, created } = await deps.place({
         broker,
@@ -63,8 +67,7 @@ export function squareOffService(deps: SquareOffDeps): { cancelAll: Services["or
         side,
         quantity: left,
         order_type: "MARKET",
-        // Positions do not record their product; an intraday one is what a square-off closes.
-        product: "MIS",
+        product,
         strategy_id: p.strategy_id,
         client_order_id: squareOffId(p, attempt),
         reduce_only: true,

@@ -4,7 +4,7 @@
  * a cancel-all cancels. The rows are written by the outbox (src/store/outbox.ts, an order the API
  * accepted) and the orders projection.
  */
-import { OPEN_STATUSES, type OrderStatus } from "../orders/vocabulary.ts";
+import { OPEN_STATUSES, PRODUCTS, type OrderStatus, type Product } from "../orders/vocabulary.ts";
 import type { Sql } from "postgres";
 import type { Broker } from "../config.ts";
 import type { PayloadOf } from "../events/payloads.ts";
@@ -172,4 +172,23 @@ export async function openOrders(sql: Sql, filter: OpenOrderFilter): Promise<Sto
   if (filter.instrument_token !== undefined) narrow("instrument_token", filter.instrument_token);
   const rows = await prepared(sql, `select ${ORDER_COLUMNS} from orders where ${conditions.join(" and ")} order by seq`, params);
   return rows.map(storedOrder);
+}
+
+/**
+ * The product (MIS, CNC, NRML) of the latest order of a strategy in an instrument, on one side,
+ * that filled at least in part; undefined when it had none or named none. A square-off closes a
+ * position under the product that opened it (on Kite, selling delivery shares as MIS is a short sale).
+ *
+ * @example
+ * await lastFilledProduct(store.sql, { broker: "paper", strategy_id: "manual", instrument_token: 738561, side: "BUY" }); // "CNC"
+ */
+export async function lastFilledProduct(sql: Sql, of: { broker: Broker; strategy_id: string; instrument_token: number; side: Signal["side"] }): Promise<Product | undefined> {
+  const [row] = await prepared(
+    sql,
+    `select product from orders where broker = $1 and strategy_id = $2 and instrument_token = $3 and side = $4 and filled_quantity > 0
+      order by seq desc limit 1`,
+    [of.broker, of.strategy_id, of.instrument_token, of.side],
+  );
+  const product = row?.product;
+  return PRODUCTS.includes(product as Product) ? (product as Product) : undefined;
 }

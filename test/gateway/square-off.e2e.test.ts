@@ -66,7 +66,7 @@ afterAll(async () => {
 describe("cancel-all and square-off, embedded", () => {
   test("positions in two instruments under two strategies", async () => {
     await settled(await order({ instrument_token: RELIANCE, side: "BUY", quantity: 5, strategy_id: "desk_a" }), "FILLED");
-    await settled(await order({ instrument_token: TCS, side: "BUY", quantity: 3, strategy_id: "desk_b" }), "FILLED");
+    await settled(await order({ instrument_token: TCS, side: "BUY", quantity: 3, strategy_id: "desk_b", product: "CNC" }), "FILLED");
     const positions = await positionsWhen("both positions", (p) => quantityOf(p, "desk_a", RELIANCE) === 5 && quantityOf(p, "desk_b", TCS) === 3);
     expect(positions.filter((p) => p.quantity !== 0)).toHaveLength(2);
   }, 40_000);
@@ -110,7 +110,10 @@ describe("cancel-all and square-off, embedded", () => {
 
     const all = await api.post("/api/v1/portfolios/paper/close", {});
     expect(all.body.orders.map((o: any) => [o.strategy_id, o.instrument_token, o.side, o.quantity])).toEqual([["desk_b", TCS, "SELL", 3]]);
-    await settled(all.body.orders[0].order_id, "FILLED");
+    const delivery = await settled(all.body.orders[0].order_id, "FILLED");
+    // Bought as delivery (CNC), sold as delivery: not an intraday short sale.
+    expect(delivery.events[0].data.product).toBe("CNC");
+    expect(validated.data.product).toBe("MIS");
     const flat = await positionsWhen("every position flat", (p) => p.every((x) => x.quantity === 0));
     expect(flat.length).toBeGreaterThanOrEqual(2);
     expect((await api.post("/api/v1/portfolios/paper/close", {})).body).toEqual({ orders: [] });

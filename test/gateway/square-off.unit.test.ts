@@ -9,7 +9,7 @@ import { squareOffService, type SquareOffDeps } from "../../gateway/services/squ
 import { decodeEnvelope } from "../../src/events/envelope.ts";
 import { AlphaError } from "../../src/errors.ts";
 import type { OutgoingMessage } from "../../src/log/port.ts";
-import { isFinal } from "../../src/orders/vocabulary.ts";
+import { isFinal, type Product } from "../../src/orders/vocabulary.ts";
 import type { Position } from "../../src/portfolio/index.ts";
 
 const RELIANCE = 738561;
@@ -36,6 +36,8 @@ function world(positions: Position[]) {
   const orders: OrderView[] = [];
   const placed: PlaceOrder[] = [];
   const sent: OutgoingMessage[][] = [];
+  /** "strategy:token:side" → the product of the latest order that filled there. */
+  const products = new Map<string, Product>();
   let failPlace: ((cmd: PlaceOrder) => boolean) | undefined;
   let logDown = false;
   const deps: SquareOffDeps = {
@@ -56,6 +58,7 @@ function world(positions: Position[]) {
           (!f.strategy_id || o.strategy_id === f.strategy_id) &&
           (f.instrument_token === undefined || o.instrument_token === f.instrument_token),
       ),
+    productOf: async (_broker, p, side) => products.get(`${p.strategy_id}:${p.instrument_token}:${side}`),
     place: async (cmd) => {
       if (failPlace?.(cmd)) throw new AlphaError("STORE_UNAVAILABLE", "database unavailable", { canRetry: true });
       const seen = cmd.client_order_id === undefined ? undefined : orders.find((o) => o.broker === cmd.broker && o.client_order_id === cmd.client_order_id);
@@ -74,6 +77,7 @@ function world(positions: Position[]) {
     placed,
     sent,
     positions,
+    products,
     failPlacing: (f: typeof failPlace) => (failPlace = f),
     downLog: () => (logDown = true),
   };
@@ -101,6 +105,20 @@ describe("square-off", () => {
     // The flat position (5 bought, 5 sold) gets nothing; the strategy filter narrows.
     expect((await w.service.close("paper", { strategy_id: "rev", instrument_token: TCS })).map((o) => [o.side, o.quantity])).toEqual([["SELL", 3]]);
     expect(w.placed).toHaveLength(3);
+  });
+
+  test("a position opened as delivery (CNC) or carried (NRML) is closed under that product; unknown is MIS", async () => {
+    const w = world([position("mom", RELIANCE, 10, 0), position("mom", TCS, 0, 50), position("rev", TCS, 2, 0)]);
+    w.products.set(`mom:${RELIANCE}:BUY`, "CNC");
+    w.products.set(`mom:${TCS}:SELL`, "NRML");
+    // The product of the side that closes it does not count.
+    w.products.set(`rev:${TCS}:SELL`, "CNC");
+    await w.service.close("paper", {});
+    expect(w.placed.map((c) => [c.strategy_id, c.instrument_token, c.product])).toEqual([
+      ["mom", RELIANCE, "CNC"],
+      ["mom", TCS, "NRML"],
+      ["rev", TCS, "MIS"],
+    ]);
   });
 
   test("flat, or nothing matches: no order, an empty answer", async () => {
