@@ -7,7 +7,7 @@ import type { Broker } from "../../src/config.ts";
 import type { Problem } from "../../src/errors.ts";
 import type { Instrument } from "../../src/market/instruments.ts";
 import { onTickGrid, toRupees, type Paise } from "../../src/money.ts";
-import { ApiError } from "./errors.ts";
+import { ApiError, invalid } from "./errors.ts";
 import type { Services } from "./services.ts";
 
 /** The broker if it is one of ACTIVE_BROKERS; else a 404 "unknown broker". */
@@ -21,6 +21,16 @@ export function activeBroker(services: Services, name: string): Broker {
 export function knownInstrument(services: Services, token: number): Instrument {
   const instrument = services.instruments.byToken(token);
   if (!instrument) throw new ApiError("NOT_FOUND", `unknown instrument ${token}`);
+  return instrument;
+}
+
+/**
+ * A filter's instrument token the master knows; else a 422 naming the field (the request is
+ * well-formed, but names no instrument).
+ */
+export function knownToken(services: Services, token: number, where: string): Instrument {
+  const instrument = services.instruments.byToken(token);
+  if (!instrument) throw invalid([{ path: "instrument_token", message: `instrument_token: unknown instrument ${token}` }], where);
   return instrument;
 }
 

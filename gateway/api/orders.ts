@@ -1,13 +1,13 @@
 /**
  * Orders: place (202; the same client_order_id again → 200 with the first order), list with a
- * cursor, get with its lifecycle events, cancel.
+ * cursor, get with its lifecycle events, cancel one, cancel every open one that matches.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { ApiError, invalid } from "./errors.ts";
-import { activeBroker, knownInstrument, offGrid, offLot } from "./lookups.ts";
+import { activeBroker, knownInstrument, knownToken, offGrid, offLot } from "./lookups.ts";
 import { route, type Route } from "./route.ts";
-import { listOrdersQuery, orderListResponse, orderResponse, placeOrderBody } from "./schemas.ts";
+import { cancelAllQuery, cancelAllResponse, listOrdersQuery, orderListResponse, orderResponse, placeOrderBody } from "./schemas.ts";
 import type { OrderView, PlaceOrder, Services } from "./services.ts";
 import { orderJson } from "./views.ts";
 
@@ -117,5 +117,20 @@ export function orderRoutes(services: Services): Route[] {
       { method: "DELETE", summary: "Request a cancel", status: 202, description: "Cancel requested; the order's events say when it is done.", errors: [404, 409] },
       (id) => services.orders.cancel(id),
     ),
+    route({
+      method: "DELETE",
+      path: "/orders",
+      tag: "orders",
+      summary: "Cancel every open order that matches",
+      query: cancelAllQuery,
+      responses: { 202: { description: "A cancel requested for each open order that matched, as DELETE /orders/{id} does.", schema: cancelAllResponse } },
+      errors: [404],
+      async handle({ query }) {
+        const broker = query.broker === undefined ? undefined : activeBroker(services, query.broker);
+        if (query.instrument_token !== undefined) knownToken(services, query.instrument_token, "query string");
+        const cancelled = await services.orders.cancelAll({ broker, strategy_id: query.strategy_id, instrument_token: query.instrument_token });
+        return { status: 202, body: { cancelled } };
+      },
+    }),
   ];
 }

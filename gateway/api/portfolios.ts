@@ -1,14 +1,15 @@
 /**
- * Portfolios (cash, P&L, positions) per active broker, and the trades (fills) behind them.
+ * Portfolios (cash, P&L, positions) per active broker, the trades (fills) behind them, and the
+ * square-off that flattens them.
  */
 import type { z } from "zod";
 import type { Broker } from "../../src/config.ts";
 import { brokerRoute } from "./broker-route.ts";
-import { activeBroker } from "./lookups.ts";
+import { activeBroker, knownToken } from "./lookups.ts";
 import { immutableBody, route, type Route } from "./route.ts";
-import { portfolioListResponse, portfolioResponse, positionsResponse, tradesQuery, tradesResponse } from "./schemas.ts";
+import { portfolioListResponse, portfolioResponse, positionsResponse, squareOffBody, squareOffResponse, tradesQuery, tradesResponse } from "./schemas.ts";
 import type { PortfolioView, Services } from "./services.ts";
-import { portfolioJson, positionJson, tradeJson } from "./views.ts";
+import { orderJson, portfolioJson, positionJson, tradeJson } from "./views.ts";
 
 /** Response bodies of frozen portfolio views (the services hand out one per unchanged portfolio). */
 const bodies = new WeakMap<PortfolioView, object>();
@@ -56,6 +57,26 @@ export function portfolioRoutes(services: Services): Route[] {
       broker,
       positions: view.positions.map(positionJson),
     })),
+    brokerRoute(services, {
+      method: "POST",
+      path: "/portfolios/:broker/close",
+      tag: "portfolios",
+      summary: "Square off: flatten the matching positions with reduce-only MARKET orders",
+      body: squareOffBody,
+      responses: {
+        202: {
+          description:
+            "One MARKET order per matching non-zero position, opposite side, its whole net quantity, under the product of the order that opened it (MIS when none is known), reduce-only: it passes REDUCING and HALTED (the kill switch never stops a trader from getting flat).",
+          schema: squareOffResponse,
+        },
+      },
+      errors: [400, 404, 409, 413, 415],
+      async handle({ broker, body }) {
+        if (body.instrument_token !== undefined) knownToken(services, body.instrument_token, "request body");
+        const orders = await services.portfolios.close(broker, { strategy_id: body.strategy_id, instrument_token: body.instrument_token });
+        return { status: 202, body: { orders: orders.map(orderJson) } };
+      },
+    }),
     route({
       method: "GET",
       path: "/trades",

@@ -15,3 +15,4 @@ export { MONEY_LIMITS, riskLimitsBody, riskOut, riskResponse, riskStateBody } fr
 export { fastTicksBody, inUtcRange, instrumentListResponse, instrumentOut, MAX_TICKS, ticksBody, ticksResponse } from "./schemas/market.ts";
 export { calendarQuery, calendarResponse } from "./schemas/market.ts";
 export { errorResponse } from "./schemas/errors.ts";
+export { cancelAllQuery, cancelAllResponse, squareOffBody, squareOffResponse } from "./schemas/square-off.ts";

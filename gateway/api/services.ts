@@ -31,6 +31,8 @@ export interface PlaceOrder {
   /** "manual" when the request names none. */
   strategy_id: string;
   client_order_id?: string;
+  /** A square-off: it may only shrink the broker's position, and so passes REDUCING and HALTED. */
+  reduce_only?: boolean;
 }
 
 export interface OrderEventView {
@@ -54,6 +56,19 @@ export interface OrderQuery {
   limit: number;
   /** Opaque, from a previous page's next_cursor. */
   cursor?: string;
+}
+
+/** Which open orders a cancel-all cancels: each filter given narrows them. */
+export interface CancelAllFilter {
+  broker?: Broker;
+  strategy_id?: string;
+  instrument_token?: number;
+}
+
+/** Which positions a square-off flattens: each filter given narrows them. */
+export interface SquareOffFilter {
+  strategy_id?: string;
+  instrument_token?: number;
 }
 
 export interface PositionView {
@@ -115,10 +130,17 @@ export interface Services {
     get(orderId: string): Promise<OrderView | undefined>;
     /** Requests a cancel; undefined when no such order. */
     cancel(orderId: string): Promise<OrderView | undefined>;
+    /** Requests a cancel of every open order that matches (of the active brokers); their ids. */
+    cancelAll(filter: CancelAllFilter): Promise<string[]>;
   };
   portfolios: {
     get(broker: Broker): Promise<PortfolioView>;
     trades(broker: Broker, limit: number): Promise<TradeView[]>;
+    /**
+     * Squares off every matching non-zero position with a reduce-only MARKET order, placed as
+     * `orders.place` places one; the orders (none when flat). Repeated, it places nothing twice.
+     */
+    close(broker: Broker, filter: SquareOffFilter): Promise<OrderView[]>;
   };
   strategies: {
     list(): Promise<StrategyView[]>;

@@ -6,23 +6,28 @@
  */
 import type { Cache } from "../../src/cache/port.ts";
 import type { Config } from "../../src/config.ts";
-import { bounded } from "../../src/errors.ts";
+import { bounded, dependencyError } from "../../src/errors.ts";
 import type { Log, Producer } from "../../src/log/port.ts";
 import type { Logger } from "../../src/logger.ts";
 import { publishTicks } from "../../src/market/feed.ts";
 import { loadCalendar } from "../../src/market/calendar.ts";
 import type { InstrumentMaster } from "../../src/market/instruments.ts";
 import type { Store } from "../../src/store/index.ts";
+import { lastFilledProduct, openOrders } from "../../src/store/orders.ts";
+import { withinStore } from "../../src/store/wait.ts";
+import type { Position } from "../../src/portfolio/index.ts";
 import type { Services } from "../api/services.ts";
 import type { ControlPlane } from "../control.ts";
 import { OrderRelay, type RelayOptions } from "../outbox.ts";
-import { LOG_WAIT_MS } from "./budgets.ts";
+import { LOG_WAIT_MS, SERVICE_WAIT_MS } from "./budgets.ts";
 import { controlCommands } from "./controls.ts";
 import { eventFanout } from "./events.ts";
 import { guarded } from "./guarded.ts";
 import { orderService } from "./orders.ts";
-import { portfolioService } from "./portfolios.ts";
+import { orderView } from "./orders-view.ts";
+import { builtPositions, portfolioService } from "./portfolios.ts";
 import { riskService } from "./risk.ts";
+import { squareOffService } from "./square-off.ts";
 import { strategyService } from "./strategies.ts";
 
 export { LOG_WAIT_MS, PLACE_DOUBT_WAIT_MS, PLACE_SEND_WAIT_MS, PLACE_STORE_WAIT_MS, SERVICE_WAIT_MS } from "./budgets.ts";
@@ -61,6 +66,21 @@ export function createServices(deps: ServicesDeps): GatewayServices {
   const orders = orderService({ sql, producer: deps.producer, logger: deps.logger, relay, sendTimeoutMs: deps.config.orderSendTimeoutMs ?? 30_000 });
   const fanout = eventFanout({ log: deps.log, activeBrokers, logger: deps.logger, ticksLingerMs: deps.ticksLingerMs });
   const master = deps.instruments;
+  const squareOff = squareOffService({
+    activeBrokers,
+    producer: deps.producer,
+    positions: async (broker) => {
+      try {
+        const built = await bounded(builtPositions(deps.cache, broker), SERVICE_WAIT_MS, "TIMEOUT", "read the positions to square off: the cache did not answer");
+        return Object.values(built).map((json) => JSON.parse(json) as Position);
+      } catch (err) {
+        throw dependencyError(err) ?? err;
+      }
+    },
+    openOrders: async (filter) => (await withinStore(openOrders(sql, filter), "cannot read the open orders")).map(orderView),
+    place: orders.orders.place,
+    productOf: (broker, p, side) => withinStore(lastFilledProduct(sql, { broker, strategy_id: p.strategy_id, instrument_token: p.instrument_token, side }), "cannot read the position's product"),
+  });
 
   return guarded({
     activeBrokers,
@@ -75,8 +95,8 @@ export function createServices(deps: ServicesDeps): GatewayServices {
       await orders.close();
       await Promise.all([fanout.close(), relay.close()]);
     },
-    orders: orders.orders,
-    portfolios: portfolioService({ sql, cache: deps.cache, startingCash: deps.config.startingCash }),
+    orders: { ...orders.orders, cancelAll: squareOff.cancelAll },
+    portfolios: { ...portfolioService({ sql, cache: deps.cache, startingCash: deps.config.startingCash }), close: squareOff.close },
     strategies: strategyService({ sql, controls }),
     risk: riskService({ sql, controls }),
     instruments: { list: () => master.all(), byToken: (token) => master.byToken(token), bySymbol: (exchange, symbol) => master.bySymbol(exchange, symbol) },

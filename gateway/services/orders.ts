@@ -45,7 +45,8 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
 }
 
 export interface OrderService {
-  orders: Services["orders"];
+  /** Everything but cancel-all, which square-off.ts adds. */
+  orders: Omit<Services["orders"], "cancelAll">;
   /** Waits (bounded) for the undos of inserts in doubt, then stops them. */
   close(): Promise<void>;
 }
@@ -132,6 +133,7 @@ export function orderService(deps: { sql: Sql; producer: Producer; logger: Logge
           ...(cmd.product ? { product: cmd.product } : {}),
           ...(cmd.amo ? { amo: true } : {}),
           ...(cmd.client_order_id ? { client_order_id: cmd.client_order_id } : {}),
+          ...(cmd.reduce_only ? { reduce_only: true } : {}),
           expires_at: new Date(expiresAt).toISOString(),
         },
       },
@@ -166,7 +168,7 @@ export function orderService(deps: { sql: Sql; producer: Producer; logger: Logge
     return { order: orderView(storedOrder(inserted[0]!)), created: true };
   }
 
-  const orders: Services["orders"] = {
+  const orders: OrderService["orders"] = {
     place,
     async list(query) {
       const beforeSeq = query.cursor ? seqOfCursor(query.cursor) : undefined;

@@ -47,27 +47,35 @@ function portfolioView(broker: Broker, positions: readonly Position[], startingC
 }
 
 /**
+ * The broker's positions as the read model holds them, JSON each; while it is not whole (before
+ * the portfolio stage's first rebuild, or after the cache lost it) a 503, never the starting cash
+ * with no positions as if that were the portfolio.
+ *
+ * @example
+ * const positions = Object.values(await builtPositions(cache, "paper")).map((json) => JSON.parse(json) as Position);
+ */
+export async function builtPositions(cache: Cache, broker: Broker): Promise<Record<string, string>> {
+  const built = await readBuiltPositions(cache, broker);
+  if (built) return built;
+  throw new ApiError("READ_MODEL_REBUILDING", `the ${broker} portfolio is being rebuilt from the ledger (the cache does not hold it yet); retry in a second`, {
+    status: 503,
+    headers: { "Retry-After": "1" },
+  });
+}
+
+/**
  * @example
  * const portfolios = portfolioService({ sql: store.sql, cache, startingCash: config.startingCash });
  * const view = await portfolios.get("paper"); // 503 READ_MODEL_REBUILDING while the cache is rebuilt
  */
-export function portfolioService(deps: { sql: Sql; cache: Cache; startingCash: number }): Services["portfolios"] {
+export function portfolioService(deps: { sql: Sql; cache: Cache; startingCash: number }): Omit<Services["portfolios"], "close"> {
   /** Per broker: the positions hash's values the last view was made from, and that view. */
   const lastViews = new Map<Broker, { positionsJson: string[]; view: PortfolioView }>();
   return {
     async get(broker) {
       // The view is remade only when a position in it changed (a portfolio is read far more often
-      // than it changes, and parsing is most of a read). Not whole yet (before the portfolio
-      // stage's first rebuild, or after the cache lost it): a 503, never the starting cash with no
-      // positions as if that were the portfolio.
-      const built = await readBuiltPositions(deps.cache, broker);
-      if (!built) {
-        throw new ApiError("READ_MODEL_REBUILDING", `the ${broker} portfolio is being rebuilt from the ledger (the cache does not hold it yet); retry in a second`, {
-          status: 503,
-          headers: { "Retry-After": "1" },
-        });
-      }
-      const positionsJson = Object.values(built);
+      // than it changes, and parsing is most of a read).
+      const positionsJson = Object.values(await builtPositions(deps.cache, broker));
       const last = lastViews.get(broker);
       if (last && sameStrings(last.positionsJson, positionsJson)) return last.view;
       const view = portfolioView(broker, positionsJson.map((json) => JSON.parse(json) as Position), deps.startingCash);

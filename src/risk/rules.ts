@@ -35,6 +35,25 @@ const signed = (s: RiskSignal) => (s.side === "BUY" ? s.quantity : -s.quantity);
 export const reduces = (s: RiskSignal, position: number): boolean =>
   position !== 0 && Math.sign(signed(s)) === -Math.sign(position) && s.quantity <= Math.abs(position);
 
+/**
+ * True for a square-off that may pass: marked reduce-only, and it reduces the broker's position in
+ * the instrument without crossing zero.
+ */
+const flattens = (s: RiskSignal, ctx: RiskContext): boolean => s.reduce_only === true && reduces(s, ctx.position);
+
+/**
+ * A rule that guards against new risk (a limit, the throttle, the day's loss): a reduce-only order
+ * that reduces passes it, saying so, for a kill switch or a limit must never stop a trader from
+ * getting flat.
+ */
+const guardsNewRisk =
+  (rule: Rule): Rule =>
+  (s, state, ctx) => {
+    const v = rule(s, state, ctx);
+    if (v.passed || !flattens(s, ctx)) return v;
+    return verdict(true, `${v.detail}; passes: a reduce-only ${s.side} ${s.quantity} reduces the position of ${ctx.position}`);
+  };
+
 /** The price the order is valued at: its limit, its trigger, else the market. */
 function valuation(s: RiskSignal, ctx: RiskContext): Paise | undefined {
   if (s.order_type === "LIMIT" || s.order_type === "SL") return s.price;
@@ -80,15 +99,18 @@ function sessionOf(ctx: RiskContext): SessionAt | string | undefined {
 }
 
 export const RULES: Record<ReasonCode, Rule> = {
-  TRADING_HALTED: (_s, state) =>
-    state.trading === "HALTED"
-      ? verdict(false, `trading is HALTED${state.trading_reason ? `: ${state.trading_reason}` : ""}`)
-      : verdict(true, `trading is ${state.trading}`),
+  TRADING_HALTED: (s, state) => {
+    const halted = `trading is HALTED${state.trading_reason ? `: ${state.trading_reason}` : ""}`;
+    if (state.trading !== "HALTED") return verdict(true, `trading is ${state.trading}`);
+    // A square-off is judged by REDUCE_ONLY alone, in every state: it must reduce, and then it passes.
+    return s.reduce_only === true ? verdict(true, `${halted}; a reduce-only order passes if it reduces (REDUCE_ONLY)`) : verdict(false, halted);
+  },
 
   REDUCE_ONLY: (s, state, ctx) => {
-    if (state.trading !== "REDUCING") return verdict(true, `trading is ${state.trading}, not reduce-only`);
+    if (state.trading !== "REDUCING" && s.reduce_only !== true) return verdict(true, `trading is ${state.trading}, not reduce-only`);
     const ok = reduces(s, ctx.position);
-    return verdict(ok, `reduce-only: ${s.side} ${s.quantity} against a position of ${ctx.position} ${ok ? "reduces it" : "does not reduce it"}`);
+    const why = s.reduce_only === true ? "a reduce-only order" : "reduce-only";
+    return verdict(ok, `${why}: ${s.side} ${s.quantity} against a position of ${ctx.position} ${ok ? "reduces it" : "does not reduce it"}`);
   },
 
   UNKNOWN_INSTRUMENT: (s, _state, ctx) =>
@@ -161,45 +183,45 @@ export const RULES: Record<ReasonCode, Rule> = {
       : verdict(false, out.map(([name, p]) => `${name} ${rupees(p)} is outside ${where}`).join("; "));
   },
 
-  MAX_QUANTITY: (s, _state, ctx) => {
+  MAX_QUANTITY: guardsNewRisk((s, _state, ctx) => {
     const max = ctx.limits.max_order_quantity;
     return verdict(s.quantity <= max, `quantity ${s.quantity} ${s.quantity <= max ? "within" : "exceeds"} the limit ${max}`);
-  },
+  }),
 
-  MAX_NOTIONAL: (s, _state, ctx) => {
+  MAX_NOTIONAL: guardsNewRisk((s, _state, ctx) => {
     const price = valuation(s, ctx);
     if (price === undefined) return verdict(false, "not checked: no price to value the order at");
     const notional = price * s.quantity;
     const max = ctx.limits.max_order_notional;
     if (!Number.isSafeInteger(notional)) return verdict(false, `notional ${s.quantity} × ${rupees(price)} is beyond any limit`);
     return verdict(notional <= max, `notional ${rupees(notional)} ${notional <= max ? "within" : "exceeds"} the limit ${rupees(max)}`);
-  },
+  }),
 
-  MAX_POSITION: (s, _state, ctx) => {
+  MAX_POSITION: guardsNewRisk((s, _state, ctx) => {
     const after = ctx.position + signed(s);
     const max = ctx.limits.max_position_quantity;
     // A position already over a (lowered) limit may always be reduced.
     const ok = Math.abs(after) <= max || Math.abs(after) < Math.abs(ctx.position);
     return verdict(ok, `position ${ctx.position} → ${after}, limit ±${max}`);
-  },
+  }),
 
-  MAX_ORDERS_PER_DAY: (s, _state, ctx) => {
+  MAX_ORDERS_PER_DAY: guardsNewRisk((s, _state, ctx) => {
     const max = ctx.limits.max_orders_per_strategy_per_day;
     return verdict(ctx.orders_today < max, `${s.strategy_id} has ${ctx.orders_today} orders today, limit ${max}`);
-  },
+  }),
 
-  DAILY_LOSS_BREACHED: (s, _state, ctx) => {
+  DAILY_LOSS_BREACHED: guardsNewRisk((s, _state, ctx) => {
     const max = ctx.limits.max_daily_loss;
     const breached = ctx.day_pnl < -max;
     const where = `day P&L ${rupees(ctx.day_pnl)}, limit -${rupees(max)}`;
     if (!breached) return verdict(true, where);
     // Unwinding is how a loss stops growing; only new risk is refused.
     return reduces(s, ctx.position) ? verdict(true, `${where}: breached, but the order reduces`) : verdict(false, `${where}: breached`);
-  },
+  }),
 
-  RATE_LIMITED: (_s, state, ctx) => {
+  RATE_LIMITED: guardsNewRisk((_s, state, ctx) => {
     const recent = state.recent_orders.filter((t) => t > ctx.now - RATE_WINDOW_MS && t <= ctx.now).length;
     const max = ctx.limits.max_orders_per_second;
     return verdict(recent < max, `${recent} orders in the last second, limit ${max}`);
-  },
+  }),
 };

@@ -1,9 +1,10 @@
 /**
  * The orders as the API reads them (the `orders` and `order_events` tables of migration 0002): one
- * order by id, a page of orders newest first, an order's events in lifecycle order. The rows are
- * written by the outbox (src/store/outbox.ts, an order the API accepted) and the orders projection.
+ * order by id, a page of orders newest first, an order's events in lifecycle order, the open orders
+ * a cancel-all cancels. The rows are written by the outbox (src/store/outbox.ts, an order the API
+ * accepted) and the orders projection.
  */
-import type { OrderStatus } from "../orders/vocabulary.ts";
+import { OPEN_STATUSES, PRODUCTS, type OrderStatus, type Product } from "../orders/vocabulary.ts";
 import type { Sql } from "postgres";
 import type { Broker } from "../config.ts";
 import type { PayloadOf } from "../events/payloads.ts";
@@ -143,4 +144,51 @@ export async function orderEvents(sql: Sql, orderId: string): Promise<StoredOrde
     [orderId],
   );
   return rows.map((row) => ({ id: String(row.id), type: String(row.type), ts: new Date(row.ts as string).toISOString(), data: row.data }));
+}
+
+/** Which open orders {@link openOrders} reads: each filter given narrows them. */
+export interface OpenOrderFilter {
+  broker?: Broker;
+  strategy_id?: string;
+  instrument_token?: number;
+}
+
+/**
+ * Every order not yet final (PENDING, OPEN, PARTIALLY_FILLED) that matches, oldest first: what a
+ * cancel-all cancels.
+ *
+ * @example
+ * const resting = await openOrders(store.sql, { broker: "paper", instrument_token: 738561 });
+ */
+export async function openOrders(sql: Sql, filter: OpenOrderFilter): Promise<StoredOrder[]> {
+  const params: unknown[] = [[...OPEN_STATUSES]];
+  const conditions = ["status = any($1::text[])"];
+  const narrow = (column: string, value: unknown) => {
+    params.push(value);
+    conditions.push(`${column} = $${params.length}`);
+  };
+  if (filter.broker) narrow("broker", filter.broker);
+  if (filter.strategy_id) narrow("strategy_id", filter.strategy_id);
+  if (filter.instrument_token !== undefined) narrow("instrument_token", filter.instrument_token);
+  const rows = await prepared(sql, `select ${ORDER_COLUMNS} from orders where ${conditions.join(" and ")} order by seq`, params);
+  return rows.map(storedOrder);
+}
+
+/**
+ * The product (MIS, CNC, NRML) of the latest order of a strategy in an instrument, on one side,
+ * that filled at least in part; undefined when it had none or named none. A square-off closes a
+ * position under the product that opened it (on Kite, selling delivery shares as MIS is a short sale).
+ *
+ * @example
+ * await lastFilledProduct(store.sql, { broker: "paper", strategy_id: "manual", instrument_token: 738561, side: "BUY" }); // "CNC"
+ */
+export async function lastFilledProduct(sql: Sql, of: { broker: Broker; strategy_id: string; instrument_token: number; side: Signal["side"] }): Promise<Product | undefined> {
+  const [row] = await prepared(
+    sql,
+    `select product from orders where broker = $1 and strategy_id = $2 and instrument_token = $3 and side = $4 and filled_quantity > 0
+      order by seq desc limit 1`,
+    [of.broker, of.strategy_id, of.instrument_token, of.side],
+  );
+  const product = row?.product;
+  return PRODUCTS.includes(product as Product) ? (product as Product) : undefined;
 }

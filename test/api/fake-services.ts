@@ -11,6 +11,7 @@ import { AlphaError, type ErrorCode } from "../../src/errors.ts";
 import { SHIPPED_CALENDAR } from "../../src/market/calendar.ts";
 import { NSE_INSTRUMENTS, type Instrument } from "../../src/market/instruments.ts";
 import type {
+  CancelAllFilter,
   OrderView,
   PlaceOrder,
   PortfolioView,
@@ -152,7 +153,21 @@ export class FakeServices implements Services {
       if (TERMINAL.has(o.status)) throw new AlphaError(CONFLICT, `order ${id} is ${o.status}: nothing to cancel`);
       return { ...o, events: undefined };
     },
+    cancelAll: async (filter) => {
+      await this.guard();
+      this.cancelAllFilters.push(filter);
+      return this.orderList
+        .filter((o) => !TERMINAL.has(o.status) && this.activeBrokers.includes(o.broker))
+        .filter((o) => (!filter.broker || o.broker === filter.broker) && (!filter.strategy_id || o.strategy_id === filter.strategy_id))
+        .filter((o) => filter.instrument_token === undefined || o.instrument_token === filter.instrument_token)
+        .map((o) => o.order_id);
+    },
   };
+
+  /** The filters cancel-all was called with, in order. */
+  readonly cancelAllFilters: CancelAllFilter[] = [];
+  /** The orders square-offs placed, as commands, in order. */
+  readonly squareOffs: PlaceOrder[] = [];
 
   /** Sets an order's state, as fills arriving would. */
   fill(orderId: string, filled: number, averagePrice: number): void {
@@ -170,6 +185,18 @@ export class FakeServices implements Services {
     trades: async (broker, limit) => {
       await this.guard();
       return this.tradeList.filter((t) => t.broker === broker).sort((a, b) => b.ts.localeCompare(a.ts)).slice(0, limit);
+    },
+    // One reduce-only MARKET order per matching non-zero position, as gateway/services/square-off.ts places them.
+    close: async (broker, filter) => {
+      const { positions } = await this.portfolios.get(broker);
+      const held = positions.filter((p) => p.quantity !== 0 && (filter.strategy_id === undefined || p.strategy_id === filter.strategy_id));
+      const out: OrderView[] = [];
+      for (const p of held.filter((x) => filter.instrument_token === undefined || x.instrument_token === filter.instrument_token)) {
+        const cmd: PlaceOrder = { broker, instrument_token: p.instrument_token, side: p.quantity > 0 ? "SELL" : "BUY", quantity: Math.abs(p.quantity), order_type: "MARKET", product: "MIS", strategy_id: p.strategy_id, reduce_only: true };
+        this.squareOffs.push(cmd);
+        out.push((await this.orders.place(cmd)).order);
+      }
+      return out;
     },
   };
 

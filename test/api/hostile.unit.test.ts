@@ -172,7 +172,8 @@ describe("unknown methods on known paths are a 405 with Allow", () => {
   test("TRACE and PATCH on API paths too", async () => {
     const r = await h.call("TRACE", "/api/v1/orders");
     expect(r.status).toBe(405);
-    expect(r.headers.get("allow")).toBe("POST, GET");
+    // DELETE /orders is the cancel-all.
+    expect(r.headers.get("allow")).toBe("POST, GET, DELETE");
   });
 });
 

@@ -1,13 +1,14 @@
 /**
  * The orders read repository (src/store/orders.ts) on every store adapter: one order by id with
  * its money and tokens as numbers, pages newest first with each filter and the seq below which the
- * next page starts, and an order's events in the order its lifecycle made them.
+ * next page starts, an order's events in the order its lifecycle made them, the open orders
+ * that match a cancel-all's filters, and the product a square-off closes a position under.
  */
 import { describe, expect, test } from "bun:test";
 import { suiteStore } from "./suite-store.ts";
 import { newId } from "../../src/events/ids.ts";
 import type { Store } from "../../src/store/index.ts";
-import { orderById, orderEvents, ordersPage, storedOrder } from "../../src/store/orders.ts";
+import { lastFilledProduct, openOrders, orderById, orderEvents, ordersPage, storedOrder } from "../../src/store/orders.ts";
 import { placeRow } from "./outbox-conformance.ts";
 
 export function ordersConformance(name: string, open: () => Promise<Store>): void {
@@ -92,6 +93,62 @@ export function ordersConformance(name: string, open: () => Promise<Store>): voi
       expect(got.map((e) => e.id)).toEqual([generated, validated, submitted, filled]);
       expect(got[3]).toEqual({ id: filled, type: "order.filled", ts: at(2), data: { type: "order.filled" } });
       expect(await orderEvents(opened.store.sql, "no-such-order")).toEqual([]);
+    });
+
+    test("open orders: only PENDING, OPEN and PARTIALLY_FILLED, oldest first, narrowed by broker, strategy and instrument", async () => {
+      const sql = opened.store.sql;
+      const strategy = `open_${newId().slice(-8).replaceAll("-", "")}`;
+      const other = `${strategy}_b`;
+      const row = async (over: { broker?: string; strategy?: string; token?: number; status: string }) => {
+        const id = newId();
+        await sql`insert into orders (order_id, broker, strategy_id, instrument_token, side, quantity, order_type, price, status, correlation_id)
+                  values (${id}, ${over.broker ?? "paper"}, ${over.strategy ?? strategy}, ${over.token ?? 738561}, 'SELL', 5, 'LIMIT', 250000, ${over.status}, ${`c-${id}`})`;
+        return id;
+      };
+      const pending = await row({ status: "PENDING" });
+      const open = await row({ status: "OPEN", token: 4294967295 });
+      const partly = await row({ status: "PARTIALLY_FILLED" });
+      for (const status of ["FILLED", "REJECTED", "CANCELLED", "FAILED"]) await row({ status });
+      const otherStrategy = await row({ strategy: other, status: "OPEN" });
+      const zerodha = await row({ broker: "zerodha", status: "OPEN" });
+
+      const ids = async (filter: Parameters<typeof openOrders>[1]) =>
+        (await openOrders(sql, filter)).map((o) => o.order_id).filter((id) => [pending, open, partly, otherStrategy, zerodha].includes(id));
+      expect(await ids({ strategy_id: strategy })).toEqual([pending, open, partly, zerodha]);
+      expect(await ids({ broker: "paper", strategy_id: strategy })).toEqual([pending, open, partly]);
+      expect(await ids({ broker: "paper", instrument_token: 4294967295 })).toEqual([open]);
+      expect(await ids({ broker: "paper", strategy_id: strategy, instrument_token: 738561 })).toEqual([pending, partly]);
+      expect(await ids({ broker: "paper" })).toEqual([pending, open, partly, otherStrategy]);
+      expect(await ids({})).toEqual([pending, open, partly, otherStrategy, zerodha]);
+      expect(await openOrders(sql, { strategy_id: `${strategy}_none` })).toEqual([]);
+      const [first] = await openOrders(sql, { broker: "paper", strategy_id: strategy, instrument_token: 4294967295 });
+      expect(first).toMatchObject({ order_id: open, status: "OPEN", instrument_token: 4294967295, side: "SELL", quantity: 5, price: 250000 });
+    });
+
+    test("the product of the latest order of a strategy, instrument and side that filled at least in part", async () => {
+      const sql = opened.store.sql;
+      const strategy = `product_${newId().slice(-8).replaceAll("-", "")}`;
+      const row = async (over: { side?: string; product: string | null; filled: number; broker?: string; token?: number }) => {
+        const id = newId();
+        await sql`insert into orders (order_id, broker, strategy_id, instrument_token, side, quantity, filled_quantity, order_type, product, status, correlation_id)
+                  values (${id}, ${over.broker ?? "paper"}, ${strategy}, ${over.token ?? 738561}, ${over.side ?? "BUY"}, 10, ${over.filled}, 'MARKET', ${over.product},
+                          ${over.filled > 0 ? "FILLED" : "REJECTED"}, ${`c-${id}`})`;
+      };
+      const of = (side: "BUY" | "SELL", broker: "paper" | "zerodha" = "paper", token = 738561) => lastFilledProduct(sql, { broker, strategy_id: strategy, instrument_token: token, side });
+      expect(await of("BUY")).toBeUndefined();
+      await row({ product: "MIS", filled: 10 });
+      await row({ product: "CNC", filled: 4 });
+      // Later, but unfilled, on the other side, of another broker or instrument: none of them counts.
+      await row({ product: "NRML", filled: 0 });
+      await row({ side: "SELL", product: "NRML", filled: 10 });
+      await row({ product: "NRML", filled: 10, broker: "zerodha" });
+      await row({ product: "NRML", filled: 10, token: 2953217 });
+      expect(await of("BUY")).toBe("CNC");
+      expect(await of("SELL")).toBe("NRML");
+      expect(await of("BUY", "zerodha")).toBe("NRML");
+      // An order that named no product: none is known (the caller's default, MIS, applies).
+      await row({ product: null, filled: 1 });
+      expect(await of("BUY")).toBeUndefined();
     });
   });
 }
