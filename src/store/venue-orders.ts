@@ -59,6 +59,28 @@ export async function setVenueId(db: Db, orderId: string, venueId: string): Prom
 }
 
 /**
+ * Our order as recorded, by our id; undefined for an order never sent to the venue.
+ *
+ * @example
+ * const sent = await venueOrderOf(db, orderId); // sent?.venue_order_id, sent?.orig
+ */
+export async function venueOrderOf(db: Db, orderId: string): Promise<VenueOrderRow | undefined> {
+  const [row] = await db.query<VenueOrderRow>("select order_id, tag, venue_order_id, correlation_id, trace_id, orig from venue_orders where order_id = $1", [orderId]);
+  return row;
+}
+
+/**
+ * Keeps the order as the venue has it after a modify, so that its later updates (fills, the
+ * status they give) are read against the modified quantity and prices.
+ *
+ * @example
+ * await setVenueOrig(db, orderId, { ...sent.orig, quantity: 4 });
+ */
+export async function setVenueOrig(db: Db, orderId: string, orig: VenueOrderRow["orig"]): Promise<void> {
+  await db.query("update venue_orders set orig = $2, updated_at = now() where order_id = $1", [orderId, orig]);
+}
+
+/**
  * Our order with this venue id; undefined for an order we did not place.
  *
  * @example
