@@ -1,11 +1,12 @@
 /**
  * Orders: place (202; the same client_order_id again → 200 with the first order), list with a
- * cursor, get with its lifecycle events, cancel.
+ * cursor, get with its lifecycle events, cancel, modify (order-modify.ts).
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { ApiError, invalid } from "./errors.ts";
 import { activeBroker, knownInstrument, offGrid, offLot } from "./lookups.ts";
+import { modifyRoute } from "./order-modify.ts";
 import { route, type Route } from "./route.ts";
 import { listOrdersQuery, orderListResponse, orderResponse, placeOrderBody } from "./schemas.ts";
 import type { OrderView, PlaceOrder, Services } from "./services.ts";
@@ -116,5 +117,6 @@ export function orderRoutes(services: Services): Route[] {
       { method: "DELETE", summary: "Request a cancel", status: 202, description: "Cancel requested; the order's events say when it is done.", errors: [404, 409] },
       (id) => services.orders.cancel(id),
     ),
+    modifyRoute(services),
   ];
 }

@@ -25,7 +25,13 @@ export function guarded<S extends Services>(services: S): S {
   const { orders, portfolios, strategies, risk, ticks, events } = services;
   return {
     ...services,
-    orders: { place: orders.place, list: wrap(orders.list, "list orders"), get: wrap(orders.get, "read the order"), cancel: wrap(orders.cancel, "cancel the order") },
+    orders: {
+      ...orders,
+      list: wrap(orders.list, "list orders"),
+      get: wrap(orders.get, "read the order"),
+      cancel: wrap(orders.cancel, "cancel the order"),
+      modify: wrap(orders.modify, "modify the order"),
+    },
     portfolios: { ...portfolios, get: wrap(portfolios.get, "read the portfolio"), trades: wrap(portfolios.trades, "read the trades") },
     strategies: { list: wrap(strategies.list, "list strategies"), create: wrap(strategies.create, "create the strategy"), update: wrap(strategies.update, "update the strategy") },
     risk: { ...risk, get: wrap(risk.get, "read the risk settings"), putLimits: wrap(risk.putLimits, "set the limits"), setState: wrap(risk.setState, "set the trading state") },

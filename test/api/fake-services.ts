@@ -10,6 +10,7 @@ import type { Tick } from "../../src/events/payloads.ts";
 import { AlphaError, type ErrorCode } from "../../src/errors.ts";
 import { NSE_INSTRUMENTS, type Instrument } from "../../src/market/instruments.ts";
 import type {
+  ModifyOrder,
   OrderView,
   PortfolioView,
   RiskLimits,
@@ -146,7 +147,14 @@ export class FakeServices implements Services {
       if (TERMINAL.has(o.status)) throw new AlphaError(CONFLICT, `order ${id} is ${o.status}: nothing to cancel`);
       return { ...o, events: undefined };
     },
+    modify: async (order, next) => {
+      await this.guard();
+      this.modifies.push({ order_id: order.order_id, ...next });
+    },
   };
+
+  /** The modifies sent, in order. */
+  readonly modifies: Array<{ order_id: string } & ModifyOrder> = [];
 
   /** Sets an order's state, as fills arriving would. */
   fill(orderId: string, filled: number, averagePrice: number): void {
