@@ -1,7 +1,7 @@
 /**
  * Modifying a resting order, as an exchange treats it: only the quantity, the order type and the
  * prices change (instrument, side and strategy stay). A quantity decrease alone keeps the order's
- * time priority; a price or type change or a larger quantity is a new entry at the back of the
+ * time priority (as does a modify that changes nothing); a price or type change or a larger quantity is a new entry at the back of the
  * book, and an order that becomes marketable fills at once like an arriving one. Pure, like the
  * rest of the exchange.
  */
@@ -19,9 +19,12 @@ export type OrderChange = Pick<OrderRequest, "order_id" | "instrument_token" | "
 
 const isStop = (o: Pick<OrderRequest, "order_type">) => PRICES_NEEDED[o.order_type].trigger_price;
 
-/** Whether the change only lowers the quantity: the one change that keeps time priority. */
-const onlyShrinks = (before: OrderRequest, after: OrderRequest) =>
-  after.quantity < before.quantity && after.order_type === before.order_type && after.price === before.price && after.trigger_price === before.trigger_price;
+/**
+ * Whether the change keeps time priority: it only lowers the quantity, or changes nothing (a
+ * modify handled again after a crash finds its change made already and leaves the order where it is).
+ */
+const keepsPlace = (before: OrderRequest, after: OrderRequest) =>
+  after.quantity <= before.quantity && after.order_type === before.order_type && after.price === before.price && after.trigger_price === before.trigger_price;
 
 /**
  * The resting order after `change`, its events (order.modified, then order.filled if it now
@@ -64,7 +67,7 @@ export function modifyResting(
   if (refused) return refuse(token, refused.reason, refused.message);
 
   const events: ExchangeEvent[] = [modified(next)];
-  if (onlyShrinks(target.order, next)) {
+  if (keepsPlace(target.order, next)) {
     const kept = all.map((o) => (o === target ? { ...o, order: next, updated_at: now } : o));
     return { state: applyUpdate(state, { token, orders: kept, opened: [], closed: [] }, deps.config.closed_order_memory, deps.inPlace), events };
   }

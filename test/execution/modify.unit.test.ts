@@ -34,6 +34,12 @@ describe("a resting order changes in place", () => {
     expect(restingIds(given.when(ModifyOrder(a, { quantity: 4 })).state)).toEqual(["a", "b"]);
     expect(restingIds(given.when(ModifyOrder(a, { quantity: 12 })).state)).toEqual(["b", "a"]);
     expect(restingIds(given.when(ModifyOrder(a, { price: 89_995 })).state)).toEqual(["b", "a"]);
+    // The same modify handled twice (a redelivery after a crash): the second changes nothing, not even the place.
+    const c = order({ order_id: "c", order_type: "LIMIT", price: 90_000 });
+    const again = given.when(ModifyOrder(a, { price: 89_995 }), SubmitOrder(c), ModifyOrder(a, { price: 89_995 }));
+    expect(restingIds(again.state)).toEqual(["b", "a", "c"]);
+    expect(again.events.map((e) => e.type)).toEqual(["order.modified", "order.submitted", "order.modified"]);
+    expect(restingIds(given.when(ModifyOrder(a, {})).state)).toEqual(["a", "b"]);
     const shrunk = given.when(ModifyOrder(a, { quantity: 4 }));
     expect(ordersOf(shrunk.state, RELIANCE)[0]!.order.quantity).toBe(4);
     expect(shrunk.events).toEqual([{ type: "order.modified", data: { ...a, quantity: 4 } }]);
