@@ -28,7 +28,7 @@ test("every topic declares the event types it carries: real event types, each on
   const homes = Object.values(TOPIC_TABLE).flatMap((d) => d.carries);
   expect(new Set(homes).size).toBe(homes.length);
   expect(eventTypesOf("market.ticks")).toEqual(new Set(["market.tick"]));
-  expect(eventTypesOf("zerodha.orders.rejected")).toEqual(new Set(["order.rejected", "order.cancel_rejected"]));
+  expect(eventTypesOf("zerodha.orders.rejected")).toEqual(new Set(["order.rejected", "order.cancel_rejected", "order.modify_rejected"]));
   expect(eventTypesOf("paper.orders.filled.dlq")).toBeUndefined();
   expect(eventTypesOf("test.something")).toBeUndefined();
   expect(topicIdOf("paper.signals.validated")).toBe("signalsValidated");

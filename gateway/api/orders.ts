@@ -1,11 +1,13 @@
 /**
  * Orders: place (202; the same client_order_id again → 200 with the first order), list with a
- * cursor, get with its lifecycle events, cancel one, cancel every open one that matches.
+ * cursor, get with its lifecycle events, cancel one, cancel every open one that matches, modify
+ * (order-modify.ts).
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { ApiError, invalid } from "./errors.ts";
 import { activeBroker, knownInstrument, knownToken, offGrid, offLot } from "./lookups.ts";
+import { modifyRoute } from "./order-modify.ts";
 import { route, type Route } from "./route.ts";
 import { cancelAllQuery, cancelAllResponse, listOrdersQuery, orderListResponse, orderResponse, placeOrderBody } from "./schemas.ts";
 import type { OrderView, PlaceOrder, Services } from "./services.ts";
@@ -132,5 +134,6 @@ export function orderRoutes(services: Services): Route[] {
         return { status: 202, body: { cancelled } };
       },
     }),
+    modifyRoute(services),
   ];
 }

@@ -35,6 +35,19 @@ export interface PlaceOrder {
   reduce_only?: boolean;
 }
 
+/** The fields a modify may change. */
+export const MODIFIABLE = ["quantity", "price", "trigger_price", "order_type"] as const;
+export type Modifiable = (typeof MODIFIABLE)[number];
+
+/** An open order as a modify would leave it (prices in paise; an absent price is none), and which fields the request named. */
+export interface ModifyOrder {
+  quantity: number;
+  order_type: OrderType;
+  price?: Paise;
+  trigger_price?: Paise;
+  changed: Modifiable[];
+}
+
 export interface OrderEventView {
   id: string;
   type: string;
@@ -132,6 +145,8 @@ export interface Services {
     cancel(orderId: string): Promise<OrderView | undefined>;
     /** Requests a cancel of every open order that matches (of the active brokers); their ids. */
     cancelAll(filter: CancelAllFilter): Promise<string[]>;
+    /** Sends the modify to the broker's risk stage (order.modify on signals.raw); the order's events say what became of it. */
+    modify(order: OrderView, next: ModifyOrder): Promise<void>;
   };
   portfolios: {
     get(broker: Broker): Promise<PortfolioView>;

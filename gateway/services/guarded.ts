@@ -32,6 +32,7 @@ export function guarded<S extends Services>(services: S): S {
       get: wrap(orders.get, "read the order"),
       cancel: wrap(orders.cancel, "cancel the order"),
       cancelAll: wrap(orders.cancelAll, "cancel the open orders"),
+      modify: wrap(orders.modify, "modify the order"),
     },
     portfolios: {
       ...portfolios,

@@ -19,6 +19,7 @@ import { topicName } from "../../src/topics.ts";
 import type { OrderView, PlaceOrder, Services } from "../api/services.ts";
 import type { OrderRelay } from "../outbox.ts";
 import { LOG_WAIT_MS, PLACE_DOUBT_WAIT_MS, PLACE_SEND_WAIT_MS, PLACE_STORE_WAIT_MS, SERVICE_WAIT_MS } from "./budgets.ts";
+import { modifySender } from "./order-modify.ts";
 import { cursorBelow, orderView, seqOfCursor } from "./orders-view.ts";
 
 /** How long an insert in doubt is tried to be undone (while the database is down). */
@@ -202,6 +203,7 @@ export function orderService(deps: { sql: Sql; producer: Producer; logger: Logge
       await bounded(deps.producer.send([{ topic: topicName("orderCommands", order.broker), key, value: encodeEnvelope(cancel) }]), LOG_WAIT_MS, "LOG_UNAVAILABLE", "cannot send the cancel: the log did not answer");
       return order;
     },
+    modify: modifySender({ producer: deps.producer }),
   };
 
   return {

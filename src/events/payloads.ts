@@ -76,6 +76,16 @@ const order = z.object({
   amo: z.boolean().optional(),
 });
 
+/**
+ * A modify in flight: the whole order as it would be after the change (an absent price is no
+ * price), what had filled when it was asked (so risk judges the rest's effect on the position),
+ * and which fields the request named.
+ */
+const modify = order.extend({
+  filled_quantity: z.number().int().nonnegative(),
+  changed: z.array(z.enum(["quantity", "price", "trigger_price", "order_type"])).min(1),
+});
+
 export const PAYLOADS = {
   "market.tick": tickSchema,
   "signal.generated": signal,
@@ -95,6 +105,14 @@ export const PAYLOADS = {
   "order.failed": order.extend({ reason_code: z.string().min(1), message: z.string() }),
   /** A cancel the venue refused (the order was not open, or not known); the order is unchanged. */
   "order.cancel_rejected": z.object({ order_id: z.string().min(1), reason_code: z.string().min(1), message: z.string() }).passthrough(),
+  /** A command (imperative): change an open order; risk judges it first (on signals.raw). */
+  "order.modify": modify,
+  /** A modify risk let through, for the execution stage (on signals.validated). */
+  "order.modify_validated": modify.extend({ checks: z.array(check) }),
+  /** A modify refused by risk or the venue; the order is unchanged. */
+  "order.modify_rejected": z.object({ order_id: z.string().min(1), instrument_token: token, reason_code: z.string().min(1), message: z.string(), checks: z.array(check).optional() }),
+  /** The venue changed a resting order: its quantity, type and prices as they are now (an absent price is none). */
+  "order.modified": order,
   /** A command (imperative): cancel an open order. */
   "order.cancel": z.object({ order_id: z.string().min(1), instrument_token: token, reason: z.string().optional() }),
   /** A command (imperative): set the broker's trading state (the kill switch). */

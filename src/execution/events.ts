@@ -2,7 +2,7 @@
  * Builders for the exchange's events. Payload fields are written in one order and optional
  * prices are left out rather than set to undefined, so the JSON is the same however it was made.
  */
-import type { OrderRequest, ExchangeEvent, CancelRejected } from "./types.ts";
+import type { OrderRequest, ExchangeEvent, CancelRejected, ModifyRejected } from "./types.ts";
 
 /** The order fields every order.* payload starts with. */
 export function orderFields(o: OrderRequest): OrderRequest {
@@ -32,6 +32,10 @@ export const rejected = (o: OrderRequest, reason_code: string, message: string):
 export const cancelled = (o: OrderRequest, reason: string): ExchangeEvent => ({ type: "order.cancelled", data: { ...orderFields(o), reason } });
 
 export const cancelRejected = (data: CancelRejected): ExchangeEvent => ({ type: "order.cancel_rejected", data });
+
+export const modified = (o: OrderRequest): ExchangeEvent => ({ type: "order.modified", data: o });
+
+export const modifyRejected = (data: ModifyRejected): ExchangeEvent => ({ type: "order.modify_rejected", data });
 
 export interface FillFacts {
   fill_id: string;

@@ -9,6 +9,7 @@ import type { Tick } from "../events/payloads.ts";
 import { parseExchangeConfig, type ExchangeConfig, type ExchangeConfigInput } from "./config.ts";
 import { cancelled, cancelRejected, rejected, submitted } from "./events.ts";
 import { match } from "./matching.ts";
+import { modifyResting, type OrderChange } from "./modify.ts";
 import { stopTriggered } from "./pricing.ts";
 import { applyUpdate, findClosed, has, lastTrade, ordersOf } from "./state.ts";
 import type { ClosedOrder, ExchangeCommand, ExchangeEvent, ExchangeResult, ExchangeState, InstrumentLookup, InstrumentSpec, LastTrade, OpenOrder, OrderRequest } from "./types.ts";
@@ -199,6 +200,15 @@ export class PaperExchange {
   }
 
   /**
+   * Changes a resting order's quantity, type or prices (src/execution/modify.ts): order.modified,
+   * and order.filled if it now trades; order.modify_rejected when it is not open, the change is
+   * invalid, or the quantity is not above what has filled.
+   */
+  modify(state: ExchangeState, change: OrderChange, now: string): ExchangeResult {
+    return modifyResting(state, change, now, { instrument: this.#instruments, config: this.config, inPlace: this.#inPlace });
+  }
+
+  /**
    * One entry point for a worker that dispatches commands.
    *
    * @example
@@ -210,6 +220,8 @@ export class PaperExchange {
         return this.submit(state, command.order, command.now);
       case "CancelOrder":
         return this.cancel(state, command.order_id, command.now, command.reason);
+      case "ModifyOrder":
+        return this.modify(state, command.change, command.now);
       case "ApplyTick":
         return this.onTick(state, command.tick, command.now);
     }

@@ -9,6 +9,7 @@
  * const { state: next, events } = exchange.submit(state, order, now);
  */
 export { PaperExchange } from "./exchange.ts";
+export type { OrderChange } from "./modify.ts";
 export { emptyExchangeState, lastTrade, ordersOf, findClosed } from "./state.ts";
 export { fees, feesOnTurnover } from "./fees.ts";
 export type { Fees, Side } from "./fees.ts";
@@ -29,6 +30,7 @@ export type {
   RejectReason,
   CancelRejectReason,
   CancelRejected,
+  ModifyRejected,
   ExchangeEvent,
   OpenOrder,
   LastTrade,

@@ -4,6 +4,7 @@
  */
 import type { PayloadOf } from "../events/payloads.ts";
 import type { Paise } from "../money.ts";
+import type { OrderChange } from "./modify.ts";
 
 /** An order as the execution stage hands it to the exchange: the order.submitted fields. */
 export type OrderRequest = Omit<PayloadOf<"order.submitted">, "venue_order_id">;
@@ -32,6 +33,14 @@ export type RejectReason =
   | "NO_MARKET_PRICE"
   | "TRIGGER_ALREADY_CROSSED";
 
+/** A refused modify: the order is unchanged. */
+export interface ModifyRejected {
+  order_id: string;
+  instrument_token: number;
+  reason_code: string;
+  message: string;
+}
+
 /** Why a cancel was refused. */
 export type CancelRejectReason = "ORDER_NOT_OPEN" | "UNKNOWN_ORDER";
 
@@ -57,6 +66,8 @@ export type ExchangeEvent = (
   | { type: "order.rejected"; data: PayloadOf<"order.rejected"> }
   | { type: "order.cancelled"; data: PayloadOf<"order.cancelled"> }
   | { type: "order.cancel_rejected"; data: CancelRejected }
+  | { type: "order.modified"; data: PayloadOf<"order.modified"> }
+  | { type: "order.modify_rejected"; data: ModifyRejected }
 ) & { at?: string };
 
 /**
@@ -120,4 +131,5 @@ export interface ExchangeResult {
 export type ExchangeCommand =
   | { type: "SubmitOrder"; order: OrderRequest; now: string }
   | { type: "CancelOrder"; order_id: string; now: string; reason?: string }
+  | { type: "ModifyOrder"; change: OrderChange; now: string }
   | { type: "ApplyTick"; tick: PayloadOf<"market.tick">; now: string };

@@ -12,7 +12,7 @@ import type { PayloadOf } from "../events/payloads.ts";
 import type { InstrumentMaster } from "../market/instruments.ts";
 import type { Logger } from "../logger.ts";
 import type { Db } from "../store/db.ts";
-import { recordVenueOrder, setVenueId, venueIdOf, venueOrderOf } from "../store/venue-orders.ts";
+import { recordVenueOrder, setVenueId, setVenueOrig, venueIdOf, venueOrderOf } from "../store/venue-orders.ts";
 import { KiteError, RELOGIN_HINT } from "./rest/errors.ts";
 import { kiteTag, type Variety } from "./rest/params.ts";
 import type { KiteClient } from "./rest/client.ts";
@@ -32,10 +32,12 @@ export type VenueEvent =
   | { type: "order.submitted"; data: PayloadOf<"order.submitted"> }
   | { type: "order.rejected"; data: PayloadOf<"order.rejected"> }
   | { type: "order.failed"; data: PayloadOf<"order.failed"> }
-  | { type: "order.cancel_rejected"; data: { order_id: string; reason_code: string; message: string } };
+  | { type: "order.cancel_rejected"; data: { order_id: string; reason_code: string; message: string } }
+  | { type: "order.modified"; data: PayloadOf<"order.modified"> }
+  | { type: "order.modify_rejected"; data: PayloadOf<"order.modify_rejected"> };
 
 /** What the venue needs of the Kite REST client. */
-export type KiteOrders = Pick<KiteClient, "placeOrder" | "cancelOrder" | "orders">;
+export type KiteOrders = Pick<KiteClient, "placeOrder" | "modifyOrder" | "cancelOrder" | "orders">;
 
 export class KiteVenue {
   /** Why zerodha stopped sending orders (an expired session), until a restart with a new token. */
@@ -93,6 +95,42 @@ export class KiteVenue {
       const message = err instanceof KiteError ? err.message : (err as Error).message;
       return [{ type: "order.cancel_rejected", data: { order_id: orderId, reason_code: "VENUE_REFUSED", message } }];
     }
+  }
+
+  /**
+   * Kite's PUT /orders/:variety/:id (the variety it was placed under) with the order's new quantity, type and prices; accepted →
+   * order.modified (and the recorded order changes, so Kite's later updates are read against it),
+   * refused → order.modify_rejected with Kite's words. Sending it again sets the same values.
+   */
+  async modify(m: PayloadOf<"order.modify_validated">): Promise<VenueEvent[]> {
+    const refuse = (reason_code: string, message: string): VenueEvent[] => [
+      { type: "order.modify_rejected", data: { order_id: m.order_id, instrument_token: m.instrument_token, reason_code, message } },
+    ];
+    if (this.blocked) return refuse("KITE_SESSION_EXPIRED", this.blocked);
+    const sent = await venueOrderOf(this.db, m.order_id);
+    if (!sent?.venue_order_id) return refuse("UNKNOWN_ORDER", "no such order at Kite");
+    try {
+      await this.kite.modifyOrder(varietyOf(sent.orig), sent.venue_order_id, { quantity: m.quantity, order_type: m.order_type, price: m.price, trigger_price: m.trigger_price });
+    } catch (err) {
+      if (!(err instanceof KiteError)) return refuse("VENUE_REFUSED", (err as Error).message);
+      if (err.kind === "token") {
+        this.blocked = `zerodha stopped sending orders: ${RELOGIN_HINT}`;
+        this.logger.error({ err: err.message }, this.blocked);
+        return refuse("KITE_SESSION_EXPIRED", this.blocked);
+      }
+      return refuse(err.kind === "rejected" ? "VENUE_REFUSED" : err.code, err.message);
+    }
+    const { price: _price, trigger_price: _trigger, ...rest } = sent.orig;
+    const next: OrderFields = {
+      ...rest,
+      quantity: m.quantity,
+      order_type: m.order_type,
+      ...(m.price !== undefined ? { price: m.price } : {}),
+      ...(m.trigger_price !== undefined ? { trigger_price: m.trigger_price } : {}),
+    };
+    await setVenueOrig(this.db, m.order_id, next);
+    const { venue_order_id: _venueId, ...modified } = next;
+    return [{ type: "order.modified", data: modified }];
   }
 
   private async remember(orderId: string, venueId: string): Promise<void> {

@@ -5,7 +5,8 @@
  * - a status only moves forward (PENDING → OPEN → PARTIALLY_FILLED → a final status), and the
  *   first final status wins;
  * - fill quantities and values add up; the last reason and message given win;
- * - an order is made from its first event (the API's orders already exist when it is placed).
+ * - an order is made from its first event (the API's orders already exist when it is placed);
+ * - an `order.modified` sets its quantity, type and prices; a refused modify changes nothing.
  * The send deadline adds two rules, below ({@link SEND_TIMEOUT}).
  */
 import type { AnyEnvelope } from "../events/envelope.ts";
@@ -79,12 +80,26 @@ export function statusOf(event: AnyEnvelope): OrderStatus | undefined {
   }
 }
 
+/** Events of an order's history that give no status: a change the venue made, and refused cancels and modifies. */
+const UNSTATUSED = new Set<string>(["order.modified", "order.cancel_rejected", "order.modify_rejected"]);
+
 /**
- * True for an event of an order's history: one that gives a status, and a cancel the venue refused
- * (kept in the history, it leaves the order as it is). Shared topics carry no order's events.
+ * True for an event of an order's history: one that gives a status, a modify the venue made, and a
+ * cancel or modify that was refused (kept in the history, it leaves the order as it is). Shared
+ * topics carry no order's events.
  */
-export const isOrderEvent = (event: AnyEnvelope): boolean =>
-  event.broker !== "shared" && (event.type === "order.cancel_rejected" || statusOf(event) !== undefined);
+export const isOrderEvent = (event: AnyEnvelope): boolean => event.broker !== "shared" && (UNSTATUSED.has(event.type) || statusOf(event) !== undefined);
+
+/**
+ * The order with the quantity, type and prices an `order.modified` gives it, whatever its status:
+ * the venue modifies only an open order, so a modify read after the order's end (topics are read
+ * in parallel) happened before it. An order's modifies share one partition, so they come in order.
+ */
+function modified(order: Order | undefined, event: AnyEnvelope): Order | undefined {
+  if (order === undefined || event.type !== "order.modified") return order;
+  const data = event.data;
+  return { ...order, quantity: data.quantity, order_type: data.order_type, price: data.price ?? null, trigger_price: data.trigger_price ?? null };
+}
 
 /** The order an event belongs to: a signal's id is its order's id. */
 export function orderIdOf(event: AnyEnvelope): string {
@@ -113,7 +128,7 @@ const rank = (status: OrderStatus): number => Math.min(ORDER_STATUSES.indexOf(st
  */
 export function evolve(order: Order | undefined, event: AnyEnvelope): Order | undefined {
   const status = statusOf(event);
-  if (status === undefined) return order;
+  if (status === undefined) return modified(order, event);
   const data = event.data as LifecycleData;
   const filled = event.type === "order.filled";
   const fillQuantity = filled ? data.fill_quantity! : 0;

@@ -25,7 +25,11 @@ export type RiskDecision =
  * if (d.outcome === "validated") state = evolve(state, { type: "SignalValidated", strategy_id, instrument_token, at: now });
  */
 export function decide(signal: RiskSignal, state: RiskState, ctx: RiskContext): RiskDecision {
-  const checks: RiskCheck[] = REASON_CODES.map((rule) => ({ rule, ...RULES[rule](signal, state, ctx) }));
+  return outcomeOf(REASON_CODES.map((rule) => ({ rule, ...RULES[rule](signal, state, ctx) })));
+}
+
+/** The decision the checks make: rejected with the first failure's reason, every failure in the message. */
+export function outcomeOf(checks: RiskCheck[]): RiskDecision {
   const failed = checks.filter((c) => !c.passed);
   const first = failed[0];
   if (!first) return { outcome: "validated", checks };

@@ -5,6 +5,7 @@
 export { riskContext, type RiskContext } from "./context.ts";
 export { istDay, istDayEnd } from "./day.ts";
 export { decide, type RiskCheck, type RiskDecision } from "./decide.ts";
+export { decideModify, modifiedSignal, type ModifyRequest } from "./modify.ts";
 export type { FillApplied, LimitsChanged, PnlUpdated, RiskEvent, SignalValidated, TradingStateSet } from "./events.ts";
 export { evolve, evolveInPlace, rollDay } from "./evolve.ts";
 export { expiredSignal, SEND_TIMEOUT } from "./expiry.ts";

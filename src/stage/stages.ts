@@ -27,12 +27,25 @@ export interface StageDef {
 }
 
 /** Every event of an order's lifecycle, as the orders read model takes them. */
-const LIFECYCLE: readonly EventType[] = ["signal.validated", "signal.rejected", "order.submitted", "order.filled", "order.rejected", "order.cancel_rejected", "order.cancelled", "order.failed"];
+const LIFECYCLE: readonly EventType[] = [
+  "signal.validated",
+  "signal.rejected",
+  "order.submitted",
+  "order.filled",
+  "order.rejected",
+  "order.cancel_rejected",
+  "order.cancelled",
+  "order.failed",
+  "order.modified",
+  "order.modify_rejected",
+  // Read from signals.validated beside the signals and left out (the order.modified that follows says what changed).
+  "order.modify_validated",
+];
 
 export const STAGES: Record<StageName, StageDef & { companions?: Record<string, StageDef> }> = {
   strategy: { groupId: "alpha-panda.strategy", build: strategyStage, handles: ["market.tick"] },
-  risk: { groupId: "alpha-panda.risk", build: riskStage, handles: ["market.tick", "signal.generated", "order.filled"] },
-  execution: { groupId: "alpha-panda.execution", build: executionStage, handles: ["market.tick", "signal.validated", "order.cancel"] },
+  risk: { groupId: "alpha-panda.risk", build: riskStage, handles: ["market.tick", "signal.generated", "order.modify", "order.filled"] },
+  execution: { groupId: "alpha-panda.execution", build: executionStage, handles: ["market.tick", "signal.validated", "order.modify_validated", "order.cancel"] },
   // The orders read model beside the portfolio: a fill's ledger write never waits for it.
   portfolio: {
     groupId: "alpha-panda.portfolio",

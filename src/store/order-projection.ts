@@ -41,7 +41,8 @@ recorded as (
   on conflict do nothing returning 1
 ),
 updated as (
-  update orders o set status = i.status, reason_code = i.reason_code, message = i.message,
+  update orders o set quantity = i.quantity, order_type = i.order_type, price = i.price, trigger_price = i.trigger_price,
+                      status = i.status, reason_code = i.reason_code, message = i.message,
                       filled_quantity = i.filled_quantity, filled_value = i.filled_value, updated_at = now()
     from input i where i.version is not null and o.order_id = i.order_id and o.xmin::text = i.version
   returning 1

@@ -49,18 +49,6 @@ export async function venueIdOf(db: Db, orderId: string): Promise<string | undef
 }
 
 /**
- * Our order as recorded (with the venue's id once known); undefined when it is not recorded. The
- * venue needs the order itself too: an after-market order is cancelled under its own variety.
- *
- * @example
- * const sent = await venueOrderOf(db, orderId); // { venue_order_id, orig: { …, amo: true } }
- */
-export async function venueOrderOf(db: Db, orderId: string): Promise<Pick<VenueOrderRow, "venue_order_id" | "orig"> | undefined> {
-  const [row] = await db.query<Pick<VenueOrderRow, "venue_order_id" | "orig">>("select venue_order_id, orig from venue_orders where order_id = $1", [orderId]);
-  return row;
-}
-
-/**
  * Keeps the venue's id for our order.
  *
  * @example
@@ -68,6 +56,29 @@ export async function venueOrderOf(db: Db, orderId: string): Promise<Pick<VenueO
  */
 export async function setVenueId(db: Db, orderId: string, venueId: string): Promise<void> {
   await db.query("update venue_orders set venue_order_id = $2, updated_at = now() where order_id = $1", [orderId, venueId]);
+}
+
+/**
+ * Our order as recorded, by our id; undefined for an order never sent to the venue. The venue
+ * needs the order itself too: an after-market order is cancelled and modified under its variety.
+ *
+ * @example
+ * const sent = await venueOrderOf(db, orderId); // sent?.venue_order_id, sent?.orig
+ */
+export async function venueOrderOf(db: Db, orderId: string): Promise<VenueOrderRow | undefined> {
+  const [row] = await db.query<VenueOrderRow>("select order_id, tag, venue_order_id, correlation_id, trace_id, orig from venue_orders where order_id = $1", [orderId]);
+  return row;
+}
+
+/**
+ * Keeps the order as the venue has it after a modify, so that its later updates (fills, the
+ * status they give) are read against the modified quantity and prices.
+ *
+ * @example
+ * await setVenueOrig(db, orderId, { ...sent.orig, quantity: 4 });
+ */
+export async function setVenueOrig(db: Db, orderId: string, orig: VenueOrderRow["orig"]): Promise<void> {
+  await db.query("update venue_orders set orig = $2, updated_at = now() where order_id = $1", [orderId, orig]);
 }
 
 /**

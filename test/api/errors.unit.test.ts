@@ -57,7 +57,7 @@ describe("request errors", () => {
     expectError(await h.call("GET", "/nope"), 404, "NOT_FOUND");
     const r = await h.call("PUT", "/api/v1/orders/abc");
     expectError(r, 405, "METHOD_NOT_ALLOWED");
-    expect(r.headers.get("allow")).toBe("GET, DELETE");
+    expect(r.headers.get("allow")).toBe("GET, DELETE, PATCH");
   });
 });
 

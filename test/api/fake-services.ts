@@ -12,6 +12,7 @@ import { SHIPPED_CALENDAR } from "../../src/market/calendar.ts";
 import { NSE_INSTRUMENTS, type Instrument } from "../../src/market/instruments.ts";
 import type {
   CancelAllFilter,
+  ModifyOrder,
   OrderView,
   PlaceOrder,
   PortfolioView,
@@ -162,12 +163,19 @@ export class FakeServices implements Services {
         .filter((o) => filter.instrument_token === undefined || o.instrument_token === filter.instrument_token)
         .map((o) => o.order_id);
     },
+    modify: async (order, next) => {
+      await this.guard();
+      this.modifies.push({ order_id: order.order_id, ...next });
+    },
   };
 
   /** The filters cancel-all was called with, in order. */
   readonly cancelAllFilters: CancelAllFilter[] = [];
   /** The orders square-offs placed, as commands, in order. */
   readonly squareOffs: PlaceOrder[] = [];
+
+  /** The modifies sent, in order. */
+  readonly modifies: Array<{ order_id: string } & ModifyOrder> = [];
 
   /** Sets an order's state, as fills arriving would. */
   fill(orderId: string, filled: number, averagePrice: number): void {

@@ -101,3 +101,10 @@ export function fillOf(o: OrderRequest, f: { fill_price: number; fees: number; f
     },
   };
 }
+
+/** A modify to `o`'s order id: the fields given replace the resting order's (the prices only when given). */
+export const ModifyOrder = (o: OrderRequest, change: Partial<Pick<OrderRequest, "quantity" | "order_type" | "price" | "trigger_price">>): ExchangeCommand => ({
+  type: "ModifyOrder",
+  change: { order_id: o.order_id, instrument_token: o.instrument_token, quantity: o.quantity, order_type: o.order_type, price: o.price, trigger_price: o.trigger_price, ...change },
+  now: NOW,
+});

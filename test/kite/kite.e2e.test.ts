@@ -167,6 +167,39 @@ describe("zerodha through Kite Connect (fake Kite servers)", () => {
     expect(filled.filled_quantity).toBe(1);
   }, 30_000);
 
+  test("a modify reaches Kite as PUT /orders/regular/:id with the new fields; the order shows them, and Kite's fill completes the modified quantity", async () => {
+    const placed = await api.post("/api/v1/orders", { broker: "zerodha", exchange: "NSE", symbol: "INFY", side: "BUY", quantity: 3, order_type: "LIMIT", price: "1850.00" });
+    const orderId = placed.body.order.order_id as string;
+    const open = await until("the order to rest at Kite", async () => {
+      const o = (await api.get(`/api/v1/orders/${orderId}`)).body.order;
+      return o.status === "OPEN" ? o : undefined;
+    });
+    const venueId = open.events.find((e: any) => e.type === "order.submitted").data.venue_order_id as string;
+
+    expect((await api.patch(`/api/v1/orders/${orderId}`, { quantity: 2, price: "1860.00" })).status).toBe(202);
+    const put = await until("the modify at Kite", async () => rest.orderRequests().find((r) => r.method === "PUT" && r.path === `/orders/regular/${venueId}`), 10_000);
+    expect(put.form).toEqual({ quantity: "2", order_type: "LIMIT", price: "1860.00" });
+    expect(rest.book.orders.get(venueId)).toMatchObject({ quantity: 2, price: 186_000 });
+    const modified = await until("the order as modified", async () => {
+      const o = (await api.get(`/api/v1/orders/${orderId}`)).body.order;
+      return o.quantity === 2 ? o : undefined;
+    });
+    expect(modified).toMatchObject({ status: "OPEN", price: "1860.00" });
+    await ws.waitFor("order.modified pushed", (m) => m.channel === "orders.zerodha" && m.type === "order.modified" && m.data.order_id === orderId);
+
+    // Kite fills the 2: the order is whole (read against the modified quantity, not the 3 first sent).
+    rest.book.fill(venueId, 2, 186_000);
+    expect((await rest.sendPostback(`${url}/api/v1/kite/postback`, venueId)).status).toBe(200);
+    const filled = await until("the fill", async () => {
+      const o = (await api.get(`/api/v1/orders/${orderId}`)).body.order;
+      return o.status === "FILLED" ? o : undefined;
+    });
+    expect(filled).toMatchObject({ quantity: 2, filled_quantity: 2, average_price: "1860.00" });
+
+    // Kite refuses a modify of a finished order; ours never sends one (409).
+    expect((await api.patch(`/api/v1/orders/${orderId}`, { quantity: 5 })).status).toBe(409);
+  }, 30_000);
+
   test("an order update on the ticker's WebSocket moves the order, like a postback", async () => {
     const placed = await api.post("/api/v1/orders", { broker: "zerodha", exchange: "NSE", symbol: "INFY", side: "BUY", quantity: 1, order_type: "LIMIT", price: "1850.00" });
     const orderId = placed.body.order.order_id as string;

@@ -156,3 +156,35 @@ describe("a batch", () => {
     expect(foldBatch(new Map(), [event("signal.validated", {}, "shared"), cancelRefused()]).size).toBe(0);
   });
 });
+
+describe("a modify changes the order's quantity, type and prices, never its status", () => {
+  const modifiedTo = (extra: Record<string, unknown>) => event("order.modified", { price: undefined, ...extra });
+  const modifyRefused = () => event("order.modify_rejected", { reason_code: "MAX_QUANTITY", message: "quantity 10000 exceeds the limit 1000" });
+
+  test("given an open order, when the venue modifies it, then it has the new quantity and price and is still OPEN", () => {
+    const after = given(validated(), submitted(), modifiedTo({ quantity: 4, order_type: "LIMIT", price: 130_000 }))!;
+    expect(after).toMatchObject({ status: "OPEN", quantity: 4, order_type: "LIMIT", price: 130_000, trigger_price: null });
+  });
+
+  test("given an open LIMIT order, when it is made MARKET, then its price is gone", () => {
+    expect(given(validated(), submitted(), modifiedTo({ order_type: "MARKET" }))).toMatchObject({ order_type: "MARKET", price: null });
+  });
+
+  test("given a filled order, when its modify arrives late (another topic), then the order has the modified fields and stays FILLED", () => {
+    const after = given(validated(), submitted(), filled(10, 130_000, "FILLED"), modifiedTo({ quantity: 10, order_type: "LIMIT", price: 130_000 }))!;
+    expect(after).toMatchObject({ status: "FILLED", price: 130_000, filled_quantity: 10, filled_value: 1_300_000 });
+  });
+
+  test("given an open order, when a modify is refused, then nothing changes but the refusal is of its history", () => {
+    const before = given(validated(), submitted())!;
+    const refusal = modifyRefused();
+    expect(evolve(before, refusal)).toEqual(before);
+    expect(isOrderEvent(refusal)).toBe(true);
+    expect(isOrderEvent(modifiedTo({ quantity: 1 }))).toBe(true);
+    expect(foldBatch(new Map([[ORDER, before]]), [refusal]).size).toBe(0);
+  });
+
+  test("given nothing, when only a modify arrives, then there is no order to change", () => {
+    expect(evolve(undefined, modifiedTo({ quantity: 1 }))).toBeUndefined();
+  });
+});

@@ -20,6 +20,7 @@ const ROOT = resolve(import.meta.dir, "../..");
 const STAGE_OF: Record<string, string> = {
   "src/stage/stages/strategy.ts": "strategy",
   "src/stage/stages/risk.ts": "risk",
+  "src/stage/stages/risk-modify.ts": "risk",
   "src/stage/stages/execution.ts": "execution",
   "src/stage/stages/portfolio.ts": "portfolio",
   "src/stage/stages/portfolio-writes.ts": "portfolio",

@@ -88,6 +88,14 @@ export function orderProjectionConformance(name: string, open: OpenProjectionSto
       expect((await readFoldInput(db, [made.order_id], [])).orders.get(made.order_id)).toEqual(next);
     });
 
+    test("a modified order's quantity, type and prices are saved in place: a price dropped is null", async () => {
+      const resting = order({ order_type: "SL", price: 129_005, trigger_price: 128_995 });
+      await save([recorded(resting.order_id)], [resting]);
+      const changed: Order = { ...resting, quantity: 3, order_type: "LIMIT", price: 129_500, trigger_price: null };
+      await save([recorded(resting.order_id)], [changed]);
+      expect((await readFoldInput(db, [resting.order_id], [])).orders.get(resting.order_id)).toEqual(changed);
+    });
+
     test("saving keeps what the projection does not own: the client's order id", async () => {
       const placed = order({ status: "PENDING" });
       await save([recorded(placed.order_id)], [placed]);

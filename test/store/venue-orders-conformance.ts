@@ -8,7 +8,7 @@ import type { PayloadOf } from "../../src/events/payloads.ts";
 import { newId } from "../../src/events/ids.ts";
 import type { Store } from "../../src/store/index.ts";
 import { sqlState, suiteStore } from "./suite-store.ts";
-import { listVenueOrders, recordVenueOrder, setVenueId, setVenueStatus, venueIdOf, venueOrderByVenueId, venueOrderOf } from "../../src/store/venue-orders.ts";
+import { listVenueOrders, recordVenueOrder, setVenueId, setVenueOrig, setVenueStatus, venueIdOf, venueOrderByVenueId, venueOrderOf } from "../../src/store/venue-orders.ts";
 
 function sentOrder(): { order_id: string; tag: string; correlation_id: string; trace_id: string; orig: PayloadOf<"order.submitted"> } {
   const orderId = newId();
@@ -51,9 +51,9 @@ export function venueOrdersConformance(name: string, open: () => Promise<Store>)
       const amo = { ...o, orig: { ...o.orig, amo: true } };
       expect(await venueOrderOf(opened.db, o.order_id)).toBeUndefined();
       await recordVenueOrder(opened.db, "zerodha", amo);
-      expect(await venueOrderOf(opened.db, o.order_id)).toEqual({ venue_order_id: null, orig: amo.orig });
+      expect(await venueOrderOf(opened.db, o.order_id)).toMatchObject({ venue_order_id: null, orig: amo.orig });
       await setVenueId(opened.db, o.order_id, `v-${o.order_id}`);
-      expect(await venueOrderOf(opened.db, o.order_id)).toEqual({ venue_order_id: `v-${o.order_id}`, orig: amo.orig });
+      expect(await venueOrderOf(opened.db, o.order_id)).toMatchObject({ venue_order_id: `v-${o.order_id}`, orig: amo.orig });
     });
 
     test("the venue's last status is kept; reconciliation lists every order with its tag and venue id", async () => {
@@ -68,6 +68,22 @@ export function venueOrdersConformance(name: string, open: () => Promise<Store>)
       const listed = await listVenueOrders(opened.db);
       expect(listed).toContainEqual({ order_id: known.order_id, tag: known.tag, venue_order_id: `v-${known.order_id}` });
       expect(listed).toContainEqual({ order_id: lost.order_id, tag: lost.tag, venue_order_id: null });
+    });
+
+    test("a modified order reads back as modified, by our id and by the venue's; another order is untouched", async () => {
+      const o = sentOrder();
+      const other = sentOrder();
+      await recordVenueOrder(opened.db, "zerodha", o);
+      await recordVenueOrder(opened.db, "zerodha", other);
+      expect(await venueOrderOf(opened.db, o.order_id)).toEqual({ ...o, venue_order_id: null });
+      expect(await venueOrderOf(opened.db, newId())).toBeUndefined();
+      await setVenueId(opened.db, o.order_id, `v-${o.order_id}`);
+      const { price: _price, ...rest } = o.orig;
+      const modified = { ...rest, quantity: 7, order_type: "SL-M" as const, trigger_price: 129_500 };
+      await setVenueOrig(opened.db, o.order_id, modified);
+      expect((await venueOrderOf(opened.db, o.order_id))?.orig).toEqual(modified);
+      expect((await venueOrderByVenueId(opened.db, `v-${o.order_id}`))?.orig).toEqual(modified);
+      expect((await venueOrderOf(opened.db, other.order_id))?.orig).toEqual(other.orig);
     });
 
     test("two orders cannot share a tag or a venue id", async () => {

@@ -5,6 +5,8 @@ import { brokerName, instrumentToken, limitParam, moneyOut, priceIn, strategyId,
 
 const PRICE_FIELDS = ["price", "trigger_price"] as const;
 
+const orderQuantity = z.number().int("must be a whole number").positive("must be above 0").max(10_000_000, "is too large").meta({ description: "A multiple of the instrument's lot size." });
+
 export const placeOrderBody = z
   .strictObject({
     broker: brokerName,
@@ -12,7 +14,7 @@ export const placeOrderBody = z
     exchange: z.string().min(1).max(16).optional().meta({ description: "With symbol, instead of instrument_token." }),
     symbol: z.string().min(1).max(64).optional().meta({ description: "Trading symbol, e.g. RELIANCE; with exchange." }),
     side: z.enum(SIDES),
-    quantity: z.number().int("must be a whole number").positive("must be above 0").max(10_000_000, "is too large").meta({ description: "A multiple of the instrument's lot size." }),
+    quantity: orderQuantity,
     order_type: z.enum(ORDER_TYPES),
     price: priceIn.optional().meta({ description: "Rupees as a decimal string. LIMIT and SL need it; MARKET and SL-M refuse it." }),
     trigger_price: priceIn.optional().meta({ description: "Rupees as a decimal string. SL and SL-M need it; the others refuse it." }),
@@ -67,6 +69,17 @@ export const placeOrderBody = z
       },
     ],
   });
+
+/** PATCH /orders/:id: the fields to change; the rest stay as they are (a price the new type refuses is dropped). */
+export const modifyOrderBody = z
+  .strictObject({
+    quantity: orderQuantity.optional().meta({ description: "The whole order's new quantity (above what has filled), a multiple of the lot size." }),
+    price: priceIn.optional().meta({ description: "Rupees as a decimal string; for LIMIT and SL orders." }),
+    trigger_price: priceIn.optional().meta({ description: "Rupees as a decimal string; for SL and SL-M orders." }),
+    order_type: z.enum(ORDER_TYPES).optional(),
+  })
+  .refine((change) => Object.values(change).some((value) => value !== undefined), { message: "name at least one of quantity, price, trigger_price, order_type" })
+  .meta({ minProperties: 1 });
 
 export const listOrdersQuery = z.strictObject({
   broker: brokerName.optional(),

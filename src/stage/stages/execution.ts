@@ -152,6 +152,17 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
       dirty.add(String(s.instrument_token));
       return emit(r.events, e, broker, e.key, now);
     }
+    if (e.type === "order.modify_validated") {
+      const m = e.data;
+      if (broker === "zerodha") {
+        const refused = { type: "order.modify_rejected" as const, data: { order_id: m.order_id, instrument_token: m.instrument_token, reason_code: "BROKER_NOT_CONNECTED", message: "zerodha is not configured" } };
+        return emit((venue ? await venue.modify(m) : [refused]) as Emitted[], e, broker, e.key, now);
+      }
+      const r = exchange.modify(state, { order_id: m.order_id, instrument_token: m.instrument_token, quantity: m.quantity, order_type: m.order_type, price: m.price, trigger_price: m.trigger_price }, now);
+      state = r.state;
+      dirty.add(String(m.instrument_token));
+      return emit(r.events, e, broker, e.key, now);
+    }
     if (e.type === "order.cancel") {
       if (broker === "zerodha") {
         const refused = venue

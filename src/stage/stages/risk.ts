@@ -43,6 +43,7 @@ import type { StageContext } from "../context.ts";
 import type { Outgoing } from "../processor.ts";
 import type { Stage } from "../stage.ts";
 import { tickTimeMs as tickTime } from "../../events/time.ts";
+import { judgeModify } from "./risk-modify.ts";
 
 export async function riskStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
@@ -81,6 +82,11 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
       onFill(broker, e, m);
       haltIfBreached(broker, before);
       return [];
+    }
+    if (e.type === "order.modify") {
+      await controls.caughtUpOncePerBatch();
+      const token = e.data.instrument_token;
+      return [judgeModify(e, broker, state.get(broker)!, { instrument: ctx.instruments.byToken(token), last_price: prices.get(token) }, judgeAt(broker, e).at)];
     }
     if (e.type !== "signal.generated") return [];
     await controls.caughtUpOncePerBatch();
@@ -206,7 +212,7 @@ function riskFold(ctx: StageContext, state: Map<Broker, RiskState>) {
       state.set(b, foldFill(folds.get(b)!, state.get(b)!, e.data, Date.parse(e.ts), { partition: m.partition, offset: m.offset }));
     },
     /** A signal's event time, and the event clock (with it) its send deadline is judged by. */
-    judgeAt(b: Broker, e: Envelope<"signal.generated">): { at: number; clock: number } {
+    judgeAt(b: Broker, e: Pick<AnyEnvelope, "ts">): { at: number; clock: number } {
       const at = Date.parse(e.ts);
       const fold = folds.get(b)!;
       state.set(b, advance(fold, state.get(b)!, at));
