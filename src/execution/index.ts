@@ -9,6 +9,7 @@
  * const { state: next, events } = exchange.submit(state, order, now);
  */
 export { PaperExchange } from "./exchange.ts";
+export { cancelOpen } from "./cancel-open.ts";
 export { emptyExchangeState, lastTrade, ordersOf, findClosed } from "./state.ts";
 export { fees, feesOnTurnover } from "./fees.ts";
 export type { Fees, Side } from "./fees.ts";
