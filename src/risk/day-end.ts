@@ -64,6 +64,11 @@ export class DayEnd {
   /** The next instant the day-end is due; before it nothing is checked (the tick path's one comparison). */
   #nextDue = -Infinity;
 
+  /** The event time from which {@link due} has something to say (−∞ before the first event). */
+  get nextDue(): number {
+    return this.#nextDue;
+  }
+
   /**
    * The IST day whose day-end is due at `clock` (epoch ms), the first time the clock reaches its
    * square-off minute; undefined otherwise. After a restart the clock is past it again: the

@@ -70,6 +70,13 @@ export function dayEndSide(ctx: StageContext, brokers: readonly Broker[], lastPr
     restore(b: Broker, rows: ReadonlyArray<{ token: number; day_end?: DayEndRow }>): void {
       books.set(b, DayEnd.restore(rows.map((r) => [String(r.token), r.day_end ?? {}] as const)));
     },
+    /** When the next day-end is due, by event time (never with MARKET_HOURS=off). */
+    dueAt(): number {
+      if (!enforced) return Infinity;
+      let at = Infinity;
+      for (const book of books.values()) at = Math.min(at, book.nextDue);
+      return at;
+    },
     /** After an event moved the broker's clock: the day-end's cancels and orders, once a day. */
     onClock(b: Broker, fold: RiskFold, cause: Cause): Outgoing[] {
       if (!enforced) return [];

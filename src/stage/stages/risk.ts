@@ -149,6 +149,7 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
     },
     // Saved only once the batch's outputs are acknowledged, as execution's books are.
     afterSend: save,
+    dueAt: () => dayEnd.dueAt(),
     handle(e, m) {
       if (e.type === "market.tick") {
         for (const b of folds.keys()) {
