@@ -81,3 +81,49 @@ test("an MIS position bought at 09:15 is squared off by the tick at 15:20 IST: t
   }, 20_000);
   expect(flat.quantity).toBe(0);
 });
+
+test("a daily-loss breach puts the broker in REDUCING (the API shows it) and squares off the intraday position", async () => {
+  // Hours not enforced: the liquidation does not depend on them.
+  const loss = spawnGateway({ PORT: "0", FEED: "none", BOOTSTRAP_API_KEY: KEY });
+  try {
+    const api = apiClient(await loss.url(60_000), KEY);
+    await until("ready", async () => (await api.get("/ready")).status === 200, 60_000);
+    const AXIS = 1510401;
+    const id = `loss_${Date.now().toString(36)}`;
+    expect((await api.put("/api/v1/risk/paper/limits", { max_daily_loss: "500.00" })).status).toBe(200);
+    // Enters on a rise above 3% (within risk's 5% price band) and holds through any smaller fall.
+    expect((await api.post("/api/v1/strategies", { id, kind: "momentum", params: { lookback: 1, threshold_bps: 300, quantity: 100 }, instruments: [AXIS], brokers: ["paper"], enabled: true })).status).toBe(201);
+    const wednesday = (at: string) => new Date(Date.parse(`2026-12-02T${at}+05:30`)).toISOString();
+    const tick = async (at: string, price: string) =>
+      expect((await api.post("/api/v1/ticks", { ticks: [{ instrument_token: AXIS, last_price: price, exchange_ts: wednesday(at) }] })).status).toBe(202);
+    await tick("10:00:00", "1160.00");
+    await tick("10:00:01", "1200.00");
+    await until("the BUY to fill", async () => ((await api.get(`/api/v1/orders?strategy_id=${id}&status=FILLED`)).body.orders.length > 0 ? true : undefined), 20_000);
+    expect((await api.get("/api/v1/risk/paper/limits")).body.risk.state).toBe("ACTIVE");
+    // 2.5% lower: about ₹3,000 lost on 100, beyond ₹500.
+    await tick("10:05:00", "1170.00");
+    const risk = await until("REDUCING", async () => {
+      const r = (await api.get("/api/v1/risk/paper/limits")).body.risk;
+      return r.state === "REDUCING" ? r : undefined;
+    }, 20_000);
+    expect(risk.reason).toStartWith("DAILY_LOSS_BREACHED: day P&L ₹-");
+    const sell = await until("the square-off to fill", async () => ((await api.get(`/api/v1/orders?strategy_id=${id}&status=FILLED`)).body.orders as Array<Record<string, any>>).find((o) => o.side === "SELL"), 20_000);
+    expect(sell).toMatchObject({ order_type: "MARKET", quantity: 100, created_at: wednesday("10:05:00") });
+    const shown = (await api.get(`/api/v1/orders/${sell.order_id}`)).body.order;
+    expect(shown.events[0].data.reason).toStartWith("daily loss limit breached, intraday positions squared off (DAILY_LOSS_BREACHED");
+    await until("the position to be flat", async () => {
+      const positions = (await api.get("/api/v1/portfolios/paper/positions")).body.positions as Array<Record<string, any>> | undefined;
+      return positions?.find((p) => p.strategy_id === id && p.instrument_token === AXIS)?.quantity === 0 ? true : undefined;
+    }, 20_000);
+    // REDUCING: a new BUY is refused.
+    const r = await api.post("/api/v1/orders", { broker: "paper", instrument_token: AXIS, side: "BUY", quantity: 1, order_type: "MARKET" });
+    expect(r.status).toBe(202);
+    const refused = await until("the BUY refused", async () => {
+      const o = (await api.get(`/api/v1/orders/${r.body.order.order_id}`)).body.order;
+      return o?.status === "REJECTED" ? o : undefined;
+    }, 20_000);
+    expect(refused.reason_code).toBe("REDUCE_ONLY");
+  } finally {
+    await loss.interrupt();
+  }
+});
