@@ -55,7 +55,7 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
   const apply = (b: Broker, e: RiskEvent) => {
     const before = state.get(b)!.trading;
     state.set(b, evolveInPlace(state.get(b)!, e));
-    if (e.type !== "TradingStateSet") haltIfBreached(b, before);
+    if (e.type !== "TradingStateSet") noteBreach(b, before);
   };
   const breached = new Set<Broker>();
   for (const b of brokers) state.set(b, initialRiskState(DEFAULT_LIMITS));
@@ -67,7 +67,7 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
    * The one point a daily-loss breach is noticed (a fill, a tick or tighter limits moved the day's
    * P&L below the limit): REDUCING is written to the control topic with the batch's outputs.
    */
-  function haltIfBreached(b: Broker, before: TradingState): void {
+  function noteBreach(b: Broker, before: TradingState): void {
     if (before === "ACTIVE" && state.get(b)!.trading === "REDUCING") breached.add(b);
   }
   /** What the event `e` that moved the clocks (and perhaps breached the daily loss) makes risk send itself. */
@@ -91,7 +91,7 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
     if (e.type === "order.filled") {
       const before = state.get(broker)!.trading;
       const counters = onFill(broker, e, m);
-      haltIfBreached(broker, before);
+      noteBreach(broker, before);
       return [...counters, ...dayEndAfter(e, [broker])];
     }
     if (e.type !== "signal.generated") return [];
@@ -155,7 +155,7 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
         for (const b of folds.keys()) {
           const before = state.get(b)!.trading;
           onTick(b, e);
-          haltIfBreached(b, before);
+          noteBreach(b, before);
         }
         return dayEndAfter(e, folds.keys());
       }
