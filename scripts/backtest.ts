@@ -1,6 +1,6 @@
 /**
  * `bun run backtest FILE [--out DIR] [--strategies FILE] [--limits FILE] [--cash RUPEES]
- * [--instrument TOKEN|SYMBOL]`: the live stages over a file (src/backtest). Exit 0 when done,
+ * [--instrument TOKEN|SYMBOL] [--market-hours nse|off]`: the live stages over a file (src/backtest). Exit 0 when done,
  * 2 on bad input (nothing written), 1 on any other failure.
  */
 import { BacktestInputError, parseArgs, runBacktest } from "../src/backtest/index.ts";

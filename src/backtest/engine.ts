@@ -18,6 +18,8 @@
  *   outputs become the next deliveries). afterSend runs every 10,000 ticks and at the end, for
  *   the stages that had a batch since: it only saves what a restart would load, and a backtest
  *   never restarts, so fewer saves leave the same rows at a fraction of the round trips.
+ * - A stage's own work due at an event time (`dueAt`: the risk stage's day's end) gets the waiting
+ *   ticks at the first tick at or after it, so that tick is handled, not conflated into a later one.
  * - `every` runs by event time: when a tick's time reaches the next due time (the live processor
  *   runs it on a wall-clock timer, between batches, whatever ticks are still waiting: so does this).
  * - No JSON per hop: an envelope is handed on as the object the stage made (no stage changes
@@ -231,6 +233,10 @@ export async function buildPipeline(r: Omit<StageContext, "producer" | "close">)
 
   /** Whether a stage would not conflate this tick now (it must see it before anything else). */
   const urgent = (key: string) => later.some((b) => b.conflation.refuses(key));
+  /** The stages with work of their own at an event time (the risk stage's day's end). */
+  const timed = later.filter((b) => b.stage.dueAt);
+  /** Whether a stage's own work is due at `atMs`: the tick that reaches it is delivered at once, not conflated. */
+  const due = (atMs: number) => timed.some((b) => atMs >= b.stage.dueAt!());
 
   /** The earliest due time (NaN before the first tick): a tick before it skips runDue. */
   let nextDue = NaN;
@@ -268,7 +274,7 @@ export async function buildPipeline(r: Omit<StageContext, "producer" | "close">)
           if (p) await p;
         }
         waiting.push(d);
-        if (out.length > 0 || waiting.length >= MAX_BATCH || urgent(e.key)) await flush();
+        if (out.length > 0 || waiting.length >= MAX_BATCH || urgent(e.key) || due(at)) await flush();
         if (out.length > 0) await deliverAll(out);
         if ((i + 1) % SEND_EVERY === 0) await afterSends();
         progress?.(i + 1);

@@ -10,7 +10,7 @@ import { basename, join, resolve } from "node:path";
 import pino from "pino";
 import postgres from "postgres";
 import { MemoryCache } from "../cache/memory.ts";
-import { loadConfig } from "../config.ts";
+import { loadConfig, type MarketHours } from "../config.ts";
 import { MemoryBroker, MemoryLog } from "../log/memory.ts";
 import type { Logger } from "../logger.ts";
 import { readInstruments, upsertInstruments } from "../market/master.ts";
@@ -48,6 +48,12 @@ export interface BacktestOptions {
   /** Rupees. */
   cash?: string;
   instrument?: string;
+  /**
+   * nse: the stages enforce the exchange's hours and the day's end (MIS positions squared off at
+   * 15:20 IST of each day, by the file's time), as MARKET_HOURS=nse does live. Default off, so a
+   * backtest of a file's ticks is judged as before.
+   */
+  marketHours?: MarketHours;
   /** Given directly (the bench), instead of a file. */
   strategies?: StrategyInput[];
   /** Instruments added to the master (the sample's) before the run (the bench's synthetic ones). */
@@ -101,7 +107,8 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
     }
     const master = instrumentMaster(await readInstruments(db));
     const input = options.ticks ? { format: "given" as const, digest: "", ticks: options.ticks } : parseInput(text!, options.file, master, { instrument: options.instrument });
-    const config = loadConfig({ DATA_DIR: "memory", LOG_LEVEL: "warn", STARTING_CASH: toRupees(cash) });
+    const marketHours = options.marketHours ?? "off";
+    const config = loadConfig({ DATA_DIR: "memory", LOG_LEVEL: "warn", STARTING_CASH: toRupees(cash), MARKET_HOURS: marketHours });
     await log.createTopics(topicSpecs(config.activeBrokers));
     const seeder = log.producer();
     const running = await seedControls(store.sql, seeder, config.activeBrokers, { strategies, limits });
@@ -133,6 +140,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRes
       input: { file: basename(options.file), format: input.format, sha256: input.digest, ticks: results.ticks, first_ts: iso(results.firstAt), last_ts: iso(results.lastAt) },
       settings: {
         starting_cash: toRupees(cash),
+        market_hours: marketHours,
         limits: limitsAtEdge(limits ?? DEFAULT_LIMITS),
         limits_source: limits ? "--limits" : "defaults",
         strategies: running.map((s) => ({ id: s.id, kind: s.kind, params: s.params, instruments: s.instruments, brokers: s.brokers })),

@@ -1,6 +1,6 @@
 /**
  * `bun run backtest FILE [--out DIR] [--strategies FILE] [--limits FILE] [--cash RUPEES]
- * [--instrument NAME]`: the arguments, and the files they name, checked before anything runs.
+ * [--instrument NAME] [--market-hours nse|off]`: the arguments, and the files they name, checked before anything runs.
  * Every problem is a BacktestInputError (the CLI exits 2 with it).
  */
 import { readFileSync } from "node:fs";
@@ -9,6 +9,7 @@ import { parseLimitsAtEdge, RiskLimitsError, type RiskLimits } from "../risk/lim
 import type { StrategyInput } from "../store/strategies.ts";
 import { StrategyConfigError, compileRow, type StrategyRow } from "../strategies/index.ts";
 import { toPaise } from "../money.ts";
+import { MARKET_HOURS, type MarketHours } from "../config.ts";
 import { BacktestInputError } from "./input.ts";
 
 export interface BacktestArgs {
@@ -19,15 +20,17 @@ export interface BacktestArgs {
   /** Rupees, as given. */
   cash?: string;
   instrument?: string;
+  /** nse: the exchange's hours and the day's end (the MIS square-off) by the file's time; default off. */
+  marketHours?: MarketHours;
 }
 
-export const USAGE = "bun run backtest FILE [--out DIR] [--strategies FILE] [--limits FILE] [--cash RUPEES] [--instrument TOKEN|SYMBOL]";
+export const USAGE = "bun run backtest FILE [--out DIR] [--strategies FILE] [--limits FILE] [--cash RUPEES] [--instrument TOKEN|SYMBOL] [--market-hours nse|off]";
 
 /** @example parseArgs(["today.jsonl", "--out", "bt"]) */
 export function parseArgs(argv: readonly string[]): BacktestArgs {
   const flags: Record<string, string> = {};
   const files: string[] = [];
-  const known = ["--out", "--strategies", "--limits", "--cash", "--instrument"];
+  const known = ["--out", "--strategies", "--limits", "--cash", "--instrument", "--market-hours"];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a.startsWith("--")) {
@@ -39,6 +42,8 @@ export function parseArgs(argv: readonly string[]): BacktestArgs {
     } else files.push(a);
   }
   if (files.length !== 1) throw new BacktestInputError(`${files.length === 0 ? "no input file" : `one input file, got ${files.length}`}; usage: ${USAGE}`);
+  const hours = flags["--market-hours"]?.toLowerCase();
+  if (hours !== undefined && !(MARKET_HOURS as readonly string[]).includes(hours)) throw new BacktestInputError(`--market-hours must be one of ${MARKET_HOURS.join(", ")}, got ${JSON.stringify(flags["--market-hours"])}`);
   return {
     file: files[0]!,
     out: flags["--out"] ?? "./backtest-out",
@@ -46,6 +51,7 @@ export function parseArgs(argv: readonly string[]): BacktestArgs {
     limitsFile: flags["--limits"],
     cash: flags["--cash"],
     instrument: flags["--instrument"],
+    ...(hours !== undefined ? { marketHours: hours as MarketHours } : {}),
   };
 }
 

@@ -143,7 +143,8 @@ export class Results implements Observer {
       case "signal.validated":
         this.book(ev.data.strategy_id).orders++;
         this.total.orders++;
-        this.orders.record(ev.data, at, "PENDING");
+        // Risk's own orders (the day's end) say why they were sent.
+        this.orders.record(ev.data, at, "PENDING", undefined, ev.data.reduce_only && ev.source === "risk" ? ev.data.reason : undefined);
         return;
       case "signal.rejected":
         this.reject(ev.data.strategy_id, ev.data.reason_code);
@@ -157,7 +158,7 @@ export class Results implements Observer {
         this.orders.record(ev.data, at, "REJECTED", ev.data.reason_code, ev.data.message);
         return;
       case "order.cancelled":
-        this.orders.record(ev.data, at, "CANCELLED");
+        this.orders.record(ev.data, at, "CANCELLED", undefined, ev.data.reason);
         return;
       case "order.failed":
         this.reject(ev.data.strategy_id, ev.data.reason_code);

@@ -115,6 +115,11 @@ export const PAYLOADS = {
   "order.modified": order,
   /** A command (imperative): cancel an open order. */
   "order.cancel": z.object({ order_id: z.string().min(1), instrument_token: token, reason: z.string().optional() }),
+  /**
+   * A command (imperative): cancel every open order of one instrument with this product (the
+   * day's end cancels the open MIS orders; an order with no product is MIS).
+   */
+  "order.cancel_open": z.object({ instrument_token: token, product: z.enum(PRODUCTS), reason: z.string().min(1) }),
   /** A command (imperative): set the broker's trading state (the kill switch). */
   "control.trading_state": z.object({ state: z.enum(TRADING_STATES), reason: z.string() }),
   /** A command: the broker's risk limits, the full set. */

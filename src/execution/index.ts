@@ -10,6 +10,7 @@
  */
 export { PaperExchange } from "./exchange.ts";
 export type { OrderChange } from "./modify.ts";
+export { cancelOpen } from "./cancel-open.ts";
 export { emptyExchangeState, lastTrade, ordersOf, findClosed } from "./state.ts";
 export { fees, feesOnTurnover } from "./fees.ts";
 export type { Fees, Side } from "./fees.ts";

@@ -12,7 +12,7 @@ import type { PayloadOf } from "../events/payloads.ts";
 import type { InstrumentMaster } from "../market/instruments.ts";
 import type { Logger } from "../logger.ts";
 import type { Db } from "../store/db.ts";
-import { recordVenueOrder, setVenueId, setVenueOrig, venueIdOf, venueOrderOf } from "../store/venue-orders.ts";
+import { listVenueOrders, recordVenueOrder, setVenueId, setVenueOrig, venueIdOf, venueOrderOf } from "../store/venue-orders.ts";
 import { KiteError, RELOGIN_HINT } from "./rest/errors.ts";
 import { kiteTag, type Variety } from "./rest/params.ts";
 import type { KiteClient } from "./rest/client.ts";
@@ -27,6 +27,9 @@ type OrderFields = PayloadOf<"order.submitted">;
  * await kite.cancelOrder(varietyOf(sent.orig), venueId);
  */
 export const varietyOf = (o: Pick<OrderFields, "amo">): Variety => (o.amo ? "amo" : "regular");
+
+/** Kite's statuses of an order that can still be cancelled. */
+const KITE_OPEN_STATUSES = new Set(["OPEN", "TRIGGER PENDING", "OPEN PENDING", "MODIFY PENDING", "VALIDATION PENDING", "PUT ORDER REQ RECEIVED", "AMO REQ RECEIVED"]);
 
 export type VenueEvent =
   | { type: "order.submitted"; data: PayloadOf<"order.submitted"> }
@@ -131,6 +134,23 @@ export class KiteVenue {
     await setVenueOrig(this.db, m.order_id, next);
     const { venue_order_id: _venueId, ...modified } = next;
     return [{ type: "order.modified", data: modified }];
+  }
+
+  /**
+   * Cancels our open orders of one instrument and product in Kite's book (the day's end: its MIS
+   * orders); orders placed elsewhere (Kite's own apps) are left alone. Kite confirms each cancel
+   * with an order update.
+   */
+  async cancelOpen(token: number, product: Product): Promise<VenueEvent[]> {
+    const open = (await this.kite.orders()).filter((k) => k.instrument_token === token && k.product === product && KITE_OPEN_STATUSES.has(k.status) && k.tag);
+    if (open.length === 0) return [];
+    const ours = new Map((await listVenueOrders(this.db)).map((o) => [o.tag, o.order_id]));
+    const out: VenueEvent[] = [];
+    for (const k of open) {
+      const orderId = ours.get(k.tag!);
+      if (orderId !== undefined) out.push(...(await this.cancel(orderId)));
+    }
+    return out;
   }
 
   private async remember(orderId: string, venueId: string): Promise<void> {

@@ -21,13 +21,16 @@ export function rollDay(state: RiskState, at: number): RiskState {
   return { ...state, day, orders_today: {}, pnl_day_open: state.pnl_total };
 }
 
-/** A loss beyond the limit halts the broker; lifting it is a person's call (the kill switch). */
-function haltOnLoss(state: RiskState, at: number): RiskState {
+/**
+ * A loss beyond the limit puts an ACTIVE broker in REDUCING: only orders that shrink a position
+ * pass, and the risk stage squares off its intraday positions. Lifting it is a person's call.
+ */
+function reduceOnLoss(state: RiskState, at: number): RiskState {
   const pnl = dayPnl(state);
-  if (state.trading === "HALTED" || pnl >= -state.limits.max_daily_loss) return state;
+  if (state.trading !== "ACTIVE" || pnl >= -state.limits.max_daily_loss) return state;
   return {
     ...state,
-    trading: "HALTED",
+    trading: "REDUCING",
     trading_reason: `DAILY_LOSS_BREACHED: day P&L ₹${toRupees(pnl)} is below -₹${toRupees(state.limits.max_daily_loss)}`,
     trading_since: at,
   };
@@ -51,10 +54,10 @@ function moveInPlace(book: Record<string, number>, key: string, by: number): voi
  */
 export function evolveInPlace(state: RiskState, event: RiskEvent): RiskState {
   if (event.type === "PnlUpdated") {
-    // On every tick of a held instrument: no copy unless the day rolls or the loss halts.
+    // On every tick of a held instrument: no copy unless the day rolls or the loss breaches.
     const s = rollDay(state, event.at);
     s.pnl_total = event.realised_pnl - (event.fees ?? 0) + event.unrealised_pnl;
-    return haltOnLoss(s, event.at);
+    return reduceOnLoss(s, event.at);
   }
   if (event.type !== "FillApplied") return evolve(state, event);
   const s = rollDay(state, event.at);
@@ -90,11 +93,11 @@ export function evolve(state: RiskState, event: RiskEvent): RiskState {
       };
     }
     case "PnlUpdated":
-      return haltOnLoss({ ...s, pnl_total: event.realised_pnl - (event.fees ?? 0) + event.unrealised_pnl }, event.at);
+      return reduceOnLoss({ ...s, pnl_total: event.realised_pnl - (event.fees ?? 0) + event.unrealised_pnl }, event.at);
     case "TradingStateSet":
       return { ...s, trading: event.state, trading_reason: event.reason, trading_since: event.at };
     case "LimitsChanged":
       // Tighter limits may turn today's loss into a breach.
-      return haltOnLoss({ ...s, limits: event.limits }, event.at);
+      return reduceOnLoss({ ...s, limits: event.limits }, event.at);
   }
 }

@@ -11,6 +11,7 @@
 import type { Paise } from "../money.ts";
 import { evolveInPlace as evolvePortfolio, initialPortfolio, markInPlace, positionKey, type PortfolioFill, type PortfolioState, type Position } from "../portfolio/index.ts";
 import { istDayEnd } from "./day.ts";
+import type { DayEndRow } from "./day-end.ts";
 import { evolveInPlace, rollDay } from "./evolve.ts";
 import { RATE_WINDOW_MS, strategyPositionKey, type RiskState } from "./state.ts";
 
@@ -53,6 +54,8 @@ export interface RiskBookRow {
   signal: LogPosition | null;
   /** The fold's event clock when saved. */
   clock: number;
+  /** The day's end: its intraday book and markers (src/risk/day-end.ts), kept by the risk stage. */
+  day_end?: DayEndRow;
 }
 
 /**
@@ -109,7 +112,8 @@ export function advance(fold: RiskFold, state: RiskState, at: number): RiskState
   return rolled !== state ? rolled : { ...state, orders_today: {}, pnl_day_open: state.pnl_total };
 }
 
-const isRedelivery = (last: LogPosition | undefined, at: LogPosition | undefined) =>
+/** True when the message at `at` is at or before `last`, the last one applied of its kind: a redelivery. */
+export const isRedelivery = (last: LogPosition | undefined, at: LogPosition | undefined): boolean =>
   last !== undefined && at !== undefined && last.partition === at.partition && at.offset <= last.offset;
 
 /**

@@ -13,6 +13,12 @@ export interface Stage {
   afterBatch?: () => Promise<void> | void;
   /** After each batch's outputs were acknowledged, before it is committed: save state. */
   afterSend?: () => Promise<void> | void;
+  /**
+   * The next event time (ms) at which the stage has work of its own (the risk stage's day's end).
+   * A backtest, which holds ticks back in long batches, delivers those waiting at the first tick at
+   * or after it, so that tick is handled rather than conflated into a later one.
+   */
+  dueAt?: () => number;
   /** Periodic work: reload configuration, publish snapshots. */
   every?: { ms: number; run: () => Promise<void> };
   /**

@@ -45,7 +45,7 @@ const LIFECYCLE: readonly EventType[] = [
 export const STAGES: Record<StageName, StageDef & { companions?: Record<string, StageDef> }> = {
   strategy: { groupId: "alpha-panda.strategy", build: strategyStage, handles: ["market.tick"] },
   risk: { groupId: "alpha-panda.risk", build: riskStage, handles: ["market.tick", "signal.generated", "order.modify", "order.filled"] },
-  execution: { groupId: "alpha-panda.execution", build: executionStage, handles: ["market.tick", "signal.validated", "order.modify_validated", "order.cancel"] },
+  execution: { groupId: "alpha-panda.execution", build: executionStage, handles: ["market.tick", "signal.validated", "order.modify_validated", "order.cancel", "order.cancel_open"] },
   // The orders read model beside the portfolio: a fill's ledger write never waits for it.
   portfolio: {
     groupId: "alpha-panda.portfolio",

@@ -23,6 +23,8 @@ export interface SavedRiskBook<P = unknown> {
   fill: SavedPosition | null;
   signal: SavedPosition | null;
   clock: number;
+  /** The day's end: the intraday book and markers (src/risk/day-end.ts); `{}` when there is nothing. */
+  day_end?: Record<string, unknown>;
 }
 
 // Rows written in one statement, so one transaction: a row that holds nothing (no position, no
@@ -30,26 +32,26 @@ export interface SavedRiskBook<P = unknown> {
 const SAVE = `
 with input as (
   select token, day, day_open, positions::jsonb as positions, orders_today::jsonb as orders_today, recent::jsonb as recent,
-         fill_partition, fill_offset, signal_partition, signal_offset, clock
+         fill_partition, fill_offset, signal_partition, signal_offset, clock, day_end::jsonb as day_end
     from unnest($2::bigint[], $3::date[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-                $8::int[], $9::bigint[], $10::int[], $11::bigint[], $12::bigint[])
-      as i(token, day, day_open, positions, orders_today, recent, fill_partition, fill_offset, signal_partition, signal_offset, clock)
+                $8::int[], $9::bigint[], $10::int[], $11::bigint[], $12::bigint[], $13::text[])
+      as i(token, day, day_open, positions, orders_today, recent, fill_partition, fill_offset, signal_partition, signal_offset, clock, day_end)
 ), marked as (
-  select *, positions = '[]'::jsonb and orders_today = '{}'::jsonb and recent = '[]'::jsonb as empty from input
+  select *, positions = '[]'::jsonb and orders_today = '{}'::jsonb and recent = '[]'::jsonb and day_end = '{}'::jsonb as empty from input
 ), emptied as (
   delete from risk_books b using marked i where b.broker = $1 and b.instrument_token = i.token and i.empty
 )
-insert into risk_books (broker, instrument_token, day, day_open, positions, orders_today, recent, fill_partition, fill_offset, signal_partition, signal_offset, clock)
-select $1, token, day, day_open, positions, orders_today, recent, fill_partition, fill_offset, signal_partition, signal_offset, clock
+insert into risk_books (broker, instrument_token, day, day_open, positions, orders_today, recent, fill_partition, fill_offset, signal_partition, signal_offset, clock, day_end)
+select $1, token, day, day_open, positions, orders_today, recent, fill_partition, fill_offset, signal_partition, signal_offset, clock, day_end
   from marked where not empty
 on conflict (broker, instrument_token) do update set
   day = excluded.day, day_open = excluded.day_open, positions = excluded.positions, orders_today = excluded.orders_today,
   recent = excluded.recent, fill_partition = excluded.fill_partition, fill_offset = excluded.fill_offset,
-  signal_partition = excluded.signal_partition, signal_offset = excluded.signal_offset, clock = excluded.clock, updated_at = now()`;
+  signal_partition = excluded.signal_partition, signal_offset = excluded.signal_offset, clock = excluded.clock, day_end = excluded.day_end, updated_at = now()`;
 
 const LOAD = `select instrument_token::text as token, day::text as day, day_open::text as day_open, positions::text as positions,
        orders_today::text as orders_today, recent::text as recent, fill_partition, fill_offset::text as fill_offset,
-       signal_partition, signal_offset::text as signal_offset, clock::text as clock
+       signal_partition, signal_offset::text as signal_offset, clock::text as clock, day_end::text as day_end
   from risk_books where broker = $1 order by instrument_token`;
 
 const at = (partition: number | null, offset: string | null): SavedPosition | null =>
@@ -77,6 +79,7 @@ export async function saveRiskBooks(db: Db, broker: Broker, rows: readonly Saved
     col((r) => r.signal?.partition ?? null),
     col((r) => r.signal?.offset ?? null),
     col((r) => r.clock),
+    col((r) => JSON.stringify(r.day_end ?? {})),
   ]);
 }
 
@@ -99,6 +102,7 @@ export async function loadRiskBooks<P>(db: Db, broker: Broker, owned?: (token: n
     signal_partition: number | null;
     signal_offset: string | null;
     clock: string;
+    day_end: string;
   }>(LOAD, [broker]);
   return rows
     .filter((r) => !owned || owned(Number(r.token)))
@@ -112,5 +116,6 @@ export async function loadRiskBooks<P>(db: Db, broker: Broker, owned?: (token: n
       fill: at(r.fill_partition, r.fill_offset),
       signal: at(r.signal_partition, r.signal_offset),
       clock: Number(r.clock),
+      day_end: JSON.parse(r.day_end) as Record<string, unknown>,
     }));
 }

@@ -110,6 +110,9 @@ test("the CLI's arguments: one file, known options, each with a value", () => {
   expect(() => parseArgs([])).toThrow(/no input file/);
   expect(() => parseArgs(["f", "--speed", "2"])).toThrow(/unknown option --speed/);
   expect(() => parseArgs(["f", "--out"])).toThrow(/--out needs a value/);
+  expect(parseArgs(["f.jsonl", "--market-hours", "NSE"]).marketHours).toBe("nse");
+  expect(parseArgs(["f.jsonl"]).marketHours).toBeUndefined();
+  expect(() => parseArgs(["f", "--market-hours", "always"])).toThrow(/--market-hours must be one of nse, off, got "always"/);
 });
 
 test("--strategies: the API's shape with its defaults, every problem of every strategy in one message", () => {

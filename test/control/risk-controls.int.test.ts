@@ -146,7 +146,7 @@ function suite(name: string, connect: () => Promise<Log>) {
       expect(await judge(mine[0]!.event as AnyEnvelope)).toBe("STRATEGY_DISABLED");
     });
 
-    test("a daily-loss breach is written as a HALTED command, an output of the next event, and every reader applies it", async () => {
+    test("a daily-loss breach is written as a REDUCING command, an output of the next event, with the intraday square-off, and every reader applies it", async () => {
       // Risk's own fold: a fill of 1,000 at ₹1,300, then the price falls to ₹1,240: ₹60,000 lost,
       // beyond the day's limit (₹50,000 by default).
       const fill = createEvent({
@@ -159,16 +159,27 @@ function suite(name: string, connect: () => Promise<Log>) {
       await risk.onBatch!(noConsumer);
       expect(await risk.handle(fill, { topic: topicName("ordersFilled", "paper"), partition: 0, offset: 0 } as LogMessage, quiet)).toEqual([]);
       const out = await risk.handle(tick(124_000), { topic: "market.ticks" } as LogMessage, quiet);
-      expect(out.map((o) => [o.topic, o.event.type, (o.event.data as { state: string }).state])).toEqual([[CONTROL, "control.trading_state", "HALTED"]]);
-      expect((out[0]!.event.data as { reason: string }).reason).toStartWith("DAILY_LOSS_BREACHED");
-      // Sent as the processor sends a batch's outputs; then it is every reader's state.
-      await producer.send(out.map((o) => ({ topic: o.topic, key: o.event.key, value: JSON.stringify(o.event) })));
+      // The command; the open MIS orders of each instrument traded today cancelled (424961 had an
+      // order in an earlier test); the intraday position flattened.
+      expect(out.map((o) => [o.topic, o.event.type, (o.event.data as { instrument_token?: number }).instrument_token])).toEqual([
+        [CONTROL, "control.trading_state", undefined],
+        [topicName("orderCommands", "paper"), "order.cancel_open", 424961],
+        [topicName("orderCommands", "paper"), "order.cancel_open", RELIANCE],
+        [topicName("signalsValidated", "paper"), "signal.validated", RELIANCE],
+      ]);
+      const command = out[0]!.event.data as { state: string; reason: string };
+      expect([command.state, command.reason.split(":")[0]]).toEqual(["REDUCING", "DAILY_LOSS_BREACHED"]);
+      expect(out[3]!.event.data).toMatchObject({ strategy_id: "manual", side: "SELL", quantity: 1_000, order_type: "MARKET", reduce_only: true });
+      // The command sent as the processor sends a batch's outputs (only it: the suite's Kafka
+      // topics are shared, and no test's square-off may reach a running execution stage).
+      const commands = out.filter((o) => o.topic === CONTROL);
+      await producer.send(commands.map((o) => ({ topic: o.topic, key: o.event.key, value: JSON.stringify(o.event) })));
       const reader = new ControlReader(log, ["paper"], { name: "test" });
       await reader.start();
       await reader.caughtUp();
-      expect(reader.state("paper").trading.state).toBe("HALTED");
+      expect(reader.state("paper").trading.state).toBe("REDUCING");
       await reader.close();
-      expect(await judge(signal(1))).toBe("TRADING_HALTED");
+      expect(await judge(signal(1))).toBe("REDUCE_ONLY");
       // Written once: the next event has nothing more to write.
       expect(await risk.handle(tick(123_900), { topic: "market.ticks" } as LogMessage, quiet)).toEqual([]);
     });

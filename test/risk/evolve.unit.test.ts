@@ -27,10 +27,10 @@ describe("the day, in IST", () => {
     expect(tuesday.orders_today).toEqual({ mom: 1 });
   });
 
-  test("positions and a halt survive the night; the day's P&L starts again from the last total", () => {
+  test("positions and a breach's REDUCING survive the night; the day's P&L starts again from the last total", () => {
     const state = given(filled("BUY", 10), pnl(-20_000_00, 0, LAST_MS_OF_DAY), validated("mom", MIDNIGHT_IST));
     expect(state.positions).toEqual({ [RELIANCE]: 10 });
-    expect(state.trading).toBe("HALTED");
+    expect(state.trading).toBe("REDUCING");
     expect(dayPnl(state)).toBe(0);
     // Tuesday: the account's total falls another ₹9,000 — within Tuesday's ₹10,000.
     const tuesday = evolve(evolve(state, killSwitch("ACTIVE", "new day", MIDNIGHT_IST)), pnl(-29_000_00, 0, MIDNIGHT_IST + SECOND));
@@ -53,22 +53,29 @@ describe("P&L and the daily loss", () => {
   });
 
   test("fees count as a loss", () => {
-    expect(given(pnl(-5_000_00, -4_000_00, NOW, 1_000_01)).trading).toBe("HALTED");
+    expect(given(pnl(-5_000_00, -4_000_00, NOW, 1_000_01)).trading).toBe("REDUCING");
   });
 
-  test("given realised + unrealised below -max_daily_loss, then trading is HALTED, and why is recorded", () => {
+  test("given realised + unrealised below -max_daily_loss, then trading is REDUCING, and why is recorded", () => {
     const state = given(pnl(-6_000_00, -4_000_01, NOW + SECOND));
-    expect(state.trading).toBe("HALTED");
+    expect(state.trading).toBe("REDUCING");
     expect(state.trading_reason).toContain("DAILY_LOSS_BREACHED");
     expect(state.trading_reason).toContain("-10000.01");
     expect(state.trading_since).toBe(NOW + SECOND);
     expect(when(state, signal()).outcome).toBe("rejected");
   });
 
-  test("given a loss, when the limit is lowered below it, then trading is HALTED", () => {
+  test("given a loss, when the limit is lowered below it, then trading is REDUCING", () => {
     const state = given(pnl(-3_000_00, 0), { type: "LimitsChanged", limits: parseLimits({ max_daily_loss: 2_000_00 }, LIMITS), at: NOW });
-    expect(state.trading).toBe("HALTED");
+    expect(state.trading).toBe("REDUCING");
     expect(state.limits.max_daily_loss).toBe(2_000_00);
+  });
+});
+
+describe("the daily loss under the kill switch", () => {
+  test("given HALTED by an operator, a breach leaves it HALTED; given REDUCING, it stays REDUCING with the operator's reason", () => {
+    expect(given(killSwitch("HALTED", "desk"), pnl(-20_000_00, 0, NOW + SECOND))).toMatchObject({ trading: "HALTED", trading_reason: "desk" });
+    expect(given(killSwitch("REDUCING", "desk"), pnl(-20_000_00, 0, NOW + SECOND))).toMatchObject({ trading: "REDUCING", trading_reason: "desk" });
   });
 });
 

@@ -54,17 +54,18 @@ describe("positions and the day's P&L, from fills and ticks", () => {
     expect(dayPnl(b.state)).toBe(0);
   });
 
-  test("given a long of 100 at ₹400, when the price falls to ₹299, then the loss of ₹10,100 halts trading", () => {
+  test("given a long of 100 at ₹400, when the price falls to ₹299, then the loss of ₹10,100 puts trading in REDUCING", () => {
     const b = book();
     b.state = foldFill(b.fold, b.state, fill("BUY", 100, 400_00), NOW);
     b.state = foldTick(b.fold, b.state, RELIANCE, 300_00, NOW + SECOND);
     expect(dayPnl(b.state)).toBe(-10_000_00);
     expect(b.state.trading).toBe("ACTIVE"); // exactly the limit is not a breach
     b.state = foldTick(b.fold, b.state, RELIANCE, 299_00, NOW + 2 * SECOND);
-    expect(b.state.trading).toBe("HALTED");
+    expect(b.state.trading).toBe("REDUCING");
     expect(b.state.trading_reason).toContain("DAILY_LOSS_BREACHED");
-    // Then: new risk is refused, with the price this stage saw.
-    expect(when(b.state, signal(), { last_price: 299_00 })).toMatchObject({ outcome: "rejected", reason_code: "TRADING_HALTED" });
+    // Then: new risk is refused, with the price this stage saw; getting out is not.
+    expect(when(b.state, signal(), { last_price: 299_00 })).toMatchObject({ outcome: "rejected", reason_code: "REDUCE_ONLY" });
+    expect(when(b.state, signal({ side: "SELL", quantity: 100, reference_price: 299_00 }), { last_price: 299_00 }).outcome).toBe("validated");
   });
 });
 

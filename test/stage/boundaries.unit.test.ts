@@ -21,6 +21,8 @@ const STAGE_OF: Record<string, string> = {
   "src/stage/stages/strategy.ts": "strategy",
   "src/stage/stages/risk.ts": "risk",
   "src/stage/stages/risk-modify.ts": "risk",
+  "src/stage/stages/risk-controls.ts": "risk",
+  "src/stage/stages/risk-day-end.ts": "risk",
   "src/stage/stages/execution.ts": "execution",
   "src/stage/stages/portfolio.ts": "portfolio",
   "src/stage/stages/portfolio-writes.ts": "portfolio",

@@ -158,6 +158,31 @@ describe("execution stage: the saved book and the sent events", () => {
   });
 });
 
+describe("execution stage: the day's end cancels an instrument's open MIS orders", () => {
+  const T_CUT = "2026-03-02T09:50:00.000Z";
+  function product(id: string, p: "MIS" | "CNC" | undefined, price: number): LogMessage {
+    const data = { signal_id: id, strategy_id: "s1", instrument_token: RELIANCE, side: "BUY" as const, quantity: 1, order_type: "LIMIT" as const, price, ...(p ? { product: p } : {}), checks: [] };
+    return message("paper.signals.validated", at(createEvent({ type: "signal.validated", source: "risk", broker: "paper", key: String(RELIANCE), data }) as AnyEnvelope, "2026-03-02T05:00:00.000Z"));
+  }
+  const cancelOpen = (token: number) =>
+    message("paper.orders.commands", at(createEvent({ type: "order.cancel_open", source: "risk", broker: "paper", key: String(token), data: { instrument_token: token, product: "MIS", reason: "MIS square-off at 15:20 IST" } }) as AnyEnvelope, T_CUT));
+
+  test("order.cancel_open cancels the MIS (and no-product) orders resting on the instrument, with its reason and time; a CNC order rests on; again, nothing", async () => {
+    const s = await start(new MemoryCache());
+    await s.processor.processBatch([tick(100_500), product("m1", "MIS", 100_000), product("c1", "CNC", 99_500), product("n1", undefined, 99_000)]);
+    await s.processor.processBatch([cancelOpen(RELIANCE), cancelOpen(2953217)]);
+    const cancelled = s.events().filter((e) => e.type === "order.cancelled");
+    expect(cancelled.map((e) => [(e.data as { order_id: string }).order_id, (e.data as { reason: string }).reason, e.ts])).toEqual([
+      ["m1", "MIS square-off at 15:20 IST", T_CUT],
+      ["n1", "MIS square-off at 15:20 IST", T_CUT],
+    ]);
+    expect((await savedBooks()).flatMap((b) => b.orders.map((o) => o.order.order_id))).toEqual(["c1"]);
+    const before = s.events().length;
+    await s.processor.processBatch([cancelOpen(RELIANCE)]);
+    expect(s.events().length).toBe(before);
+  });
+});
+
 describe("execution stage: event time, and nothing but the log", () => {
   // Event times far from the wall clock, and a tick published well after it traded.
   const T_SIGNAL = "2026-03-02T04:00:00.000Z";

@@ -65,11 +65,11 @@ const controls = log.producer();
 const control = (cmd: ControlCommand) => sendControl(controls, "paper", cmd, "test");
 
 /** One life of the risk stage on `url`: a new connection, a new stage, as a restarted worker. */
-async function start(url: string) {
+async function start(url: string, env: Record<string, string> = {}) {
   const sql = postgres(url, { max: 2, onnotice: () => {} });
   const sent: OutgoingMessage[] = [];
   const producer = { send: async (m: OutgoingMessage[]) => void sent.push(...m), close: async () => {} } as unknown as Producer;
-  const ctx: StageContext = { config: loadConfig({ FEED: "none" }), logger: quiet, log, producer, db: sqlDb(sql), cache: new MemoryCache(), instruments: NSE_MASTER, close: async () => {} };
+  const ctx: StageContext = { config: loadConfig({ FEED: "none", ...env }), logger: quiet, log, producer, db: sqlDb(sql), cache: new MemoryCache(), instruments: NSE_MASTER, close: async () => {} };
   const s = await riskStage(ctx);
   const dedup: Dedup = { seen: async (ids) => ids.map(() => false), mark: async () => {} };
   const processor = new StreamProcessor({
@@ -78,14 +78,21 @@ async function start(url: string) {
   });
   /** The decisions of one batch, signal id → VALIDATED or the reason code (and the failed checks' details). */
   const decided = new Map<string, Array<{ rule: string; passed: boolean; detail?: string }>>();
-  /** The control commands the stage wrote (its halts), in order. */
+  /** The control commands the stage wrote (a breach's REDUCING), in order. */
   const commands: Array<{ type: string; data: { state?: string; reason?: string } }> = [];
+  /** The orders risk sent itself (the day's end, the daily-loss square-off): strategy, side, quantity, reason. */
+  const squareOffs: Array<[string, string, number, string]> = [];
+  const isOwn = (e: { data: { checks?: Array<{ rule: string }> } }) => ["MIS_SQUARE_OFF", "DAILY_LOSS_LIQUIDATION"].includes(e.data.checks?.[0]?.rule ?? "");
   async function batch(messages: LogMessage[]) {
     sent.length = 0;
     await processor.processBatch(messages);
     for (const m of sent) if (m.topic === topicName("control", "paper")) commands.push(decodeEnvelope(m.value as string) as never);
+    for (const m of sent) {
+      const e = decodeEnvelope(m.value as string) as AnyEnvelope & { data: { strategy_id: string; side: string; quantity: number; reason: string; checks?: Array<{ rule: string }> } };
+      if (e.type === "signal.validated" && isOwn(e)) squareOffs.push([e.data.strategy_id, e.data.side, e.data.quantity, e.data.reason]);
+    }
     return Object.fromEntries(
-      sent.filter((m) => m.topic.includes(".signals.")).map((m) => {
+      sent.filter((m) => m.topic.includes(".signals.") && !isOwn(decodeEnvelope(m.value as string) as never)).map((m) => {
         const e = decodeEnvelope(m.value) as AnyEnvelope & { data: { signal_id: string; reason_code?: string; checks: Array<{ rule: string; passed: boolean; detail?: string }> } };
         decided.set(e.data.signal_id, e.data.checks);
         const failed = e.data.checks.filter((c) => !c.passed).map((c) => `${c.rule}: ${c.detail}`);
@@ -95,7 +102,7 @@ async function start(url: string) {
   }
   /** What one check of a judged signal said. */
   const check = (id: string, rule: string) => decided.get(id)?.find((c) => c.rule === rule)?.detail;
-  return { stage: s, batch, check, commands, close: () => sql.end({ timeout: 5 }) };
+  return { stage: s, batch, check, commands, squareOffs, close: () => sql.end({ timeout: 5 }) };
 }
 
 const up = await needs("postgres");
@@ -116,7 +123,7 @@ describe.if(up)("the risk stage's own state, on PostgreSQL", () => {
     await db?.drop();
   });
 
-  test("given a position, two orders of the day and a loss, when the stage restarts, then it keeps them all: the 3rd order and a position past the limit are refused, and a further fall halts", async () => {
+  test("given a position, two orders of the day and a loss, when the stage restarts, then it keeps them all: the 3rd order and a position past the limit are refused, and a further fall breaches: REDUCING and squared off", async () => {
     const first = await start(db.url);
     expect(
       await first.batch([tick(1_290, T0), fill("BUY", 100, 1_290, T0 + 1_000), buy("s1", 1, T0 + 2_000), buy("s2", 1, T0 + 3_000), tick(1_285, T0 + 4_000)]),
@@ -130,10 +137,12 @@ describe.if(up)("the risk stage's own state, on PostgreSQL", () => {
     expect(after.r1).toStartWith("MAX_POSITION (MAX_POSITION: position 100 → 160, limit ±150");
     // The day's P&L went on from −₹500: ₹6 more a unit is −₹1,100, past −₹1,000.
     expect(await second.batch([tick(1_279, T0 + 7_000), buy("r2", 1, T0 + 8_000, "rev")])).toEqual({
-      r2: expect.stringContaining("TRADING_HALTED (TRADING_HALTED: trading is HALTED: DAILY_LOSS_BREACHED: day P&L ₹-1100.00"),
+      r2: expect.stringContaining("REDUCE_ONLY (REDUCE_ONLY: reduce-only: BUY 1 against a position of 100 does not reduce it; DAILY_LOSS_BREACHED: day P&L ₹-1100.00"),
     });
-    // The halt is written to the control topic for the API and the other stages to see.
-    expect(second.commands.map((c) => [c.type, c.data.state])).toEqual([["control.trading_state", "HALTED"]]);
+    // REDUCING is written to the control topic for the API and the other stages to see, and the
+    // intraday position (no product: MIS) is squared off.
+    expect(second.commands.map((c) => [c.type, c.data.state])).toEqual([["control.trading_state", "REDUCING"]]);
+    expect(second.squareOffs).toEqual([["mom", "SELL", 100, expect.stringContaining("daily loss limit breached, intraday positions squared off (DAILY_LOSS_BREACHED: day P&L ₹-1100.00")]]);
     await second.close();
   });
 
@@ -156,6 +165,33 @@ describe.if(up)("the risk stage's own state, on PostgreSQL", () => {
     await risk.stage.onBatch!(owning([0, 1, 2, 3, 4, 5]));
     expect(await dayLoss("x2", T0 + 9_002)).toBe("day P&L ₹-1100.00, limit -₹1000.00: breached");
     await risk.close();
+  });
+
+  test("the MIS square-off survives a restart: squared off at 15:20 IST, a restart at 15:25 sends nothing again, and a fill in flight that comes after is countered", async () => {
+    const fresh = await freshDatabaseUrl(undefined, "riskdayend");
+    const migrated = await openStore({ databaseUrl: fresh.url });
+    try {
+      await control({ type: "control.trading_state", data: { state: "ACTIVE", reason: "test" } });
+      await control({ type: "control.limits", data: { limits: parseLimits({}) } });
+      const nse = { MARKET_HOURS: "nse" };
+      const ist = (hhmm: string) => Date.parse(`2025-01-06T${hhmm}:00+05:30`);
+      const first = await start(fresh.url, nse);
+      await first.batch([tick(1_290, ist("10:00")), fill("BUY", 30, 1_290, ist("10:01"))]);
+      await first.batch([tick(1_291, ist("15:20"))]);
+      expect(first.squareOffs).toEqual([["mom", "SELL", 30, "MIS square-off at 15:20 IST"]]);
+      await first.close();
+
+      const second = await start(fresh.url, nse);
+      await second.batch([tick(1_292, ist("15:25"))]);
+      expect(second.squareOffs).toEqual([]);
+      // An order that filled just before 15:20 but reached risk after the square-off: undone.
+      await second.batch([fill("BUY", 4, 1_290, ist("15:19"))]);
+      expect(second.squareOffs).toEqual([["mom", "SELL", 4, "MIS square-off at 15:20 IST: a fill after it is undone"]]);
+      await second.close();
+    } finally {
+      await migrated.close();
+      await fresh.drop();
+    }
   });
 
   test("a database with fills from before risk kept its own state carries their open positions over, once", async () => {

@@ -26,6 +26,7 @@ import { venueOrdersConformance } from "./venue-orders-conformance.ts";
 import { ledgerConformance } from "./ledger-conformance.ts";
 import { pingConformance } from "./ping-conformance.ts";
 import { orderProjectionConformance } from "./order-projection-conformance.ts";
+import { riskBooksConformance } from "./risk-books-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -195,6 +196,7 @@ export function storeConformance(name: string, open: OpenStore): void {
         fill: { partition: 3, offset: 9_007_199_254_740_000 },
         signal: null,
         clock: 1736137800123,
+        day_end: {},
         ...over,
       });
       await saveRiskBooks(db, "paper", [row(738561), row(2953217, { day: null, day_open: 0, orders_today: {}, recent: [], fill: null, signal: { partition: 1, offset: 4 } })]);
@@ -289,4 +291,5 @@ export function storeConformance(name: string, open: OpenStore): void {
   ledgerConformance(name, () => open());
   pingConformance(name, () => open());
   orderProjectionConformance(name, () => open());
+  riskBooksConformance(name, () => open());
 }

@@ -16,7 +16,7 @@ export const riskLimitsBody = z
     max_position_quantity: count.optional().meta({ description: "Units, net, per instrument." }),
     max_orders_per_strategy_per_day: count.optional(),
     price_band_fraction: fraction.optional().meta({ description: "How far (0.05 = 5%) a price may sit from the last tick." }),
-    max_daily_loss: amountIn.optional().meta({ description: 'Rupees; a day P&L below minus this halts trading. Decimal string, e.g. "50000.00".' }),
+    max_daily_loss: amountIn.optional().meta({ description: 'Rupees; a day P&L below minus this puts the broker in REDUCING and squares off its intraday (MIS) positions. Decimal string, e.g. "50000.00".' }),
     max_orders_per_second: count.optional(),
   })
   .refine((p) => Object.keys(p).length > 0, "must name at least one limit")

@@ -1,7 +1,7 @@
 /**
  * The execution stage. `paper` orders go to the paper exchange (src/execution); `zerodha` orders
  * go to Kite Connect (src/kite/venue.ts), whose fills come back as order updates to the gateway. Its inputs (validated
- * signals, ticks, cancel commands) are all keyed by instrument token and co-partitioned, so one
+ * signals, ticks, cancel commands, the day's end's cancel of an instrument's open MIS orders) are all keyed by instrument token and co-partitioned, so one
  * worker holds an instrument's open orders. Those are saved to the store (`exec_books`, per
  * instrument: src/store/exec-books.ts) after every batch that changed them, once its events are
  * acknowledged, and loaded again at start and after a rebalance. The store, not the cache: a
@@ -22,7 +22,7 @@ import type { AnyEnvelope, Envelope } from "../../events/envelope.ts";
 import type { PayloadOf } from "../../events/payloads.ts";
 import { derivedId } from "../../events/ids.ts";
 import { tickTime, tickTimeMs } from "../../events/time.ts";
-import { emptyExchangeState, PaperExchange, type ExchangeEvent, type ExchangeState } from "../../execution/index.ts";
+import { cancelOpen, emptyExchangeState, PaperExchange, type ExchangeEvent, type ExchangeState } from "../../execution/index.ts";
 import type { Consumer, LogMessage } from "../../log/port.ts";
 import { brokerOfTopic, topicCarrying, topicName } from "../../topics.ts";
 import type { StageContext } from "../context.ts";
@@ -173,6 +173,14 @@ export async function executionStage(ctx: StageContext): Promise<Stage> {
       const r = exchange.cancel(state, e.data.order_id, now, e.data.reason);
       state = r.state;
       dirty.add(String(e.data.instrument_token));
+      return emit(r.events, e, broker, e.key, now);
+    }
+    if (e.type === "order.cancel_open") {
+      const { instrument_token: token, product, reason } = e.data;
+      if (broker === "zerodha") return venue ? emit((await venue.cancelOpen(token, product)) as unknown as ExchangeEvent[], e, broker, e.key, now) : [];
+      const r = cancelOpen(exchange, state, token, product, now, reason);
+      state = r.state;
+      dirty.add(String(token));
       return emit(r.events, e, broker, e.key, now);
     }
     return [];

@@ -6,11 +6,11 @@
  * Positions, the day's P&L, the day's counters and last prices come from the fills and ticks this
  * stage consumes itself (src/risk/fold.ts), saved in its own table (risk_books) once a batch's
  * outputs are acknowledged. Every decision is made by event time: a signal's or fill's envelope
- * `ts`, a tick's exchange time. A daily-loss breach sets HALTED and writes it to the control topic
- * for every process to apply.
+ * `ts`, a tick's exchange time. A daily-loss breach sets REDUCING, writes it to the control topic
+ * for every process to apply, and squares off the intraday positions; with MARKET_HOURS=nse they
+ * are squared off at MIS_SQUARE_OFF_AT too (src/stage/stages/risk-day-end.ts).
  */
 import type { Broker } from "../../config.ts";
-import { controlEnvelope, ControlReader, strategyVerdict, type AppliedControl } from "../../control/index.ts";
 import { childOf, type AnyEnvelope, type Envelope } from "../../events/envelope.ts";
 import { derivedId } from "../../events/ids.ts";
 import type { Position } from "../../portfolio/index.ts";
@@ -25,9 +25,11 @@ import {
   foldTick,
   foldValidated,
   initialRiskState,
+  isRedelivery,
   restore,
   riskContext,
   rowOf,
+  type DayEndRow,
   type RiskEvent,
   type RiskFold,
   type RiskState,
@@ -44,6 +46,8 @@ import type { Outgoing } from "../processor.ts";
 import type { Stage } from "../stage.ts";
 import { tickTimeMs as tickTime } from "../../events/time.ts";
 import { judgeModify } from "./risk-modify.ts";
+import { controlSide } from "./risk-controls.ts";
+import { dayEndSide } from "./risk-day-end.ts";
 
 export async function riskStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
@@ -51,23 +55,34 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
   const hours = ctx.config.marketHours === "nse" ? loadCalendar(ctx.config.marketCalendarFile) : undefined;
   const state = new Map<Broker, RiskState>();
   // In place: the stage keeps only the latest state (copying the books per fill was O(instruments)).
-  // A breach that halts trading is noted, to be written to the control topic (controlSide).
+  // A breach that makes trading REDUCING is noted, to be written to the control topic (controlSide).
   const apply = (b: Broker, e: RiskEvent) => {
     const before = state.get(b)!.trading;
     state.set(b, evolveInPlace(state.get(b)!, e));
-    if (e.type !== "TradingStateSet") haltIfBreached(b, before);
+    if (e.type !== "TradingStateSet") noteBreach(b, before);
   };
   const breached = new Set<Broker>();
   for (const b of brokers) state.set(b, initialRiskState(DEFAULT_LIMITS));
 
-  const { folds, prices, onTick, onFill, judgeAt, validated, onAssignment, save } = riskFold(ctx, state);
+  const dayEnd = dayEndSide(ctx, brokers, (token) => prices.get(token));
+  const { folds, prices, onTick, onFill, judgeAt, validated, onAssignment, save } = riskFold(ctx, state, dayEnd);
   await onAssignment(undefined);
   /**
    * The one point a daily-loss breach is noticed (a fill, a tick or tighter limits moved the day's
-   * P&L below the limit): the halt is written to the control topic with the batch's outputs.
+   * P&L below the limit): REDUCING is written to the control topic with the batch's outputs.
    */
-  function haltIfBreached(b: Broker, before: TradingState): void {
-    if (before !== "HALTED" && state.get(b)!.trading === "HALTED") breached.add(b);
+  function noteBreach(b: Broker, before: TradingState): void {
+    if (before === "ACTIVE" && state.get(b)!.trading === "REDUCING") breached.add(b);
+  }
+  /** What the event `e` that moved the clocks (and perhaps breached the daily loss) makes risk send itself. */
+  function dayEndAfter(e: AnyEnvelope, brokersMoved: Iterable<Broker>): Outgoing[] {
+    const out: Outgoing[] = [];
+    for (const b of brokersMoved) out.push(...dayEnd.onClock(b, folds.get(b)!, e));
+    if (breached.size === 0) return out;
+    const { out: commands, reducing } = controls.breaches(e);
+    out.push(...commands);
+    for (const b of reducing) out.push(...dayEnd.liquidate(b, folds.get(b)!, e, state.get(b)!.trading_reason ?? "DAILY_LOSS_BREACHED"));
+    return out;
   }
 
   const controls = controlSide(ctx, brokers, state, apply, breached);
@@ -79,9 +94,9 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
     if (broker === "shared" || !state.has(broker)) return [];
     if (e.type === "order.filled") {
       const before = state.get(broker)!.trading;
-      onFill(broker, e, m);
-      haltIfBreached(broker, before);
-      return [];
+      const counters = onFill(broker, e, m);
+      noteBreach(broker, before);
+      return [...counters, ...dayEndAfter(e, [broker])];
     }
     if (e.type === "order.modify") {
       await controls.caughtUpOncePerBatch();
@@ -94,6 +109,14 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
     const refused = controls.refuse(broker, e);
     if (refused) return [refused];
     const { at, clock } = judgeAt(broker, e);
+    const squared = dayEndAfter(e, [broker]);
+    if (squared.length > 0) return [...squared, ...(await onSignal(broker, e, m, at, clock))];
+    return onSignal(broker, e, m, at, clock);
+  }
+
+  /** A signal judged at `at`, its send deadline against the event clock `clock`. */
+  async function onSignal(broker: Broker, e: Envelope<"signal.generated">, m: LogMessage, at: number, clock: number): Promise<Outgoing[]> {
+    const signal = e.data;
     const late = expiredSignal(signal, clock);
     if (late) {
       const child = childOf(e, {
@@ -135,17 +158,17 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
     },
     // Saved only once the batch's outputs are acknowledged, as execution's books are.
     afterSend: save,
+    dueAt: () => dayEnd.dueAt(),
     handle(e, m) {
       if (e.type === "market.tick") {
         for (const b of folds.keys()) {
           const before = state.get(b)!.trading;
           onTick(b, e);
-          haltIfBreached(b, before);
+          noteBreach(b, before);
         }
-        return breached.size === 0 ? [] : controls.halts(e);
+        return dayEndAfter(e, folds.keys());
       }
-      if (breached.size === 0) return onOrderFlow(e, m);
-      return onOrderFlow(e, m).then((out) => [...out, ...controls.halts(e)]);
+      return onOrderFlow(e, m);
     },
   };
 }
@@ -157,7 +180,7 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
  * state, per broker) in place of the caller.
  * Several gateway processes: each worker's daily loss is over the instruments it owns (pnl.snapshots has the account's).
  */
-function riskFold(ctx: StageContext, state: Map<Broker, RiskState>) {
+function riskFold(ctx: StageContext, state: Map<Broker, RiskState>, dayEnd: ReturnType<typeof dayEndSide>) {
   const brokers = ctx.config.activeBrokers;
   const folds = new Map<Broker, RiskFold>(brokers.map((b) => [b, emptyFold(b)]));
   // Last prices from the ticks this stage consumed, no one else's, saved in its own rows so that an
@@ -184,6 +207,7 @@ function riskFold(ctx: StageContext, state: Map<Broker, RiskState>) {
       for (const [token, price] of prices.entries()) r.state = foldTick(r.fold, r.state, token, price, r.fold.clock);
       folds.set(b, r.fold);
       state.set(b, r.state);
+      dayEnd.restore(b, rows as ReadonlyArray<{ token: number; day_end?: DayEndRow }>);
     }
     owned = key;
   }
@@ -191,7 +215,7 @@ function riskFold(ctx: StageContext, state: Map<Broker, RiskState>) {
   async function save(): Promise<void> {
     for (const [b, fold] of folds) {
       if (fold.dirty.size === 0) continue;
-      await saveRiskBooks(ctx.db, b, [...fold.dirty].map((token) => rowOf(fold, state.get(b)!, token)));
+      await saveRiskBooks(ctx.db, b, [...fold.dirty].map((token) => ({ ...rowOf(fold, state.get(b)!, token), day_end: { ...dayEnd.rowOf(b, token) } })));
       // Cleared after the write: a failed one is retried whole.
       fold.dirty.clear();
     }
@@ -208,8 +232,13 @@ function riskFold(ctx: StageContext, state: Map<Broker, RiskState>) {
       prices.set(e.data.instrument_token, e.data.last_price, at);
       state.set(b, foldTick(folds.get(b)!, state.get(b)!, e.data.instrument_token, e.data.last_price, at));
     },
-    onFill(b: Broker, e: Envelope<"order.filled">, m: LogMessage): void {
-      state.set(b, foldFill(folds.get(b)!, state.get(b)!, e.data, Date.parse(e.ts), { partition: m.partition, offset: m.offset }));
+    /** A fill, once (a redelivery changes nothing), and the day's end's counter-order if it came after the square-off. */
+    onFill(b: Broker, e: Envelope<"order.filled">, m: LogMessage): Outgoing[] {
+      const fold = folds.get(b)!;
+      const where = { partition: m.partition, offset: m.offset };
+      if (isRedelivery(fold.applied.get(String(e.data.instrument_token))?.fill, where)) return [];
+      state.set(b, foldFill(fold, state.get(b)!, e.data, Date.parse(e.ts), where));
+      return dayEnd.onFill(b, fold, state.get(b)!, e);
     },
     /** A signal's event time, and the event clock (with it) its send deadline is judged by. */
     judgeAt(b: Broker, e: Pick<AnyEnvelope, "ts">): { at: number; clock: number } {
@@ -221,76 +250,5 @@ function riskFold(ctx: StageContext, state: Map<Broker, RiskState>) {
     validated(b: Broker, signal: { strategy_id: string; instrument_token: number }, at: number, m: LogMessage): void {
       state.set(b, foldValidated(folds.get(b)!, state.get(b)!, signal.strategy_id, signal.instrument_token, at, { partition: m.partition, offset: m.offset }));
     },
-  };
-}
-
-/**
- * The control side of the risk stage: the trading state and limits from `{broker}.control`
- * (applied as RiskEvents, in log order, stamped with the command's ts), the catch-up before the
- * first signal of each batch, the strategy checks, and the daily-loss halt written as a command.
- */
-function controlSide(ctx: StageContext, brokers: readonly Broker[], state: Map<Broker, RiskState>, apply: (b: Broker, e: RiskEvent) => void, breached: Set<Broker>) {
-  const reader = new ControlReader(ctx.log, brokers, { name: "risk", logger: ctx.logger });
-  reader.onCommand((c: AppliedControl) => {
-    if (!state.has(c.broker)) return;
-    const cmd = c.command;
-    if (cmd.type === "control.trading_state") apply(c.broker, { type: "TradingStateSet", state: cmd.data.state, reason: cmd.data.reason || "set by operator", at: c.at });
-    else if (cmd.type === "control.limits") apply(c.broker, { type: "LimitsChanged", limits: cmd.data.limits, at: c.at });
-  });
-  let caught = false;
-  return {
-    /** Joins and applies every control the log holds before the stage takes its first batch. */
-    async start(): Promise<void> {
-      await reader.start();
-      await reader.caughtUp();
-      // What the log held (the last halt, a breach's own command) is applied: nothing to write yet.
-      breached.clear();
-    },
-    onBatch(): void {
-      caught = false;
-    },
-    /**
-     * Once per batch, before its first signal: the signal was in the log before this batch was
-     * fetched, and any control acknowledged before the signal was created is below the end
-     * offset read now, so it is applied when this resolves.
-     */
-    async caughtUpOncePerBatch(): Promise<void> {
-      if (caught) return;
-      await reader.caughtUp();
-      caught = true;
-    },
-    /** A strategy's signal refused under risk's own view of its strategy (API orders carry no strategy_offset). */
-    refuse(broker: Broker, e: Envelope<"signal.generated">): Outgoing | undefined {
-      const signal = e.data;
-      if (signal.strategy_offset === undefined) return undefined;
-      const verdict = strategyVerdict(reader.state(broker), broker, signal.strategy_id, signal.strategy_offset);
-      if (!verdict) return undefined;
-      const child = childOf(e, {
-        type: "signal.rejected",
-        source: "risk",
-        broker,
-        key: e.key,
-        data: { ...signal, checks: [{ rule: verdict.reason_code, passed: false, detail: verdict.message }], ...verdict },
-      });
-      return { topic: topicName("signalsRejected", broker), event: { ...child, id: derivedId(e.id, "risk") } };
-    },
-    /**
-     * The HALTED commands of the brokers whose daily loss was breached, as outputs of the event
-     * being handled (acknowledged before its batch commits; ids derived from it, so a redelivery
-     * writes the same). Only while still HALTED: an operator may have lifted it meanwhile.
-     */
-    halts(e: AnyEnvelope): Outgoing[] {
-      const out: Outgoing[] = [];
-      for (const b of breached) {
-        const s = state.get(b)!;
-        if (s.trading !== "HALTED") continue;
-        ctx.logger.warn({ broker: b, reason: s.trading_reason }, "daily loss limit breached: trading HALTED");
-        const cmd = controlEnvelope(b, { type: "control.trading_state", data: { state: "HALTED", reason: s.trading_reason ?? "DAILY_LOSS_BREACHED" } }, "risk");
-        out.push({ topic: topicName("control", b), event: { ...cmd, id: derivedId(e.id, `risk/halt/${b}`), causation_id: e.id, correlation_id: e.correlation_id, trace_id: e.trace_id } });
-      }
-      breached.clear();
-      return out;
-    },
-    close: () => reader.close(),
   };
 }
