@@ -18,6 +18,7 @@ import { Hono } from "hono";
 import type { Logger } from "../../src/logger.ts";
 import { onlyGet } from "../app.ts";
 import type { ApiKeys } from "./auth.ts";
+import { mountDocs } from "./docs.ts";
 import { ApiError, renderError } from "./errors.ts";
 import { marketRoutes } from "./market.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -63,7 +64,7 @@ export const apiRoutes = (services: Services): Route[] => [
 const matcher = (path: string) => new RegExp(`^${path.replace(/:[A-Za-z_]\w*/g, "[^/]+")}/?$`);
 
 /**
- * Mounts the REST API at /api/v1 and GET /openapi.json (public) on `app`.
+ * Mounts the REST API at /api/v1, and GET /openapi.json and its reference page GET /docs (public) on `app`.
  * Returns the routes and the OpenAPI document it serves.
  *
  * @example
@@ -86,5 +87,6 @@ export function mountApi(app: Hono, deps: ApiDeps): { routes: Route[]; openapi: 
   const openapi = openApiDocument(routes, API_PREFIX);
   app.get("/openapi.json", (c) => c.json(openapi));
   onlyGet(app, "/openapi.json");
+  mountDocs(app);
   return { routes, openapi };
 }

@@ -137,6 +137,7 @@ export function openApiDocument(routes: readonly Route[], prefix: string): JsonS
     "/ready": readyPath(errors),
     "/metrics": publicGet("Prometheus metrics", "Counters and summaries in the text format.", { "text/plain": { schema: { type: "string" } } }),
     "/openapi.json": publicGet("This document", "OpenAPI 3.1."),
+    "/docs": publicGet("This document as an interactive page", "HTML; every file it loads comes from the gateway.", { "text/html": { schema: { type: "string" } } }),
   };
   for (const r of routes) (paths[openApiPath(prefix, r.path)] ??= {})[r.method.toLowerCase()] = operation(r, errors);
   return {
