@@ -24,6 +24,7 @@ import { marketRoutes } from "./market.ts";
 import { openApiDocument } from "./openapi.ts";
 import { orderRoutes } from "./orders.ts";
 import { portfolioRoutes } from "./portfolios.ts";
+import { rateLimit, type RateLimiter } from "./rate-limit.ts";
 import { riskRoutes } from "./risk.ts";
 import { register, type Route } from "./route.ts";
 import type { Services } from "./services.ts";
@@ -31,6 +32,7 @@ import { strategyRoutes } from "./strategies.ts";
 
 export { ApiKeys, createDevKey, registerBootstrapKey, type Scope } from "./auth.ts";
 export { createWsHandlers, type WsHandlers, type WsOptions } from "./ws.ts";
+export { limitUpgrades, RateLimiter } from "./rate-limit.ts";
 export type { Services } from "./services.ts";
 
 export const API_PREFIX = "/api/v1";
@@ -44,6 +46,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Default {@link MAX_BODY_BYTES}. */
   maxBodyBytes?: number;
+  /** Request budgets per API key (gateway/api/rate-limit.ts); none: no limits. */
+  rateLimiter?: RateLimiter;
 }
 
 /**
@@ -73,6 +77,7 @@ const matcher = (path: string) => new RegExp(`^${path.replace(/:[A-Za-z_]\w*/g, 
 export function mountApi(app: Hono, deps: ApiDeps): { routes: Route[]; openapi: Record<string, unknown> } {
   const routes = apiRoutes(deps.services);
   const api = new Hono();
+  if (deps.rateLimiter) api.use("*", rateLimit(deps.rateLimiter, deps.auth));
   register(api, routes, { keys: deps.auth, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES });
   const patterns = routes.map((r) => ({ method: r.method, re: matcher(r.path) }));
   api.all("*", (c) => {
