@@ -135,7 +135,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     const apiProducer = log.producer({ clientId: "gateway-api" });
     cleanup.push(() => apiProducer.close());
     if (recorder) recordTicks(apiProducer, recorder);
-    const services = createServices({ config, log, producer: apiProducer, store, cache, logger, controls, instruments });
+    const services = createServices({ config, log, producer: apiProducer, store, cache, logger, controls, instruments, workers: () => supervisor.statuses() });
     await services.start();
     cleanup.push(() => services.close());
 

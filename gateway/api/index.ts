@@ -23,6 +23,7 @@ import { ApiError, renderError } from "./errors.ts";
 import { marketRoutes } from "./market.ts";
 import { openApiDocument } from "./openapi.ts";
 import { orderRoutes } from "./orders.ts";
+import { pipelineRoutes } from "./pipeline.ts";
 import { portfolioRoutes } from "./portfolios.ts";
 import { rateLimit, type RateLimiter } from "./rate-limit.ts";
 import { riskRoutes } from "./risk.ts";
@@ -62,6 +63,7 @@ export const apiRoutes = (services: Services): Route[] => [
   ...strategyRoutes(services),
   ...riskRoutes(services),
   ...marketRoutes(services),
+  ...pipelineRoutes(services),
 ];
 
 /** A path below the prefix that matches a route's pattern, for telling 405 from 404. */

@@ -14,12 +14,14 @@ import type { InstrumentMaster } from "../../src/market/instruments.ts";
 import type { Store } from "../../src/store/index.ts";
 import type { Services } from "../api/services.ts";
 import type { ControlPlane } from "../control.ts";
+import type { WorkerStatus } from "../supervisor.ts";
 import { OrderRelay, type RelayOptions } from "../outbox.ts";
 import { LOG_WAIT_MS } from "./budgets.ts";
 import { controlCommands } from "./controls.ts";
 import { eventFanout } from "./events.ts";
 import { guarded } from "./guarded.ts";
 import { orderService } from "./orders.ts";
+import { pipelineService } from "./pipeline.ts";
 import { portfolioService } from "./portfolios.ts";
 import { riskService } from "./risk.ts";
 import { strategyService } from "./strategies.ts";
@@ -40,6 +42,8 @@ export interface ServicesDeps {
   ticksLingerMs?: number;
   /** The control plane (gateway/control.ts); without it the control calls answer 503 (tests of other services). */
   controls?: ControlPlane;
+  /** The stage workers' statuses, for the pipeline's health (none: no stages listed). */
+  workers?: () => WorkerStatus[];
   /** The order relay's settings (gateway/outbox.ts); tests shorten them. */
   relay?: Partial<Omit<RelayOptions, "sql" | "producer" | "logger">>;
 }
@@ -60,6 +64,7 @@ export function createServices(deps: ServicesDeps): GatewayServices {
   const orders = orderService({ sql, producer: deps.producer, logger: deps.logger, relay, sendTimeoutMs: deps.config.orderSendTimeoutMs ?? 30_000 });
   const fanout = eventFanout({ log: deps.log, activeBrokers, logger: deps.logger, ticksLingerMs: deps.ticksLingerMs });
   const master = deps.instruments;
+  const pipeline = pipelineService({ log: deps.log, workers: deps.workers ?? (() => []), activeBrokers });
 
   return guarded({
     activeBrokers,
@@ -71,6 +76,7 @@ export function createServices(deps: ServicesDeps): GatewayServices {
     },
     async close() {
       fanout.refuseWatches();
+      pipeline.close();
       await orders.close();
       await Promise.all([fanout.close(), relay.close()]);
     },
@@ -84,5 +90,6 @@ export function createServices(deps: ServicesDeps): GatewayServices {
       publish: (ticks) => bounded(publishTicks(deps.producer, ticks, "gateway.api"), LOG_WAIT_MS, "LOG_UNAVAILABLE", "cannot publish the ticks: the log did not answer"),
     },
     events: fanout.events,
+    pipeline: { status: () => pipeline.status() },
   });
 }
