@@ -225,8 +225,12 @@ export class KafkaLog implements Log {
   async offsetRanges(topics: readonly string[]): Promise<Map<string, OffsetRange[]>> {
     const admin = this.admin();
     try {
-      const md = await admin.metadata({ topics: [...topics] });
-      const known = topics.flatMap((name) => {
+      // Metadata for a topic that does not exist fails the whole request: ask only for those that do.
+      const present = new Set(await admin.listTopics());
+      const asked = topics.filter((t) => present.has(t));
+      if (asked.length === 0) return new Map();
+      const md = await admin.metadata({ topics: asked });
+      const known = asked.flatMap((name) => {
         const count = md.topics.get(name)?.partitionsCount ?? 0;
         return count > 0 ? [{ name, count }] : [];
       });
