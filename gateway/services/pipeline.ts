@@ -18,6 +18,8 @@ import type { WorkerStatus } from "../supervisor.ts";
 export const RATE_WINDOW_MS = 5_000;
 /** The longest the log may take to say where groups and DLQs are. */
 export const LOG_ANSWER_MS = 2_000;
+/** How long an answer of the log is reused. */
+export const LOG_VIEW_MS = 1_000;
 
 /**
  * Tick → fill latency of the stages that measure it (the portfolio stage): the one source of the
@@ -76,14 +78,15 @@ export function pipelineService(deps: { log: Log; workers: () => WorkerStatus[];
     return Math.round(((last.handled - first.handled) * 1000) / (last.at - first.at));
   }
 
-  /** Messages the group has yet to read, on the partitions it has committed on; null when the log cannot say. */
-  async function lagOf(groupId: string): Promise<number | null> {
-    if (!deps.log.committedOffsets || !deps.log.offsetRanges) return null;
-    const committed = await within(deps.log.committedOffsets(groupId), LOG_ANSWER_MS);
-    if (!committed) return null;
-    const ranges = await within(deps.log.offsetRanges([...new Set(committed.map((c) => c.topic))]), LOG_ANSWER_MS);
-    if (!ranges) return null;
-    return committed.reduce((lag, c) => lag + Math.max(0, (ranges.get(c.topic)?.[c.partition]?.end ?? c.next) - c.next), 0);
+  /** Per group, messages it has yet to read on the partitions it has committed on; null when the log cannot say. */
+  async function lags(groupIds: readonly string[]): Promise<Array<number | null>> {
+    const { committedOffsets, offsetRanges } = deps.log;
+    if (!committedOffsets || !offsetRanges) return groupIds.map(() => null);
+    const committed = await Promise.all(groupIds.map((g) => within(committedOffsets.call(deps.log, g), LOG_ANSWER_MS)));
+    // One read of the end offsets for every group's topics.
+    const topics = [...new Set(committed.flatMap((c) => c?.map((o) => o.topic) ?? []))];
+    const ranges = topics.length === 0 ? new Map() : await within(offsetRanges.call(deps.log, topics), LOG_ANSWER_MS);
+    return committed.map((c) => (c && ranges ? c.reduce((lag, o) => lag + Math.max(0, (ranges.get(o.topic)?.[o.partition]?.end ?? o.next) - o.next), 0) : null));
   }
 
   async function dlqDepths(): Promise<PipelineView["dlq"]> {
@@ -94,12 +97,21 @@ export function pipelineService(deps: { log: Log; workers: () => WorkerStatus[];
     });
   }
 
+  // The log's part is asked at most once a LOG_VIEW_MS, however many desks poll.
+  let logView: { at: number; groups: string; answer: Promise<[Array<number | null>, PipelineView["dlq"]]> } | undefined;
+  function fromLog(groupIds: readonly string[]): Promise<[Array<number | null>, PipelineView["dlq"]]> {
+    const now = clock();
+    const groups = groupIds.join(",");
+    if (!logView || logView.groups !== groups || now - logView.at >= LOG_VIEW_MS) logView = { at: now, groups, answer: Promise.all([lags(groupIds), dlqDepths()]) };
+    return logView.answer;
+  }
+
   return {
     async status(): Promise<PipelineView> {
       sample();
       const workers = deps.workers();
       const listed = stagesOf(workers);
-      const [lags, dlq] = await Promise.all([Promise.all(listed.map((s) => lagOf(s.groupId))), dlqDepths()]);
+      const [lagOf, dlq] = await fromLog(listed.map((s) => s.groupId));
       const stages: StageHealth[] = listed.map((s, i) => ({
         name: s.name,
         state: s.worker.state,
@@ -109,7 +121,7 @@ export function pipelineService(deps: { log: Log; workers: () => WorkerStatus[];
         handled: s.stats?.handled ?? 0,
         produced: s.stats?.produced ?? 0,
         rate_per_s: rate(s.name),
-        lag: lags[i]!,
+        lag: lagOf[i] ?? null,
         dead_letters: s.stats?.deadLettered ?? 0,
       }));
       const [latency] = tickToFill(workers);
