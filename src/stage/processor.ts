@@ -260,7 +260,10 @@ export class StreamProcessor {
           results = await withRetry(this.retry, "handle", again, { err });
         }
         for (const r of results) out.push({ topic: r.topic, key: r.event.key, value: encodeEnvelope(r.event) });
-        if (!this.idempotent.has(m.topic)) handledIds.push(envelope.id);
+        if (!this.idempotent.has(m.topic)) {
+          handledIds.push(envelope.id);
+          replays.handled(m, envelope.id);
+        }
         // From the log's append, not the envelope's ts: that is the event time of its cause.
         if (sample) this.inbound.recordSince(m.timestamp || undefined, arrived);
         this.stats.handled++;

@@ -42,22 +42,30 @@ export function cacheDeadLetters(cache: Cache, stage: string, ttlMs: number): De
  */
 export class ReplayBatch {
   private readonly dead: string[] = [];
-  private readonly again = new Set<string>();
+  /** Replayed copies of dead ids let through in this batch. */
+  private readonly admitted = new Set<string>();
+  /** Replayed copies handled in this batch: their dead marks go. */
+  private readonly handledCopies = new Set<string>();
 
   constructor(private readonly marks: DeadLetterMarks | undefined) {}
 
-  /** True when a message whose id was seen is a replay of a dead letter of this stage, not yet handled in this batch. */
+  /** True when a message whose id was seen is a replay of a dead letter of this stage, not yet let through in this batch. */
   async admits(m: LogMessage, id: string): Promise<boolean> {
-    if (!this.marks || m.headers[REPLAY_HEADER] === undefined || this.again.has(id)) return false;
+    if (!this.marks || m.headers[REPLAY_HEADER] === undefined || this.admitted.has(id) || this.handledCopies.has(id)) return false;
     if (!(await this.marks.isDead(id))) return false;
-    this.again.add(id);
+    this.admitted.add(id);
     return true;
+  }
+
+  /** The envelope was handled. A replayed copy clears its mark even when the dedup had forgotten the id. */
+  handled(m: LogMessage, id: string): void {
+    if (this.marks && m.headers[REPLAY_HEADER] !== undefined) this.handledCopies.add(id);
   }
 
   /** The envelope was dead-lettered in this batch. */
   deadLettered(id: string): void {
     this.dead.push(id);
-    this.again.delete(id);
+    this.handledCopies.delete(id);
   }
 
   /** Writes the dead marks, then `markSeen` (the dedup), then clears the marks of replays handled. */
@@ -65,6 +73,6 @@ export class ReplayBatch {
     // Dead before seen: a crash in between redelivers the batch (not yet seen), nothing is lost.
     if (this.marks && this.dead.length > 0) await this.marks.mark(this.dead);
     await markSeen();
-    if (this.marks && this.again.size > 0) await this.marks.clear([...this.again]);
+    if (this.marks && this.handledCopies.size > 0) await this.marks.clear([...this.handledCopies]);
   }
 }
