@@ -11,6 +11,7 @@ import type { RecorderStats } from "../src/market/recorder.ts";
 import type { Store } from "../src/store/index.ts";
 import { ApiKeys, bearerKey } from "./api/auth.ts";
 import { mountDesk } from "./desk/serve.ts";
+import { tickToFill } from "./services/pipeline.ts";
 import type { WorkerStatus } from "./supervisor.ts";
 
 export interface AppDeps {
@@ -130,7 +131,7 @@ export function createApp(deps: AppDeps): Hono {
     metric("alpha_panda_stage_running", "gauge", "1 when the stage worker is running.", per((w) => (w.state === "running" ? 1 : 0)));
     // Tick → fill latency, recorded where the portfolio stage applies a fill (src/stage/latency.ts):
     // quantiles over the last seconds (a sliding window), count and sum since the worker started.
-    const latency = workers.flatMap((w) => (w.stats?.tickToFill ? [w.stats.tickToFill] : []));
+    const latency = tickToFill(workers);
     if (latency.length > 0) {
       const name = "alpha_panda_tick_to_fill_ms";
       lines.push(`# HELP ${name} Milliseconds from a tick entering the gateway to the fill it caused being applied to the portfolio.`, `# TYPE ${name} summary`);

@@ -21,7 +21,7 @@ import { TickRecorder } from "../src/market/recorder.ts";
 import { STAGE_NAMES } from "../src/stage/stages.ts";
 import { openStore } from "../src/store/index.ts";
 import { journaled, topicSpecs } from "../src/topics.ts";
-import { ApiKeys, createWsHandlers, mountApi, registerBootstrapKey } from "./api/index.ts";
+import { ApiKeys, createWsHandlers, limitUpgrades, mountApi, RateLimiter, registerBootstrapKey } from "./api/index.ts";
 import { createApp } from "./app.ts";
 import { devKey } from "./dev-key.ts";
 import { KiteFeed, kiteGateway, mountPostbacks } from "./kite.ts";
@@ -143,7 +143,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     const apiProducer = log.producer({ clientId: "gateway-api" });
     cleanup.push(() => apiProducer.close());
     if (recorder) recordTicks(apiProducer, recorder);
-    const services = createServices({ config, log, producer: apiProducer, store, cache, logger, controls, instruments });
+    const services = createServices({ config, log, producer: apiProducer, store, cache, logger, controls, instruments, workers: () => supervisor.statuses() });
     await services.start();
     cleanup.push(() => services.close());
 
@@ -166,12 +166,15 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
 
     const app = createApp({ mode, log, store, cache, workers: () => supervisor.statuses(), feed: () => feed.stats, recorder: recorder && (() => recorder.stats), startedAt: started });
     if (kite && config.kite) mountPostbacks(app, config.kite.apiSecret, kite, logger);
-    mountApi(app, { services, auth: keys, logger });
+    const rateLimiter = new RateLimiter(config.rateLimits);
+    mountApi(app, { services, auth: keys, logger, rateLimiter });
     const ws = createWsHandlers({ services, auth: keys, logger });
+    // A WebSocket connect is a read: charged before the upgrade.
+    const upgrade = limitUpgrades(ws.upgrade, rateLimiter, keys);
     const server = Bun.serve({
       port: config.port,
       hostname: config.host,
-      fetch: (req, srv) => (ws.isUpgrade(req) ? ws.upgrade(req, srv) : app.fetch(req, srv)),
+      fetch: (req, srv) => (ws.isUpgrade(req) ? upgrade(req, srv) : app.fetch(req, srv)),
       websocket: ws.websocket,
     });
     const url = `http://${config.host}:${server.port}`;

@@ -81,6 +81,15 @@ export const configSchema = z.object({
   MIS_SQUARE_OFF_AT: timeOfDay("15:20"),
   // The holidays and special sessions the hours are judged by; empty: src/market/holidays.json.
   MARKET_CALENDAR_FILE: calendarFile(),
+  // Requests per second and burst per API key (per client IP without a valid key); 0 turns a
+  // budget off. A person at a desk stays far below them; a script in a loop does not.
+  RATE_LIMIT_READS_PER_S: int("a rate per second", 100, 0, 1_000_000),
+  RATE_LIMIT_READS_BURST: int("a burst", 200, 0, 10_000_000),
+  RATE_LIMIT_WRITES_PER_S: int("a rate per second", 20, 0, 1_000_000),
+  RATE_LIMIT_WRITES_BURST: int("a burst", 40, 0, 10_000_000),
+  // POST /ticks, an external feed's door: up to 1000 ticks a request, its own budget.
+  RATE_LIMIT_TICKS_PER_S: int("a rate per second", 1_000, 0, 1_000_000),
+  RATE_LIMIT_TICKS_BURST: int("a burst", 2_000, 0, 10_000_000),
 });
 
 export type Env = z.input<typeof configSchema>;
@@ -137,7 +146,13 @@ export interface Config {
   misSquareOffMinute: number;
   /** The exchange calendar file (src/market/calendar.ts); undefined: the shipped src/market/holidays.json. */
   marketCalendarFile: string | undefined;
+  /** Request budgets per API key (or client IP): reads (GET, WebSocket connects), writes, ticks (POST /ticks); perSecond 0 = off. */
+  rateLimits: Record<RateBudget, { perSecond: number; burst: number }>;
 }
+
+/** The request budgets of the rate limiter (gateway/api/rate-limit.ts). */
+export const RATE_BUDGETS = ["reads", "writes", "ticks"] as const;
+export type RateBudget = (typeof RATE_BUDGETS)[number];
 
 /** "embedded" when no external service is configured. */
 export const modeOf = (config: Config): "embedded" | "distributed" =>
@@ -184,6 +199,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const hoursText = env.MARKET_HOURS?.trim().toLowerCase();
   const marketHours: MarketHours = hoursText ? (hoursText as MarketHours) : needsKite.length > 0 ? "nse" : "off";
+  for (const budget of RATE_BUDGETS) {
+    const name = budget.toUpperCase();
+    const rate = configSchema.shape[`RATE_LIMIT_${name}_PER_S` as "RATE_LIMIT_READS_PER_S"].safeParse(known[`RATE_LIMIT_${name}_PER_S`]);
+    const burst = configSchema.shape[`RATE_LIMIT_${name}_BURST` as "RATE_LIMIT_READS_BURST"].safeParse(known[`RATE_LIMIT_${name}_BURST`]);
+    if (rate.success && burst.success && rate.data > 0 && burst.data < 1) {
+      problems.push({ path: `RATE_LIMIT_${name}_BURST`, message: `must be at least 1 while RATE_LIMIT_${name}_PER_S is ${rate.data} (set the rate to 0 to turn the ${budget} budget off)` });
+    }
+  }
   if (!MARKET_HOURS.includes(marketHours)) problems.push({ path: "MARKET_HOURS", message: `must be one of ${MARKET_HOURS.join(", ")}, got ${JSON.stringify(env.MARKET_HOURS)}` });
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const parsed: Parsed = result.data;
@@ -226,6 +249,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     marketHours,
     misSquareOffMinute: parsed.MIS_SQUARE_OFF_AT,
     marketCalendarFile: parsed.MARKET_CALENDAR_FILE,
+    rateLimits: {
+      reads: { perSecond: parsed.RATE_LIMIT_READS_PER_S, burst: parsed.RATE_LIMIT_READS_BURST },
+      writes: { perSecond: parsed.RATE_LIMIT_WRITES_PER_S, burst: parsed.RATE_LIMIT_WRITES_BURST },
+      ticks: { perSecond: parsed.RATE_LIMIT_TICKS_PER_S, burst: parsed.RATE_LIMIT_TICKS_BURST },
+    },
   };
 }
 

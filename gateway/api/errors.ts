@@ -26,6 +26,7 @@ export const API_ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   VALIDATION_FAILED: 422,
   UPGRADE_REQUIRED: 426,
+  TOO_MANY_REQUESTS: 429,
   INTERNAL: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;
 

@@ -18,11 +18,14 @@ import { Hono } from "hono";
 import type { Logger } from "../../src/logger.ts";
 import { onlyGet } from "../app.ts";
 import type { ApiKeys } from "./auth.ts";
+import { mountDocs } from "./docs.ts";
 import { ApiError, renderError } from "./errors.ts";
 import { marketRoutes } from "./market.ts";
 import { openApiDocument } from "./openapi.ts";
 import { orderRoutes } from "./orders.ts";
+import { pipelineRoutes } from "./pipeline.ts";
 import { portfolioRoutes } from "./portfolios.ts";
+import { rateLimit, type RateLimiter } from "./rate-limit.ts";
 import { riskRoutes } from "./risk.ts";
 import { register, type Route } from "./route.ts";
 import type { Services } from "./services.ts";
@@ -31,6 +34,7 @@ import { whoamiRoutes } from "./whoami.ts";
 
 export { ApiKeys, createDevKey, registerBootstrapKey, type Scope } from "./auth.ts";
 export { createWsHandlers, type WsHandlers, type WsOptions } from "./ws.ts";
+export { limitUpgrades, RateLimiter } from "./rate-limit.ts";
 export type { Services } from "./services.ts";
 
 export const API_PREFIX = "/api/v1";
@@ -44,6 +48,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Default {@link MAX_BODY_BYTES}. */
   maxBodyBytes?: number;
+  /** Request budgets per API key (gateway/api/rate-limit.ts); none: no limits. */
+  rateLimiter?: RateLimiter;
 }
 
 /**
@@ -59,13 +65,14 @@ export const apiRoutes = (services: Services): Route[] => [
   ...riskRoutes(services),
   ...marketRoutes(services),
   ...whoamiRoutes(),
+  ...pipelineRoutes(services),
 ];
 
 /** A path below the prefix that matches a route's pattern, for telling 405 from 404. */
 const matcher = (path: string) => new RegExp(`^${path.replace(/:[A-Za-z_]\w*/g, "[^/]+")}/?$`);
 
 /**
- * Mounts the REST API at /api/v1 and GET /openapi.json (public) on `app`.
+ * Mounts the REST API at /api/v1, and GET /openapi.json and its reference page GET /docs (public) on `app`.
  * Returns the routes and the OpenAPI document it serves.
  *
  * @example
@@ -74,6 +81,7 @@ const matcher = (path: string) => new RegExp(`^${path.replace(/:[A-Za-z_]\w*/g, 
 export function mountApi(app: Hono, deps: ApiDeps): { routes: Route[]; openapi: Record<string, unknown> } {
   const routes = apiRoutes(deps.services);
   const api = new Hono();
+  if (deps.rateLimiter) api.use("*", rateLimit(deps.rateLimiter, deps.auth));
   register(api, routes, { keys: deps.auth, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES });
   const patterns = routes.map((r) => ({ method: r.method, re: matcher(r.path) }));
   api.all("*", (c) => {
@@ -88,5 +96,6 @@ export function mountApi(app: Hono, deps: ApiDeps): { routes: Route[]; openapi: 
   const openapi = openApiDocument(routes, API_PREFIX);
   app.get("/openapi.json", (c) => c.json(openapi));
   onlyGet(app, "/openapi.json");
+  mountDocs(app);
   return { routes, openapi };
 }

@@ -49,6 +49,7 @@ const ERROR_TEXT: Record<number, string> = {
   413: "The body is larger than the limit (PAYLOAD_TOO_LARGE).",
   415: "The body is not application/json (UNSUPPORTED_MEDIA_TYPE).",
   422: "A field failed validation (VALIDATION_FAILED); details has one {path, message} per bad field.",
+  429: "Too many requests for this API key (or client address) in this budget: reads, writes or ticks (TOO_MANY_REQUESTS); retry after the Retry-After header's seconds.",
   503: "A dependency is down or full; retry after the Retry-After header's seconds. The code names the dependency.",
 };
 
@@ -81,12 +82,12 @@ function operation(r: Route, errors: JsonSchema): JsonSchema {
   for (const [status, res] of Object.entries(r.responses)) {
     if (res) responses[status] = { description: res.description, content: json(jsonSchema(res.schema, "output")) };
   }
-  const codes = new Set([401, 403, 503, ...(r.errors ?? [])]);
+  const codes = new Set([401, 403, 429, 503, ...(r.errors ?? [])]);
   if (r.body || r.query || r.path.includes(":")) codes.add(422); // a NUL in a path parameter is a 422 too
   if (r.body) for (const c of [400, 413, 415]) codes.add(c);
   if (r.params) codes.add(404);
   for (const code of [...codes].sort((a, b) => a - b)) {
-    responses[String(code)] = { description: ERROR_TEXT[code] ?? "Error.", ...(code === 503 ? { headers: RETRY_AFTER } : {}), content: json(errors) };
+    responses[String(code)] = { description: ERROR_TEXT[code] ?? "Error.", ...(code === 503 || code === 429 ? { headers: RETRY_AFTER } : {}), content: json(errors) };
   }
   const scope = scopeOf(r);
   return {
@@ -137,6 +138,7 @@ export function openApiDocument(routes: readonly Route[], prefix: string): JsonS
     "/ready": readyPath(errors),
     "/metrics": publicGet("Prometheus metrics", "Counters and summaries in the text format.", { "text/plain": { schema: { type: "string" } } }),
     "/openapi.json": publicGet("This document", "OpenAPI 3.1."),
+    "/docs": publicGet("This document as an interactive page", "HTML; every file it loads comes from the gateway.", { "text/html": { schema: { type: "string" } } }),
   };
   for (const r of routes) (paths[openApiPath(prefix, r.path)] ??= {})[r.method.toLowerCase()] = operation(r, errors);
   return {

@@ -134,6 +134,32 @@ export interface RiskView {
  * Errors the services raise on purpose are AlphaErrors: PAYLOAD_INVALID (→ 422), NOT_FOUND
  * (→ 404), CONFLICT (→ 409), and dependency codes with canRetry (→ 503 + Retry-After).
  */
+/** One stage (or a stage's companion) as GET /pipeline shows it. */
+export interface StageHealth {
+  name: string;
+  /** The worker's state: starting, running, restarting, stopping, stopped. */
+  state: string;
+  running: boolean;
+  restarts: number;
+  partitions: number;
+  handled: number;
+  produced: number;
+  /** Events handled per second over the last few seconds; null until two samples are in. */
+  rate_per_s: number | null;
+  /** Messages its consumer group has yet to read; null when the log cannot say. */
+  lag: number | null;
+  dead_letters: number;
+}
+
+/** The pipeline's health (GET /pipeline). */
+export interface PipelineView {
+  stages: StageHealth[];
+  /** Tick → fill latency over the last seconds (as /metrics); null before the first fill. */
+  tick_to_fill_ms: { p50: number; p99: number; count: number } | null;
+  /** Messages each DLQ holds; null when the log cannot say. */
+  dlq: Array<{ topic: string; depth: number | null }>;
+}
+
 export interface Services {
   activeBrokers: readonly Broker[];
   orders: {
@@ -179,6 +205,9 @@ export interface Services {
   marketHours: {
     mode: MarketHours;
     calendar: ExchangeCalendar;
+  };
+  pipeline: {
+    status(): Promise<PipelineView>;
   };
   /**
    * Pushes for WebSocket channels: `orders.<broker>`, `portfolio.<broker>`, `signals.<broker>`,

@@ -18,6 +18,7 @@ import { withinStore } from "../../src/store/wait.ts";
 import type { Position } from "../../src/portfolio/index.ts";
 import type { Services } from "../api/services.ts";
 import type { ControlPlane } from "../control.ts";
+import type { WorkerStatus } from "../supervisor.ts";
 import { OrderRelay, type RelayOptions } from "../outbox.ts";
 import { LOG_WAIT_MS, SERVICE_WAIT_MS } from "./budgets.ts";
 import { controlCommands } from "./controls.ts";
@@ -26,6 +27,7 @@ import { guarded } from "./guarded.ts";
 import { orderService } from "./orders.ts";
 import { orderView } from "./orders-view.ts";
 import { builtPositions, portfolioService } from "./portfolios.ts";
+import { pipelineService } from "./pipeline.ts";
 import { riskService } from "./risk.ts";
 import { squareOffService } from "./square-off.ts";
 import { strategyService } from "./strategies.ts";
@@ -46,6 +48,8 @@ export interface ServicesDeps {
   ticksLingerMs?: number;
   /** The control plane (gateway/control.ts); without it the control calls answer 503 (tests of other services). */
   controls?: ControlPlane;
+  /** The stage workers' statuses, for the pipeline's health (none: no stages listed). */
+  workers?: () => WorkerStatus[];
   /** The order relay's settings (gateway/outbox.ts); tests shorten them. */
   relay?: Partial<Omit<RelayOptions, "sql" | "producer" | "logger">>;
 }
@@ -81,6 +85,7 @@ export function createServices(deps: ServicesDeps): GatewayServices {
     place: orders.orders.place,
     productOf: (broker, p, side) => withinStore(lastFilledProduct(sql, { broker, strategy_id: p.strategy_id, instrument_token: p.instrument_token, side }), "cannot read the position's product"),
   });
+  const pipeline = pipelineService({ log: deps.log, workers: deps.workers ?? (() => []), activeBrokers });
 
   return guarded({
     activeBrokers,
@@ -92,6 +97,7 @@ export function createServices(deps: ServicesDeps): GatewayServices {
     },
     async close() {
       fanout.refuseWatches();
+      pipeline.close();
       await orders.close();
       await Promise.all([fanout.close(), relay.close()]);
     },
@@ -106,5 +112,6 @@ export function createServices(deps: ServicesDeps): GatewayServices {
     },
     events: fanout.events,
     marketHours: { mode: deps.config.marketHours, calendar: loadCalendar(deps.config.marketCalendarFile) },
+    pipeline: { status: () => pipeline.status() },
   });
 }

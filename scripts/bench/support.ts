@@ -57,7 +57,9 @@ export async function spawnGateway(extra: Record<string, string>, args: string[]
   // BENCH_DATA_DIR=disk: in a fresh temporary folder instead (PGlite on disk and the log's
   // journal, as a user runs it), removed when the gateway stops.
   const dataDir = process.env.BENCH_DATA_DIR === "disk" ? mkdtempSync(join(tmpdir(), "alpha-bench-")) : undefined;
-  const env = cleanEnv({ PORT: "0", FEED: "none", DATA_DIR: dataDir ?? "memory", BOOTSTRAP_API_KEY: BENCH_KEY, STARTING_CASH: "1000000000.00", LOG_LEVEL: "info", ...extra });
+  // The bench measures the pipeline, not the request rate limiter: every budget off.
+  const limitsOff = { RATE_LIMIT_READS_PER_S: "0", RATE_LIMIT_WRITES_PER_S: "0", RATE_LIMIT_TICKS_PER_S: "0" };
+  const env = cleanEnv({ PORT: "0", FEED: "none", DATA_DIR: dataDir ?? "memory", BOOTSTRAP_API_KEY: BENCH_KEY, STARTING_CASH: "1000000000.00", LOG_LEVEL: "info", ...limitsOff, ...extra });
   // BENCH_GATEWAY_ARGS: extra bun flags for the gateway, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof".
   const extraArgs = (process.env.BENCH_GATEWAY_ARGS ?? "").split(" ").filter(Boolean);
   const proc = track(Bun.spawn([process.execPath, ...extraArgs, ...args, "gateway/main.ts"], { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" }), "SIGINT");

@@ -11,7 +11,7 @@ import { hasApi, toAlphaError } from "./kafka-errors.ts";
 import { KafkaProducer } from "./kafka-producer.ts";
 import { installFastReads } from "./kafka-reads.ts";
 import { installFastWrites } from "./kafka-writes.ts";
-import type { Consumer, ConsumerOptions, CreateTopicsResult, Log, Producer, ProducerOptions, TopicInfo, TopicSpec } from "./port.ts";
+import type { CommittedOffset, Consumer, ConsumerOptions, CreateTopicsResult, Log, OffsetRange, Producer, ProducerOptions, TopicInfo, TopicSpec } from "./port.ts";
 
 export interface KafkaLogOptions {
   /** Bootstrap brokers, `host:port` each. */
@@ -219,6 +219,43 @@ export class KafkaLog implements Log {
       return ends;
     } catch (err) {
       throw err instanceof AlphaError ? err : toAlphaError(err, `reading the end offsets of ${topic}`);
+    }
+  }
+
+  async offsetRanges(topics: readonly string[]): Promise<Map<string, OffsetRange[]>> {
+    const admin = this.admin();
+    try {
+      // Metadata for a topic that does not exist fails the whole request: ask only for those that do.
+      const present = new Set(await admin.listTopics());
+      const asked = topics.filter((t) => present.has(t));
+      if (asked.length === 0) return new Map();
+      const md = await admin.metadata({ topics: asked });
+      const known = asked.flatMap((name) => {
+        const count = md.topics.get(name)?.partitionsCount ?? 0;
+        return count > 0 ? [{ name, count }] : [];
+      });
+      if (known.length === 0) return new Map();
+      // -2: the earliest offset still held; -1: the next to be written.
+      const list = (timestamp: bigint) =>
+        admin.listOffsets({ topics: known.map(({ name, count }) => ({ name, partitions: Array.from({ length: count }, (_, i) => ({ partitionIndex: i, timestamp })) })) });
+      const [starts, ends] = await Promise.all([list(-2n), list(-1n)]);
+      const ranges = new Map<string, OffsetRange[]>(known.map(({ name, count }) => [name, Array.from({ length: count }, () => ({ start: 0, end: 0 }))]));
+      for (const t of starts) for (const p of t.partitions) ranges.get(t.name)![p.partitionIndex]!.start = Number(p.offset);
+      for (const t of ends) for (const p of t.partitions) ranges.get(t.name)![p.partitionIndex]!.end = Number(p.offset);
+      return ranges;
+    } catch (err) {
+      throw err instanceof AlphaError ? err : toAlphaError(err, "reading topics' offsets");
+    }
+  }
+
+  async committedOffsets(groupId: string): Promise<CommittedOffset[]> {
+    const admin = this.admin();
+    try {
+      const [group] = await admin.listConsumerGroupOffsets({ groups: [groupId] });
+      // -1: nothing committed on that partition.
+      return (group?.topics ?? []).flatMap((t) => t.partitions.filter((p) => p.committedOffset >= 0n).map((p) => ({ topic: t.name, partition: p.partitionIndex, next: Number(p.committedOffset) })));
+    } catch (err) {
+      throw toAlphaError(err, `reading the offsets group ${groupId} committed`);
     }
   }
 

@@ -24,7 +24,7 @@
 import { AlphaError } from "../errors.ts";
 import { MemoryBroker } from "./memory-broker.ts";
 import { MemoryConsumer } from "./memory-consumer.ts";
-import type { Consumer, ConsumerOptions, CreateTopicsResult, Log, OutgoingMessage, Producer, ProducerOptions, TopicInfo, TopicSpec } from "./port.ts";
+import type { CommittedOffset, Consumer, ConsumerOptions, CreateTopicsResult, Log, OffsetRange, OutgoingMessage, Producer, ProducerOptions, TopicInfo, TopicSpec } from "./port.ts";
 import { SendGate } from "./semaphore.ts";
 
 export { MemoryBroker, type MemoryBrokerOptions } from "./memory-broker.ts";
@@ -52,6 +52,28 @@ export class MemoryLog implements Log {
 
   async endOffsets(topic: string): Promise<number[]> {
     return this.broker.endOffsets(topic);
+  }
+
+  async offsetRanges(topics: readonly string[]): Promise<Map<string, OffsetRange[]>> {
+    const known = new Map(this.broker.listTopics().map((t) => [t.name, t.partitions]));
+    const ranges = new Map<string, OffsetRange[]>();
+    for (const topic of topics) {
+      const count = known.get(topic);
+      if (count === undefined) continue;
+      ranges.set(topic, Array.from({ length: count }, (_, p) => ({ start: this.broker.partitionRef(topic, p).base, end: this.broker.endOffset(topic, p) })));
+    }
+    return ranges;
+  }
+
+  async committedOffsets(groupId: string): Promise<CommittedOffset[]> {
+    const out: CommittedOffset[] = [];
+    for (const { name, partitions } of this.broker.listTopics()) {
+      for (let partition = 0; partition < partitions; partition++) {
+        const next = this.broker.committed(groupId, name, partition);
+        if (next !== undefined) out.push({ topic: name, partition, next });
+      }
+    }
+    return out;
   }
 
   producer(options: ProducerOptions = {}): Producer {

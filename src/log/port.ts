@@ -106,6 +106,16 @@ export interface TopicInfo {
   partitions: number;
 }
 
+export interface OffsetRange {
+  start: number;
+  end: number;
+}
+
+export interface CommittedOffset extends TopicPartition {
+  /** The next offset the group will read. */
+  next: number;
+}
+
 export interface CreateTopicsResult {
   created: string[];
   existing: string[];
@@ -125,6 +135,20 @@ export interface Log {
    * const [end] = await log.endOffsets("paper.control"); // 0 for an empty topic
    */
   endOffsets(topic: string): Promise<number[]>;
+  /**
+   * For monitoring (optional): per partition of each topic, the first offset the log still holds
+   * and the next it will write, so `end − start` messages are held. A topic it does not know is
+   * left out.
+   *
+   * @example
+   * const ranges = await log.offsetRanges?.(["paper.signals.raw.dlq"]); // Map { … => [{ start: 0, end: 1 }] }
+   */
+  offsetRanges?(topics: readonly string[]): Promise<Map<string, OffsetRange[]>>;
+  /**
+   * For monitoring (optional): the offsets a consumer group has committed (the next it will read),
+   * per topic-partition it has committed on.
+   */
+  committedOffsets?(groupId: string): Promise<CommittedOffset[]>;
   producer(options?: ProducerOptions): Producer;
   consumer(options: ConsumerOptions): Consumer;
   /** Closes every producer and consumer made by this log. */

@@ -10,13 +10,16 @@ export interface Dedup {
   mark(ids: readonly string[]): Promise<void>;
 }
 
+/** How long a stage remembers an id in a shared cache (Redis): longer than any redelivery. */
+export const DEDUP_TTL_MS = 3 * 24 * 3_600_000;
+
 /**
  * Dedup in the cache (Redis or in-memory), one key per id with a TTL longer than any redelivery.
  *
  * @example
  * const dedup = cacheDedup(cache, "risk");
  */
-export function cacheDedup(cache: Cache, stage: string, ttlMs = 3 * 24 * 3_600_000): Dedup {
+export function cacheDedup(cache: Cache, stage: string, ttlMs = DEDUP_TTL_MS): Dedup {
   const key = (id: string) => `dedup:${stage}:${id}`;
   return {
     async seen(ids) {

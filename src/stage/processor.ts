@@ -8,7 +8,8 @@
  *   ids) skip it: one dedup key per tick per stage would fill any cache at feed rates.
  * - Poison (an envelope that does not decode, an event type its topic does not carry (the topic
  *   table's `carries`) or the stage does not handle, or a handler error that is not retryable) goes
- *   to `<topic>.dlq` (src/stage/dead-letter.ts); the stage carries on.
+ *   to `<topic>.dlq` (src/stage/dead-letter.ts); the stage carries on. A copy replayed from the DLQ
+ *   is handled again, once (src/stage/replay.ts).
  * - Transient errors are retried (src/stage/retry.ts); past that the batch fails uncommitted. A
  *   batch still in hand after `handlerTimeoutMs` (a hung store or cache call) fails the same way,
  *   and the processor is fenced: the hung batch, if it ever resumes, produces, saves and marks
@@ -28,6 +29,7 @@ import { ConflationPolicy, type Conflation } from "./conflation.ts";
 import { deadLetter } from "./dead-letter.ts";
 import { Fence } from "./fence.ts";
 import type { Dedup } from "./dedup.ts";
+import { ReplayBatch, type DeadLetterMarks } from "./replay.ts";
 import { hopSampler, LatencyWindow, wallMs } from "./latency.ts";
 import { withRetry, type RetryPolicy } from "./retry.ts";
 import { eventTypesOf } from "../topics.ts";
@@ -46,6 +48,8 @@ export interface ProcessorOptions {
   log: Log;
   producer: Producer;
   dedup: Dedup;
+  /** The ids it dead-lettered, so a replay of one from its DLQ is handled again (src/stage/replay.ts). */
+  deadLetters?: DeadLetterMarks;
   handle: Handle;
   logger: Logger;
   /** Tries of a transient failure before the batch fails (default 5: 100, 200, 400, 800 ms). */
@@ -206,6 +210,7 @@ export class StreamProcessor {
     const sampled = hopSampler(batch, this.conflation.topics);
     const out: OutgoingMessage[] = [];
     const handledIds: string[] = [];
+    const replays = new ReplayBatch(this.options.deadLetters);
     const handle = this.options.handle;
     for (let entry of decoded) {
       // A fenced batch handles nothing more (a handler may act on the world: a venue order).
@@ -224,7 +229,7 @@ export class StreamProcessor {
         out.push(this.deadLettered(m, entry.error!, 1));
         continue;
       }
-      if (seen.has(envelope.id)) {
+      if (seen.has(envelope.id) && !(await replays.admits(m, envelope.id))) {
         this.stats.duplicates++;
         continue;
       }
@@ -234,7 +239,10 @@ export class StreamProcessor {
       if (wrong) {
         log.error({ topic: m.topic, offset: m.offset, err: wrong.message }, "poison message: sent to the DLQ");
         out.push(this.deadLettered(m, wrong, 1));
-        if (!this.idempotent.has(m.topic)) handledIds.push(envelope.id);
+        if (!this.idempotent.has(m.topic)) {
+          handledIds.push(envelope.id);
+          replays.deadLettered(envelope.id);
+        }
         continue;
       }
       let attempts = 1;
@@ -252,7 +260,10 @@ export class StreamProcessor {
           results = await withRetry(this.retry, "handle", again, { err });
         }
         for (const r of results) out.push({ topic: r.topic, key: r.event.key, value: encodeEnvelope(r.event) });
-        if (!this.idempotent.has(m.topic)) handledIds.push(envelope.id);
+        if (!this.idempotent.has(m.topic)) {
+          handledIds.push(envelope.id);
+          replays.handled(m, envelope.id);
+        }
         // From the log's append, not the envelope's ts: that is the event time of its cause.
         if (sample) this.inbound.recordSince(m.timestamp || undefined, arrived);
         this.stats.handled++;
@@ -262,13 +273,14 @@ export class StreamProcessor {
         log.error({ err, topic: m.topic, offset: m.offset }, "poison message: sent to the DLQ");
         out.push(this.deadLettered(m, err, attempts));
         handledIds.push(envelope.id);
+        if (!this.idempotent.has(m.topic)) replays.deadLettered(envelope.id);
       }
     }
-    await this.finishBatch(out, handledIds);
+    await this.finishBatch(out, handledIds, replays);
   }
 
   /** After the handler: flush, send and wait for the acks, save, then mark the ids seen. */
-  private async finishBatch(out: OutgoingMessage[], handledIds: string[]): Promise<void> {
+  private async finishBatch(out: OutgoingMessage[], handledIds: string[], replays: ReplayBatch): Promise<void> {
     const { afterBatch, afterSend, producer, dedup } = this.options;
     if (afterBatch) await withRetry(this.retry, "afterBatch", () => afterBatch());
     if (out.length > 0) {
@@ -276,7 +288,7 @@ export class StreamProcessor {
       this.stats.produced += out.length;
     }
     if (afterSend) await withRetry(this.retry, "afterSend", () => afterSend());
-    if (handledIds.length > 0) await withRetry(this.retry, "dedup", () => dedup.mark(handledIds));
+    await withRetry(this.retry, "dedup", () => replays.settle(async () => void (handledIds.length > 0 && (await dedup.mark(handledIds)))));
   }
 
   private deadLettered(m: LogMessage, err: unknown, attempts: number): OutgoingMessage {

@@ -9,7 +9,8 @@ import { instrumentMaster } from "../market/instruments.ts";
 import { readInstruments } from "../market/master.ts";
 import type { Logger } from "../logger.ts";
 import { stageContext, type StageContext } from "./context.ts";
-import { cacheDedup, rememberingDedup, type Dedup } from "./dedup.ts";
+import { cacheDedup, DEDUP_TTL_MS, rememberingDedup, type Dedup } from "./dedup.ts";
+import { cacheDeadLetters, type DeadLetterMarks } from "./replay.ts";
 import { StreamProcessor } from "./processor.ts";
 import type { FromWorker, StageStats, ToWorker } from "./protocol.ts";
 import type { Stage } from "./stage.ts";
@@ -32,7 +33,7 @@ export const embeddedDedupTtlMs = (restartMaxMs: number): number => Math.max(2 *
  * housekeeping, the types it handles (anything else on its inputs is dead-lettered) and the
  * handler timeout.
  */
-export function stageProcessor(name: string, def: StageDef, stage: Stage, ctx: StageContext, worker: { dedup: Dedup; logger: Logger }): StreamProcessor {
+export function stageProcessor(name: string, def: StageDef, stage: Stage, ctx: StageContext, worker: { dedup: Dedup; deadLetters?: DeadLetterMarks; logger: Logger }): StreamProcessor {
   return new StreamProcessor({
     stage: name,
     groupId: def.groupId,
@@ -44,6 +45,7 @@ export function stageProcessor(name: string, def: StageDef, stage: Stage, ctx: S
     log: ctx.log,
     producer: ctx.producer,
     dedup: worker.dedup,
+    deadLetters: worker.deadLetters,
     handle: stage.handle,
     handles: def.handles,
     handlerTimeoutMs: ctx.config.stageHandlerTimeoutMs,
@@ -133,6 +135,8 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<StartedWor
       // Without Redis the cache is the main thread's, and this worker the only one marking the
       // stage's ids: it keeps them itself (rememberingDedup).
       dedup: config.redisUrl === undefined ? await rememberingDedup(ctx.cache, name, embeddedDedupTtlMs(config.workerRestartMaxMs)) : cacheDedup(ctx.cache, name),
+      // As long as the dedup keeps an id: past that a replayed copy is not a duplicate anyway.
+      deadLetters: cacheDeadLetters(ctx.cache, name, config.redisUrl === undefined ? embeddedDedupTtlMs(config.workerRestartMaxMs) : DEDUP_TTL_MS),
       logger: name === init.stage ? logger : logger.child({ companion: name }),
     });
     await processor.start();

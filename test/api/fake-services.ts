@@ -15,6 +15,7 @@ import type {
   ModifyOrder,
   OrderView,
   PlaceOrder,
+  PipelineView,
   PortfolioView,
   RiskLimits,
   RiskView,
@@ -76,6 +77,19 @@ export class FakeServices implements Services {
       });
     }
   }
+
+  pipelineView: PipelineView = {
+    stages: [{ name: "risk", state: "running", running: true, restarts: 1, partitions: 6, handled: 1_234, produced: 56, rate_per_s: 12, lag: 3, dead_letters: 1 }],
+    tick_to_fill_ms: { p50: 1.25, p99: 4.5, count: 42 },
+    dlq: [{ topic: "paper.signals.raw.dlq", depth: 1 }],
+  };
+
+  pipeline: Services["pipeline"] = {
+    status: async () => {
+      await this.guard();
+      return this.pipelineView;
+    },
+  };
 
   /** Delivers an event to every listener, as the runtime does for each pushed envelope. */
   emit(channel: string, event: Envelope): void {

@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import pino from "pino";
-import { ApiKeys, mountApi } from "../../gateway/api/index.ts";
+import { ApiKeys, mountApi, type RateLimiter } from "../../gateway/api/index.ts";
 import { createApp } from "../../gateway/app.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
 import { FakeServices } from "./fake-services.ts";
@@ -36,12 +36,12 @@ function baseApp(store: Store): Hono {
   });
 }
 
-export async function harness(opts: { store?: Store } = {}): Promise<Harness> {
+export async function harness(opts: { store?: Store; rateLimiter?: RateLimiter } = {}): Promise<Harness> {
   const store = opts.store ?? (await openStore());
   const keys = new ApiKeys(store.sql);
   const services = new FakeServices();
   const app = baseApp(store);
-  const { openapi } = mountApi(app, { services, auth: keys, logger: silent });
+  const { openapi } = mountApi(app, { services, auth: keys, logger: silent, rateLimiter: opts.rateLimiter });
   const readKey = (await keys.create(["read"], "test-read")).key;
   const tradeKey = (await keys.create(["trade"], "test-trade")).key;
   return {

@@ -206,7 +206,10 @@ export async function runScenario(sc: Scenario): Promise<Result> {
 
   try {
     // 1. Fresh state.
-    const env: Record<string, string> = { FEED: "none", BOOTSTRAP_API_KEY: KEY, LOG_LEVEL: "info" };
+    // The flow sends 25 orders a second with one key and polls every order as it settles: more
+    // than the default request budgets allow a person, on purpose; the faults are the subject here.
+    const budgets = { RATE_LIMIT_READS_PER_S: "10000", RATE_LIMIT_READS_BURST: "20000", RATE_LIMIT_WRITES_PER_S: "1000", RATE_LIMIT_WRITES_BURST: "2000" };
+    const env: Record<string, string> = { FEED: "none", BOOTSTRAP_API_KEY: KEY, LOG_LEVEL: "info", ...budgets };
     if (sc.mode === "distributed") {
       services = await privateServices();
       const { KAFKA_BROKERS, REDIS_URL, DATABASE_URL } = services.infra.env;

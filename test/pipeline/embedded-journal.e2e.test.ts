@@ -21,7 +21,8 @@ const RELIANCE = 738561;
 const MARKET = "1290.00";
 const STARTING_CASH = "10000000.00";
 const KILLS = 4;
-const gateways = dataDirGateways(KEY, { STARTING_CASH });
+// The flow places 25 orders a second with one key, above the default write budget (20/s).
+const gateways = dataDirGateways(KEY, { STARTING_CASH, RATE_LIMIT_WRITES_PER_S: "1000", RATE_LIMIT_WRITES_BURST: "2000" });
 const { start } = gateways;
 
 const tick = (api: ReturnType<typeof apiClient>) =>

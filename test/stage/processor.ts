@@ -10,6 +10,7 @@ import { AlphaError } from "../../src/errors.ts";
 import type { Log, LogMessage } from "../../src/log/port.ts";
 import { StreamProcessor, type Handle } from "../../src/stage/processor.ts";
 import { cacheDedup } from "../../src/stage/dedup.ts";
+import { cacheDeadLetters, REPLAY_HEADER } from "../../src/stage/replay.ts";
 
 const quiet = pino({ level: "silent" });
 let n = 0;
@@ -55,6 +56,7 @@ export function processorSuite(name: string, connect: () => Promise<Log>): void 
           log,
           producer,
           dedup: cacheDedup(cache, "test"),
+          deadLetters: cacheDeadLetters(cache, "test", 3_600_000),
           handle,
           logger: quiet,
           backoffMs: 5,
@@ -84,6 +86,33 @@ export function processorSuite(name: string, connect: () => Promise<Log>): void 
       expect(first.causation_id).toBe(t.id);
       expect(first.id).toBe(derivedId(t.id, "echo"));
       expect(p.stats.duplicates).toBe(1);
+    });
+
+    test("a dead letter replayed from its DLQ is handled again, once; a plain redelivery of it stays a duplicate", async () => {
+      let broken = true;
+      const { input, output, producer, make, cache } = await setup((output) => (e, m, l) => {
+        if (broken) throw new AlphaError("PAYLOAD_INVALID", "a bug, fixed later");
+        return echo(output)(e, m, l);
+      });
+      const p = make();
+      await p.start();
+      const t = tick(738561, 129045);
+      const send = (headers: Record<string, string> = {}) => producer.send([{ topic: input, key: t.key, value: encodeEnvelope(t), headers }]);
+      await send();
+      expect((await drain(log, `${input}.dlq`, 1)).length).toBe(1);
+      await send(); // redelivered: not dead-lettered twice
+      const replayed = { [REPLAY_HEADER]: `${input}.dlq/0/0` };
+      broken = false; // the fix is deployed
+      await send(replayed);
+      await send(replayed); // replayed twice
+      const got = await drain(log, output, 1);
+      await p.close();
+      expect(got.map((m) => decodeEnvelope(m.value).id)).toEqual([derivedId(t.id, "echo")]);
+      expect(p.stats.deadLettered).toBe(1);
+      expect(p.stats.duplicates).toBe(2);
+      expect(p.stats.handled).toBe(1);
+      // Handled: no longer marked dead.
+      expect(await cache.keys("dlq:test:")).toEqual([]);
     });
 
     test("an input declared idempotent is not deduplicated by id: no dedup keys, a redelivery is handled again", async () => {
