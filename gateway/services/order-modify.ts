@@ -8,8 +8,11 @@ import { createEvent, encodeEnvelope } from "../../src/events/envelope.ts";
 import { bounded } from "../../src/errors.ts";
 import type { Producer } from "../../src/log/port.ts";
 import { topicName } from "../../src/topics.ts";
-import type { Services } from "../api/services.ts";
+import type { OrderView, Services } from "../api/services.ts";
 import { LOG_WAIT_MS } from "./budgets.ts";
+
+/** Whether the order was placed after-market: its first event (the signal) says so. */
+const placedAfterMarket = (order: OrderView): boolean => (order.events?.[0]?.data as { amo?: boolean } | undefined)?.amo === true;
 
 /**
  * @example
@@ -35,6 +38,7 @@ export function modifySender(deps: { producer: Producer }): Services["orders"]["
           order_type: next.order_type,
           ...(next.price !== undefined ? { price: next.price } : {}),
           ...(next.trigger_price !== undefined ? { trigger_price: next.trigger_price } : {}),
+          ...(placedAfterMarket(order) ? { amo: true } : {}),
           filled_quantity: order.filled_quantity,
           changed: next.changed,
         },

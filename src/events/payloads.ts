@@ -82,6 +82,8 @@ const order = z.object({
  * and which fields the request named.
  */
 const modify = order.extend({
+  /** The order is after-market (held until the open): risk judges the modify as such. */
+  amo: z.boolean().optional(),
   filled_quantity: z.number().int().nonnegative(),
   changed: z.array(z.enum(["quantity", "price", "trigger_price", "order_type"])).min(1),
 });

@@ -63,10 +63,19 @@ export function modifyResting(
     return refuse(token, "BELOW_FILLED_QUANTITY", `quantity ${next.quantity} is not above the ${target.filled_quantity} already filled: cancel the rest instead`);
   }
   const last = lastTrade(state, token);
-  const refused = refusal(next, deps.instrument(token), last?.price, deps.config);
+  // An after-market order held until the open: its price checks wait for the market, as on arrival.
+  const held = target.release_at !== undefined;
+  const refused = refusal(next, deps.instrument(token), last?.price, deps.config, held);
   if (refused) return refuse(token, refused.reason, refused.message);
 
   const events: ExchangeEvent[] = [modified(next)];
+  if (held) {
+    // Changed where it is held, never matched before the open (it joins the book then as a new order).
+    const status = isStop(next) ? ("TRIGGER_PENDING" as const) : ("OPEN" as const);
+    const working = next.order_type === "MARKET" || next.order_type === "SL-M" ? ("MARKET" as const) : ("LIMIT" as const);
+    const kept = all.map((o) => (o === target ? { ...o, order: next, status, working, updated_at: now } : o));
+    return { state: applyUpdate(state, { token, orders: kept, opened: [], closed: [] }, deps.config.closed_order_memory, deps.inPlace), events };
+  }
   if (keepsPlace(target.order, next)) {
     const kept = all.map((o) => (o === target ? { ...o, order: next, updated_at: now } : o));
     return { state: applyUpdate(state, { token, orders: kept, opened: [], closed: [] }, deps.config.closed_order_memory, deps.inPlace), events };

@@ -34,6 +34,7 @@ export function modifiedSignal(m: ModifyRequest): RiskSignal {
     ...(m.price !== undefined ? { price: m.price } : {}),
     ...(m.trigger_price !== undefined ? { trigger_price: m.trigger_price } : {}),
     ...(m.product !== undefined ? { product: m.product } : {}),
+    ...(m.amo ? { amo: true } : {}),
   };
 }
 
@@ -49,6 +50,8 @@ export function decideModify(m: ModifyRequest, state: RiskState, ctx: RiskContex
   const rest: RiskSignal = { ...whole, quantity: Math.max(0, m.quantity - m.filled_quantity) };
   const checks: RiskCheck[] = REASON_CODES.map((rule) => {
     if (rule === "MAX_ORDERS_PER_DAY") return { rule, passed: true, detail: "a modify: the order was counted when it was placed" };
+    // An after-market order released at the open is a resting order like any other: it may be modified while the market is open.
+    if (rule === "AMO_MARKET_OPEN") return { rule, passed: true, detail: "a modify places no after-market order" };
     return { rule, ...RULES[rule](ON_THE_POSITION.has(rule) ? rest : whole, state, ctx) };
   });
   return outcomeOf(checks);

@@ -27,6 +27,7 @@ function exchange(hours = true) {
     submit: (o: OrderRequest, now: string) => take(ex.submit(state, o, now) as never),
     tick: (price: number, at: string) => take(ex.onTick(state, tickAt(price, at), at) as never),
     cancel: (id: string, now: string) => take(ex.cancel(state, id, now) as never),
+    modify: (change: Parameters<PaperExchange["modify"]>[1], now: string) => take(ex.modify(state, change, now) as never),
     book: () => ordersOf(state, RELIANCE),
     events,
   };
@@ -45,6 +46,19 @@ describe("after-market orders (amo)", () => {
     // Marketable on arrival: the market's price, never worse than its limit.
     expect(fill).toMatchObject([{ type: "order.filled", data: { order_id: "amo1", fill_price: 128_900, status: "FILLED" } }]);
     expect(x.book()).toEqual([]);
+  });
+
+  test("a held AMO modified to a marketable price stays held: it is changed where it waits and trades only at the open", () => {
+    const x = exchange();
+    x.tick(129_000, ist("2026-12-04T15:29:00"));
+    x.submit(order({ order_id: "amo3", order_type: "LIMIT", price: 120_000, amo: true }), SATURDAY);
+    const changed = x.modify({ order_id: "amo3", instrument_token: RELIANCE, quantity: 5, order_type: "LIMIT", price: 131_000 }, ist("2026-12-06T11:00:00"));
+    expect(changed.map((e) => e.type)).toEqual(["order.modified"]);
+    expect(x.book()).toMatchObject([{ order: { quantity: 5, price: 131_000 }, filled_quantity: 0, release_at: "2026-12-07T03:45:00.000Z" }]);
+    // To MARKET while held: no price is needed until the open.
+    expect(x.modify({ order_id: "amo3", instrument_token: RELIANCE, quantity: 5, order_type: "MARKET" }, ist("2026-12-06T12:00:00")).map((e) => e.type)).toEqual(["order.modified"]);
+    expect(x.tick(128_000, ist("2026-12-06T13:00:00"))).toEqual([]);
+    expect(x.tick(130_000, MONDAY_OPEN)).toMatchObject([{ type: "order.filled", data: { order_id: "amo3", fill_price: 130_000, filled_quantity: 5 } }]);
   });
 
   test("an AMO MARKET needs no price while it waits: it fills on the first tick of the open", () => {

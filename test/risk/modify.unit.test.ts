@@ -1,5 +1,6 @@
 /** Risk on a modify, Given/When/Then: the order as it would be after the change, judged like a new one. */
 import { describe, expect, test } from "bun:test";
+import { SHIPPED_CALENDAR } from "../../src/market/calendar.ts";
 import { decideModify, modifiedSignal, riskContext, type ModifyRequest, type RiskState } from "../../src/risk/index.ts";
 import { EQUITY, LAST, NOW, RELIANCE, filled, given, killSwitch, validated } from "./spec.ts";
 
@@ -61,5 +62,26 @@ describe("what differs from a new order", () => {
     const d = when(state, modify({ side: "SELL", quantity: 60, filled_quantity: 20, price: LAST + 5 }));
     expect(check(d, "REDUCE_ONLY")).toMatchObject({ passed: true });
     expect(d.outcome).toBe("validated");
+  });
+});
+
+describe("a modify under market hours (MARKET_HOURS=nse)", () => {
+  const ist = (text: string) => Date.parse(`${text}+05:30`);
+  const underHours = (m: ModifyRequest, now: number) =>
+    decideModify(m, given(), riskContext(given(), modifiedSignal(m), { instrument: { ...EQUITY, exchange: "NSE" }, last_price: LAST, hours: SHIPPED_CALENDAR }, now));
+
+  test("given an after-market order held over the weekend, when it is modified on Sunday, then it passes: it still waits for the open", () => {
+    const d = underHours(modify({ amo: true }), ist("2026-12-06T11:00:00"));
+    expect(d.outcome).toBe("validated");
+  });
+
+  test("given an after-market order released at the open, when it is modified while the market is open, then it passes (no AMO_MARKET_OPEN)", () => {
+    const d = underHours(modify({ amo: true }), ist("2026-12-07T10:00:00"));
+    expect(d.outcome).toBe("validated");
+  });
+
+  test("given a regular order, when it is modified on Sunday, then it is rejected MARKET_CLOSED", () => {
+    const d = underHours(modify(), ist("2026-12-06T11:00:00"));
+    expect(d).toMatchObject({ outcome: "rejected", reason_code: "MARKET_CLOSED" });
   });
 });
