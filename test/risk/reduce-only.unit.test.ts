@@ -85,12 +85,15 @@ describe("the limits that guard against new risk pass a reduce-only order that r
     expect(check(d, "RATE_LIMITED").detail).toContain("3 orders in the last second, limit 2; passes: a reduce-only SELL 10");
   });
 
-  test("DAILY_LOSS_BREACHED: a loss beyond the limit halted the broker; the square-off passes it and the halt", () => {
+  test("DAILY_LOSS_BREACHED: a loss beyond the limit made the broker REDUCING; the square-off passes it, and under a halt too", () => {
     const state = given(filled("BUY", 10), pnl(-8_000_00, -2_500_00));
-    expect(state.trading).toBe("HALTED");
+    expect(state.trading).toBe("REDUCING");
     const d = when(state, squareOff("SELL", 10), { now: NOW + SECOND });
     expect(d.outcome).toBe("validated");
     expect(check(d, "DAILY_LOSS_BREACHED").passed).toBe(true);
+    expect(check(d, "REDUCE_ONLY").passed).toBe(true);
+    const halted = given(filled("BUY", 10), pnl(-8_000_00, -2_500_00), killSwitch("HALTED"));
+    expect(when(halted, squareOff("SELL", 10), { now: NOW + SECOND }).outcome).toBe("validated");
   });
 });
 
