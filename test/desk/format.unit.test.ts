@@ -1,6 +1,5 @@
-/** The desk's pure parts: Indian digit grouping, positions per instrument, health from /metrics. */
+/** The desk's pure parts: Indian digit grouping, positions per instrument. */
 import { describe, expect, test } from "bun:test";
-import { fromMetrics } from "../../gateway/desk/app/health.ts";
 import { groupIndian, rupees, sumRupees } from "../../gateway/desk/app/money.ts";
 import { byInstrument } from "../../gateway/desk/app/positions.ts";
 
@@ -53,34 +52,5 @@ describe("positions per instrument", () => {
       [1, 1, undefined],
       [2, 0, undefined],
     ]);
-  });
-});
-
-describe("pipeline health from /metrics", () => {
-  const text = (handled: number) =>
-    [
-      '# TYPE alpha_panda_stage_events_handled_total counter',
-      `alpha_panda_stage_events_handled_total{stage="risk"} ${handled}`,
-      'alpha_panda_stage_events_produced_total{stage="risk"} 7',
-      'alpha_panda_stage_running{stage="risk"} 1',
-      'alpha_panda_stage_restarts_total{stage="risk"} 2',
-      'alpha_panda_stage_partitions{stage="risk"} 18',
-      'alpha_panda_stage_dead_letters_total{stage="risk"} 1',
-      'alpha_panda_stage_inbound_ms{stage="risk",quantile="0.5"} 3',
-      'alpha_panda_tick_to_fill_ms{quantile="0.5"} 1.5',
-      'alpha_panda_tick_to_fill_ms{quantile="0.99"} 9.25',
-      "alpha_panda_tick_to_fill_ms_count 12",
-    ].join("\n");
-
-  test("each stage's counters, the latency quantiles; the rate from two reads", () => {
-    const first = fromMetrics(text(100), undefined, 0);
-    expect(first.stages).toEqual([{ name: "risk", running: true, restarts: 2, partitions: 18, handled: 100, produced: 7, rate_per_s: null, lag: null, dead_letters: 1 }]);
-    expect(first.tick_to_fill_ms).toEqual({ p50: 1.5, p99: 9.25, count: 12 });
-    const second = fromMetrics(text(140), first, 2_000);
-    expect(second.stages[0]!.rate_per_s).toBe(20);
-  });
-
-  test("no fills yet: no latency", () => {
-    expect(fromMetrics('alpha_panda_stage_running{stage="risk"} 0', undefined, 0).tick_to_fill_ms).toBeNull();
   });
 });

@@ -1,10 +1,6 @@
-/**
- * The pipeline's health, read every 2 s (these numbers are not pushed): GET /api/v1/pipeline
- * when the gateway has it; otherwise what /metrics says (no lag nor DLQ depth there, and the rate
- * is worked out here from two reads of the handled counter).
- */
+/** The pipeline's health, read every 2 s from GET /api/v1/pipeline (these numbers are not pushed). */
 import { fill, h } from "./dom.ts";
-import { fromMetrics, type PipelineHealth } from "./health.ts";
+import type { PipelineHealth } from "./health.ts";
 import type { DeskContext } from "./types.ts";
 
 const num = (n: number | null | undefined, digits = 0) => (n === null || n === undefined ? "—" : n.toLocaleString("en-IN", { maximumFractionDigits: digits }));
@@ -15,7 +11,6 @@ export class PipelineView {
   readonly #latency = h("p", { "data-testid": "tick-to-fill" });
   readonly #dlq = h("p", { class: "muted" });
   readonly #source = h("small", { class: "muted" });
-  #previous: { at: number; health: PipelineHealth } | undefined;
 
   constructor(private readonly ctx: DeskContext) {
     this.el = h(
@@ -29,17 +24,8 @@ export class PipelineView {
   }
 
   async load(): Promise<void> {
-    const now = Date.now();
-    let health: PipelineHealth;
-    if (this.ctx.can("GET", "/pipeline")) {
-      health = await this.ctx.api.get<PipelineHealth>("/pipeline");
-      this.#source.textContent = "GET /api/v1/pipeline, every 2 s";
-    } else {
-      const text = await fetch("/metrics").then((r) => r.text());
-      health = fromMetrics(text, this.#previous?.health, this.#previous ? now - this.#previous.at : 0);
-      this.#source.textContent = "from /metrics, every 2 s (this gateway has no /api/v1/pipeline: no lag nor DLQ depth)";
-    }
-    this.#previous = { at: now, health };
+    const health = await this.ctx.api.get<PipelineHealth>("/pipeline");
+    this.#source.textContent = "GET /api/v1/pipeline, every 2 s";
     fill(
       this.#body,
       ...health.stages.map((s) =>
