@@ -45,7 +45,7 @@ describe("GET /market/calendar", () => {
   test("an exchange without a calendar or a malformed year is a 422 naming the field; no key is a 401", async () => {
     const mcx = await h.call("GET", "/api/v1/market/calendar?exchange=MCX", { key: h.readKey });
     expect(mcx.status).toBe(422);
-    expect(errorResponse.parse(mcx.json).error.message).toContain("exchange: no calendar for MCX; it has NSE, BSE, NFO, BFO");
+    expect(errorResponse.parse(mcx.json).error.message).toContain("exchange: must be an exchange with a calendar: NSE, BSE, NFO, BFO");
     const year = await h.call("GET", "/api/v1/market/calendar?year=26", { key: h.readKey });
     expect(year.status).toBe(422);
     expect(year.json.error.message).toContain("year");

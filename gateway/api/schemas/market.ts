@@ -1,5 +1,6 @@
 /** The instruments' and ticks' schemas, and the ticks body's fast path. */
 import { z } from "zod";
+import { CALENDAR_EXCHANGES } from "../../../src/market/calendar.ts";
 import { ISO, ISO_OFFSET, toIsoMs } from "../../../src/events/iso.ts";
 import { toPaise } from "../../../src/money.ts";
 import { count, instrumentToken, moneyOut, POSITIVE_RUPEES, priceIn } from "./fields.ts";
@@ -107,9 +108,17 @@ function fastPrice(v: unknown): number | undefined {
 
 export const ticksResponse = z.object({ accepted: z.number().int() });
 
+/** A pattern of these words in any case, stated in the document (JSON Schema has no case-insensitive flag). */
+const anyCase = (words: readonly string[]) =>
+  new RegExp(`^(?:${words.map((w) => [...w].map((c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).join("")).join("|")})$`);
+
 /** GET /market/calendar's query: the exchange (default NSE) and the year (default the current IST year). */
 export const calendarQuery = z.strictObject({
-  exchange: z.string().regex(/^[A-Za-z]{1,16}$/, "must be an exchange code such as NSE").optional().meta({ description: "NSE (default), BSE, NFO or BFO." }),
+  exchange: z
+    .string()
+    .regex(anyCase(CALENDAR_EXCHANGES), `must be an exchange with a calendar: ${CALENDAR_EXCHANGES.join(", ")}`)
+    .optional()
+    .meta({ description: "NSE (default), BSE, NFO or BFO, in any case." }),
   year: z.string().regex(/^\d{4}$/, "must be a year YYYY").transform(Number).optional().meta({ description: "Default: the current year in IST." }),
 });
 
