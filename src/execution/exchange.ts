@@ -16,6 +16,20 @@ import type { ClosedOrder, ExchangeCommand, ExchangeEvent, ExchangeResult, Excha
 import { refusal } from "./validate.ts";
 
 const done = (open: OpenOrder) => open.filled_quantity === open.order.quantity;
+/** An order just accepted, nothing filled yet. */
+const accepted = (order: OrderRequest, instrument: InstrumentSpec, now: string, status: OpenOrder["status"]): OpenOrder => ({
+  order,
+  status,
+  working: order.order_type === "MARKET" || order.order_type === "SL-M" ? "MARKET" : "LIMIT",
+  tick_size: instrument.tick_size,
+  lot_size: instrument.lot_size,
+  filled_quantity: 0,
+  filled_value: 0,
+  fills: 0,
+  submitted_at: now,
+  updated_at: now,
+});
+
 /** A stop order rests untriggered until the market crosses its trigger price. */
 const isStop = (order: OrderRequest) => PRICES_NEEDED[order.order_type].trigger_price;
 
@@ -80,18 +94,7 @@ export class PaperExchange {
 
     if (releaseAt !== undefined) return this.#hold(state, order, instrument, now, releaseAt);
     const fired = isStop(order) && last !== undefined && order.trigger_price !== undefined && stopTriggered(order.side, last.price, order.trigger_price);
-    let open: OpenOrder = {
-      order,
-      status: isStop(order) && !fired ? "TRIGGER_PENDING" : "OPEN",
-      working: order.order_type === "MARKET" || order.order_type === "SL-M" ? "MARKET" : "LIMIT",
-      tick_size: instrument.tick_size,
-      lot_size: instrument.lot_size,
-      filled_quantity: 0,
-      filled_value: 0,
-      fills: 0,
-      submitted_at: now,
-      updated_at: now,
-    };
+    let open = accepted(order, instrument, now, isStop(order) && !fired ? "TRIGGER_PENDING" : "OPEN");
     const events: ExchangeEvent[] = [submitted(order)];
     let nextLast: LastTrade | undefined;
     if (last) {
@@ -118,19 +121,7 @@ export class PaperExchange {
 
   /** An after-market order accepted and held out of matching until `releaseAt`, behind the orders already held. */
   #hold(state: ExchangeState, order: OrderRequest, instrument: InstrumentSpec, now: string, releaseAt: string): ExchangeResult {
-    const held: OpenOrder = {
-      order,
-      status: isStop(order) ? "TRIGGER_PENDING" : "OPEN",
-      working: order.order_type === "MARKET" || order.order_type === "SL-M" ? "MARKET" : "LIMIT",
-      tick_size: instrument.tick_size,
-      lot_size: instrument.lot_size,
-      filled_quantity: 0,
-      filled_value: 0,
-      fills: 0,
-      submitted_at: now,
-      updated_at: now,
-      release_at: releaseAt,
-    };
+    const held: OpenOrder = { ...accepted(order, instrument, now, isStop(order) ? "TRIGGER_PENDING" : "OPEN"), release_at: releaseAt };
     const token = order.instrument_token;
     const next = applyUpdate(state, { token, orders: [...ordersOf(state, token), held], opened: [order.order_id], closed: [] }, this.config.closed_order_memory, this.#inPlace);
     return { state: next, events: [submitted(order)] };
