@@ -16,6 +16,8 @@ export interface RiskContext {
   instrument: (Pick<Instrument, "tick_size" | "lot_size"> & Partial<Pick<Instrument, "exchange">>) | undefined;
   /** The exchange calendar with MARKET_HOURS=nse; undefined: hours are not enforced. */
   hours: ExchangeCalendar | undefined;
+  /** With hours: when intraday positions are squared off, minutes after midnight IST (MIS_SQUARE_OFF_AT). */
+  mis_square_off_minute: number | undefined;
   /** The last tick's price, paise; undefined before the first tick. */
   last_price: Paise | undefined;
   /** Net position on the instrument, units, all strategies. */
@@ -39,7 +41,7 @@ export interface RiskContext {
 export function riskContext(
   state: RiskState,
   signal: { strategy_id: string; instrument_token: number },
-  market: { instrument: RiskContext["instrument"]; last_price: Paise | undefined; hours?: ExchangeCalendar | undefined },
+  market: { instrument: RiskContext["instrument"]; last_price: Paise | undefined; hours?: ExchangeCalendar | undefined; mis_square_off_minute?: number },
   now: number,
 ): RiskContext {
   // Counters of a past day are not today's: the state only rolls over on its next event. A signal
@@ -49,6 +51,7 @@ export function riskContext(
     limits: state.limits,
     instrument: market.instrument,
     hours: market.hours,
+    mis_square_off_minute: market.hours ? market.mis_square_off_minute : undefined,
     last_price: market.last_price,
     position: state.positions[String(signal.instrument_token)] ?? 0,
     strategy_position: state.strategy_positions[strategyPositionKey(signal.strategy_id, signal.instrument_token)] ?? 0,

@@ -30,3 +30,11 @@ let dayText = "";
  * istDayEnd(Date.parse("2025-01-06T04:30:00.000Z")) === Date.parse("2025-01-06T18:30:00.000Z"); // true
  */
 export const istDayEnd = (ms: number): number => (Math.floor((ms + IST_OFFSET_MS) / DAY_MS) + 1) * DAY_MS - IST_OFFSET_MS;
+
+/**
+ * Minutes after midnight IST of an instant.
+ *
+ * @example
+ * istMinute(Date.parse("2025-01-06T09:50:00.000Z")); // 920 (15:20 IST)
+ */
+export const istMinute = (ms: number): number => Math.floor(((((ms + IST_OFFSET_MS) % DAY_MS) + DAY_MS) % DAY_MS) / 60_000);

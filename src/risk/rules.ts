@@ -8,6 +8,8 @@ import type { SessionAt } from "../market/calendar.ts";
 import { onTickGrid, toRupees, type Paise } from "../money.ts";
 import { PRICES_NEEDED } from "../orders/vocabulary.ts";
 import type { RiskContext } from "./context.ts";
+import { istMinute } from "./day.ts";
+import { minuteText } from "./day-end.ts";
 import type { ReasonCode } from "./reasons.ts";
 import { RATE_WINDOW_MS, type RiskState } from "./state.ts";
 
@@ -124,6 +126,18 @@ export const RULES: Record<ReasonCode, Rule> = {
     if (at.phase === "open") return verdict(true, `${at.exchange} is open until ${at.closes!.ist}`);
     const closed = `${at.exchange} is closed (${at.why}); it opens ${at.next_open.ist}`;
     return s.amo ? verdict(true, `${closed}: an after-market order, it rests until then`) : verdict(false, `${closed}: place it then, or as an after-market order (amo) to rest until the open`);
+  },
+
+  // As Kite does: once intraday positions are squared off (15:20 IST), no new intraday order is
+  // taken that day; risk's own square-off orders never pass through the rules.
+  MIS_SQUARED_OFF: (s, _state, ctx) => {
+    if (s.product !== undefined && s.product !== "MIS") return verdict(true, `a ${s.product} order`);
+    if (!ctx.hours || ctx.mis_square_off_minute === undefined) return verdict(true, "market hours not enforced (MARKET_HOURS=off)");
+    if (s.amo) return verdict(true, "an after-market order: it trades from the next open");
+    const at = `${minuteText(ctx.mis_square_off_minute)} IST`;
+    return istMinute(ctx.now) < ctx.mis_square_off_minute
+      ? verdict(true, `before the intraday square-off at ${at}`)
+      : verdict(false, `intraday (MIS) positions were squared off at ${at}: no new MIS order today; place it as CNC or NRML`);
   },
 
   // As Kite does: an after-market order is refused while the market trades.

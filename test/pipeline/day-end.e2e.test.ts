@@ -4,7 +4,7 @@
  * wall clock) make a strategy buy in the morning; the tick at 15:20 IST squares the position off.
  * The square-off is in the orders view with its reason and events, FILLED at the market, and the
  * position is flat. Nothing happens at 15:19. A strategy that exits on the 15:20 tick itself
- * (racing the square-off) ends flat too: its late fill is undone.
+ * ends flat too: the square-off goes first, and its own MIS exit after it is refused MIS_SQUARED_OFF.
  */
 import { afterAll, expect, test } from "bun:test";
 import { apiClient, until } from "../support/api-client.ts";
@@ -33,8 +33,9 @@ test("an MIS position bought at 09:15 is squared off by the tick at 15:20 IST: t
     expect((await api.post("/api/v1/ticks", { ticks: [{ instrument_token: ITC, last_price: price, exchange_ts: ist(at) }] })).status).toBe(202);
   const orders = async () => (await api.get(`/api/v1/orders?strategy_id=${id}`)).body.orders as Array<Record<string, any>>;
 
-  // Thursday: a second strategy on LT exits by itself on the very tick that reaches 15:20, racing
-  // the square-off; its fill after the square-off is undone, so it ends flat all the same.
+  // Thursday: a second strategy on LT would exit by itself on the very tick that reaches 15:20;
+  // the square-off goes first, and the strategy's own MIS exit after it is refused
+  // MIS_SQUARED_OFF, so it ends flat with one SELL.
   const LT = 2939649;
   const racer = `${id}_race`;
   expect((await api.post("/api/v1/strategies", { id: racer, kind: "momentum", params: { lookback: 1, threshold_bps: 10, quantity: 3 }, instruments: [LT], brokers: ["paper"], enabled: true })).status).toBe(201);
@@ -45,13 +46,13 @@ test("an MIS position bought at 09:15 is squared off by the tick at 15:20 IST: t
   await ltTick("09:15:01", "3640.00");
   await until("LT's BUY to fill", async () => ((await api.get(`/api/v1/orders?strategy_id=${racer}&status=FILLED`)).body.orders.length > 0 ? true : undefined), 20_000);
   await ltTick("15:20:00", "3600.00");
-  const raced = await until("LT flat, with the late fill undone", async () => {
+  const raced = await until("LT flat, the strategy's own exit refused", async () => {
     const all = (await api.get(`/api/v1/orders?strategy_id=${racer}`)).body.orders as Array<Record<string, any>>;
     const positions = (await api.get("/api/v1/portfolios/paper/positions")).body.positions as Array<Record<string, any>> | undefined;
     const p = positions?.find((x) => x.strategy_id === racer && x.instrument_token === LT);
-    return all.length === 4 && all.every((o) => o.status === "FILLED") && p?.quantity === 0 ? all : undefined;
+    return all.length === 3 && all.every((o) => o.status === "FILLED" || o.status === "REJECTED") && p?.quantity === 0 ? all : undefined;
   }, 30_000);
-  expect(raced.map((o) => o.side).sort()).toEqual(["BUY", "BUY", "SELL", "SELL"]);
+  expect(raced.map((o) => `${o.side} ${o.status} ${o.reason_code ?? ""}`.trim()).sort()).toEqual(["BUY FILLED", "SELL FILLED", "SELL REJECTED MIS_SQUARED_OFF"]);
 
   await tick("09:15:00", "476.00");
   await tick("09:15:01", "481.00");

@@ -63,3 +63,22 @@ describe("market hours (MARKET_CLOSED, AMO_MARKET_OPEN)", () => {
     expect(check(mcx, "MARKET_CLOSED").detail).toBe("no hours for exchange MCX in the calendar: not checked");
   });
 });
+
+describe("after the intraday square-off (MIS_SQUARED_OFF)", () => {
+  const at1520 = (now: number) => ({ ...nse(now), mis_square_off_minute: 15 * 60 + 20 });
+
+  test("given MARKET_HOURS=nse, when an MIS order (or one with no product) arrives at 15:20 IST or later, then it is rejected: no new intraday order today", () => {
+    for (const product of ["MIS", undefined] as const) {
+      const d = when(given(), signal(product ? { product } : {}), at1520(ist("2026-12-07T15:20:00")));
+      expect(d.outcome === "rejected" && d.reason_code).toBe("MIS_SQUARED_OFF");
+      expect(check(d, "MIS_SQUARED_OFF").detail).toBe("intraday (MIS) positions were squared off at 15:20 IST: no new MIS order today; place it as CNC or NRML");
+    }
+  });
+
+  test("before 15:20 an MIS order passes; after it a CNC or NRML order passes; with hours off the rule says so", () => {
+    expect(check(when(given(), signal({ product: "MIS" }), at1520(ist("2026-12-07T15:19:59.999"))), "MIS_SQUARED_OFF")).toMatchObject({ passed: true, detail: "before the intraday square-off at 15:20 IST" });
+    for (const product of ["CNC", "NRML"] as const) expect(when(given(), signal({ product }), at1520(ist("2026-12-07T15:25:00"))).outcome).toBe("validated");
+    const off = when(given(), signal({ product: "MIS" }), { now: ist("2026-12-07T15:25:00"), mis_square_off_minute: 920 });
+    expect(check(off, "MIS_SQUARED_OFF")).toMatchObject({ passed: true, detail: "market hours not enforced (MARKET_HOURS=off)" });
+  });
+});

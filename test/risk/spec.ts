@@ -41,12 +41,14 @@ export interface Market {
   now?: number;
   /** The exchange calendar (MARKET_HOURS=nse); none: hours not enforced. */
   hours?: ExchangeCalendar;
+  /** With hours: the intraday square-off, minutes after midnight IST. */
+  mis_square_off_minute?: number;
 }
 
 /** Risk's decision on a signal, with the market as given (an equity at ₹400.00 by default). */
 export function when(state: RiskState, s: RiskSignal, market: Market = {}) {
   const m = { instrument: EQUITY, last_price: LAST, now: NOW, ...market };
-  return decide(s, state, riskContext(state, s, { instrument: m.instrument, last_price: m.last_price, hours: m.hours }, m.now));
+  return decide(s, state, riskContext(state, s, { instrument: m.instrument, last_price: m.last_price, hours: m.hours, mis_square_off_minute: m.mis_square_off_minute }, m.now));
 }
 
 export const validated = (strategy_id = "mom", at = NOW): RiskEvent => ({ type: "SignalValidated", strategy_id, instrument_token: RELIANCE, at });

@@ -75,9 +75,9 @@ const fill = (side: "BUY" | "SELL", quantity: number, rupees: number, at: number
   } as AnyEnvelope);
 };
 
-const signal = (at: number, token = RELIANCE) =>
+const signal = (at: number, token = RELIANCE, product?: "CNC") =>
   on("paper.signals.raw", {
-    ...createEvent({ type: "signal.generated", source: "test", broker: "paper", key: String(token), data: { signal_id: `s${seq}`, strategy_id: "manual", instrument_token: token, side: "BUY", quantity: 1, order_type: "LIMIT", price: token === TCS ? 400_000 : 129_000 } }),
+    ...createEvent({ type: "signal.generated", source: "test", broker: "paper", key: String(token), data: { signal_id: `s${seq}`, strategy_id: "manual", instrument_token: token, side: "BUY", quantity: 1, order_type: "LIMIT", price: token === TCS ? 400_000 : 129_000, ...(product ? { product } : {}) } }),
     ...fixed(),
     ts: iso(at),
   } as AnyEnvelope);
@@ -122,8 +122,11 @@ describe("the MIS square-off at 15:20 IST (MARKET_HOURS=nse)", () => {
     expect(sq.data.reference_price).toBe(1_290_00);
     expect(sq.data.checks).toEqual([{ rule: "MIS_SQUARE_OFF", passed: true, detail: `${SQ}: mom's intraday position 10 → 0` }]);
     expect(await handle(...tick(1_288, ist("15:21:00")))).toEqual([]);
-    // A signal after it is judged as usual (the square-off is not judged again).
-    expect((await handle(...signal(ist("15:22:00")))).map((o) => o.topic)).toEqual(["paper.signals.validated"]);
+    // A signal after it is judged as usual (the square-off is not judged again): a CNC order
+    // passes, a new intraday one is refused for the rest of the day.
+    expect((await handle(...signal(ist("15:22:00"), RELIANCE, "CNC"))).map((o) => o.topic)).toEqual(["paper.signals.validated"]);
+    const intraday = await handle(...signal(ist("15:22:30")));
+    expect(intraday.map((o) => [o.topic, (o.event.data as { reason_code?: string }).reason_code])).toEqual([["paper.signals.rejected", "MIS_SQUARED_OFF"]]);
   });
 
   test("its own fills are not countered; a fill that was in flight is, by an opposite order of its quantity", async () => {

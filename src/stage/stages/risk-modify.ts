@@ -8,8 +8,7 @@
 import type { Broker } from "../../config.ts";
 import { childOf, type Envelope } from "../../events/envelope.ts";
 import { derivedId } from "../../events/ids.ts";
-import type { Paise } from "../../money.ts";
-import { decideModify, modifiedSignal, riskContext, type RiskContext, type RiskState } from "../../risk/index.ts";
+import { decideModify, modifiedSignal, riskContext, type RiskState } from "../../risk/index.ts";
 import { topicCarrying, topicName } from "../../topics.ts";
 import type { Outgoing } from "../processor.ts";
 
@@ -21,7 +20,7 @@ export function judgeModify(
   e: Envelope<"order.modify">,
   broker: Broker,
   state: RiskState,
-  market: { instrument: RiskContext["instrument"]; last_price: Paise | undefined },
+  market: Parameters<typeof riskContext>[2],
   at: number,
 ): Outgoing {
   const m = e.data;

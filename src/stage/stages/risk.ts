@@ -101,11 +101,10 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
     if (e.type === "order.modify") {
       await controls.caughtUpOncePerBatch();
       const token = e.data.instrument_token;
-      return [judgeModify(e, broker, state.get(broker)!, { instrument: ctx.instruments.byToken(token), last_price: prices.get(token) }, judgeAt(broker, e).at)];
+      return [judgeModify(e, broker, state.get(broker)!, { instrument: ctx.instruments.byToken(token), last_price: prices.get(token), hours, mis_square_off_minute: ctx.config.misSquareOffMinute }, judgeAt(broker, e).at)];
     }
     if (e.type !== "signal.generated") return [];
     await controls.caughtUpOncePerBatch();
-    const signal = e.data;
     const refused = controls.refuse(broker, e);
     if (refused) return [refused];
     const { at, clock } = judgeAt(broker, e);
@@ -129,7 +128,7 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
       return [{ topic: topicName("signalsRejected", broker), event: { ...child, id: derivedId(e.id, "risk") } }];
     }
     const s = state.get(broker)!;
-    const ctxRisk = riskContext(s, signal, { instrument: ctx.instruments.byToken(signal.instrument_token), last_price: prices.get(signal.instrument_token), hours }, at);
+    const ctxRisk = riskContext(s, signal, { instrument: ctx.instruments.byToken(signal.instrument_token), last_price: prices.get(signal.instrument_token), hours, mis_square_off_minute: ctx.config.misSquareOffMinute }, at);
     const d = decide(signal, s, ctxRisk);
     const id = derivedId(e.id, "risk");
     if (d.outcome === "validated") {
