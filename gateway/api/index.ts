@@ -25,6 +25,7 @@ import { openApiDocument } from "./openapi.ts";
 import { orderRoutes } from "./orders.ts";
 import { pipelineRoutes } from "./pipeline.ts";
 import { portfolioRoutes } from "./portfolios.ts";
+import { RATE_BUDGETS } from "../../src/config.ts";
 import { rateLimit, type RateLimiter } from "./rate-limit.ts";
 import { riskRoutes } from "./risk.ts";
 import { register, type Route } from "./route.ts";
@@ -81,7 +82,9 @@ const matcher = (path: string) => new RegExp(`^${path.replace(/:[A-Za-z_]\w*/g, 
 export function mountApi(app: Hono, deps: ApiDeps): { routes: Route[]; openapi: Record<string, unknown> } {
   const routes = apiRoutes(deps.services);
   const api = new Hono();
-  if (deps.rateLimiter) api.use("*", rateLimit(deps.rateLimiter, deps.auth));
+  // Only when some budget limits anything: a middleware costs every request a step.
+  const limiter = deps.rateLimiter;
+  if (limiter && RATE_BUDGETS.some((b) => limiter.enabled(b))) api.use("*", rateLimit(limiter, deps.auth));
   register(api, routes, { keys: deps.auth, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES });
   const patterns = routes.map((r) => ({ method: r.method, re: matcher(r.path) }));
   api.all("*", (c) => {
