@@ -9,6 +9,8 @@ import { rupees, rupeesForChart } from "./money.ts";
 
 const IST_MS = 5.5 * 3600_000;
 const istDay = (ms: number) => Math.floor((ms + IST_MS) / 86_400_000);
+/** "14:05:30": India time on a 24-hour clock, as the blotter shows it. */
+const istClock = (seconds: number) => new Date(seconds * 1000 + IST_MS).toISOString().slice(11, 19);
 /** Enough for a trading day of 5 s snapshots. */
 const MAX_POINTS = 10_000;
 
@@ -57,7 +59,7 @@ export class PnlChart {
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true } },
         series: [{}, { label: "P&L", stroke: "#10b981", width: 2, fill: "rgba(16,185,129,0.08)", value: (_u, v) => (v === null ? "—" : rupees(v.toFixed(2))) }],
-        axes: [{ stroke: "#9ca3af", grid: { stroke: "rgba(127,127,127,0.15)" } }, { stroke: "#9ca3af", size: 80, grid: { stroke: "rgba(127,127,127,0.15)" }, values: (_u, ticks) => ticks.map((t) => rupees(t.toFixed(2))) }],
+        axes: [{ stroke: "#9ca3af", grid: { stroke: "rgba(127,127,127,0.15)" }, values: (_u, ticks) => ticks.map(istClock) }, { stroke: "#9ca3af", size: 80, grid: { stroke: "rgba(127,127,127,0.15)" }, values: (_u, ticks) => ticks.map((t) => rupees(t.toFixed(2))) }],
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Asia/Kolkata"),
       },
       data,
