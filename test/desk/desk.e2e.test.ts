@@ -15,20 +15,13 @@ import { ApiKeys } from "../../gateway/api/auth.ts";
 import { apiClient, until } from "../support/api-client.ts";
 import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
 import { freshDatabaseUrl } from "../support/fresh-db.ts";
-import { needs, requireInfra } from "../support/infra.ts";
+import { needs } from "../support/infra.ts";
 import { slowTests } from "../support/timeout.ts";
+import { CHROMIUM, chromiumPresent } from "../support/chromium.ts";
 
 slowTests(90_000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? Bun.which("chromium") ?? "/usr/bin/chromium";
-const haveChromium = await Bun.file(CHROMIUM).exists();
-if (!haveChromium && requireInfra) {
-  test(`Chromium is installed at ${CHROMIUM} (REQUIRE_INFRA=1)`, () => {
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (scripts/infra.ts installs it), or set CHROMIUM_PATH`);
-  });
-} else if (!haveChromium) {
-  console.warn(`skipping the desk's browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set REQUIRE_INFRA=1 to fail instead)`);
-}
+const haveChromium = await chromiumPresent("the desk's browser tests");
 
 const KEY = `desk_e2e_${crypto.randomUUID().replaceAll("-", "")}`;
 const RELIANCE = 738561;
