@@ -26,6 +26,7 @@ import { createApp } from "./app.ts";
 import { devKey } from "./dev-key.ts";
 import { KiteFeed, kiteGateway, mountPostbacks } from "./kite.ts";
 import { createServices } from "./services/index.ts";
+import { openAlgoMount } from "./openalgo/index.ts";
 import { startControlPlane } from "./control.ts";
 import { Supervisor } from "./supervisor.ts";
 
@@ -167,7 +168,8 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     const app = createApp({ mode, log, store, cache, workers: () => supervisor.statuses(), feed: () => feed.stats, recorder: recorder && (() => recorder.stats), startedAt: started });
     if (kite && config.kite) mountPostbacks(app, config.kite.apiSecret, kite, logger);
     const rateLimiter = new RateLimiter(config.rateLimits);
-    mountApi(app, { services, auth: keys, logger, rateLimiter });
+    const openAlgo = openAlgoMount({ services, keys, sql: store.sql, activeBrokers: config.activeBrokers, logger });
+    mountApi(app, { services, auth: keys, logger, rateLimiter, extensions: [openAlgo] });
     const ws = createWsHandlers({ services, auth: keys, logger });
     // A WebSocket connect is a read: charged before the upgrade.
     const upgrade = limitUpgrades(ws.upgrade, rateLimiter, keys);

@@ -51,6 +51,8 @@ export interface ApiDeps {
   maxBodyBytes?: number;
   /** Request budgets per API key (gateway/api/rate-limit.ts); none: no limits. */
   rateLimiter?: RateLimiter;
+  /** More routes under the prefix, mounted before the 404/405 fallback (OpenAlgo's API: gateway/openalgo). */
+  extensions?: ReadonlyArray<(api: Hono) => void>;
 }
 
 /**
@@ -86,6 +88,7 @@ export function mountApi(app: Hono, deps: ApiDeps): { routes: Route[]; openapi: 
   const limiter = deps.rateLimiter;
   if (limiter && RATE_BUDGETS.some((b) => limiter.enabled(b))) api.use("*", rateLimit(limiter, deps.auth));
   register(api, routes, { keys: deps.auth, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES });
+  for (const extend of deps.extensions ?? []) extend(api);
   const patterns = routes.map((r) => ({ method: r.method, re: matcher(r.path) }));
   api.all("*", (c) => {
     const path = c.req.path.slice(API_PREFIX.length) || "/";

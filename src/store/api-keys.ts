@@ -83,3 +83,26 @@ export async function listApiKeys<S extends string = string>(sql: Sql): Promise<
   const rows = await sql<ApiKeyRow<S>[]>`select id, name, scopes, created_at, revoked_at from api_keys order by created_at, id`;
   return rows.map((r) => ({ ...r }));
 }
+
+/**
+ * Whether OpenAlgo calls made with the unrevoked key of this hash trade live (false: analyze, the
+ * default); undefined when there is no such key.
+ *
+ * @example
+ * const live = await openAlgoLive(sql, hashKey(key));
+ */
+export async function openAlgoLive(sql: Sql, hash: string): Promise<boolean | undefined> {
+  const rows = await sql<{ openalgo_live: boolean }[]>`select openalgo_live from api_keys where key_hash = ${hash} and revoked_at is null`;
+  return rows[0]?.openalgo_live;
+}
+
+/**
+ * Sets the OpenAlgo mode of the unrevoked key of this hash; false when there is no such key.
+ *
+ * @example
+ * await setOpenAlgoLive(sql, hashKey(key), true);
+ */
+export async function setOpenAlgoLive(sql: Sql, hash: string, live: boolean): Promise<boolean> {
+  const rows = await sql<{ id: string }[]>`update api_keys set openalgo_live = ${live} where key_hash = ${hash} and revoked_at is null returning id`;
+  return rows.length > 0;
+}

@@ -192,3 +192,14 @@ export async function lastFilledProduct(sql: Sql, of: { broker: Broker; strategy
   const product = row?.product;
   return PRODUCTS.includes(product as Product) ? (product as Product) : undefined;
 }
+
+/**
+ * How many orders a broker has had, of every status (OpenAlgo's analyzer answers the paper count).
+ *
+ * @example
+ * await countOrders(store.sql, "paper"); // 42
+ */
+export async function countOrders(sql: Sql, broker: Broker): Promise<number> {
+  const [row] = await prepared(sql, `select count(*)::int as n from orders where broker = $1`, [broker]);
+  return Number(row?.n ?? 0);
+}

@@ -6,6 +6,8 @@ import { Hono } from "hono";
 import pino from "pino";
 import { ApiKeys, mountApi, type RateLimiter } from "../../gateway/api/index.ts";
 import { createApp } from "../../gateway/app.ts";
+import { openAlgoMount } from "../../gateway/openalgo/index.ts";
+import type { Broker } from "../../src/config.ts";
 import { openStore, type Store } from "../../src/store/index.ts";
 import { FakeServices } from "./fake-services.ts";
 
@@ -36,12 +38,18 @@ function baseApp(store: Store): Hono {
   });
 }
 
-export async function harness(opts: { store?: Store; rateLimiter?: RateLimiter } = {}): Promise<Harness> {
+/**
+ * @param opts.openAlgo mounts OpenAlgo's API too (gateway/openalgo) over the same services and keys.
+ * @param opts.activeBrokers the brokers the fake services run (default paper).
+ */
+export async function harness(opts: { store?: Store; rateLimiter?: RateLimiter; openAlgo?: boolean; activeBrokers?: Broker[] } = {}): Promise<Harness> {
   const store = opts.store ?? (await openStore());
   const keys = new ApiKeys(store.sql);
   const services = new FakeServices();
+  if (opts.activeBrokers) services.activeBrokers = opts.activeBrokers;
   const app = baseApp(store);
-  const { openapi } = mountApi(app, { services, auth: keys, logger: silent, rateLimiter: opts.rateLimiter });
+  const extensions = opts.openAlgo ? [openAlgoMount({ services, keys, sql: store.sql, activeBrokers: services.activeBrokers, logger: silent })] : [];
+  const { openapi } = mountApi(app, { services, auth: keys, logger: silent, rateLimiter: opts.rateLimiter, extensions });
   const readKey = (await keys.create(["read"], "test-read")).key;
   const tradeKey = (await keys.create(["trade"], "test-trade")).key;
   return {

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Store } from "../../src/store/index.ts";
 import { sqlState, suiteStore } from "./suite-store.ts";
-import { activeKeyScopes, insertApiKey, insertApiKeyOnce, listApiKeys, revokeApiKey } from "../../src/store/api-keys.ts";
+import { activeKeyScopes, insertApiKey, insertApiKeyOnce, listApiKeys, openAlgoLive, revokeApiKey, setOpenAlgoLive } from "../../src/store/api-keys.ts";
 
 /** A fresh SHA-256-shaped hash (64 hex characters). */
 const freshHash = (): string => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
@@ -64,6 +64,20 @@ export function apiKeysConformance(name: string, open: () => Promise<Store>): vo
       expect(await sqlState(insertApiKey(opened.store.sql, { name: "admin", hash: freshHash(), scopes: ["admin"] }))).toBe("23514");
       expect(await sqlState(insertApiKey(opened.store.sql, { name: "none", hash: freshHash(), scopes: [] }))).toBe("23514");
       expect(await sqlState(insertApiKey(opened.store.sql, { name: "short", hash: "abc", scopes: ["read"] }))).toBe("23514");
+    });
+
+    test("a key's OpenAlgo mode is analyze until set live, and back; a revoked or unknown key has none", async () => {
+      const hash = freshHash();
+      const id = await insertApiKey(opened.store.sql, { name: "openalgo", hash, scopes: ["trade"] });
+      expect(await openAlgoLive(opened.store.sql, hash)).toBe(false);
+      expect(await setOpenAlgoLive(opened.store.sql, hash, true)).toBe(true);
+      expect(await openAlgoLive(opened.store.sql, hash)).toBe(true);
+      expect(await setOpenAlgoLive(opened.store.sql, hash, false)).toBe(true);
+      expect(await openAlgoLive(opened.store.sql, hash)).toBe(false);
+      await revokeApiKey(opened.store.sql, id);
+      expect(await openAlgoLive(opened.store.sql, hash)).toBeUndefined();
+      expect(await setOpenAlgoLive(opened.store.sql, hash, true)).toBe(false);
+      expect(await setOpenAlgoLive(opened.store.sql, freshHash(), true)).toBe(false);
     });
   });
 }

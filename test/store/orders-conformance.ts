@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { suiteStore } from "./suite-store.ts";
 import { newId } from "../../src/events/ids.ts";
 import type { Store } from "../../src/store/index.ts";
-import { lastFilledProduct, openOrders, orderById, orderEvents, ordersPage, storedOrder } from "../../src/store/orders.ts";
+import { countOrders, lastFilledProduct, openOrders, orderById, orderEvents, ordersPage, storedOrder } from "../../src/store/orders.ts";
 import { placeRow } from "./outbox-conformance.ts";
 
 export function ordersConformance(name: string, open: () => Promise<Store>): void {
@@ -149,6 +149,15 @@ export function ordersConformance(name: string, open: () => Promise<Store>): voi
       // An order that named no product: none is known (the caller's default, MIS, applies).
       await row({ product: null, filled: 1 });
       expect(await of("BUY")).toBeUndefined();
+    });
+
+    test("a broker's orders are counted, of every status, and no other broker's", async () => {
+      const before = { paper: await countOrders(opened.store.sql, "paper"), zerodha: await countOrders(opened.store.sql, "zerodha") };
+      await order("count-a", { broker: "paper", status: "FILLED" });
+      await order("count-b", { broker: "paper" });
+      await order("count-c", { broker: "zerodha", status: "REJECTED" });
+      expect(await countOrders(opened.store.sql, "paper")).toBe(before.paper + 2);
+      expect(await countOrders(opened.store.sql, "zerodha")).toBe(before.zerodha + 1);
     });
   });
 }

@@ -1,0 +1,53 @@
+/**
+ * OpenAlgo's REST API, served by our gateway under /api/v1 (its own base path; none of its names
+ * collide with ours). Each group of routes is its own module; this list is the whole API.
+ *
+ * @example
+ * const openAlgo = openAlgoMount({ services, keys, sql: store.sql, activeBrokers, logger });
+ * mountApi(app, { services, auth: keys, logger, extensions: [openAlgo] });
+ */
+import type { Hono } from "hono";
+import type { Sql } from "postgres";
+import type { Broker } from "../../src/config.ts";
+import type { Logger } from "../../src/logger.ts";
+import { openAlgoLive, setOpenAlgoLive } from "../../src/store/api-keys.ts";
+import { countOrders } from "../../src/store/orders.ts";
+import { withinStore } from "../../src/store/wait.ts";
+import type { ApiKeys } from "../api/auth.ts";
+import { MAX_BODY_BYTES } from "../api/index.ts";
+import type { Services } from "../api/services.ts";
+import { accountRoutes } from "./account.ts";
+import type { OaDeps } from "./deps.ts";
+import { mountOpenAlgo, type KeyModes, type OaRoute } from "./route.ts";
+import { symbolIndex } from "./symbols.ts";
+
+export { mountOpenAlgo, type KeyModes, type OpenAlgoMountDeps } from "./route.ts";
+export { symbolIndex } from "./symbols.ts";
+export type { OaDeps } from "./deps.ts";
+
+/** Every OpenAlgo route. */
+export const openAlgoRoutes = (deps: OaDeps): OaRoute[] => [...accountRoutes(deps)];
+
+/** The key modes in the api_keys table (migration 0016), each call bounded like every store call. */
+export const storeKeyModes = (sql: Sql): KeyModes => ({
+  live: (hash) => withinStore(openAlgoLive(sql, hash), "cannot read the key's analyzer mode"),
+  setLive: (hash, live) => withinStore(setOpenAlgoLive(sql, hash, live), "cannot set the key's analyzer mode"),
+});
+
+/**
+ * OpenAlgo's API over the gateway's services and store, as an extension for mountApi.
+ *
+ * @example
+ * mountApi(app, { …, extensions: [openAlgoMount({ services, keys, sql, activeBrokers, logger })] });
+ */
+export function openAlgoMount(deps: { services: Services; keys: ApiKeys; sql: Sql; activeBrokers: readonly Broker[]; logger: Logger }): (api: Hono) => void {
+  const modes = storeKeyModes(deps.sql);
+  const routes = openAlgoRoutes({
+    services: deps.services,
+    activeBrokers: deps.activeBrokers,
+    symbols: symbolIndex(deps.services.instruments.list()),
+    modes,
+    paperOrderCount: () => withinStore(countOrders(deps.sql, "paper"), "cannot count the paper orders"),
+  });
+  return (api) => mountOpenAlgo(api, { routes, keys: deps.keys, modes, activeBrokers: deps.activeBrokers, logger: deps.logger, maxBodyBytes: MAX_BODY_BYTES });
+}
