@@ -5,7 +5,7 @@
  * the parts of JSON Schema these documents use: $ref, type, nullable, enum, properties, required,
  * items, additionalProperties, oneOf/anyOf.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 type Schema = Record<string, any>;
 interface Operation {
@@ -19,19 +19,37 @@ interface Document {
 
 const read = (name: string): Document => Bun.YAML.parse(readFileSync(new URL(`spec/${name}`, import.meta.url), "utf8")) as Document;
 
-/** The two documents as one: OpenAlgo's paths and schemas, then ours for what it lacks (never overriding). */
+/** Ours: spec/responses*.yaml, one per group of routes, as one document. */
+function ours(): Document {
+  const files = readdirSync(new URL("spec/", import.meta.url)).filter((f) => /^responses.*\.yaml$/.test(f)).sort();
+  const doc: Document = { components: { schemas: {} }, paths: {} };
+  for (const f of files) {
+    const part = read(f);
+    for (const [name, schema] of Object.entries(part.components?.schemas ?? {})) {
+      if (doc.components.schemas[name]) throw new Error(`${f} redefines schema ${name}`);
+      doc.components.schemas[name] = schema;
+    }
+    for (const [path, item] of Object.entries(part.paths ?? {})) {
+      if (doc.paths[path]) throw new Error(`${f} redefines path ${path}`);
+      doc.paths[path] = item;
+    }
+  }
+  return doc;
+}
+
+/** The documents as one: OpenAlgo's paths and schemas, then ours for what it lacks (never overriding). */
 function merged(): Document {
   const theirs = read("openapi.yaml");
-  const ours = read("responses.yaml");
-  for (const name of Object.keys(ours.components?.schemas ?? {})) {
-    if (theirs.components.schemas[name]) throw new Error(`responses.yaml redefines OpenAlgo's schema ${name}`);
+  const ours_ = ours();
+  for (const name of Object.keys(ours_.components.schemas)) {
+    if (theirs.components.schemas[name]) throw new Error(`responses*.yaml redefine OpenAlgo's schema ${name}`);
   }
-  for (const path of Object.keys(ours.paths ?? {})) {
-    if (theirs.paths[path]) throw new Error(`responses.yaml redefines OpenAlgo's path ${path}`);
+  for (const path of Object.keys(ours_.paths)) {
+    if (theirs.paths[path]) throw new Error(`responses*.yaml redefine OpenAlgo's path ${path}`);
   }
   return {
-    components: { schemas: { ...theirs.components.schemas, ...ours.components?.schemas } },
-    paths: { ...theirs.paths, ...ours.paths },
+    components: { schemas: { ...theirs.components.schemas, ...ours_.components.schemas } },
+    paths: { ...theirs.paths, ...ours_.paths },
   };
 }
 
