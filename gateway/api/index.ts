@@ -52,7 +52,14 @@ export interface ApiDeps {
   /** Request budgets per API key (gateway/api/rate-limit.ts); none: no limits. */
   rateLimiter?: RateLimiter;
   /** More routes under the prefix, mounted before the 404/405 fallback (OpenAlgo's API: gateway/openalgo). */
-  extensions?: ReadonlyArray<(api: Hono) => void>;
+  extensions?: readonly ApiExtension[];
+}
+
+/** Routes mounted beside ours that check their own keys and charge their own rate budgets (their keys are not in a header). */
+export interface ApiExtension {
+  /** Whether a path below the prefix is one of its routes (the shared rate limiter then leaves it to the extension). */
+  owns(path: string): boolean;
+  mount(api: Hono, limiter: RateLimiter | undefined): void;
 }
 
 /**
@@ -86,9 +93,13 @@ export function mountApi(app: Hono, deps: ApiDeps): { routes: Route[]; openapi: 
   const api = new Hono();
   // Only when some budget limits anything: a middleware costs every request a step.
   const limiter = deps.rateLimiter;
-  if (limiter && RATE_BUDGETS.some((b) => limiter.enabled(b))) api.use("*", rateLimit(limiter, deps.auth));
+  const extensions = deps.extensions ?? [];
+  if (limiter && RATE_BUDGETS.some((b) => limiter.enabled(b))) {
+    const limit = rateLimit(limiter, deps.auth);
+    api.use("*", (c, next) => (extensions.some((e) => e.owns(c.req.path.slice(API_PREFIX.length))) ? next() : limit(c, next)));
+  }
   register(api, routes, { keys: deps.auth, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES });
-  for (const extend of deps.extensions ?? []) extend(api);
+  for (const e of extensions) e.mount(api, limiter);
   const patterns = routes.map((r) => ({ method: r.method, re: matcher(r.path) }));
   api.all("*", (c) => {
     const path = c.req.path.slice(API_PREFIX.length) || "/";

@@ -101,7 +101,7 @@ export function budgetOf(method: string, path: string): RateBudget {
 }
 
 /** The API key if it is valid, else the client's address. A store that cannot check the key charges the address; the route's own check then answers 503. */
-async function identify(keys: Pick<ApiKeys, "verify">, key: string | undefined, address: string): Promise<Identity> {
+export async function identify(keys: Pick<ApiKeys, "verify">, key: string | undefined, address: string): Promise<Identity> {
   if (key) {
     const scopes = await keys.verify(key).catch(() => undefined);
     if (scopes) return `key:${key}`;
@@ -110,7 +110,7 @@ async function identify(keys: Pick<ApiKeys, "verify">, key: string | undefined, 
 }
 
 /** The client's address as Bun.serve saw it (the connection's peer, never a header a client can forge). */
-const addressOf = (server: Pick<Server<unknown>, "requestIP"> | undefined, req: Request): string => server?.requestIP?.(req)?.address ?? "unknown";
+export const addressOf = (server: Pick<Server<unknown>, "requestIP"> | undefined, req: Request): string => server?.requestIP?.(req)?.address ?? "unknown";
 
 /**
  * Hono middleware charging each request to its budget; put it before the routes' key checks.

@@ -1,12 +1,12 @@
 /**
  * OpenAlgo's error answer: `{"status":"error","message":"…"}` with its status codes: 400 for a bad
  * request (a field missing or invalid, an unknown symbol), 403 for a bad API key, 404 for an
- * unknown order, 500 for a fault. A dependency down is 503 with Retry-After (OpenAlgo would say 500;
+ * unknown order, 429 past the rate limit, 500 for a fault. A dependency down is 503 with Retry-After (OpenAlgo would say 500;
  * 503 tells a client the same call may work shortly).
  */
 import { toApiError } from "../api/errors.ts";
 
-export type OaStatus = 400 | 403 | 404 | 413 | 415 | 500 | 503;
+export type OaStatus = 400 | 403 | 404 | 413 | 415 | 429 | 500 | 503;
 
 /**
  * @example

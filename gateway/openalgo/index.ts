@@ -6,7 +6,6 @@
  * const openAlgo = openAlgoMount({ services, keys, sql: store.sql, activeBrokers, logger });
  * mountApi(app, { services, auth: keys, logger, extensions: [openAlgo] });
  */
-import type { Hono } from "hono";
 import type { Sql } from "postgres";
 import type { Broker } from "../../src/config.ts";
 import type { Logger } from "../../src/logger.ts";
@@ -14,7 +13,7 @@ import { openAlgoLive, setOpenAlgoLive } from "../../src/store/api-keys.ts";
 import { countOrders } from "../../src/store/orders.ts";
 import { withinStore } from "../../src/store/wait.ts";
 import type { ApiKeys } from "../api/auth.ts";
-import { MAX_BODY_BYTES } from "../api/index.ts";
+import { MAX_BODY_BYTES, type ApiExtension } from "../api/index.ts";
 import type { Services } from "../api/services.ts";
 import { accountRoutes } from "./account.ts";
 import type { OaDeps } from "./deps.ts";
@@ -40,7 +39,7 @@ export const storeKeyModes = (sql: Sql): KeyModes => ({
  * @example
  * mountApi(app, { …, extensions: [openAlgoMount({ services, keys, sql, activeBrokers, logger })] });
  */
-export function openAlgoMount(deps: { services: Services; keys: ApiKeys; sql: Sql; activeBrokers: readonly Broker[]; logger: Logger }): (api: Hono) => void {
+export function openAlgoMount(deps: { services: Services; keys: ApiKeys; sql: Sql; activeBrokers: readonly Broker[]; logger: Logger }): ApiExtension {
   const modes = storeKeyModes(deps.sql);
   const routes = openAlgoRoutes({
     services: deps.services,
@@ -49,5 +48,9 @@ export function openAlgoMount(deps: { services: Services; keys: ApiKeys; sql: Sq
     modes,
     paperOrderCount: () => withinStore(countOrders(deps.sql, "paper"), "cannot count the paper orders"),
   });
-  return (api) => mountOpenAlgo(api, { routes, keys: deps.keys, modes, activeBrokers: deps.activeBrokers, logger: deps.logger, maxBodyBytes: MAX_BODY_BYTES });
+  const names = new Set(routes.map((r) => r.name));
+  return {
+    owns: (path) => names.has(path.replace(/^\/|\/$/g, "")),
+    mount: (api, limiter) => mountOpenAlgo(api, { routes, keys: deps.keys, modes, activeBrokers: deps.activeBrokers, logger: deps.logger, maxBodyBytes: MAX_BODY_BYTES, limiter }),
+  };
 }

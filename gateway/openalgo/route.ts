@@ -14,6 +14,7 @@ import { z } from "zod";
 import type { Broker } from "../../src/config.ts";
 import type { Logger } from "../../src/logger.ts";
 import { allows, hashKey, type ApiKeys, type Scope } from "../api/auth.ts";
+import { addressOf, identify, tooManyRequests, type RateLimiter } from "../api/rate-limit.ts";
 import { problemsOf, readJson } from "../api/validate.ts";
 import { INVALID_APIKEY, OaError, oaErrorBody, toOaError } from "./errors.ts";
 
@@ -68,6 +69,8 @@ export interface OpenAlgoMountDeps {
   activeBrokers: readonly Broker[];
   logger: Logger;
   maxBodyBytes: number;
+  /** The API's request budgets: a call is charged to its key (its address without a valid one), reads or writes by its scope. */
+  limiter?: RateLimiter;
 }
 
 /** The broker a mode trades: analyze is paper, live is zerodha. */
@@ -80,6 +83,20 @@ function parsed<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const r = schema.safeParse(value, { reportInput: true });
   if (r.success) return r.data;
   throw new OaError(400, problemsOf(r.error.issues).map((p) => p.message).join("; "));
+}
+
+/** Charges the call to its key (or address) before anything else is looked at; a 429 in OpenAlgo's shape when spent. */
+async function charge(c: Context, r: OaRoute, body: object, deps: OpenAlgoMountDeps): Promise<void> {
+  const limiter = deps.limiter;
+  const budget = r.scope === "read" ? "reads" : "writes";
+  if (!limiter?.enabled(budget)) return;
+  const apikey = (body as { apikey?: unknown }).apikey;
+  const who = await identify(deps.keys, typeof apikey === "string" ? apikey : undefined, addressOf(c.env as Parameters<typeof addressOf>[0], c.req.raw));
+  const spent = limiter.take(who, budget);
+  if (spent) {
+    const e = tooManyRequests(limiter.limits, budget, who, spent.retryAfterS);
+    throw new OaError(429, e.message, e.headers);
+  }
 }
 
 async function keyOf(body: unknown, keys: ApiKeys): Promise<OaKey> {
@@ -116,6 +133,7 @@ export function mountOpenAlgo(api: Hono, deps: OpenAlgoMountDeps): void {
       try {
         const json = await readJson(c);
         if (typeof json !== "object" || json === null || Array.isArray(json)) throw new OaError(400, "the body must be a JSON object");
+        await charge(c, r, json, deps);
         const key = await keyOf(json, deps.keys);
         if (!allows(key.scopes, r.scope)) throw new OaError(403, `${r.name} needs an API key with the ${r.scope} scope; this key has ${key.scopes.join(", ")}`);
         const body = parsed(r.body, json);

@@ -4,6 +4,7 @@
  * where zerodha does not run; each key has its own mode; a revoked key is OpenAlgo's 403.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { RateLimiter } from "../../gateway/api/rate-limit.ts";
 import { harness, type Harness } from "../api/support.ts";
 import { responseProblems } from "./contract.ts";
 
@@ -68,4 +69,26 @@ describe("OpenAlgo keys and modes (in-process)", () => {
     const array = await post(h, "ping", [1, 2]);
     expect(array).toMatchObject({ status: 400, json: { status: "error", message: "the body must be a JSON object" } });
   });
+});
+
+describe("OpenAlgo calls are rate-limited like the API's, per key, and answered in OpenAlgo's shape", () => {
+  test("past the writes budget a switch is 429 with Retry-After; reads have their own budget; another key is not charged", async () => {
+    const limiter = new RateLimiter({ reads: { perSecond: 1, burst: 3 }, writes: { perSecond: 1, burst: 2 }, ticks: { perSecond: 0, burst: 0 } });
+    const h = await harness({ openAlgo: true, rateLimiter: limiter });
+    try {
+      const toggle = () => post(h, "analyzer/toggle", { apikey: h.tradeKey, mode: true });
+      expect((await toggle()).status).toBe(200);
+      expect((await toggle()).status).toBe(200);
+      const spent = await toggle();
+      expect(spent.status).toBe(429);
+      expect(spent.headers.get("retry-after")).toBe("1");
+      expect(spent.json.status).toBe("error");
+      expect(spent.json.message).toStartWith("too many write requests for this API key");
+      expect((await post(h, "analyzer", { apikey: h.tradeKey })).status).toBe(200);
+      const other = (await h.keys.create(["trade"], "other")).key;
+      expect((await post(h, "analyzer/toggle", { apikey: other, mode: true })).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  }, 30_000);
 });
