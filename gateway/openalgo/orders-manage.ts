@@ -88,7 +88,7 @@ async function ownOrder(services: Services, broker: Broker, id: string): Promise
 export function manageRoutes(deps: OaDeps): OaRoute[] {
   const { services, symbols } = deps;
 
-  /** An order as orderstatus answers it: OpenAlgo's names for its symbol, words and numbers. */
+  /** An order as orderstatus answers it: OpenAlgo's names for its symbol, words and numbers (quantities as integers, as its sandbox and Zerodha mapping answer them). */
   function statusData(order: OrderView) {
     const instrument = services.instruments.byToken(order.instrument_token);
     return {
@@ -100,8 +100,7 @@ export function manageRoutes(deps: OaDeps): OaRoute[] {
       price: order.price !== undefined ? rupeesNumber(order.price) : 0,
       pricetype: order.order_type,
       product: productOf(order),
-      quantity: String(order.quantity),
-      filled_quantity: String(order.filled_quantity),
+      quantity: order.quantity,
       symbol: instrument ? openAlgoSymbol(instrument) : String(order.instrument_token),
       timestamp: openAlgoTime(order.updated_at),
       trigger_price: order.trigger_price !== undefined ? rupeesNumber(order.trigger_price) : 0,
@@ -189,7 +188,7 @@ export function manageRoutes(deps: OaDeps): OaRoute[] {
         // Our positions are per strategy and instrument, not per product: `product` narrows nothing.
         const portfolio = await services.portfolios.get(broker);
         const held = portfolio.positions.find((p) => p.strategy_id === body.strategy && p.instrument_token === instrument.instrument_token);
-        return { status: "success", quantity: String(held?.quantity ?? 0), ...modeMark(broker) };
+        return { status: "success", quantity: held?.quantity ?? 0, ...modeMark(broker) };
       },
     }),
   ];

@@ -150,6 +150,6 @@ describe("OpenAlgo order routes (in-process)", () => {
     const r = await h.call("POST", "/api/v1/placeorder", { body: { apikey: h.readKey, ...order }, key: null });
     expect(r.status).toBe(403);
     const pos = await h.call("POST", "/api/v1/openposition", { body: { apikey: h.readKey, strategy: "momentum_fast", exchange: "NSE", symbol: "RELIANCE", product: "MIS" }, key: null });
-    expect(pos.json).toEqual({ status: "success", quantity: "10", mode: "analyze" });
+    expect(pos.json).toEqual({ status: "success", quantity: 10, mode: "analyze" });
   });
 });
