@@ -16,10 +16,12 @@ import { instrumentFor, openAlgoExchange, openAlgoSymbol } from "./symbols.ts";
 import { oaNumber, quantityOf, rupeesNumber } from "./values.ts";
 
 const orderid = z.string().min(1).max(128);
-const strategyOnly = z.object({ strategy: strategyField });
+/** OpenAlgo requires `strategy` on every call; where it selects nothing (a cancel, cancel-all, close, a status) any name is taken as sent. */
+const anyStrategy = z.string().max(256);
+const strategyOnly = z.object({ strategy: anyStrategy });
 
 const modifyBody = z.object({
-  strategy: strategyField,
+  strategy: anyStrategy,
   exchange: exchangeField,
   symbol: z.string().min(1).max(64),
   orderid,
@@ -134,7 +136,7 @@ export function manageRoutes(deps: OaDeps): OaRoute[] {
       name: "cancelorder",
       summary: "Requests a cancel of one open order",
       scope: "trade",
-      body: z.object({ strategy: strategyField, orderid }),
+      body: z.object({ strategy: anyStrategy, orderid }),
       handle: async ({ body, broker }) => {
         const order = await ownOrder(services, broker, body.orderid);
         if (isFinal(order.status)) throw new OaError(400, `order ${order.order_id} is ${order.status}: only an open order can be cancelled`);
@@ -175,7 +177,7 @@ export function manageRoutes(deps: OaDeps): OaRoute[] {
       name: "orderstatus",
       summary: "One order as OpenAlgo shows it",
       scope: "read",
-      body: z.object({ strategy: z.string().max(256).optional(), orderid }),
+      body: z.object({ strategy: anyStrategy.optional(), orderid }),
       handle: async ({ body, broker }) => ({ status: "success", data: statusData(await ownOrder(services, broker, body.orderid)), ...modeMark(broker) }),
     }),
     oaRoute({

@@ -133,6 +133,8 @@ describe("OpenAlgo order routes (in-process)", () => {
     expect(responseProblems("/cancelallorder", all.status, all.json)).toEqual([]);
     expect(h.services.cancelAllFilters.at(-1)).toEqual({ broker: "paper" });
     expect(all.json.message).toBe(`Canceled ${all.json.canceled_orders.length} orders. Failed to cancel 0 orders.`);
+    // The strategy selects nothing here: a name that is no strategy_id of ours is taken as sent.
+    expect((await post("cancelallorder", { strategy: "2024 Q1" })).status).toBe(200);
     const close = await post("closeposition", { strategy: "Python" });
     expect(close.json).toEqual({ status: "success", message: "All Open Positions Squared Off", mode: "analyze" });
   });
