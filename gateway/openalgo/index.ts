@@ -17,6 +17,8 @@ import { MAX_BODY_BYTES, type ApiExtension } from "../api/index.ts";
 import type { Services } from "../api/services.ts";
 import { accountRoutes } from "./account.ts";
 import type { OaDeps } from "./deps.ts";
+import { manageRoutes } from "./orders-manage.ts";
+import { placeRoutes } from "./orders-place.ts";
 import { mountOpenAlgo, type KeyModes, type OaRoute } from "./route.ts";
 import { symbolIndex } from "./symbols.ts";
 
@@ -25,7 +27,7 @@ export { symbolIndex } from "./symbols.ts";
 export type { OaDeps } from "./deps.ts";
 
 /** Every OpenAlgo route. */
-export const openAlgoRoutes = (deps: OaDeps): OaRoute[] => [...accountRoutes(deps)];
+export const openAlgoRoutes = (deps: OaDeps): OaRoute[] => [...accountRoutes(deps), ...placeRoutes(deps), ...manageRoutes(deps)];
 
 /** The key modes in the api_keys table (migration 0016), each call bounded like every store call. */
 export const storeKeyModes = (sql: Sql): KeyModes => ({

@@ -115,7 +115,7 @@ export class FakeServices implements Services {
       const seen = key === undefined ? undefined : this.byClientId.get(key);
       if (seen) return { order: seen, created: false };
       const now = new Date().toISOString();
-      const submitted = createEvent({ type: "signal.generated", source: "gateway", broker: cmd.broker, key: String(cmd.instrument_token), data: { signal_id: "s", strategy_id: cmd.strategy_id, instrument_token: cmd.instrument_token, side: cmd.side, quantity: cmd.quantity, order_type: cmd.order_type, price: cmd.price } });
+      const submitted = createEvent({ type: "signal.generated", source: "gateway", broker: cmd.broker, key: String(cmd.instrument_token), data: { signal_id: "s", strategy_id: cmd.strategy_id, instrument_token: cmd.instrument_token, side: cmd.side, quantity: cmd.quantity, order_type: cmd.order_type, price: cmd.price, ...(cmd.product ? { product: cmd.product } : {}) } });
       const order: OrderView = {
         order_id: Bun.randomUUIDv7(),
         broker: cmd.broker,
