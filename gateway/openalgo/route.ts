@@ -130,6 +130,8 @@ export function mountOpenAlgo(api: Hono, deps: OpenAlgoMountDeps): void {
   });
   for (const r of deps.routes) {
     const handle: MiddlewareHandler = async (c) => {
+      // Known once the key is: OpenAlgo's sandbox marks its errors too with "mode": "analyze".
+      let broker: Broker | undefined;
       try {
         const json = await readJson(c);
         if (typeof json !== "object" || json === null || Array.isArray(json)) throw new OaError(400, "the body must be a JSON object");
@@ -137,7 +139,7 @@ export function mountOpenAlgo(api: Hono, deps: OpenAlgoMountDeps): void {
         const key = await keyOf(json, deps.keys);
         if (!allows(key.scopes, r.scope)) throw new OaError(403, `${r.name} needs an API key with the ${r.scope} scope; this key has ${key.scopes.join(", ")}`);
         const body = parsed(r.body, json);
-        const broker = await brokerOf(key, deps, r.needsActiveBroker !== false);
+        broker = await brokerOf(key, deps, r.needsActiveBroker !== false);
         return c.json(await r.handle({ c, body, key, broker }), 200);
       } catch (err) {
         const e = toOaError(err);
@@ -146,7 +148,7 @@ export function mountOpenAlgo(api: Hono, deps: OpenAlgoMountDeps): void {
           return c.json(oaErrorBody("An unexpected error occurred; the gateway log has the details"), 500);
         }
         if (e.status >= 500) deps.logger.warn({ message: e.message, path: c.req.path }, "OpenAlgo route: dependency unavailable");
-        return c.json(oaErrorBody(e.message), e.status, e.headers);
+        return c.json({ ...oaErrorBody(e.message), ...(broker === "paper" ? { mode: "analyze" } : {}) }, e.status, e.headers);
       }
     };
     // OpenAlgo's routes take a trailing slash too (Flask's strict_slashes=False).

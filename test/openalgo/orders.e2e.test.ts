@@ -147,10 +147,10 @@ describe("OpenAlgo orders on the embedded gateway", () => {
     const wrong = await contractCall(oaClient(url, "ap_not_a_key_of_this_gateway_000000"), "placeorder", order);
     expect(wrong).toEqual({ status: 403, body: { status: "error", message: "Invalid openalgo apikey" } });
     const unknown = await contractCall(oa, "placeorder", { ...order, symbol: "NOSUCH" });
-    expect(unknown).toEqual({ status: 400, body: { status: "error", message: 'symbol: unknown symbol "NOSUCH" on "NSE"' } });
+    expect(unknown).toEqual({ status: 400, body: { status: "error", message: 'symbol: unknown symbol "NOSUCH" on "NSE"', mode: "analyze" } });
     const fine = await contractCall(oa, "placeorder", { ...order, price: "800.03" });
-    expect(fine).toEqual({ status: 400, body: { status: "error", message: "price: 800.03 is not a multiple of SBIN's tick size 0.05; prices are never rounded" } });
+    expect(fine).toEqual({ status: 400, body: { status: "error", message: "price: 800.03 is not a multiple of SBIN's tick size 0.05; prices are never rounded", mode: "analyze" } });
     const missing = await contractCall(oa, "orderstatus", { strategy: "Test Strategy", orderid: "no-such-order" });
-    expect(missing).toEqual({ status: 404, body: { status: "error", message: "Order no-such-order not found" } });
+    expect(missing).toEqual({ status: 404, body: { status: "error", message: "Order no-such-order not found", mode: "analyze" } });
   }, 60_000);
 });
