@@ -28,6 +28,7 @@ import { KiteFeed, kiteGateway, mountPostbacks } from "./kite.ts";
 import { createServices } from "./services/index.ts";
 import { startControlPlane } from "./control.ts";
 import { Supervisor } from "./supervisor.ts";
+import { mountWebhooks } from "./webhooks/mount.ts";
 
 export interface Gateway {
   url: string;
@@ -168,6 +169,8 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     if (kite && config.kite) mountPostbacks(app, config.kite.apiSecret, kite, logger);
     const rateLimiter = new RateLimiter(config.rateLimits);
     mountApi(app, { services, auth: keys, logger, rateLimiter });
+    // POST /webhooks/:token: TradingView and ChartInk alerts, the token their credential.
+    mountWebhooks(app, { services, logger, rateLimiter });
     const ws = createWsHandlers({ services, auth: keys, logger });
     // A WebSocket connect is a read: charged before the upgrade.
     const upgrade = limitUpgrades(ws.upgrade, rateLimiter, keys);
