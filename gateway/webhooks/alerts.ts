@@ -102,9 +102,7 @@ export async function tradingView(services: Services, ctx: AlertContext, alert: 
   let step: { side: Side; quantity: number } | undefined;
   let position: Record<string, unknown> | undefined;
   if (alert.position_size !== undefined) {
-    // OpenAlgo's rule: a BUY never targets a short position, a SELL never a long one.
-    if (alert.action === "BUY" && alert.position_size < 0) problems.push({ path: "position_size", message: "position_size: must be 0 or more with action BUY" });
-    if (alert.action === "SELL" && alert.position_size > 0) problems.push({ path: "position_size", message: "position_size: must be 0 or less with action SELL" });
+    // As OpenAlgo's smart order: the action is a hint, the target decides (SELL to 50 from 200 sells 150).
     if (problems.length > 0) throw invalid(problems, "alert");
     const current = await netPosition(services, ctx, instrument.instrument_token);
     step = towardTarget(current, alert.position_size);
