@@ -17,7 +17,7 @@ import type { Services } from "../api/services.ts";
 import { check } from "../api/validate.ts";
 import { AlertKeys } from "./alert-key.ts";
 import { chartInk, tradingView, type AlertContext } from "./alerts.ts";
-import { chartInkAlert, MAX_ALERT_BYTES, tradingViewAlert } from "./payloads.ts";
+import { chartInkAlert, MAX_ALERT_BYTES, MAX_ALERT_FIELDS, tradingViewAlert } from "./payloads.ts";
 
 export interface WebhookDeps {
   services: Services;
@@ -53,6 +53,7 @@ function parseAlert(text: string) {
   }
   const json = r.value;
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw invalid([{ path: "body", message: "body: must be a JSON object" }], "alert");
+  if (Object.keys(json).length > MAX_ALERT_FIELDS) throw invalid([{ path: "body", message: `body: has more than ${MAX_ALERT_FIELDS} fields` }], "alert");
   const has = (field: string) => Object.hasOwn(json, field);
   if (has("stocks") && has("symbol")) throw invalid([{ path: "stocks", message: "stocks: give stocks (ChartInk) or symbol (TradingView), not both" }], "alert");
   if (has("stocks")) return { kind: "chartink" as const, alert: check(chartInkAlert, json, "ChartInk alert") };

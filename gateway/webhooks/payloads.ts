@@ -4,7 +4,7 @@
  * placeorder's exchange, product, pricetype, price, trigger_price) and ChartInk's scan alert
  * (stocks, trigger_prices, triggered_at, scan_name, scan_url, alert_name, webhook_url). Numbers
  * come as JSON numbers or strings, as those tools send them; words in any case. Fields these
- * tools add that we do not read (OpenAlgo's apikey, strategy, a comment) are ignored.
+ * tools add that we do not read (OpenAlgo's apikey, strategy, a comment) are dropped unread.
  */
 import { z } from "zod";
 import { toPaise, type Paise } from "../../src/money.ts";
@@ -14,7 +14,9 @@ import { EXCHANGE } from "./rule.ts";
 /** ChartInk stocks in one alert at most: a bigger scan is refused, not cut. */
 export const MAX_STOCKS = 100;
 /** The largest alert body, in bytes. */
-export const MAX_ALERT_BYTES = 64 * 1024;
+export const MAX_ALERT_BYTES = 16 * 1024;
+/** Top-level fields in one alert at most (the tools send about ten). */
+export const MAX_ALERT_FIELDS = 100;
 
 const upper = (v: unknown) => (typeof v === "string" ? v.trim().toUpperCase() : v);
 const word = <const T extends readonly [string, ...string[]]>(values: T) =>
@@ -50,7 +52,7 @@ const alertId = z.union([z.string().trim().min(1).max(200), z.number()]).transfo
 
 const text = (max: number) => z.string().max(max, `is longer than ${max} characters`);
 
-export const tradingViewAlert = z.looseObject({
+export const tradingViewAlert = z.object({
   symbol: text(64).trim().min(1, "must not be empty"),
   action: word(SIDES),
   exchange: z.preprocess(upper, z.string().regex(EXCHANGE, "must be an exchange such as NSE, BSE, NFO")).optional(),
@@ -68,7 +70,7 @@ export type TradingViewAlert = z.output<typeof tradingViewAlert>;
 const commaList = (max: number) => text(max * 40).transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0));
 
 export const chartInkAlert = z
-  .looseObject({
+  .object({
     stocks: commaList(MAX_STOCKS)
       .refine((s) => s.length > 0, "must name at least one stock")
       .refine((s) => s.length <= MAX_STOCKS, `names more than ${MAX_STOCKS} stocks`)

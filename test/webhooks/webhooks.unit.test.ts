@@ -148,10 +148,11 @@ describe("a TradingView alert", () => {
     await named({ symbol: "SBIN", action: "BUY", quantity: 1, pricetype: "LIMIT", price: "812.333" }, "price");
     await named({ symbol: "SBIN", action: "BUY", quantity: 1, pricetype: "LIMIT", price: "812.33" }, "price"); // off the 0.05 grid
     await named({ symbol: "SBIN", stocks: "SBIN" }, "stocks");
+    await named(Object.fromEntries([["symbol", "SBIN"], ["action", "BUY"], ...Array.from({ length: 100 }, (_, i) => [`f${i}`, i])]), "body");
     const notJson = await alert(undefined, { raw: "BUY SBIN", type: "text/plain" });
     expect(notJson.status).toBe(400);
     expect(notJson.json.error.code).toBe("BAD_JSON");
-    const big = await alert(undefined, { raw: JSON.stringify({ symbol: "SBIN", action: "BUY", quantity: 1, pad: "x".repeat(70_000) }) });
+    const big = await alert(undefined, { raw: JSON.stringify({ symbol: "SBIN", action: "BUY", quantity: 1, pad: "x".repeat(17_000) }) });
     expect(big.status).toBe(413);
   });
 });
