@@ -54,6 +54,8 @@ interface Placed {
   created: boolean;
   symbol: string;
   exchange: string;
+  /** ChartInk's price at the trigger, shown beside its order (the orders are MARKET, as OpenAlgo places them). */
+  triggerPriceAtAlert?: string;
 }
 
 async function place(services: Services, ctx: AlertContext, instrument: Instrument, index: number, order: Omit<PlaceOrder, "broker" | "instrument_token" | "strategy_id" | "client_order_id">): Promise<Placed> {
@@ -66,7 +68,13 @@ async function place(services: Services, ctx: AlertContext, instrument: Instrume
   return { order: placed, created, symbol: instrument.tradingsymbol, exchange: instrument.exchange };
 }
 
-const orderOut = (p: Placed) => ({ ...orderJson(p.order), symbol: p.symbol, exchange: p.exchange, replayed: !p.created });
+const orderOut = (p: Placed) => ({
+  ...orderJson(p.order),
+  symbol: p.symbol,
+  exchange: p.exchange,
+  replayed: !p.created,
+  ...(p.triggerPriceAtAlert !== undefined ? { trigger_price_at_alert: p.triggerPriceAtAlert } : {}),
+});
 
 function reply(ctx: AlertContext, kind: "tradingview" | "chartink", placed: Placed[], message: string, extra: Record<string, unknown> = {}): Reply {
   const created = placed.some((p) => p.created);
@@ -178,16 +186,10 @@ export async function chartInk(services: Services, ctx: AlertContext, alert: Cha
     throw invalid([{ path: "stocks", message: `stocks: none is an instrument we know (${skipped.map((s) => s.symbol).slice(0, 10).join(", ")})` }], "alert");
   }
   const placed: Placed[] = [];
-  const triggers: Array<string | undefined> = [];
   for (const w of wanted) {
-    placed.push(await place(services, ctx, w.instrument, w.index, { side: w.side, quantity: w.quantity, order_type: "MARKET", product: ctx.rule.product }));
-    triggers.push(w.trigger_price);
+    const one = await place(services, ctx, w.instrument, w.index, { side: w.side, quantity: w.quantity, order_type: "MARKET", product: ctx.rule.product });
+    placed.push({ ...one, triggerPriceAtAlert: w.trigger_price });
   }
   const message = placed.length === 0 ? "nothing to do: every stock is already flat" : replayed(placed) ? REPLAY : `${placed.length} order${placed.length === 1 ? "" : "s"} placed`;
-  const answer = reply(ctx, "chartink", placed, message, { skipped });
-  // ChartInk's price at the trigger, beside each order (the orders are MARKET, as OpenAlgo places them).
-  (answer.body as { orders: Array<Record<string, unknown>> }).orders.forEach((o, i) => {
-    if (triggers[i] !== undefined) o.trigger_price_at_alert = triggers[i];
-  });
-  return answer;
+  return reply(ctx, "chartink", placed, message, { skipped });
 }
