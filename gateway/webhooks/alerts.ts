@@ -3,7 +3,7 @@
  * webhook's strategy and broker, so risk, the kill switch, the ledger, the desk and the API see
  * them. A TradingView alert is one order (`quantity`), or, with `position_size`, the order that
  * moves the strategy's net position in the instrument to that target (none when it is there:
- * OpenAlgo's smart order). A ChartInk alert is one order per stock, by the webhook's rule.
+ * OpenAlgo's smart order); a rule's trading_mode reads it as OpenAlgo's strategy modes do. A ChartInk alert is one order per stock, by the webhook's rule.
  */
 import type { Problem } from "../../src/errors.ts";
 import type { Instrument } from "../../src/market/instruments.ts";
@@ -88,6 +88,26 @@ const replayed = (placed: Placed[]) => placed.length > 0 && placed.every((p) => 
 const REPLAY = "a replay of an alert already taken: its orders, unchanged";
 
 /**
+ * What a TradingView alert asks for: a position to reach, or a side and quantity; by the rule's
+ * trading_mode (OpenAlgo's strategy modes), else by position_size when the alert gives one.
+ */
+function tradingViewIntent(alert: TradingViewAlert, rule: Rule, problems: Problem[]): { target: number } | { side: Side; quantity?: number } {
+  const ps = alert.position_size;
+  if (rule.trading_mode === "BOTH") {
+    if (ps === undefined) problems.push({ path: "position_size", message: "position_size: is required (the webhook's trading_mode is BOTH)" });
+    else if (alert.action === "BUY" && ps < 0) problems.push({ path: "position_size", message: "position_size: must be 0 or more with action BUY (trading_mode BOTH)" });
+    else if (alert.action === "SELL" && ps > 0) problems.push({ path: "position_size", message: "position_size: must be 0 or less with action SELL (trading_mode BOTH)" });
+    return { target: ps ?? 0 };
+  }
+  if ((rule.trading_mode === "LONG" && alert.action === "SELL") || (rule.trading_mode === "SHORT" && alert.action === "BUY")) return { target: 0 };
+  // An entry in LONG or SHORT mode: OpenAlgo's quantity, |position_size| when it is not 0.
+  if (rule.trading_mode !== undefined) return { side: alert.action, quantity: ps ? Math.abs(ps) : (alert.quantity ?? rule.quantity) };
+  // As OpenAlgo's smart order: the action is a hint, the target decides (SELL to 50 from 200 sells 150).
+  if (ps !== undefined) return { target: ps };
+  return { side: alert.action, quantity: alert.quantity ?? rule.quantity };
+}
+
+/**
  * @example
  * const answer = await tradingView(services, ctx, alert); // 202 { orders: [ … ] }
  */
@@ -107,24 +127,24 @@ export async function tradingView(services: Services, ctx: AlertContext, alert: 
   }
   problems.push(...offGrid(instrument, "price", price || undefined), ...offGrid(instrument, "trigger_price", trigger || undefined));
 
+  const intent = tradingViewIntent(alert, ctx.rule, problems);
   let step: { side: Side; quantity: number } | undefined;
   let position: Record<string, unknown> | undefined;
-  if (alert.position_size !== undefined) {
-    // As OpenAlgo's smart order: the action is a hint, the target decides (SELL to 50 from 200 sells 150).
+  if ("target" in intent) {
     if (problems.length > 0) throw invalid(problems, "alert");
     const current = await netPosition(services, ctx, instrument.instrument_token);
-    step = towardTarget(current, alert.position_size);
-    position = { current, target: alert.position_size, ...(step ? { side: step.side, quantity: step.quantity } : {}) };
+    step = towardTarget(current, intent.target);
+    position = { current, target: intent.target, ...(step ? { side: step.side, quantity: step.quantity } : {}) };
     if (step) problems.push(...offLot(instrument, "position_size", step.quantity));
   } else {
-    const quantity = alert.quantity ?? ctx.rule.quantity;
+    const { quantity } = intent;
     if (quantity === undefined) problems.push({ path: "quantity", message: "quantity: is required (the webhook's rule sets none)" });
     else if (quantity <= 0) problems.push({ path: "quantity", message: "quantity: must be above 0 (or send position_size)" });
     else problems.push(...offLot(instrument, "quantity", quantity));
-    step = quantity ? { side: alert.action, quantity } : undefined;
+    step = quantity ? { side: intent.side, quantity } : undefined;
   }
   if (problems.length > 0) throw invalid(problems, "alert");
-  if (!step) return reply(ctx, "tradingview", [], `already at target: the position in ${instrument.tradingsymbol} is ${alert.position_size}`, { position });
+  if (!step) return reply(ctx, "tradingview", [], `already at target: the position in ${instrument.tradingsymbol} is ${position?.target}`, { position });
 
   const placed = await place(services, ctx, instrument, 0, {
     side: step.side,
@@ -134,7 +154,7 @@ export async function tradingView(services: Services, ctx: AlertContext, alert: 
     ...(price ? { price } : {}),
     ...(trigger ? { trigger_price: trigger } : {}),
   });
-  if (!placed.created && alert.position_size === undefined && placed.order.quantity !== step.quantity) {
+  if (!placed.created && !("target" in intent) && placed.order.quantity !== step.quantity) {
     throw new ApiError("CONFLICT", `this alert's id was used before for another order (${placed.order.order_id}): give each alert its own id`, { details: { order_id: placed.order.order_id } });
   }
   const message = replayed([placed]) ? REPLAY : `${step.side} ${step.quantity} ${instrument.tradingsymbol} placed`;

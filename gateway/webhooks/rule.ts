@@ -11,6 +11,10 @@ import { PRODUCTS, type Product } from "../../src/orders/vocabulary.ts";
 export const CHARTINK_ACTIONS = ["BUY", "SELL", "scan_name"] as const;
 export type ChartInkAction = (typeof CHARTINK_ACTIONS)[number];
 
+/** OpenAlgo's strategy modes for TradingView alerts: LONG (BUY enters, SELL exits to flat), SHORT (SELL enters, BUY exits), BOTH (position_size is the target). */
+export const TRADING_MODES = ["LONG", "SHORT", "BOTH"] as const;
+export type TradingMode = (typeof TRADING_MODES)[number];
+
 export const EXCHANGE = /^[A-Z]{2,8}$/;
 
 export const webhookRule = z
@@ -32,6 +36,13 @@ export const webhookRule = z
         description:
           'ChartInk\'s side: BUY or SELL for every stock, or "scan_name" (the default, OpenAlgo\'s convention): a scan name holding BUY buys `quantity`, SHORT sells `quantity`, SELL and COVER take the strategy\'s position in the stock to flat.',
       }),
+    trading_mode: z
+      .enum(TRADING_MODES)
+      .optional()
+      .meta({
+        description:
+          "OpenAlgo's strategy mode for TradingView alerts. Unset: BUY and SELL trade `quantity`, or go to `position_size` when given. LONG: BUY enters (|position_size|, else quantity), SELL takes the position to flat. SHORT: SELL enters, BUY takes it to flat. BOTH: position_size is required and is the target (BUY with one below 0, or SELL with one above 0, is refused).",
+      }),
   })
   .meta({ description: "How the webhook's alerts become orders; every field is optional." });
 
@@ -44,6 +55,7 @@ export interface Rule {
   product: Product;
   quantity?: number;
   chartink_action: ChartInkAction;
+  trading_mode?: TradingMode;
 }
 
 /**
@@ -59,5 +71,6 @@ export function withDefaults(rule: WebhookRule): Rule {
     product: rule.product ?? "MIS",
     ...(rule.quantity !== undefined ? { quantity: rule.quantity } : {}),
     chartink_action: rule.chartink_action ?? "scan_name",
+    ...(rule.trading_mode !== undefined ? { trading_mode: rule.trading_mode } : {}),
   };
 }

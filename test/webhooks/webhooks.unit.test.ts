@@ -107,6 +107,35 @@ describe("a TradingView alert", () => {
     expect(reverse.status).toBe(202);
   });
 
+  test("a rule's trading_mode reads alerts as OpenAlgo's strategy modes: LONG exits with SELL, SHORT enters with SELL, BOTH needs position_size", async () => {
+    const long = (await make("momentum_fast", { quantity: 4, trading_mode: "LONG" })).token;
+    const exit = await alert({ symbol: "RELIANCE", action: "SELL", id: "long-exit" }, { token: long });
+    expect(exit.status).toBe(202);
+    expect(lastPlaced()).toMatchObject({ instrument_token: RELIANCE, side: "SELL", quantity: 10 });
+    expect((await alert({ symbol: "SBIN", action: "BUY", position_size: 7, id: "long-entry" }, { token: long })).status).toBe(202);
+    expect(lastPlaced()).toMatchObject({ instrument_token: SBIN, side: "BUY", quantity: 7 });
+
+    const short = (await make("momentum_fast", { quantity: 4, trading_mode: "SHORT" })).token;
+    expect((await alert({ symbol: "SBIN", action: "SELL", id: "short-entry" }, { token: short })).status).toBe(202);
+    expect(lastPlaced()).toMatchObject({ instrument_token: SBIN, side: "SELL", quantity: 4 });
+    const flat = await alert({ symbol: "SBIN", action: "BUY", id: "short-exit" }, { token: short });
+    expect(flat.status).toBe(200);
+    expect(flat.json.message).toContain("already at target");
+
+    const both = (await make("momentum_fast", { trading_mode: "BOTH" })).token;
+    for (const [body, path] of [
+      [{ symbol: "RELIANCE", action: "BUY", quantity: 1 }, "position_size"],
+      [{ symbol: "RELIANCE", action: "BUY", position_size: -1 }, "position_size"],
+      [{ symbol: "RELIANCE", action: "SELL", position_size: 1 }, "position_size"],
+    ] as const) {
+      const r = await alert(body, { token: both });
+      expect(r.status).toBe(422);
+      expect(r.json.error.details[0].path).toBe(path);
+    }
+    expect((await alert({ symbol: "RELIANCE", action: "SELL", position_size: -5, id: "both-1" }, { token: both })).status).toBe(202);
+    expect(lastPlaced()).toMatchObject({ instrument_token: RELIANCE, side: "SELL", quantity: 15 });
+  });
+
   test("a replay with the same id places nothing more: the first order, 200, replayed", async () => {
     const first = await alert({ symbol: "TCS", action: "BUY", quantity: 1, id: "tv-42" });
     const again = await alert({ symbol: "TCS", action: "BUY", quantity: 1, id: "tv-42" });
