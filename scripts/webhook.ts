@@ -3,7 +3,7 @@
  * PostgreSQL at DATABASE_URL, or without it the embedded database in DATA_DIR (default ./.alpha-panda).
  *
  *   bun run webhook create <strategy_id> [--broker paper|zerodha] [--exchange NSE] [--product MIS|CNC|NRML]
- *                                        [--quantity N] [--chartink-action BUY|SELL|scan_name]
+ *                                        [--quantity N] [--chartink-action BUY|SELL|scan_name] [--trading-mode LONG|SHORT|BOTH]
  *                                                        prints the token and its path, once
  *   bun run webhook list [strategy_id]                   id, strategy, rule, created, revoked
  *   bun run webhook revoke <id>
@@ -24,7 +24,7 @@ import { webhookRule, webhookService } from "../gateway/webhooks/index.ts";
 import { UUID } from "../gateway/webhooks/service.ts";
 
 const USAGE = `usage:
-  bun run webhook create <strategy_id> [--broker paper|zerodha] [--exchange NSE] [--product MIS|CNC|NRML] [--quantity N] [--chartink-action BUY|SELL|scan_name]
+  bun run webhook create <strategy_id> [--broker paper|zerodha] [--exchange NSE] [--product MIS|CNC|NRML] [--quantity N] [--chartink-action BUY|SELL|scan_name] [--trading-mode LONG|SHORT|BOTH]
   bun run webhook list [strategy_id]
   bun run webhook revoke <id>`;
 
@@ -39,6 +39,7 @@ const OPTIONS = {
   product: { type: "string" },
   quantity: { type: "string" },
   "chartink-action": { type: "string" },
+  "trading-mode": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -67,9 +68,10 @@ async function main(argv: string[]): Promise<number> {
     ...(v.product !== undefined ? { product: v.product.toUpperCase() } : {}),
     ...(v.quantity !== undefined ? { quantity: /^\d+$/.test(v.quantity) ? Number(v.quantity) : v.quantity } : {}),
     ...(v["chartink-action"] !== undefined ? { chartink_action: v["chartink-action"] } : {}),
+    ...(v["trading-mode"] !== undefined ? { trading_mode: v["trading-mode"].toUpperCase() } : {}),
   };
   const checked = webhookRule.safeParse(rule, { reportInput: true });
-  if (command === "create" && !checked.success) return fail(problemsOf(checked.error.issues, "rule").map((p) => `--${p.message.replace("chartink_action", "chartink-action")}`).join("; "));
+  if (command === "create" && !checked.success) return fail(problemsOf(checked.error.issues, "rule").map((p) => `--${p.message.replace("chartink_action", "chartink-action").replace("trading_mode", "trading-mode")}`).join("; "));
 
   const url = process.env.DATABASE_URL?.trim();
   const dataDir = configSchema.shape.DATA_DIR.safeParse(process.env.DATA_DIR);

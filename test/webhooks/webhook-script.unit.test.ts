@@ -45,7 +45,7 @@ test("create prints the token once for a strategy that exists; list shows the we
   expect((await webhook(["create", "no_such_strategy"], env)).err).toContain("no strategy");
   expect((await webhook(["create", "momentum_fast", "--broker", "zerodha"], env)).err).toContain("is not one of strategy momentum_fast's brokers");
 
-  const made = await webhook(["create", "momentum_fast", "--quantity", "10", "--product", "cnc", "--chartink-action", "BUY"], env);
+  const made = await webhook(["create", "momentum_fast", "--quantity", "10", "--product", "cnc", "--chartink-action", "BUY", "--trading-mode", "long"], env);
   expect(made.code).toBe(0);
   expect(made.err).toContain("shown only this once");
   const token = made.out.trim();
@@ -54,7 +54,7 @@ test("create prints the token once for a strategy that exists; list shows the we
 
   const listed = await webhook(["list", "momentum_fast"], env);
   expect(listed.code).toBe(0);
-  expect(listed.out).toContain('{"product":"CNC","quantity":10,"chartink_action":"BUY"}');
+  expect(listed.out).toContain('{"product":"CNC","quantity":10,"trading_mode":"LONG","chartink_action":"BUY"}');
   expect(listed.out).not.toContain(token);
   const id = listed.out.trim().split(/\s+/)[0]!;
 
