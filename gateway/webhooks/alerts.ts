@@ -3,7 +3,10 @@
  * webhook's strategy and broker, so risk, the kill switch, the ledger, the desk and the API see
  * them. A TradingView alert is one order (`quantity`), or, with `position_size`, the order that
  * moves the strategy's net position in the instrument to that target (none when it is there:
- * OpenAlgo's smart order); a rule's trading_mode reads it as OpenAlgo's strategy modes do. A ChartInk alert is one order per stock, by the webhook's rule.
+ * OpenAlgo's smart order); a rule's trading_mode reads it as OpenAlgo's strategy modes do.
+ * A ChartInk alert is one order per stock, by the webhook's rule. The position a target is
+ * measured from is the portfolio's (filled quantities): an order still in flight is not in it,
+ * as with OpenAlgo's smart order, so two targets sent at once may both act.
  */
 import type { Problem } from "../../src/errors.ts";
 import type { Instrument } from "../../src/market/instruments.ts";
