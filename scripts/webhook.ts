@@ -95,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
       try {
         made = await webhookService({ sql: store.sql }).create(strategyId, checked.data!);
       } catch (err) {
-        if (err instanceof AlphaError && err.code === "PAYLOAD_INVALID") return fail(`--${err.message}`);
+        if (err instanceof AlphaError && err.code === "CONFLICT") return fail(`--${err.message}`);
         throw err;
       }
       if (!made) return fail(`no strategy ${JSON.stringify(strategyId)} (see GET /api/v1/strategies)`);

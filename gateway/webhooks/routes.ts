@@ -1,10 +1,11 @@
 /**
  * A strategy's webhooks in the API: make one (201 with its token and path, shown this once),
- * list them, revoke one. The strategy must exist (404), and the rule's broker must be one of
- * its brokers and active (422 naming `broker`).
+ * list them, revoke one. The strategy must exist (404); the rule's broker must be active (404,
+ * as POST /orders answers) and one of the strategy's brokers (409).
  */
 import { z } from "zod";
-import { ApiError, invalid } from "../api/errors.ts";
+import { ApiError } from "../api/errors.ts";
+import { activeBroker } from "../api/lookups.ts";
 import { route, type Route } from "../api/route.ts";
 import { STRATEGY_ID } from "../api/schemas/fields.ts";
 import type { Services } from "../api/services.ts";
@@ -44,12 +45,10 @@ export function webhookRoutes(services: Services): Route[] {
       summary: "Make a webhook for the strategy (TradingView, ChartInk, Amibroker alerts): its token is shown once",
       body: webhookRule,
       responses: { 201: { description: "Made: keep the token now, it is not shown again.", schema: madeResponse } },
-      errors: [400, 404, 413, 415],
+      errors: [400, 404, 409, 413, 415],
       async handle({ body, param }) {
-        const broker = withDefaults(body).broker;
-        if (!services.activeBrokers.includes(broker)) {
-          throw invalid([{ path: "broker", message: `broker: ${broker} is not active (active: ${services.activeBrokers.join(", ")})` }], "webhook rule");
-        }
+        // As POST /orders answers a broker that is not running: 404.
+        activeBroker(services, withDefaults(body).broker);
         const made = await services.webhooks.create(param("id"), body);
         if (!made) throw noStrategy(param("id"));
         return { status: 201, body: made };

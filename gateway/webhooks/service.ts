@@ -39,7 +39,7 @@ export interface ResolvedWebhook {
 }
 
 export interface Webhooks {
-  /** Undefined when there is no such strategy; a broker the strategy does not trade is PAYLOAD_INVALID. */
+  /** Undefined when there is no such strategy; a broker the strategy does not trade is a CONFLICT. */
   create(strategyId: string, rule: WebhookRule): Promise<MadeWebhook | undefined>;
   /** Every webhook of the strategy, revoked ones too; undefined when there is no such strategy. */
   list(strategyId: string): Promise<WebhookView[] | undefined>;
@@ -74,8 +74,7 @@ export function webhookService(deps: { sql: Sql }): Webhooks {
       const checked = webhookRule.parse(rule);
       const broker = withDefaults(checked).broker;
       if (!found.brokers.includes(broker)) {
-        const message = `broker: ${broker} is not one of strategy ${strategyId}'s brokers (${found.brokers.join(", ")})`;
-        throw new AlphaError("PAYLOAD_INVALID", message, { details: [{ path: "broker", message }] });
+        throw new AlphaError("CONFLICT", `broker: ${broker} is not one of strategy ${strategyId}'s brokers (${found.brokers.join(", ")}): add it to the strategy, or name one of them`);
       }
       const token = makeToken();
       const row = await withinStore(insertWebhook(sql, { strategy_id: strategyId, hash: hashToken(token), rule: checked }), "cannot store the webhook");
