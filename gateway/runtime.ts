@@ -29,6 +29,7 @@ import { createServices } from "./services/index.ts";
 import { openAlgoMount } from "./openalgo/index.ts";
 import { startControlPlane } from "./control.ts";
 import { Supervisor } from "./supervisor.ts";
+import { mountWebhooks } from "./webhooks/mount.ts";
 
 export interface Gateway {
   url: string;
@@ -170,6 +171,8 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     const rateLimiter = new RateLimiter(config.rateLimits);
     const openAlgo = openAlgoMount({ services, keys, sql: store.sql, activeBrokers: config.activeBrokers, logger });
     mountApi(app, { services, auth: keys, logger, rateLimiter, extensions: [openAlgo] });
+    // POST /webhooks/:token: TradingView and ChartInk alerts, the token their credential.
+    mountWebhooks(app, { services, logger, rateLimiter });
     const ws = createWsHandlers({ services, auth: keys, logger });
     // A WebSocket connect is a read: charged before the upgrade.
     const upgrade = limitUpgrades(ws.upgrade, rateLimiter, keys);

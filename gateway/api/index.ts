@@ -32,6 +32,7 @@ import { register, type Route } from "./route.ts";
 import type { Services } from "./services.ts";
 import { strategyRoutes } from "./strategies.ts";
 import { whoamiRoutes } from "./whoami.ts";
+import { webhookRoutes } from "../webhooks/routes.ts";
 
 export { ApiKeys, createDevKey, registerBootstrapKey, type Scope } from "./auth.ts";
 export { createWsHandlers, type WsHandlers, type WsOptions } from "./ws.ts";
@@ -72,6 +73,7 @@ export const apiRoutes = (services: Services): Route[] => [
   ...orderRoutes(services),
   ...portfolioRoutes(services),
   ...strategyRoutes(services),
+  ...webhookRoutes(services),
   ...riskRoutes(services),
   ...marketRoutes(services),
   ...whoamiRoutes(),

@@ -13,6 +13,7 @@ import type { Tick } from "../../src/events/payloads.ts";
 import type { Instrument } from "../../src/market/instruments.ts";
 import type { Paise } from "../../src/money.ts";
 import type { OrderStatus, OrderType, Product, Side, TradingState } from "../../src/orders/vocabulary.ts";
+import type { Webhooks } from "../webhooks/service.ts";
 
 export type { OrderStatus, OrderType, Product, Side, TradingState } from "../../src/orders/vocabulary.ts";
 
@@ -209,6 +210,8 @@ export interface Services {
   pipeline: {
     status(): Promise<PipelineView>;
   };
+  /** The strategies' webhooks (gateway/webhooks/): made, listed, revoked, and found by token for an alert. */
+  webhooks: Webhooks;
   /**
    * Pushes for WebSocket channels: `orders.<broker>`, `portfolio.<broker>`, `signals.<broker>`,
    * `ticks.<token>`. `wants`, when given, says which channels the listener has subscribers for,

@@ -31,6 +31,7 @@ import { pipelineService } from "./pipeline.ts";
 import { riskService } from "./risk.ts";
 import { squareOffService } from "./square-off.ts";
 import { strategyService } from "./strategies.ts";
+import { webhookService } from "../webhooks/service.ts";
 
 export { LOG_WAIT_MS, PLACE_DOUBT_WAIT_MS, PLACE_SEND_WAIT_MS, PLACE_STORE_WAIT_MS, SERVICE_WAIT_MS } from "./budgets.ts";
 export { TICKS_LINGER_MS } from "./events.ts";
@@ -113,5 +114,6 @@ export function createServices(deps: ServicesDeps): GatewayServices {
     events: fanout.events,
     marketHours: { mode: deps.config.marketHours, calendar: loadCalendar(deps.config.marketCalendarFile) },
     pipeline: { status: () => pipeline.status() },
+    webhooks: webhookService({ sql }),
   });
 }

@@ -23,6 +23,7 @@ import type {
   StrategyView,
   TradeView,
 } from "../../gateway/api/services.ts";
+import { makeToken, webhookPath, withDefaults, type WebhookView } from "../../gateway/webhooks/index.ts";
 
 /** A future with a lot size of 25 and a tick of 0.05, for the lot-size rules. */
 export const NIFTY_FUT: Instrument = {
@@ -88,6 +89,37 @@ export class FakeServices implements Services {
     status: async () => {
       await this.guard();
       return this.pipelineView;
+    },
+  };
+
+  /** Webhooks by token, as the store keeps them by hash (gateway/webhooks/service.ts). */
+  private readonly webhookMap = new Map<string, WebhookView>();
+
+  webhooks: Services["webhooks"] = {
+    create: async (strategyId, rule) => {
+      await this.guard();
+      if (!this.strategyMap.has(strategyId)) return undefined;
+      const token = makeToken();
+      const webhook: WebhookView = { id: crypto.randomUUID(), strategy_id: strategyId, rule, created_at: new Date().toISOString(), revoked_at: null };
+      this.webhookMap.set(token, webhook);
+      return { webhook, token, path: webhookPath(token) };
+    },
+    list: async (strategyId) => {
+      await this.guard();
+      return this.strategyMap.has(strategyId) ? [...this.webhookMap.values()].filter((w) => w.strategy_id === strategyId) : undefined;
+    },
+    revoke: async (strategyId, webhookId) => {
+      await this.guard();
+      const found = [...this.webhookMap.values()].find((w) => w.id === webhookId && w.strategy_id === strategyId && w.revoked_at === null);
+      if (found) found.revoked_at = new Date().toISOString();
+      return found;
+    },
+    resolve: async (token) => {
+      await this.guard();
+      const w = this.webhookMap.get(token);
+      const strategy = w && this.strategyMap.get(w.strategy_id);
+      if (!w || w.revoked_at !== null) return undefined;
+      return { id: w.id, strategy_id: w.strategy_id, rule: withDefaults(w.rule), ...(strategy ? { strategy: { enabled: strategy.enabled, brokers: strategy.brokers } } : {}) };
     },
   };
 
