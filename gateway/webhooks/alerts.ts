@@ -17,8 +17,20 @@ import type { Reply } from "../api/route.ts";
 import type { OrderView, PlaceOrder, Services } from "../api/services.ts";
 import { orderJson } from "../api/views.ts";
 import { clientOrderId } from "./alert-key.ts";
+import { symbolIndex, type SymbolIndex } from "../openalgo/symbols.ts";
 import type { ChartInkAlert, TradingViewAlert } from "./payloads.ts";
 import type { Rule } from "./rule.ts";
+
+/** OpenAlgo's names per instrument list (the master does not change while a process runs). */
+const indexes = new WeakMap<readonly Instrument[], SymbolIndex>();
+
+/** The instrument an alert names: by OpenAlgo's symbol (its strategy webhooks send those), else by the master's own. */
+function instrumentOf(services: Services, exchange: string, symbol: string): Instrument | undefined {
+  const list = services.instruments.list();
+  let index = indexes.get(list);
+  if (!index) indexes.set(list, (index = symbolIndex(list)));
+  return index.resolve(exchange, symbol) ?? services.instruments.bySymbol(exchange, symbol);
+}
 
 /** The webhook an alert came through, and what identifies the alert (alert-key.ts). */
 export interface AlertContext {
@@ -116,7 +128,7 @@ function tradingViewIntent(alert: TradingViewAlert, rule: Rule, problems: Proble
  */
 export async function tradingView(services: Services, ctx: AlertContext, alert: TradingViewAlert): Promise<Reply> {
   const where = splitSymbol(alert.symbol, alert.exchange, ctx.rule.exchange);
-  const instrument = services.instruments.bySymbol(where.exchange, where.symbol);
+  const instrument = instrumentOf(services, where.exchange, where.symbol);
   if (!instrument) throw invalid([{ path: "symbol", message: `symbol: no instrument ${where.symbol} on ${where.exchange}` }], "alert");
 
   const orderType: OrderType = alert.pricetype ?? "MARKET";
@@ -193,7 +205,7 @@ export async function chartInk(services: Services, ctx: AlertContext, alert: Cha
   const positions = "flatten" in action ? (await services.portfolios.get(ctx.rule.broker)).positions : [];
   alert.stocks.forEach((stock, index) => {
     const where = splitSymbol(stock, undefined, ctx.rule.exchange);
-    const instrument = services.instruments.bySymbol(where.exchange, where.symbol);
+    const instrument = instrumentOf(services, where.exchange, where.symbol);
     if (!instrument) return skipped.push({ symbol: stock, reason: `no instrument ${where.symbol} on ${where.exchange}` });
     const trigger = alert.trigger_prices?.[index];
     if ("side" in action) {
