@@ -27,6 +27,7 @@ import { ledgerConformance } from "./ledger-conformance.ts";
 import { pingConformance } from "./ping-conformance.ts";
 import { orderProjectionConformance } from "./order-projection-conformance.ts";
 import { riskBooksConformance } from "./risk-books-conformance.ts";
+import { openAlgoOrdersConformance } from "./openalgo-orders-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -292,4 +293,5 @@ export function storeConformance(name: string, open: OpenStore): void {
   pingConformance(name, () => open());
   orderProjectionConformance(name, () => open());
   riskBooksConformance(name, () => open());
+  openAlgoOrdersConformance(name, () => open());
 }
