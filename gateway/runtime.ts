@@ -21,6 +21,7 @@ import { TickRecorder } from "../src/market/recorder.ts";
 import { STAGE_NAMES } from "../src/stage/stages.ts";
 import { openStore } from "../src/store/index.ts";
 import { journaled, topicSpecs } from "../src/topics.ts";
+import { openAlgoTopicSpecs } from "../src/openalgo-events/topics.ts";
 import { ApiKeys, createWsHandlers, limitUpgrades, mountApi, RateLimiter, registerBootstrapKey } from "./api/index.ts";
 import { createApp } from "./app.ts";
 import { devKey } from "./dev-key.ts";
@@ -55,7 +56,8 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     if (journal) cleanup.push(async () => journal.close());
     const log = journal ? new MemoryLog(new MemoryBroker({ journal })) : openLog(config);
     cleanup.push(() => log.close());
-    const specs = topicSpecs(config.activeBrokers);
+    // The OpenAlgo bridge's topics, when set, beside the table's (an existing one is left as it is).
+    const specs = [...topicSpecs(config.activeBrokers), ...openAlgoTopicSpecs(config.openAlgo)];
     if (log instanceof MemoryLog) {
       const { created } = await log.createTopics(specs);
       logger.info({ topics: created.length }, "in-process log: topics created");
@@ -69,7 +71,9 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
       }
     }
 
+    const masterStarted = performance.now();
     const instruments = instrumentMaster(await readInstruments(sqlDb(store.sql)));
+    const masterLoad = { symbols: instruments.all().length, seconds: Math.round(performance.now() - masterStarted) / 1000 };
     if (config.kite && !config.kite.accessToken) {
       // No KITE_ACCESS_TOKEN: the session `bun run kite:session` stored, or no start at all.
       const stored = await loadAccessToken(store.sql, config.kite.apiKey);
@@ -143,7 +147,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     const apiProducer = log.producer({ clientId: "gateway-api" });
     cleanup.push(() => apiProducer.close());
     if (recorder) recordTicks(apiProducer, recorder);
-    const services = createServices({ config, log, producer: apiProducer, store, cache, logger, controls, instruments, workers: () => supervisor.statuses() });
+    const services = createServices({ config, log, producer: apiProducer, store, cache, logger, controls, instruments, masterLoad, workers: () => supervisor.statuses() });
     await services.start();
     cleanup.push(() => services.close());
 

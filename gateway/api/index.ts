@@ -32,6 +32,7 @@ import { register, type Route } from "./route.ts";
 import type { Services } from "./services.ts";
 import { strategyRoutes } from "./strategies.ts";
 import { whoamiRoutes } from "./whoami.ts";
+import { sourceRoutes } from "./sources.ts";
 
 export { ApiKeys, createDevKey, registerBootstrapKey, type Scope } from "./auth.ts";
 export { createWsHandlers, type WsHandlers, type WsOptions } from "./ws.ts";
@@ -67,6 +68,7 @@ export const apiRoutes = (services: Services): Route[] => [
   ...marketRoutes(services),
   ...whoamiRoutes(),
   ...pipelineRoutes(services),
+  ...sourceRoutes(services),
 ];
 
 /** A path below the prefix that matches a route's pattern, for telling 405 from 404. */
