@@ -16,6 +16,7 @@ import { Journal, journalDir } from "../src/log/journal.ts";
 import { MemoryBroker, MemoryLog } from "../src/log/memory.ts";
 import { openLog } from "../src/log/index.ts";
 import type { Logger } from "../src/logger.ts";
+import type { Log } from "../src/log/port.ts";
 import { Feed, recordTicks } from "../src/market/feed.ts";
 import { TickRecorder } from "../src/market/recorder.ts";
 import { STAGE_NAMES } from "../src/stage/stages.ts";
@@ -33,6 +34,8 @@ import { Supervisor } from "./supervisor.ts";
 export interface Gateway {
   url: string;
   port: number;
+  /** The log this gateway runs on (embedded: the in-process log, for tests that read its topics). */
+  log: Log;
   stop(): Promise<void>;
 }
 
@@ -200,7 +203,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
         for (const close of cleanup.reverse()) await close().catch((err: unknown) => logger.warn({ err }, "error while closing"));
         logger.info({ ms: Date.now() - t0 }, "gateway stopped");
       })());
-    return { url, port: server.port ?? config.port, stop };
+    return { url, port: server.port ?? config.port, log, stop };
   } catch (err) {
     for (const close of cleanup.reverse()) await close().catch(() => {});
     throw err;
