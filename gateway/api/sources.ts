@@ -2,10 +2,10 @@
  * GET /sources/openalgo/orders: the orders of the OpenAlgo instance this gateway follows
  * (OPENALGO_SOURCE_TOPIC), newest first, read-only. Apart from GET /orders, whose orders are ours
  * (a broker, an instrument token, a strategy), so our brokers' answers keep their shape; the desk
- * shows both in one blotter. 404 when no OpenAlgo source is configured.
+ * shows both in one blotter. Mounted only when an OpenAlgo source is configured, so
+ * /openapi.json tells a client (the desk) whether this gateway has one.
  */
 import { z } from "zod";
-import { ApiError } from "./errors.ts";
 import { route, type Route } from "./route.ts";
 import { limitParam, moneyOut } from "./schemas/fields.ts";
 import type { OpenAlgoOrderView, Services } from "./services.ts";
@@ -63,19 +63,21 @@ export const openAlgoOrderJson = (o: OpenAlgoOrderView) => {
  * @example
  * register(api, sourceRoutes(services), { keys, maxBodyBytes });
  */
-export const sourceRoutes = (services: Services): Route[] => [
-  route({
-    method: "GET",
-    path: "/sources/openalgo/orders",
-    tag: "orders",
-    summary: "List the orders of the followed OpenAlgo instance, newest first (read-only)",
-    query: openAlgoOrdersQuery,
-    responses: { 200: { description: "A page; next_cursor is null on the last.", schema: openAlgoOrderListResponse } },
-    errors: [404],
-    async handle({ query }) {
-      if (!services.openAlgo) throw new ApiError("NOT_FOUND", "no OpenAlgo source is followed here: set OPENALGO_SOURCE_TOPIC");
-      const page = await services.openAlgo.list({ limit: query.limit ?? 50, cursor: query.cursor, status: query.status });
-      return { status: 200, body: { orders: page.orders.map(openAlgoOrderJson), next_cursor: page.next_cursor } };
-    },
-  }),
-];
+export function sourceRoutes(services: Services): Route[] {
+  const openAlgo = services.openAlgo;
+  if (openAlgo === undefined) return [];
+  return [
+    route({
+      method: "GET",
+      path: "/sources/openalgo/orders",
+      tag: "orders",
+      summary: "List the orders of the followed OpenAlgo instance, newest first (read-only)",
+      query: openAlgoOrdersQuery,
+      responses: { 200: { description: "A page; next_cursor is null on the last.", schema: openAlgoOrderListResponse } },
+      async handle({ query }) {
+        const page = await openAlgo.list({ limit: query.limit ?? 50, cursor: query.cursor, status: query.status });
+        return { status: 200, body: { orders: page.orders.map(openAlgoOrderJson), next_cursor: page.next_cursor } };
+      },
+    }),
+  ];
+}

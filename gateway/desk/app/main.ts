@@ -121,7 +121,7 @@ async function boot(api: Api, canTrade: boolean): Promise<void> {
   const strategies = new StrategiesView(ctx);
   const pipeline = new PipelineView(ctx);
   // Only where the gateway follows an OpenAlgo instance (OPENALGO_SOURCE_TOPIC): a read-only blotter.
-  const openAlgo = await OpenAlgoOrders.open(api).catch((err: unknown) => void ctx.notify(`OpenAlgo orders: ${failureText(err)}`, true));
+  const openAlgo = await OpenAlgoOrders.open(api, can).catch((err: unknown) => void ctx.notify(`OpenAlgo orders: ${failureText(err)}`, true));
 
   fill(
     byId("desk"),

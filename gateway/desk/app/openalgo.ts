@@ -3,7 +3,7 @@
  * `orders.openalgo`): read-only, so one screen follows both systems without a button that could
  * act on an order that is not ours. Shown only when the gateway follows an OpenAlgo source.
  */
-import { ApiFailure, type Api } from "./api.ts";
+import type { Api } from "./api.ts";
 import { fill, h } from "./dom.ts";
 
 /** An OpenAlgo order as the API shows it (money as decimal strings; null where its messages did not say). */
@@ -43,15 +43,11 @@ export class OpenAlgoOrders {
     );
   }
 
-  /** The panel when this gateway follows an OpenAlgo source; undefined when it does not (404). */
-  static async open(api: Api): Promise<OpenAlgoOrders | undefined> {
+  /** The panel when this gateway follows an OpenAlgo source (its route is in /openapi.json); undefined when it does not. */
+  static async open(api: Api, can: (method: string, path: string) => boolean): Promise<OpenAlgoOrders | undefined> {
+    if (!can("GET", "/sources/openalgo/orders")) return undefined;
     const panel = new OpenAlgoOrders(api);
-    try {
-      await panel.load();
-    } catch (err) {
-      if (err instanceof ApiFailure && err.status === 404) return undefined;
-      throw err;
-    }
+    await panel.load();
     return panel;
   }
 
