@@ -16,11 +16,13 @@ import { Journal, journalDir } from "../src/log/journal.ts";
 import { MemoryBroker, MemoryLog } from "../src/log/memory.ts";
 import { openLog } from "../src/log/index.ts";
 import type { Logger } from "../src/logger.ts";
+import type { Log } from "../src/log/port.ts";
 import { Feed, recordTicks } from "../src/market/feed.ts";
 import { TickRecorder } from "../src/market/recorder.ts";
 import { STAGE_NAMES } from "../src/stage/stages.ts";
 import { openStore } from "../src/store/index.ts";
 import { journaled, topicSpecs } from "../src/topics.ts";
+import { openAlgoTopicSpecs } from "../src/openalgo-events/topics.ts";
 import { ApiKeys, createWsHandlers, limitUpgrades, mountApi, RateLimiter, registerBootstrapKey } from "./api/index.ts";
 import { createApp } from "./app.ts";
 import { devKey } from "./dev-key.ts";
@@ -34,6 +36,8 @@ import { mountWebhooks } from "./webhooks/mount.ts";
 export interface Gateway {
   url: string;
   port: number;
+  /** The log this gateway runs on (embedded: the in-process log, for tests that read its topics). */
+  log: Log;
   stop(): Promise<void>;
 }
 
@@ -57,7 +61,8 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     if (journal) cleanup.push(async () => journal.close());
     const log = journal ? new MemoryLog(new MemoryBroker({ journal })) : openLog(config);
     cleanup.push(() => log.close());
-    const specs = topicSpecs(config.activeBrokers);
+    // The OpenAlgo bridge's topics, when set, beside the table's (an existing one is left as it is).
+    const specs = [...topicSpecs(config.activeBrokers), ...openAlgoTopicSpecs(config.openAlgo)];
     if (log instanceof MemoryLog) {
       const { created } = await log.createTopics(specs);
       logger.info({ topics: created.length }, "in-process log: topics created");
@@ -71,7 +76,9 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
       }
     }
 
+    const masterStarted = performance.now();
     const instruments = instrumentMaster(await readInstruments(sqlDb(store.sql)));
+    const masterLoad = { symbols: instruments.all().length, seconds: Math.round(performance.now() - masterStarted) / 1000 };
     if (config.kite && !config.kite.accessToken) {
       // No KITE_ACCESS_TOKEN: the session `bun run kite:session` stored, or no start at all.
       const stored = await loadAccessToken(store.sql, config.kite.apiKey);
@@ -145,7 +152,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     const apiProducer = log.producer({ clientId: "gateway-api" });
     cleanup.push(() => apiProducer.close());
     if (recorder) recordTicks(apiProducer, recorder);
-    const services = createServices({ config, log, producer: apiProducer, store, cache, logger, controls, instruments, workers: () => supervisor.statuses() });
+    const services = createServices({ config, log, producer: apiProducer, store, cache, logger, controls, instruments, masterLoad, workers: () => supervisor.statuses() });
     await services.start();
     cleanup.push(() => services.close());
 
@@ -201,7 +208,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
         for (const close of cleanup.reverse()) await close().catch((err: unknown) => logger.warn({ err }, "error while closing"));
         logger.info({ ms: Date.now() - t0 }, "gateway stopped");
       })());
-    return { url, port: server.port ?? config.port, stop };
+    return { url, port: server.port ?? config.port, log, stop };
   } catch (err) {
     for (const close of cleanup.reverse()) await close().catch(() => {});
     throw err;

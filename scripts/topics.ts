@@ -11,6 +11,7 @@ import { AlphaError } from "../src/errors.ts";
 import { KafkaLog } from "../src/log/kafka.ts";
 import type { TopicSpec } from "../src/log/port.ts";
 import { allTopics, topicSpecs } from "../src/topics.ts";
+import { OPENALGO_CARRIES, openAlgoTopicSpecs } from "../src/openalgo-events/topics.ts";
 
 function retention(ms: number): string {
   if (ms < 0) return "forever";
@@ -39,9 +40,10 @@ async function main(): Promise<number> {
   }
   const kafka = config.kafka!;
   const rowsOfTable = allTopics(config.activeBrokers);
-  const specs: TopicSpec[] = topicSpecs(config.activeBrokers);
+  const specs: TopicSpec[] = [...topicSpecs(config.activeBrokers), ...openAlgoTopicSpecs(config.openAlgo)];
   // What each topic carries, from the table; a DLQ carries whatever its topic refused.
   const carries = new Map(rowsOfTable.flatMap((r) => [[r.name, r.carries.join(", ")], [r.dlq.name, `dead letters of ${r.name}`]] as Array<[string, string]>));
+  for (const s of openAlgoTopicSpecs(config.openAlgo)) carries.set(s.name, s.name.endsWith(".dlq") ? `dead letters of ${s.name.slice(0, -4)}` : OPENALGO_CARRIES);
   const log = new KafkaLog({ brokers: kafka.brokers, clientId: `${kafka.clientId}-topics` });
   try {
     const { created } = await log.createTopics(specs);

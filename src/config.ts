@@ -7,6 +7,8 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { appendableFile, calendarFile, folderOrMemory, hostPorts, int, listOf, maskSecret, oneOf, optionalText, optionalUrl, rupees, secret, speed, timeOfDay } from "./config-fields.ts";
 import { ConfigError, type Problem } from "./errors.ts";
+import { kafkaProducerFields, openAlgoFields, openAlgoOf, openAlgoProblems, producerTuningOf, type OpenAlgoEventsConfig, type ProducerTuning } from "./config-kafka.ts";
+import { topicIdOf } from "./topics.ts";
 
 /** DATA_DIR's default: the embedded database's files, relative to the working directory. */
 export const DEFAULT_DATA_DIR = "./.alpha-panda";
@@ -90,6 +92,8 @@ export const configSchema = z.object({
   // POST /ticks, an external feed's door: up to 1000 ticks a request, its own budget.
   RATE_LIMIT_TICKS_PER_S: int("a rate per second", 1_000, 0, 1_000_000),
   RATE_LIMIT_TICKS_BURST: int("a burst", 2_000, 0, 10_000_000),
+  ...kafkaProducerFields,
+  ...openAlgoFields,
 });
 
 export type Env = z.input<typeof configSchema>;
@@ -106,7 +110,11 @@ export interface Config {
     sessionTimeoutMs: number;
     heartbeatIntervalMs: number;
     fetchMaxWaitMs: number;
+    /** How every producer sends (KAFKA_PRODUCER_*). */
+    producer: ProducerTuning;
   };
+  /** The OpenAlgo order-event bridge (OPENALGO_*): src/openalgo-events. */
+  openAlgo: OpenAlgoEventsConfig;
   redisUrl?: string;
   databaseUrl?: string;
   /**
@@ -207,6 +215,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       problems.push({ path: `RATE_LIMIT_${name}_BURST`, message: `must be at least 1 while RATE_LIMIT_${name}_PER_S is ${rate.data} (set the rate to 0 to turn the ${budget} budget off)` });
     }
   }
+  const events = configSchema.shape.OPENALGO_EVENTS_TOPIC.safeParse(known.OPENALGO_EVENTS_TOPIC);
+  const source = configSchema.shape.OPENALGO_SOURCE_TOPIC.safeParse(known.OPENALGO_SOURCE_TOPIC);
+  if (events.success && source.success) problems.push(...openAlgoProblems(events.data, source.data, (name) => topicIdOf(name) !== undefined));
   if (!MARKET_HOURS.includes(marketHours)) problems.push({ path: "MARKET_HOURS", message: `must be one of ${MARKET_HOURS.join(", ")}, got ${JSON.stringify(env.MARKET_HOURS)}` });
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const parsed: Parsed = result.data;
@@ -220,7 +231,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       sessionTimeoutMs: parsed.KAFKA_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: parsed.KAFKA_HEARTBEAT_INTERVAL_MS,
       fetchMaxWaitMs: parsed.KAFKA_FETCH_MAX_WAIT_MS,
+      producer: producerTuningOf(parsed),
     },
+    openAlgo: openAlgoOf(parsed),
     redisUrl: parsed.REDIS_URL,
     databaseUrl: parsed.DATABASE_URL,
     dataDir: parsed.DATA_DIR,

@@ -19,6 +19,9 @@ export const tickChannel = (token: number | string): string => `ticks.${token}`;
 
 export const isTickChannel = (channel: string): boolean => channel.startsWith("ticks.");
 
+/** The orders of a followed OpenAlgo instance (OPENALGO_SOURCE_TOPIC): read-only, pushed as `openalgo.order`. */
+export const OPENALGO_CHANNEL = "orders.openalgo";
+
 /**
  * The channels an event goes to, from its topic and envelope.
  *
@@ -44,7 +47,8 @@ const TICK_CHANNEL = /^ticks\.([1-9]\d{0,9})$/;
  * @example
  * isChannel("orders.paper", { activeBrokers: ["paper"], knownInstrument: (t) => t === 738561 }); // true
  */
-export function isChannel(channel: string, here: { activeBrokers: readonly Broker[]; knownInstrument(token: number): boolean }): boolean {
+export function isChannel(channel: string, here: { activeBrokers: readonly Broker[]; knownInstrument(token: number): boolean; openAlgoSource?: boolean }): boolean {
+  if (channel === OPENALGO_CHANNEL) return here.openAlgoSource === true;
   const broker = BROKER_CHANNEL.exec(channel);
   if (broker) return here.activeBrokers.some((active) => active === broker[2]);
   const ticks = TICK_CHANNEL.exec(channel);
@@ -52,8 +56,8 @@ export function isChannel(channel: string, here: { activeBrokers: readonly Broke
 }
 
 /** What a client may subscribe to, for an error message. */
-export const channelsHelp = (activeBrokers: readonly Broker[]): string =>
-  `${BROKER_CHANNELS.map((kind) => `${kind}.<broker>`).join(", ")} (broker: ${activeBrokers.join(", ")}) or ticks.<instrument_token>`;
+export const channelsHelp = (activeBrokers: readonly Broker[], openAlgoSource = false): string =>
+  `${BROKER_CHANNELS.map((kind) => `${kind}.<broker>`).join(", ")} (broker: ${activeBrokers.join(", ")})${openAlgoSource ? `, ${OPENALGO_CHANNEL}` : ""} or ticks.<instrument_token>`;
 
 /**
  * Who holds which channel, for the hub: each socket's channels are also in its own

@@ -33,6 +33,7 @@ import type { Services } from "./services.ts";
 import { strategyRoutes } from "./strategies.ts";
 import { whoamiRoutes } from "./whoami.ts";
 import { webhookRoutes } from "../webhooks/routes.ts";
+import { sourceRoutes } from "./sources.ts";
 
 export { ApiKeys, createDevKey, registerBootstrapKey, type Scope } from "./auth.ts";
 export { createWsHandlers, type WsHandlers, type WsOptions } from "./ws.ts";
@@ -78,6 +79,7 @@ export const apiRoutes = (services: Services): Route[] => [
   ...marketRoutes(services),
   ...whoamiRoutes(),
   ...pipelineRoutes(services),
+  ...sourceRoutes(services),
 ];
 
 /** A path below the prefix that matches a route's pattern, for telling 405 from 404. */

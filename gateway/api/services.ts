@@ -9,6 +9,7 @@ import type { StoredOrder } from "../../src/store/orders.ts";
 import type { Broker, MarketHours } from "../../src/config.ts";
 import type { ExchangeCalendar } from "../../src/market/calendar.ts";
 import type { Envelope } from "../../src/events/envelope.ts";
+import type { StoredOpenAlgoOrder } from "../../src/store/openalgo-orders.ts";
 import type { Tick } from "../../src/events/payloads.ts";
 import type { Instrument } from "../../src/market/instruments.ts";
 import type { Paise } from "../../src/money.ts";
@@ -218,7 +219,7 @@ export interface Services {
    * so that events for no one are skipped before they are decoded. Returns an unsubscribe function.
    */
   events: {
-    subscribe(listener: (channel: string, event: Envelope) => void, wants?: (channel: string) => boolean): () => void;
+    subscribe(listener: (channel: string, event: PushedEvent) => void, wants?: (channel: string) => boolean): () => void;
     /**
      * Ticks reach the listeners only while at least one watch is held. Resolves once ticks are
      * being consumed (every tick published from then on is pushed), with the function that ends
@@ -226,4 +227,18 @@ export interface Services {
      */
     watchTicks(): Promise<() => void>;
   };
+  /**
+   * An OpenAlgo instance's orders, read from its order-event topic (OPENALGO_SOURCE_TOPIC): a
+   * read-only source shown beside ours. Absent when no source is configured.
+   */
+  openAlgo?: {
+    topic: string;
+    list(filter: { limit: number; cursor?: string; status?: string }): Promise<{ orders: OpenAlgoOrderView[]; next_cursor: string | null }>;
+  };
 }
+
+/** What the WebSocket pushes: one of our events, or an update of a source's order (`openalgo.order`). */
+export type PushedEvent = Pick<Envelope, "id" | "ts" | "correlation_id"> & { type: string; data: unknown };
+
+/** An order of an OpenAlgo instance (money in paise; null: its messages did not say). Never ours to cancel or modify. */
+export type OpenAlgoOrderView = StoredOpenAlgoOrder & { source: "openalgo"; read_only: true };

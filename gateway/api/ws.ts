@@ -105,7 +105,7 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
   const counts = { pushed: 0, closedSlow: 0, closedDead: 0 };
   let nextId = 1;
 
-  const here = { activeBrokers: services.activeBrokers, knownInstrument: (token: number) => services.instruments.byToken(token) !== undefined };
+  const here = { activeBrokers: services.activeBrokers, knownInstrument: (token: number) => services.instruments.byToken(token) !== undefined, openAlgoSource: services.openAlgo !== undefined };
 
   function leaveAll(ws: WsSocket): void {
     subscribers.leaveAll(ws);
@@ -161,7 +161,7 @@ export function createWsHandlers(deps: { services: Services; auth: ApiKeys; logg
     const bad = channels.filter((ch) => !isChannel(ch, here));
     if (bad.length > 0) {
       const named = bad.map((b) => JSON.stringify(b)).join(", ");
-      return void fail(ws, "BAD_CHANNEL", `unknown channel${bad.length === 1 ? "" : "s"} ${named}: channels are ${channelsHelp(services.activeBrokers)}`, { channels: bad });
+      return void fail(ws, "BAD_CHANNEL", `unknown channel${bad.length === 1 ? "" : "s"} ${named}: channels are ${channelsHelp(services.activeBrokers, here.openAlgoSource)}`, { channels: bad });
     }
     const fresh = channels.filter((ch) => !ws.data.channels.has(ch));
     if (ws.data.channels.size + fresh.length > maxChannels) {

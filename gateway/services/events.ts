@@ -14,7 +14,7 @@ import type { Consumer, Log, LogMessage } from "../../src/log/port.ts";
 import type { Logger } from "../../src/logger.ts";
 import { topicName } from "../../src/topics.ts";
 import { channelsOf, tickChannel } from "../api/channels.ts";
-import type { Services } from "../api/services.ts";
+import type { PushedEvent, Services } from "../api/services.ts";
 
 const TICKS_TOPIC = topicName("marketTicks");
 /** The topics whose events are pushed, per broker. */
@@ -24,11 +24,13 @@ export const TICKS_LINGER_MS = 30_000;
 /** How long after the tick consumer failed it is started again, while watches are held. */
 const TICKS_RESTART_MS = 1_000;
 
-type Listener = (channel: string, event: Envelope) => void;
+type Listener = (channel: string, event: PushedEvent) => void;
 
 export interface EventFanout {
   events: Services["events"];
   start(): Promise<void>;
+  /** Hands an event that comes from no topic of ours (an OpenAlgo order) to the listeners of `channel`. */
+  emit(channel: string, event: PushedEvent): void;
   /** New tick watches are refused from now on (the gateway is shutting down). */
   refuseWatches(): void;
   close(): Promise<void>;
@@ -118,6 +120,9 @@ export function eventFanout(deps: { log: Log; activeBrokers: readonly Broker[]; 
       watchTicks,
     },
     start: () => consumer.run(push),
+    emit(channel, event) {
+      for (const [listener, wants] of listeners) if (!wants || wants(channel)) listener(channel, event);
+    },
     refuseWatches() {
       ticks.closed = true;
     },

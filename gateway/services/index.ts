@@ -23,6 +23,7 @@ import { OrderRelay, type RelayOptions } from "../outbox.ts";
 import { LOG_WAIT_MS, SERVICE_WAIT_MS } from "./budgets.ts";
 import { controlCommands } from "./controls.ts";
 import { eventFanout } from "./events.ts";
+import { openAlgoBridge } from "./openalgo.ts";
 import { guarded } from "./guarded.ts";
 import { orderService } from "./orders.ts";
 import { orderView } from "./orders-view.ts";
@@ -51,6 +52,8 @@ export interface ServicesDeps {
   controls?: ControlPlane;
   /** The stage workers' statuses, for the pipeline's health (none: no stages listed). */
   workers?: () => WorkerStatus[];
+  /** How big the instrument master is and how long it took to load (the OpenAlgo topic's master_contract_download). */
+  masterLoad?: { symbols: number; seconds: number };
   /** The order relay's settings (gateway/outbox.ts); tests shorten them. */
   relay?: Partial<Omit<RelayOptions, "sql" | "producer" | "logger">>;
 }
@@ -87,6 +90,7 @@ export function createServices(deps: ServicesDeps): GatewayServices {
     productOf: (broker, p, side) => withinStore(lastFilledProduct(sql, { broker, strategy_id: p.strategy_id, instrument_token: p.instrument_token, side }), "cannot read the position's product"),
   });
   const pipeline = pipelineService({ log: deps.log, workers: deps.workers ?? (() => []), activeBrokers });
+  const openAlgo = openAlgoBridge({ ...deps, master: deps.masterLoad ?? { symbols: master.all().length, seconds: 0 }, push: fanout.emit });
 
   return guarded({
     activeBrokers,
@@ -95,12 +99,13 @@ export function createServices(deps: ServicesDeps): GatewayServices {
       // The relay first: orders a crash left unsent go out at start.
       relay.start();
       await fanout.start();
+      await openAlgo.start();
     },
     async close() {
       fanout.refuseWatches();
       pipeline.close();
       await orders.close();
-      await Promise.all([fanout.close(), relay.close()]);
+      await Promise.all([fanout.close(), relay.close(), openAlgo.close()]);
     },
     orders: { ...orders.orders, cancelAll: squareOff.cancelAll },
     portfolios: { ...portfolioService({ sql, cache: deps.cache, startingCash: deps.config.startingCash }), close: squareOff.close },
@@ -115,5 +120,6 @@ export function createServices(deps: ServicesDeps): GatewayServices {
     marketHours: { mode: deps.config.marketHours, calendar: loadCalendar(deps.config.marketCalendarFile) },
     pipeline: { status: () => pipeline.status() },
     webhooks: webhookService({ sql }),
+    ...(openAlgo.service ? { openAlgo: openAlgo.service } : {}),
   });
 }

@@ -36,7 +36,10 @@ interface Sample {
 function stagesOf(workers: readonly WorkerStatus[]): Array<{ name: string; groupId: string; worker: WorkerStatus; stats?: StageStats }> {
   return workers.flatMap((w) => {
     const def = STAGES[w.stage];
-    const companions = Object.entries(def.companions ?? {}).map(([name, c]) => ({ name, groupId: c.groupId, worker: w, stats: w.stats?.companions?.[name] }));
+    // A companion that runs only with some settings is listed once its worker reports it running.
+    const companions = Object.entries(def.companions ?? {})
+      .filter(([name, c]) => c.enabled === undefined || w.stats?.companions?.[name] !== undefined)
+      .map(([name, c]) => ({ name, groupId: c.groupId, worker: w, stats: w.stats?.companions?.[name] }));
     return [{ name: w.stage as string, groupId: def.groupId, worker: w, stats: w.stats }, ...companions];
   });
 }

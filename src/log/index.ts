@@ -25,5 +25,6 @@ export function openLog(config: Pick<Config, "kafka">, clientSuffix = "gateway")
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
     fetchMaxWaitMs: config.kafka.fetchMaxWaitMs,
+    producer: config.kafka.producer,
   });
 }

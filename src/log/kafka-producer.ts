@@ -9,6 +9,7 @@ import { toAlphaError } from "./kafka-errors.ts";
 import type { OutgoingMessage, Producer, ProducerOptions } from "./port.ts";
 import { SendGate } from "./semaphore.ts";
 import type { ClientSettings } from "./kafka.ts";
+import type { ProducerTuning } from "../config-kafka.ts";
 import { murmur2Partitioner } from "./kafka-writes.ts";
 
 /** Bytes without a copy: a Buffer over the same memory. */
@@ -60,7 +61,7 @@ export function toRecords(messages: readonly OutgoingMessage[]): Array<MessageTo
   });
 }
 
-/** About the bytes of keys and values (string lengths for strings) one coalesced request carries at most; a larger send goes alone. */
+/** About the bytes of keys and values (string lengths for strings) one coalesced request carries at most by default (KAFKA_PRODUCER_BATCH_SIZE); a larger send goes alone. */
 export const COALESCE_MAX_BYTES = 1024 * 1024;
 
 interface Queued {
@@ -92,20 +93,28 @@ export class KafkaProducer implements Producer {
   private readonly queue: Queued[] = [];
   private writing = false;
 
+  private readonly batchBytes: number;
+  private readonly lingerMs: number;
+
   constructor(
     settings: ClientSettings,
     options: ProducerOptions,
+    tuning: ProducerTuning,
     private readonly onClose: (p: KafkaProducer) => void,
   ) {
     const clientId = options.clientId ?? `${settings.clientId}-producer`;
+    this.batchBytes = tuning.batchBytes;
+    this.lingerMs = tuning.lingerMs;
     this.client = new KafkaClientProducer({
       ...settings,
       clientId,
+      requestTimeout: tuning.requestTimeoutMs,
       // An idempotent producer given retries ≤ 1 (or none) retries forever: a send to a dead
       // cluster would never settle. Two is the least that stays finite.
-      retries: Math.max(settings.retries, 2),
+      retries: Math.max(tuning.retries, 2),
       idempotent: true,
       acks: -1,
+      ...(tuning.compression !== "none" ? { compression: tuning.compression } : {}),
       // murmur2 with the sign bit cleared, as the Java client and src/log/partitioner.ts: a key
       // lands on the same partition whichever client (or the in-process log) wrote it.
       partitioner: murmur2Partitioner,
@@ -130,18 +139,21 @@ export class KafkaProducer implements Producer {
       () =>
         new Promise<void>((resolve, reject) => {
           this.queue.push({ messages, bytes: sizeOf(messages), resolve, reject });
-          if (!this.writing) void this.write();
+          if (this.writing) return;
+          this.writing = true;
+          // A linger lets the sends of the next few ms join this one's request.
+          if (this.lingerMs > 0) setTimeout(() => void this.write(), this.lingerMs);
+          else void this.write();
         }),
     );
   }
 
   /** Sends what is queued, one request at a time, each carrying as many queued sends as fit. */
   private async write(): Promise<void> {
-    this.writing = true;
     while (this.queue.length > 0) {
       let n = 1;
       let bytes = this.queue[0]!.bytes;
-      while (n < this.queue.length && bytes + this.queue[n]!.bytes <= COALESCE_MAX_BYTES) bytes += this.queue[n++]!.bytes;
+      while (n < this.queue.length && bytes + this.queue[n]!.bytes <= this.batchBytes) bytes += this.queue[n++]!.bytes;
       const group = this.queue.splice(0, n);
       const messages = group.length === 1 ? group[0]!.messages : group.flatMap((g) => g.messages);
       try {

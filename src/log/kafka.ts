@@ -9,6 +9,8 @@ import { AlphaError, ConfigError, type Problem } from "../errors.ts";
 import { KafkaConsumer } from "./kafka-consumer.ts";
 import { hasApi, toAlphaError } from "./kafka-errors.ts";
 import { KafkaProducer } from "./kafka-producer.ts";
+import { producerTuning } from "./kafka-tuning.ts";
+import type { ProducerTuning } from "../config-kafka.ts";
 import { installFastReads } from "./kafka-reads.ts";
 import { installFastWrites } from "./kafka-writes.ts";
 import type { CommittedOffset, Consumer, ConsumerOptions, CreateTopicsResult, Log, OffsetRange, Producer, ProducerOptions, TopicInfo, TopicSpec } from "./port.ts";
@@ -40,6 +42,8 @@ export interface KafkaLogOptions {
   retryDelayMs?: number;
   tls?: ConnectionOptions["tls"];
   sasl?: ConnectionOptions["sasl"];
+  /** How producers send (KAFKA_PRODUCER_*; default: no compression, 1 MiB requests, no linger, 5 retries, 30 s). */
+  producer?: Partial<ProducerTuning>;
 }
 
 /** What every client this log makes shares. */
@@ -76,6 +80,7 @@ function validate(o: KafkaLogOptions): void {
     const v = o[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 0)) problems.push({ path: k, message: `must be an integer ≥ 0, got ${v}` });
   }
+  problems.push(...producerTuning(o.producer).problems);
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
@@ -98,6 +103,7 @@ export class KafkaLog implements Log {
   readonly kind = "kafka" as const;
   private readonly settings: ClientSettings;
   private readonly consumerDefaults: ConsumerDefaults;
+  private readonly tuning: ProducerTuning;
   private readonly replicationFactor: number;
   private readonly closers = new Set<{ close(): Promise<void> }>();
   private adminClient: Admin | undefined;
@@ -125,6 +131,8 @@ export class KafkaLog implements Log {
       maxWaitMs: options.fetchMaxWaitMs ?? 100,
     };
     this.replicationFactor = options.replicationFactor ?? -1;
+    // Unless told otherwise, producers retry and wait as every other client of this log.
+    this.tuning = producerTuning({ retries: this.settings.retries, requestTimeoutMs: this.settings.requestTimeout, ...options.producer }).tuning;
   }
 
   private admin(): Admin {
@@ -261,7 +269,7 @@ export class KafkaLog implements Log {
 
   producer(options: ProducerOptions = {}): Producer {
     if (this.closed) throw new AlphaError("LOG_CLOSED", "the Kafka log is closed");
-    const p = new KafkaProducer(this.settings, options, (x) => this.closers.delete(x));
+    const p = new KafkaProducer(this.settings, options, this.tuning, (x) => this.closers.delete(x));
     this.closers.add(p);
     return p;
   }

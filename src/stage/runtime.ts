@@ -162,7 +162,7 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<StartedWor
   };
   const main = await startStage(init.stage, def);
   const companions = new Map<string, FedStage>();
-  for (const [name, c] of Object.entries(def.companions ?? {})) companions.set(name, await startStage(name, c));
+  for (const [name, c] of Object.entries(def.companions ?? {})) if (c.enabled?.(config) ?? true) companions.set(name, await startStage(name, c));
   const running: StartedWorker = { ctx, main, companions, timers };
   post({ t: "ready", inputs: [...new Set([main, ...companions.values()].flatMap((fed) => fed.stage.topics))] });
 

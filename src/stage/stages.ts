@@ -4,10 +4,12 @@
  * its own input topics (src/stage/stages/*). A stage's companions run in its worker (no thread of
  * their own), each with its own group and consumer, so neither waits at the other's batches.
  */
+import type { Config } from "../config.ts";
 import type { EventType } from "../events/payloads.ts";
 import type { StageContext } from "./context.ts";
 import type { Stage } from "./stage.ts";
 import { executionStage } from "./stages/execution.ts";
+import { openAlgoEventsStage } from "./stages/openalgo-events.ts";
 import { ordersStage } from "./stages/orders.ts";
 import { portfolioStage } from "./stages/portfolio.ts";
 import { riskStage } from "./stages/risk.ts";
@@ -24,6 +26,8 @@ export interface StageDef {
    * (test/topics.unit.test.ts); the processor dead-letters any other, so none is ignored unseen.
    */
   handles: readonly EventType[];
+  /** Whether it runs with this configuration (default: always). */
+  enabled?: (config: Config) => boolean;
 }
 
 /** Every event of an order's lifecycle, as the orders read model takes them. */
@@ -51,6 +55,15 @@ export const STAGES: Record<StageName, StageDef & { companions?: Record<string, 
     groupId: "alpha-panda.portfolio",
     build: portfolioStage,
     handles: ["market.tick", "order.filled"],
-    companions: { orders: { groupId: "alpha-panda.portfolio.orders", build: ordersStage, handles: LIFECYCLE } },
+    companions: {
+      orders: { groupId: "alpha-panda.portfolio.orders", build: ordersStage, handles: LIFECYCLE },
+      // With OPENALGO_EVENTS_TOPIC: every type of the order topics and signals.rejected (a refused cancel or modify publishes nothing).
+      "openalgo-events": {
+        groupId: "alpha-panda.portfolio.openalgo-events",
+        build: openAlgoEventsStage,
+        handles: ["order.submitted", "order.modified", "order.filled", "order.rejected", "order.cancel_rejected", "order.modify_rejected", "order.cancelled", "order.failed", "signal.rejected"],
+        enabled: (config) => config.openAlgo.eventsTopic !== undefined,
+      },
+    },
   },
 };

@@ -28,6 +28,7 @@ const STAGE_OF: Record<string, string> = {
   "src/stage/stages/portfolio-writes.ts": "portfolio",
   "src/stage/stages/orders.ts": "orders",
   "src/stage/stages/orders-projection.ts": "orders",
+  "src/stage/stages/openalgo-events.ts": "openalgo-events",
 };
 /** Helpers in src/stage/stages/ every stage may use. */
 const SHARED = ["src/stage/stages/envelopes.ts"];

@@ -44,7 +44,8 @@ const stranger = (topic: string): AnyEnvelope => (eventTypesOf(topic)!.has("mark
 
 function context(log: Log): StageContext {
   const db: Db = { query: async () => [] };
-  return { config: loadConfig({ ACTIVE_BROKERS: "paper" }), logger: quiet, log, producer: log.producer(), db, cache: new MemoryCache(), instruments: NSE_MASTER, close: async () => {} };
+  // The OpenAlgo publisher is built only when its topic is set.
+  return { config: loadConfig({ ACTIVE_BROKERS: "paper", OPENALGO_EVENTS_TOPIC: "from_alpha_panda_order_events" }), logger: quiet, log, producer: log.producer(), db, cache: new MemoryCache(), instruments: NSE_MASTER, close: async () => {} };
 }
 
 async function drain(log: Log, topic: string, count: number): Promise<LogMessage[]> {

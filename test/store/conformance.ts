@@ -28,6 +28,7 @@ import { pingConformance } from "./ping-conformance.ts";
 import { orderProjectionConformance } from "./order-projection-conformance.ts";
 import { riskBooksConformance } from "./risk-books-conformance.ts";
 import { webhooksConformance } from "./webhooks-conformance.ts";
+import { openAlgoOrdersConformance } from "./openalgo-orders-conformance.ts";
 
 export type OpenStore = (opts?: { migrationsDir?: string }) => Promise<Store>;
 
@@ -294,4 +295,5 @@ export function storeConformance(name: string, open: OpenStore): void {
   orderProjectionConformance(name, () => open());
   riskBooksConformance(name, () => open());
   webhooksConformance(name, () => open());
+  openAlgoOrdersConformance(name, () => open());
 }

@@ -5,6 +5,7 @@
  */
 import { Api, ApiFailure, capabilities, failureText } from "./api.ts";
 import { Blotter } from "./blotter.ts";
+import { OpenAlgoOrders, type OpenAlgoOrder } from "./openalgo.ts";
 import { byId, fill, h } from "./dom.ts";
 import { PipelineView } from "./pipeline.ts";
 import { PortfolioView } from "./portfolio.ts";
@@ -119,10 +120,13 @@ async function boot(api: Api, canTrade: boolean): Promise<void> {
   });
   const strategies = new StrategiesView(ctx);
   const pipeline = new PipelineView(ctx);
+  // Only where the gateway follows an OpenAlgo instance (OPENALGO_SOURCE_TOPIC): a read-only blotter.
+  const openAlgo = await OpenAlgoOrders.open(api, can).catch((err: unknown) => void ctx.notify(`OpenAlgo orders: ${failureText(err)}`, true));
 
   fill(
     byId("desk"),
     ...panels.map((b) => h("div", { class: "broker", "data-broker": b.broker }, h("h2", { class: "broker-name" }, `Broker: ${b.broker}`), h("div", { class: "grid" }, b.portfolio.el, b.risk.el), b.blotter.el, b.trades.el)),
+    ...(openAlgo ? [openAlgo.el] : []),
     pipeline.el,
     strategies.el,
     status,
@@ -134,10 +138,12 @@ async function boot(api: Api, canTrade: boolean): Promise<void> {
       ...panels.flatMap((b) => [b.blotter.load(), b.trades.load(), b.risk.load()]),
       strategies.load(),
       pipeline.load(),
+      openAlgo?.load(),
     ]).catch((err: unknown) => ctx.notify(`cannot read the desk: ${failureText(err)}`, true));
 
   const byBroker = new Map(panels.map((b) => [b.broker, b]));
   const onPush = (push: Push) => {
+    if (push.channel === "orders.openalgo") return openAlgo?.upsert(push.data as unknown as OpenAlgoOrder);
     const [kind, broker] = push.channel.split(".");
     const panel = byBroker.get(broker ?? "");
     if (!panel) return;
@@ -155,7 +161,7 @@ async function boot(api: Api, canTrade: boolean): Promise<void> {
   const conn = byId("conn");
   connectLive({
     key: api.key,
-    channels: panels.flatMap((b) => [`orders.${b.broker}`, `portfolio.${b.broker}`, `signals.${b.broker}`]),
+    channels: [...panels.flatMap((b) => [`orders.${b.broker}`, `portfolio.${b.broker}`, `signals.${b.broker}`]), ...(openAlgo ? ["orders.openalgo"] : [])],
     onPush,
     // After every (re)connect: what was missed while offline is read over REST.
     onOpen: () => {
