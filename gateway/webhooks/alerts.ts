@@ -17,7 +17,7 @@ import type { Reply } from "../api/route.ts";
 import type { OrderView, PlaceOrder, Services } from "../api/services.ts";
 import { orderJson } from "../api/views.ts";
 import { clientOrderId } from "./alert-key.ts";
-import { symbolIndex, type SymbolIndex } from "../openalgo/symbols.ts";
+import { symbolIndex, type SymbolIndex } from "../../src/market/openalgo-symbols.ts";
 import type { ChartInkAlert, TradingViewAlert } from "./payloads.ts";
 import type { Rule } from "./rule.ts";
 

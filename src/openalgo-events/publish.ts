@@ -10,6 +10,7 @@ import { AlphaError } from "../errors.ts";
 import { orderIdOf, statusOf } from "../orders/lifecycle.ts";
 import type { OrderStatus } from "../orders/vocabulary.ts";
 import type { InstrumentMaster } from "../market/instruments.ts";
+import { openAlgoExchange, openAlgoSymbol } from "../market/openalgo-symbols.ts";
 import { toRupees } from "../money.ts";
 import { micros, OUR_SOURCE, type OpenAlgoMessage } from "./messages.ts";
 
@@ -69,8 +70,8 @@ export function toOpenAlgoMessages(event: AnyEnvelope, ctx: { userId: string; in
   const paper = event.broker === "paper";
   const base = { timestamp: micros(event.ts), user_id: ctx.userId, source: OUR_SOURCE };
   const order = {
-    symbol: instrument.tradingsymbol,
-    exchange: instrument.exchange,
+    symbol: openAlgoSymbol(instrument),
+    exchange: openAlgoExchange(instrument),
     action: data.side,
     orderid,
     quantity: String(data.quantity),
