@@ -168,7 +168,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     const app = createApp({ mode, log, store, cache, workers: () => supervisor.statuses(), feed: () => feed.stats, recorder: recorder && (() => recorder.stats), startedAt: started });
     if (kite && config.kite) mountPostbacks(app, config.kite.apiSecret, kite, logger);
     const rateLimiter = new RateLimiter(config.rateLimits);
-    const openAlgo = openAlgoMount({ services, keys, sql: store.sql, activeBrokers: config.activeBrokers, logger });
+    const openAlgo = openAlgoMount({ services, keys, sql: store.sql, activeBrokers: config.activeBrokers, logger, cache });
     mountApi(app, { services, auth: keys, logger, rateLimiter, extensions: [openAlgo] });
     const ws = createWsHandlers({ services, auth: keys, logger });
     // A WebSocket connect is a read: charged before the upgrade.
