@@ -44,7 +44,7 @@ const NO_QUOTES: QuoteReader = { get: async (tokens) => tokens.map(() => undefin
  * OpenAlgo's API over the gateway's services and store (and the cache, for quotes), as an extension for mountApi.
  *
  * @example
- * mountApi(app, { …, extensions: [openAlgoMount({ services, keys, sql, activeBrokers, logger })] });
+ * mountApi(app, { …, extensions: [openAlgoMount({ services, keys, sql, activeBrokers, logger, cache })] });
  */
 export function openAlgoMount(deps: { services: Services; keys: ApiKeys; sql: Sql; activeBrokers: readonly Broker[]; logger: Logger; cache?: Cache }): (api: Hono) => void {
   const modes = storeKeyModes(deps.sql);
