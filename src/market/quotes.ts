@@ -115,11 +115,15 @@ export class QuoteBook {
     for (const t of tokens) if (this.entries.has(Number(t))) this.dirty.add(Number(t));
   }
 
-  /** Starts from quotes written before (a restarted stage keeps the day's open, high and low); ticks already taken in win. */
+  /**
+   * Takes the quotes written before (by this stage before a restart, or by the worker that owned
+   * a partition before it moved here), so the day's open, high and low carry on; a quote changed
+   * here since the last drain is newer, and stays.
+   */
   seed(fields: Record<string, string>): void {
     for (const [token, json] of Object.entries(fields)) {
       const quote = parseQuote(json);
-      if (!quote || this.entries.has(Number(token))) continue;
+      if (!quote || this.dirty.has(Number(token))) continue;
       const d = istDay(quote.ts);
       this.entries.set(Number(token), { quote, startsAt: d.startsAt, endsAt: d.endsAt });
     }

@@ -1,7 +1,7 @@
 /**
  * The quote book the strategy stage keeps from the ticks: the day's open, high and low in India's
  * day, the previous day's last price as prev_close, bid/ask and the book, conflated writes (one
- * field per changed instrument per flush), a failed write retried, and a restart seeded from the cache.
+ * field per changed instrument per flush), a failed write retried, and a restart (or a moved partition) seeded from the cache.
  */
 import { describe, expect, test } from "bun:test";
 import { MemoryCache } from "../../src/cache/index.ts";
@@ -95,5 +95,21 @@ describe("QuoteBook", () => {
     after.seed(await cache.hgetall(QUOTES_KEY));
     after.onTick(tick(152000, "2026-12-07T06:00:00Z"));
     expect(after.get(INFY)).toMatchObject({ open: 150000, high: 155000, low: 150000, ltp: 152000 });
+  });
+
+  test("seeding again (a partition moved here) takes the cache's quotes, except those changed here since the last drain", async () => {
+    const cache = new MemoryCache();
+    const previousOwner = new QuoteBook();
+    previousOwner.onTick(tick(150000, "2026-12-07T04:00:00Z"));
+    previousOwner.onTick({ ...tick(412000, "2026-12-07T04:00:00Z"), instrument_token: TCS });
+    previousOwner.onTick(tick(158000, "2026-12-07T07:00:00Z"));
+    await flushQuotes(previousOwner, cache);
+    const here = new QuoteBook();
+    here.onTick(tick(149000, "2026-12-07T03:50:00Z"));
+    here.drain();
+    here.onTick({ ...tick(415000, "2026-12-07T07:00:01Z"), instrument_token: TCS });
+    here.seed(await cache.hgetall(QUOTES_KEY));
+    expect(here.get(INFY)).toMatchObject({ open: 150000, high: 158000, ltp: 158000 });
+    expect(here.get(TCS)).toMatchObject({ ltp: 415000 });
   });
 });

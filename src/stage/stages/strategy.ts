@@ -48,11 +48,23 @@ export async function strategyStage(ctx: StageContext): Promise<Stage> {
 
   const quotes = new QuoteBook();
   quotes.seed(await ctx.cache.hgetall(QUOTES_KEY));
+  let owned: string | undefined;
 
   return {
     idempotentTopics: [topicName("marketTicks")],
     topics: [topicName("marketTicks")],
     every: { ms: QUOTES_FLUSH_MS, run: () => flushQuotes(quotes, ctx.cache) },
+    async onBatch(consumer) {
+      const now = JSON.stringify(consumer.assignments().sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition));
+      if (now === owned) return;
+      const moved = owned !== undefined;
+      owned = now;
+      // Partitions moved: the quotes of instruments this worker gains are the last ones their previous owner wrote.
+      if (moved) {
+        await flushQuotes(quotes, ctx.cache);
+        quotes.seed(await ctx.cache.hgetall(QUOTES_KEY));
+      }
+    },
     handle(e) {
       if (e.type !== "market.tick") return [];
       quotes.onTick(e.data);
