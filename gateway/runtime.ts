@@ -176,7 +176,7 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
     const app = createApp({ mode, log, store, cache, workers: () => supervisor.statuses(), feed: () => feed.stats, recorder: recorder && (() => recorder.stats), startedAt: started });
     if (kite && config.kite) mountPostbacks(app, config.kite.apiSecret, kite, logger);
     const rateLimiter = new RateLimiter(config.rateLimits);
-    const openAlgo = openAlgoMount({ services, keys, sql: store.sql, activeBrokers: config.activeBrokers, logger });
+    const openAlgo = openAlgoMount({ services, keys, sql: store.sql, activeBrokers: config.activeBrokers, logger, cache });
     mountApi(app, { services, auth: keys, logger, rateLimiter, extensions: [openAlgo] });
     // POST /webhooks/:token: TradingView and ChartInk alerts, the token their credential.
     mountWebhooks(app, { services, logger, rateLimiter });

@@ -28,6 +28,13 @@ export const tickSchema = z.object({
   volume: z.number().int().nonnegative().optional(),
   bid: positivePaise.optional(),
   ask: positivePaise.optional(),
+  /** The order book's best levels (Kite's full mode: five a side, best first), paise; empty levels left out. */
+  depth: z
+    .object({
+      buy: z.array(z.object({ price: positivePaise, quantity: z.number().int().nonnegative(), orders: z.number().int().nonnegative() })).max(20),
+      sell: z.array(z.object({ price: positivePaise, quantity: z.number().int().nonnegative(), orders: z.number().int().nonnegative() })).max(20),
+    })
+    .optional(),
   /** When the exchange (or the feed) says it happened. */
   exchange_ts: utc,
   /** Which feed produced it: simulated, replay, api, kite. */

@@ -203,3 +203,21 @@ export async function countOrders(sql: Sql, broker: Broker): Promise<number> {
   const [row] = await prepared(sql, `select count(*)::int as n from orders where broker = $1`, [broker]);
   return Number(row?.n ?? 0);
 }
+
+/**
+ * The product each of `orderIds` was placed with (an order placed with none is absent: MIS).
+ * The orders view does not carry it; OpenAlgo's books answer it per order and per position.
+ *
+ * @example
+ * await orderProducts(store.sql, ["ord_1"]); // Map { "ord_1" => "CNC" }
+ */
+export async function orderProducts(sql: Sql, orderIds: readonly string[]): Promise<Map<string, Product>> {
+  const out = new Map<string, Product>();
+  if (orderIds.length === 0) return out;
+  for (let from = 0; from < orderIds.length; from += 500) {
+    const ids = orderIds.slice(from, from + 500);
+    const rows = await prepared(sql, `select order_id, product from orders where order_id in (${ids.map((_, i) => `$${i + 1}`).join(", ")}) and product is not null`, ids as string[]);
+    for (const row of rows) if (PRODUCTS.includes(row.product as Product)) out.set(String(row.order_id), row.product as Product);
+  }
+  return out;
+}

@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { suiteStore } from "./suite-store.ts";
 import { newId } from "../../src/events/ids.ts";
 import type { Store } from "../../src/store/index.ts";
-import { countOrders, lastFilledProduct, openOrders, orderById, orderEvents, ordersPage, storedOrder } from "../../src/store/orders.ts";
+import { countOrders, lastFilledProduct, orderProducts, openOrders, orderById, orderEvents, ordersPage, storedOrder } from "../../src/store/orders.ts";
 import { placeRow } from "./outbox-conformance.ts";
 
 export function ordersConformance(name: string, open: () => Promise<Store>): void {
@@ -149,6 +149,16 @@ export function ordersConformance(name: string, open: () => Promise<Store>): voi
       // An order that named no product: none is known (the caller's default, MIS, applies).
       await row({ product: null, filled: 1 });
       expect(await of("BUY")).toBeUndefined();
+    });
+
+    test("the product each order was placed with; an order placed with none is absent", async () => {
+      const { sql } = opened.store;
+      const cnc = await order("products-a");
+      const none = await order("products-b");
+      await sql`update orders set product = 'CNC' where order_id = ${cnc}`;
+      const found = await orderProducts(sql, [cnc, none, "no-such-order"]);
+      expect([...found.entries()]).toEqual([[cnc, "CNC"]]);
+      expect((await orderProducts(sql, [])).size).toBe(0);
     });
 
     test("a broker's orders are counted, of every status, and no other broker's", async () => {

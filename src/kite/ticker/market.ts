@@ -4,7 +4,7 @@
  * out rather than rounded.
  */
 import type { Tick } from "../../events/payloads.ts";
-import type { KiteTick, PriceDivisor } from "./types.ts";
+import type { KiteDepth, KiteDepthLevel, KiteTick, PriceDivisor } from "./types.ts";
 
 /**
  * A price in the segment's units → paise, or undefined when it is not a whole number of paise.
@@ -23,7 +23,7 @@ export function priceToPaise(units: number, divisor: PriceDivisor): number | und
  * The `market.tick` payload for a Kite tick, or undefined when it cannot be one exactly: a price
  * finer than a paisa, or no trade yet (last price 0). The timestamp is the exchange's, else the
  * last trade's, else `now` (an ltp packet carries neither). Bid and ask are the best depth level
- * when it has a price and a quantity.
+ * when it has a price and a quantity; a full-mode tick also carries its book (`depth`).
  *
  * @example
  * toMarketTick(tick, new Date()); // { instrument_token: 408065, last_price: 145025, exchange_ts: "…", feed: "kite" }
@@ -46,5 +46,26 @@ export function toMarketTick(t: KiteTick, now: Date): Tick | undefined {
     if (price === undefined) return undefined;
     tick[field] = price;
   }
+  if (t.mode === "full" && t.depth) {
+    const depth = depthInPaise(t.depth, t.price_divisor);
+    if (depth) tick.depth = depth;
+  }
   return tick;
+}
+
+/** Full mode's book in paise, empty levels left out; undefined when a level is finer than a paisa (no exact book). */
+function depthInPaise(depth: KiteDepth, divisor: PriceDivisor): NonNullable<Tick["depth"]> | undefined {
+  const side = (levels: readonly KiteDepthLevel[]) => {
+    const out: NonNullable<Tick["depth"]>["buy"] = [];
+    for (const l of levels) {
+      if (l.price === 0 || l.quantity === 0) continue;
+      const price = priceToPaise(l.price, divisor);
+      if (price === undefined) return undefined;
+      out.push({ price, quantity: l.quantity, orders: l.orders });
+    }
+    return out;
+  };
+  const buy = side(depth.buy);
+  const sell = side(depth.sell);
+  return buy && sell && (buy.length > 0 || sell.length > 0) ? { buy, sell } : undefined;
 }

@@ -6,11 +6,13 @@
  * risk can refuse one generated under a definition it knows to be superseded.
  * A signal's id is derived from the tick's id and the strategy and broker, so a redelivered tick
  * produces the same ids and downstream dedup drops the repeat.
+ * It is the stage that reads every tick, so it also keeps the quotes (src/market/quotes.ts).
  */
 import type { Broker } from "../../config.ts";
 import { ControlReader } from "../../control/index.ts";
 import { childOf } from "../../events/envelope.ts";
 import { derivedId } from "../../events/ids.ts";
+import { flushQuotes, QUOTES_FLUSH_MS, QUOTES_KEY, QuoteBook } from "../../market/quotes.ts";
 import { StrategyRouter } from "../../strategies/index.ts";
 import { topicName } from "../../topics.ts";
 import type { StageContext } from "../context.ts";
@@ -44,11 +46,28 @@ export async function strategyStage(ctx: StageContext): Promise<Stage> {
     return known && known.def.enabled && known.def.brokers.includes(broker) ? known.offset : undefined;
   }
 
+  const quotes = new QuoteBook();
+  quotes.seed(await ctx.cache.hgetall(QUOTES_KEY));
+  let owned: string | undefined;
+
   return {
     idempotentTopics: [topicName("marketTicks")],
     topics: [topicName("marketTicks")],
+    every: { ms: QUOTES_FLUSH_MS, run: () => flushQuotes(quotes, ctx.cache) },
+    async onBatch(consumer) {
+      const now = JSON.stringify(consumer.assignments().sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition));
+      if (now === owned) return;
+      const moved = owned !== undefined;
+      owned = now;
+      // Partitions moved: the quotes of instruments this worker gains are the last ones their previous owner wrote.
+      if (moved) {
+        await flushQuotes(quotes, ctx.cache);
+        quotes.seed(await ctx.cache.hgetall(QUOTES_KEY));
+      }
+    },
     handle(e) {
       if (e.type !== "market.tick") return [];
+      quotes.onTick(e.data);
       const out: Outgoing[] = [];
       for (const routed of router.onTick(e.data)) {
         for (const broker of routed.brokers) {

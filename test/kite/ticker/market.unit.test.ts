@@ -43,7 +43,7 @@ describe("toMarketTick", () => {
     });
   });
 
-  test("full: the exchange timestamp, bid and ask from the best level", () => {
+  test("full: the exchange timestamp, bid and ask from the best level, and the book without its empty levels", () => {
     expect(toMarketTick(tick(V.NFO_FULL), NOW)).toEqual({
       instrument_token: 12999938,
       last_price: 2245050,
@@ -51,9 +51,27 @@ describe("toMarketTick", () => {
       volume: 150000,
       bid: 2245000,
       ask: 2245100,
+      depth: {
+        buy: [
+          { price: 2245000, quantity: 75, orders: 3 },
+          { price: 2244950, quantity: 150, orders: 5 },
+          { price: 2244900, quantity: 225, orders: 7 },
+          { price: 2244850, quantity: 300, orders: 9 },
+        ],
+        sell: [
+          { price: 2245100, quantity: 50, orders: 2 },
+          { price: 2245150, quantity: 100, orders: 4 },
+          { price: 2245200, quantity: 1, orders: 65535 },
+        ],
+      },
       exchange_ts: "2023-11-14T22:13:21.000Z",
       feed: "kite",
     });
+  });
+
+  test("a quote-mode tick carries no book, even where Kite sent one (only full mode streams depth)", () => {
+    const t = tick(V.NFO_FULL);
+    expect(toMarketTick({ ...t, mode: "quote" }, NOW)).not.toHaveProperty("depth");
   });
 
   test("the last trade time when there is no exchange timestamp", () => {
