@@ -131,12 +131,12 @@ describe("OpenAlgo books and market data on the embedded gateway", () => {
     }
 
     const unknown = await contractCall(oa, "quotes", { symbol: "NOSUCHSYM", exchange: "NSE" });
-    expect(unknown).toEqual({ status: 400, body: { status: "error", message: "Symbol 'NOSUCHSYM' not found for exchange 'NSE'. Please verify the symbol name and ensure master contracts are downloaded." } });
+    expect(unknown).toEqual({ status: 400, body: { status: "error", message: "Symbol 'NOSUCHSYM' not found for exchange 'NSE'. Please verify the symbol name and ensure master contracts are downloaded.", mode: "analyze" } });
     expect((await contractCall(oa, "depth", { symbol: "NOSUCHSYM", exchange: "NSE" })).status).toBe(400);
     const allUnknown = await contractCall(oa, "multiquotes", { symbols: [{ symbol: "NOSUCHSYM", exchange: "NSE" }] });
     expect(allUnknown.status).toBe(400);
     expect(allUnknown.body.message).toContain("NOSUCHSYM");
-    expect(await contractCall(oa, "symbol", { symbol: "NOSUCHSYM", exchange: "NSE" })).toEqual({ status: 404, body: { status: "error", message: "Symbol NOSUCHSYM not found in exchange NSE" } });
+    expect(await contractCall(oa, "symbol", { symbol: "NOSUCHSYM", exchange: "NSE" })).toEqual({ status: 404, body: { status: "error", message: "Symbol NOSUCHSYM not found in exchange NSE", mode: "analyze" } });
 
     const unseen = await contractCall(oa, "quotes", { symbol: "INFY", exchange: "NSE" });
     expect(unseen.status).toBe(404);
@@ -151,7 +151,7 @@ describe("OpenAlgo books and market data on the embedded gateway", () => {
     expect(badExchange.status).toBe(400);
     expect(badExchange.body.message).toContain("exchange");
     const empty = await contractCall(oa, "search", { query: "  " });
-    expect(empty).toEqual({ status: 400, body: { status: "error", message: "Query parameter is required and cannot be empty" } });
+    expect(empty).toEqual({ status: 400, body: { status: "error", message: "Query parameter is required and cannot be empty", mode: "analyze" } });
     expect((await oa.call("multiquotes", { symbols: [] })).status).toBe(400);
   });
 
