@@ -7,10 +7,11 @@
  */
 import type { Instrument } from "../../src/market/instruments.ts";
 import { toRupees, type Paise } from "../../src/money.ts";
-import type { OrderStatus, Product } from "../../src/orders/vocabulary.ts";
+import type { Product } from "../../src/orders/vocabulary.ts";
 import type { OrderView, PortfolioView, PositionView, TradeView } from "../api/services.ts";
 import { openAlgoExchange, openAlgoSymbol } from "./symbols.ts";
 import { rupeesNumber } from "./values.ts";
+import { orderStatusWord } from "../../src/openalgo-events/messages.ts";
 
 /** Looks an instrument up by token (the services' master). */
 export type ByToken = (token: number) => Instrument | undefined;
@@ -32,27 +33,7 @@ function names(token: number, byToken: ByToken): { symbol: string; exchange: str
   return i ? { symbol: openAlgoSymbol(i), exchange: openAlgoExchange(i) } : { symbol: String(token), exchange: "" };
 }
 
-/**
- * OpenAlgo's order_status for ours: Kite's words lower-cased, as its Zerodha mapping does. An SL
- * order resting with nothing filled waits for its trigger (Kite's TRIGGER PENDING); an order not
- * yet at the venue, or partly filled, is open.
- *
- * @example
- * orderStatusWord("FILLED", "MARKET", 10); // "complete"
- */
-export function orderStatusWord(status: OrderStatus, orderType: string, filled: number): string {
-  switch (status) {
-    case "FILLED":
-      return "complete";
-    case "CANCELLED":
-      return "cancelled";
-    case "REJECTED":
-    case "FAILED":
-      return "rejected";
-    default:
-      return (orderType === "SL" || orderType === "SL-M") && filled === 0 ? "trigger pending" : "open";
-  }
-}
+export { orderStatusWord } from "../../src/openalgo-events/messages.ts";
 
 /** Paise → OpenAlgo's number, 0 for none. */
 const num = (paise: Paise | undefined): number => (paise === undefined ? 0 : rupeesNumber(paise));

@@ -6,8 +6,9 @@
  */
 import { z } from "zod";
 import type { Broker } from "../../src/config.ts";
-import { isFinal, PRODUCTS, type OrderStatus, type Product } from "../../src/orders/vocabulary.ts";
+import { isFinal, PRODUCTS, type Product } from "../../src/orders/vocabulary.ts";
 import type { Modifiable, ModifyOrder, OrderView, Services } from "../api/services.ts";
+import { orderStatusWord } from "../../src/openalgo-events/messages.ts";
 import type { OaDeps } from "./deps.ts";
 import { OaError } from "./errors.ts";
 import { actionField, exchangeField, modeMark, noDisclosedQuantity, pricesOf, pricetypeField, productField, strategyField } from "./order-fields.ts";
@@ -34,26 +35,6 @@ const modifyBody = z.object({
   trigger_price: oaNumber.optional(),
 });
 
-/**
- * OpenAlgo's order_status words (Kite's, lower case) for ours. An open SL order with nothing
- * filled is "trigger pending": what Kite says of a stop waiting for its trigger.
- *
- * @example
- * orderStatusWord({ status: "FILLED", order_type: "MARKET", filled_quantity: 5 }); // "complete"
- */
-export function orderStatusWord(o: { status: OrderStatus; order_type: string; filled_quantity: number }): string {
-  switch (o.status) {
-    case "FILLED":
-      return "complete";
-    case "CANCELLED":
-      return "cancelled";
-    case "REJECTED":
-    case "FAILED":
-      return "rejected";
-    default:
-      return (o.order_type === "SL" || o.order_type === "SL-M") && o.filled_quantity === 0 ? "trigger pending" : "open";
-  }
-}
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const IST_OFFSET_MS = 330 * 60_000;
@@ -97,7 +78,7 @@ export function manageRoutes(deps: OaDeps): OaRoute[] {
       action: order.side,
       average_price: order.average_price !== undefined ? rupeesNumber(order.average_price) : 0,
       exchange: instrument ? openAlgoExchange(instrument) : "",
-      order_status: orderStatusWord(order),
+      order_status: orderStatusWord(order.status, order.order_type, order.filled_quantity),
       orderid: order.order_id,
       price: order.price !== undefined ? rupeesNumber(order.price) : 0,
       pricetype: order.order_type,

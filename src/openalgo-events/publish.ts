@@ -12,21 +12,11 @@ import type { OrderStatus } from "../orders/vocabulary.ts";
 import type { InstrumentMaster } from "../market/instruments.ts";
 import { openAlgoExchange, openAlgoSymbol } from "../market/openalgo-symbols.ts";
 import { toRupees } from "../money.ts";
-import { micros, OUR_SOURCE, type OpenAlgoMessage } from "./messages.ts";
+import { micros, orderStatusWord, OUR_SOURCE, type OpenAlgoMessage } from "./messages.ts";
 
 /** The event types published (the order topics' and risk's refusals); the rest of those topics' types publish nothing. */
 export const PUBLISHED_TYPES = ["order.submitted", "order.modified", "order.filled", "order.rejected", "order.cancelled", "order.failed", "signal.rejected"] as const;
 
-/** Our status in OpenAlgo's words (its orderbook's `order_status`). */
-const OPENALGO_STATUS: Record<OrderStatus, string> = {
-  PENDING: "open",
-  OPEN: "open",
-  PARTIALLY_FILLED: "open",
-  FILLED: "complete",
-  REJECTED: "rejected",
-  CANCELLED: "cancelled",
-  FAILED: "rejected",
-};
 
 /** Which OpenAlgo call an analyzer update answers. */
 const API_TYPE: Partial<Record<string, string>> = {
@@ -94,7 +84,7 @@ export function toOpenAlgoMessages(event: AnyEnvelope, ctx: { userId: string; in
         product_type: order.product,
         mode: paper ? "analyze" : "live",
         broker: event.broker,
-        order_status: OPENALGO_STATUS[status],
+        order_status: orderStatusWord(status, data.order_type, filled?.filled_quantity ?? 0),
         status,
         event: event.type,
         event_id: event.id,
@@ -141,7 +131,7 @@ export function toOpenAlgoMessages(event: AnyEnvelope, ctx: { userId: string; in
         request: { ...order, api_type: apiType },
         response: refusal
           ? { mode: "analyze", status: "error", orderid, message: refusal.message || refusal.reason_code }
-          : { mode: "analyze", status: "success", orderid, order_status: OPENALGO_STATUS[status] },
+          : { mode: "analyze", status: "success", orderid, order_status: orderStatusWord(status, data.order_type, filled?.filled_quantity ?? 0) },
       },
     });
   }

@@ -4,7 +4,8 @@
  * OpenAlgo's shape) before anything is placed.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { orderStatusWord, openAlgoTime } from "../../gateway/openalgo/orders-manage.ts";
+import { openAlgoTime } from "../../gateway/openalgo/orders-manage.ts";
+import { orderStatusWord } from "../../src/openalgo-events/messages.ts";
 import { smartOrder } from "../../gateway/openalgo/orders-place.ts";
 import { strategyIdOf } from "../../gateway/openalgo/order-fields.ts";
 import { harness, type Harness } from "../api/support.ts";
@@ -140,11 +141,11 @@ describe("OpenAlgo order routes (in-process)", () => {
   });
 
   test("orderstatus words and times", () => {
-    expect(orderStatusWord({ status: "FILLED", order_type: "MARKET", filled_quantity: 1 })).toBe("complete");
-    expect(orderStatusWord({ status: "PENDING", order_type: "LIMIT", filled_quantity: 0 })).toBe("open");
-    expect(orderStatusWord({ status: "OPEN", order_type: "SL", filled_quantity: 0 })).toBe("trigger pending");
-    expect(orderStatusWord({ status: "FAILED", order_type: "MARKET", filled_quantity: 0 })).toBe("rejected");
-    expect(orderStatusWord({ status: "CANCELLED", order_type: "LIMIT", filled_quantity: 0 })).toBe("cancelled");
+    expect(orderStatusWord("FILLED", "MARKET", 1)).toBe("complete");
+    expect(orderStatusWord("PENDING", "LIMIT", 0)).toBe("open");
+    expect(orderStatusWord("OPEN", "SL", 0)).toBe("trigger pending");
+    expect(orderStatusWord("FAILED", "MARKET", 0)).toBe("rejected");
+    expect(orderStatusWord("CANCELLED", "LIMIT", 0)).toBe("cancelled");
     expect(openAlgoTime("2025-08-28T04:29:10.000Z")).toBe("28-Aug-2025 09:59:10");
   });
 
