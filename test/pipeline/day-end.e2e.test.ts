@@ -29,6 +29,10 @@ test("an MIS position bought at 09:15 is squared off by the tick at 15:20 IST: t
   await until("ready", async () => (await api.get("/ready")).status === 200, 60_000);
   const id = `dayend_${Date.now().toString(36)}`;
   expect((await api.post("/api/v1/strategies", { id, kind: "momentum", params: { lookback: 1, threshold_bps: 10, quantity: 5 }, instruments: [ITC], brokers: ["paper"], enabled: true })).status).toBe(201);
+  // The strategy stage applies a new strategy from the control topic on its own consumer: ticks
+  // posted before it has would reach no strategy, so wait for its log line.
+  const applied = (strategy: string) => gw!.waitFor((l) => l.msg === "strategy changed" && l.strategy === strategy, 30_000);
+  await applied(id);
   const tick = async (at: string, price: string) =>
     expect((await api.post("/api/v1/ticks", { ticks: [{ instrument_token: ITC, last_price: price, exchange_ts: ist(at) }] })).status).toBe(202);
   const orders = async () => (await api.get(`/api/v1/orders?strategy_id=${id}`)).body.orders as Array<Record<string, any>>;
@@ -39,6 +43,7 @@ test("an MIS position bought at 09:15 is squared off by the tick at 15:20 IST: t
   const LT = 2939649;
   const racer = `${id}_race`;
   expect((await api.post("/api/v1/strategies", { id: racer, kind: "momentum", params: { lookback: 1, threshold_bps: 10, quantity: 3 }, instruments: [LT], brokers: ["paper"], enabled: true })).status).toBe(201);
+  await applied(racer);
   const thursday = (at: string) => new Date(Date.parse(`2026-12-03T${at}+05:30`)).toISOString();
   const ltTick = async (at: string, price: string) =>
     expect((await api.post("/api/v1/ticks", { ticks: [{ instrument_token: LT, last_price: price, exchange_ts: thursday(at) }] })).status).toBe(202);
