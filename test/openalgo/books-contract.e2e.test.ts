@@ -7,10 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { apiClient, until } from "../support/api-client.ts";
-import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
+import type { GatewayProcess } from "../support/gateway-process.ts";
 import { slowTests } from "../support/timeout.ts";
 import { responseProblems } from "./contract.ts";
-import { contractCall, oaClient } from "./support.ts";
+import { contractCall, oaClient, embeddedGateway } from "./support.ts";
 
 slowTests();
 
@@ -54,11 +54,7 @@ describe("OpenAlgo books and market data on the embedded gateway", () => {
   let url: string;
 
   beforeAll(async () => {
-    gw = spawnGateway({ PORT: "0", FEED: "none", BOOTSTRAP_API_KEY: KEY });
-    url = await gw.url(30_000);
-    api = apiClient(url, KEY);
-    oa = oaClient(url, KEY);
-    await until("the gateway to be ready", async () => (await api.get("/ready")).status === 200, 30_000);
+    ({ gw, url, api, oa } = await embeddedGateway(KEY));
   }, 60_000);
   afterAll(async () => {
     if (gw) expect((await gw.interrupt()).code).toBe(0);

@@ -8,10 +8,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { apiClient, until } from "../support/api-client.ts";
-import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
+import type { GatewayProcess } from "../support/gateway-process.ts";
 import { slowTests } from "../support/timeout.ts";
 import { OPENALGO_DOCUMENTED } from "./contract.ts";
-import { contractCall, oaClient } from "./support.ts";
+import { contractCall, oaClient, embeddedGateway } from "./support.ts";
 
 slowTests();
 
@@ -40,11 +40,7 @@ describe("OpenAlgo's order endpoints: the documented requests and answers", () =
   }
 
   beforeAll(async () => {
-    gw = spawnGateway({ PORT: "0", FEED: "none", BOOTSTRAP_API_KEY: KEY });
-    url = await gw.url(30_000);
-    api = apiClient(url, KEY);
-    oa = oaClient(url, KEY);
-    await until("the gateway to be ready", async () => (await api.get("/ready")).status === 200, 30_000);
+    ({ gw, url, api, oa } = await embeddedGateway(KEY));
     await tick(TOKENS.SBIN, "812.65");
     await tick(TOKENS.INFY, "1885.20");
     await tick(TOKENS.RELIANCE, "1290.45");

@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { openAlgoTime } from "../../gateway/openalgo/orders-manage.ts";
-import { orderStatusWord } from "../../src/openalgo-events/messages.ts";
 import { smartOrder } from "../../gateway/openalgo/orders-place.ts";
 import { strategyIdOf } from "../../gateway/openalgo/order-fields.ts";
 import { harness, type Harness } from "../api/support.ts";
@@ -140,12 +139,7 @@ describe("OpenAlgo order routes (in-process)", () => {
     expect(close.json).toEqual({ status: "success", message: "All Open Positions Squared Off", mode: "analyze" });
   });
 
-  test("orderstatus words and times", () => {
-    expect(orderStatusWord("FILLED", "MARKET", 1)).toBe("complete");
-    expect(orderStatusWord("PENDING", "LIMIT", 0)).toBe("open");
-    expect(orderStatusWord("OPEN", "SL", 0)).toBe("trigger pending");
-    expect(orderStatusWord("FAILED", "MARKET", 0)).toBe("rejected");
-    expect(orderStatusWord("CANCELLED", "LIMIT", 0)).toBe("cancelled");
+  test("orderstatus times are India's, in OpenAlgo's format", () => {
     expect(openAlgoTime("2025-08-28T04:29:10.000Z")).toBe("28-Aug-2025 09:59:10");
   });
 

@@ -3,6 +3,8 @@
  * the body; and checking each answer against OpenAlgo's documents (contract.ts).
  */
 import { expect } from "bun:test";
+import { apiClient, until } from "../support/api-client.ts";
+import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
 import { requestProblems, responseProblems } from "./contract.ts";
 
 export interface OaReply {
@@ -48,4 +50,19 @@ export async function contractCall(oa: ReturnType<typeof oaClient>, name: string
   const r = await oa.call(name, fields);
   expect(responseProblems(`/${name}`, r.status, r.body)).toEqual([]);
   return r;
+}
+
+/**
+ * An embedded gateway as these tests use it (no feed, so prices are what the test posts), ready,
+ * with a REST client and an OpenAlgo client for `key`.
+ *
+ * @example
+ * ({ gw, url, api, oa } = await embeddedGateway(KEY));
+ */
+export async function embeddedGateway(key: string): Promise<{ gw: GatewayProcess; url: string; api: ReturnType<typeof apiClient>; oa: ReturnType<typeof oaClient> }> {
+  const gw = spawnGateway({ PORT: "0", FEED: "none", BOOTSTRAP_API_KEY: key });
+  const url = await gw.url(30_000);
+  const api = apiClient(url, key);
+  await until("the gateway to be ready", async () => (await api.get("/ready")).status === 200, 30_000);
+  return { gw, url, api, oa: oaClient(url, key) };
 }
