@@ -86,6 +86,7 @@ export function createServices(deps: ServicesDeps): GatewayServices {
       }
     },
     openOrders: async (filter) => (await withinStore(openOrders(sql, filter), "cannot read the open orders")).map(orderView),
+    reached: orders.reached,
     place: orders.orders.place,
     productOf: (broker, p, side) => withinStore(lastFilledProduct(sql, { broker, strategy_id: p.strategy_id, instrument_token: p.instrument_token, side }), "cannot read the position's product"),
   });

@@ -18,7 +18,7 @@ import { withinStore } from "../../src/store/wait.ts";
 import { topicName } from "../../src/topics.ts";
 import type { OrderView, PlaceOrder, Services } from "../api/services.ts";
 import type { OrderRelay } from "../outbox.ts";
-import { LOG_WAIT_MS, PLACE_DOUBT_WAIT_MS, PLACE_SEND_WAIT_MS, PLACE_STORE_WAIT_MS, SERVICE_WAIT_MS } from "./budgets.ts";
+import { LOG_WAIT_MS, PLACE_DOUBT_WAIT_MS, PLACE_SEND_WAIT_MS, PLACE_STORE_WAIT_MS, REACH_WAIT_MS, SERVICE_WAIT_MS } from "./budgets.ts";
 import { modifySender } from "./order-modify.ts";
 import { cursorBelow, orderView, seqOfCursor } from "./orders-view.ts";
 
@@ -48,6 +48,8 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
 export interface OrderService {
   /** Everything but cancel-all, which square-off.ts adds. */
   orders: Omit<Services["orders"], "cancelAll">;
+  /** The order once it has left PENDING (the exchange has it), or as it is after REACH_WAIT_MS. */
+  reached(order: OrderView): Promise<OrderView>;
   /** Waits (bounded) for the undos of inserts in doubt, then stops them. */
   close(): Promise<void>;
 }
@@ -67,6 +69,16 @@ export function orderService(deps: { sql: Sql; producer: Producer; logger: Logge
     const order = await withinStore(orderById(sql, orderId), "cannot read the order");
     return order && orderView(order);
   };
+
+  async function reached(order: OrderView): Promise<OrderView> {
+    const deadline = Date.now() + REACH_WAIT_MS;
+    let now = order;
+    while (now.status === "PENDING" && Date.now() < deadline) {
+      await sleep(10);
+      now = (await read(order.order_id)) ?? now;
+    }
+    return now;
+  }
 
   /**
    * Waits for an order's insert, within the POST's budget. When it has no answer in time its
@@ -189,8 +201,12 @@ export function orderService(deps: { sql: Sql; producer: Producer; logger: Logge
       return order;
     },
     async cancel(orderId) {
-      const order = await read(orderId);
-      if (!order) return undefined;
+      const found = await read(orderId);
+      if (!found) return undefined;
+      const t0 = Date.now();
+      const order = await reached(found);
+      // The wait for the exchange comes out of the send's budget: the answer stays within 2 s.
+      const sendWaitMs = LOG_WAIT_MS - Math.min(Date.now() - t0, REACH_WAIT_MS);
       if (isFinal(order.status)) {
         throw new AlphaError("CONFLICT", `order ${orderId} is ${order.status}: only an open order can be cancelled`);
       }
@@ -200,7 +216,7 @@ export function orderService(deps: { sql: Sql; producer: Producer; logger: Logge
         { correlation_id: order.correlation_id },
       );
       // A cancel that reaches the log after our 503 is harmless: cancelling twice is a no-op.
-      await bounded(deps.producer.send([{ topic: topicName("orderCommands", order.broker), key, value: encodeEnvelope(cancel) }]), LOG_WAIT_MS, "LOG_UNAVAILABLE", "cannot send the cancel: the log did not answer");
+      await bounded(deps.producer.send([{ topic: topicName("orderCommands", order.broker), key, value: encodeEnvelope(cancel) }]), sendWaitMs, "LOG_UNAVAILABLE", "cannot send the cancel: the log did not answer");
       return order;
     },
     modify: modifySender({ producer: deps.producer }),
@@ -208,6 +224,7 @@ export function orderService(deps: { sql: Sql; producer: Producer; logger: Logge
 
   return {
     orders,
+    reached,
     async close() {
       // An insert in doubt left behind would be sent by the next relay: give its undo a moment.
       await Promise.race([Promise.allSettled([...undos]), sleep(2_000)]);

@@ -20,7 +20,7 @@ import type { OpenOrderFilter } from "../../src/store/orders.ts";
 import { topicName } from "../../src/topics.ts";
 import { ApiError } from "../api/errors.ts";
 import type { OrderView, Services, SquareOffFilter } from "../api/services.ts";
-import { LOG_WAIT_MS } from "./budgets.ts";
+import { LOG_WAIT_MS, REACH_WAIT_MS } from "./budgets.ts";
 
 export const SQUARE_OFF_ID_PREFIX = "squareoff/";
 
@@ -34,6 +34,8 @@ export interface SquareOffDeps {
   positions(broker: Broker): Promise<readonly Position[]>;
   /** The open orders that match, as the API shows them. */
   openOrders(filter: OpenOrderFilter): Promise<OrderView[]>;
+  /** An order once the exchange has it (left PENDING), or as it is after a short wait: a cancel sent before would overtake it. */
+  reached(order: OrderView): Promise<OrderView>;
   place: Services["orders"]["place"];
   /** The product of the latest order of the position's strategy and instrument, on `side`, that filled; undefined when unknown. */
   productOf(broker: Broker, p: Position, side: Side): Promise<Product | undefined>;
@@ -82,7 +84,11 @@ export function squareOffService(deps: SquareOffDeps): { cancelAll: Services["or
   return {
     async cancelAll(filter) {
       const brokers = filter.broker ? [filter.broker] : deps.activeBrokers;
-      const open = (await deps.openOrders(filter)).filter((o) => brokers.includes(o.broker));
+      const listed = (await deps.openOrders(filter)).filter((o) => brokers.includes(o.broker));
+      const t0 = Date.now();
+      const open = (await Promise.all(listed.map((o) => (o.status === "PENDING" ? deps.reached(o) : o)))).filter((o) => !isFinal(o.status));
+      // The wait for the exchange comes out of the send's budget: the answer stays within 2 s.
+      const sendWaitMs = LOG_WAIT_MS - Math.min(Date.now() - t0, REACH_WAIT_MS);
       if (open.length === 0) return [];
       const messages: OutgoingMessage[] = open.map((o) => {
         const key = String(o.instrument_token);
@@ -93,7 +99,7 @@ export function squareOffService(deps: SquareOffDeps): { cancelAll: Services["or
         return { topic: topicName("orderCommands", o.broker), key, value: encodeEnvelope(cancel) };
       });
       // Cancels that reach the log after our 503 are harmless: cancelling twice is a no-op.
-      await bounded(deps.producer.send(messages), LOG_WAIT_MS, "LOG_UNAVAILABLE", "cannot send the cancels: the log did not answer");
+      await bounded(deps.producer.send(messages), sendWaitMs, "LOG_UNAVAILABLE", "cannot send the cancels: the log did not answer");
       return open.map((o) => o.order_id);
     },
 

@@ -59,6 +59,7 @@ function world(positions: Position[]) {
           (f.instrument_token === undefined || o.instrument_token === f.instrument_token),
       ),
     productOf: async (_broker, p, side) => products.get(`${p.strategy_id}:${p.instrument_token}:${side}`),
+    reached: async (o) => o,
     place: async (cmd) => {
       if (failPlace?.(cmd)) throw new AlphaError("STORE_UNAVAILABLE", "database unavailable", { canRetry: true });
       const seen = cmd.client_order_id === undefined ? undefined : orders.find((o) => o.broker === cmd.broker && o.client_order_id === cmd.client_order_id);

@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { apiClient, until } from "../support/api-client.ts";
-import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
+import type { GatewayProcess } from "../support/gateway-process.ts";
 import { slowTests } from "../support/timeout.ts";
-import { contractCall, oaClient } from "./support.ts";
+import { contractCall, oaClient, embeddedGateway } from "./support.ts";
 
 slowTests();
 
@@ -39,11 +39,7 @@ describe("OpenAlgo orders on the embedded gateway", () => {
     (await contractCall(oa, "openposition", { strategy, exchange, symbol, product: "MIS" })).body.quantity as number;
 
   beforeAll(async () => {
-    gw = spawnGateway({ PORT: "0", FEED: "none", BOOTSTRAP_API_KEY: KEY });
-    url = await gw.url(30_000);
-    api = apiClient(url, KEY);
-    oa = oaClient(url, KEY);
-    await until("the gateway to be ready", async () => (await api.get("/ready")).status === 200, 30_000);
+    ({ gw, url, api, oa } = await embeddedGateway(KEY));
     await tick(SBIN, "812.65");
     await tick(INFY, "1885.20");
     await tick(RELIANCE, "1290.45");
@@ -99,13 +95,21 @@ describe("OpenAlgo orders on the embedded gateway", () => {
   test("cancelallorder cancels every open order of the broker, whichever strategy placed it", async () => {
     const a = (await contractCall(oa, "placeorder", { strategy: "Test Strategy", exchange: "NSE", symbol: "INFY", action: "BUY", quantity: "1", pricetype: "LIMIT", product: "MIS", price: "1800" })).body.orderid;
     const b = (await contractCall(oa, "placeorder", { strategy: "Other", exchange: "NSE", symbol: "RELIANCE", action: "SELL", quantity: "2", pricetype: "LIMIT", product: "MIS", price: "1350" })).body.orderid;
-    await statusWhen(a, "open", (d) => d.order_status === "open");
-    await statusWhen(b, "open", (d) => d.order_status === "open");
+    // At once, as a script would: the orders may not have reached the exchange yet (PENDING).
     const r = await contractCall(oa, "cancelallorder", { strategy: "Test Strategy" });
     expect(r.body.canceled_orders).toEqual(expect.arrayContaining([a, b]));
     expect(r.body).toMatchObject({ status: "success", failed_cancellations: [], message: `Canceled ${r.body.canceled_orders.length} orders. Failed to cancel 0 orders.` });
     await statusWhen(a, "cancelled", (d) => d.order_status === "cancelled");
     await statusWhen(b, "cancelled", (d) => d.order_status === "cancelled");
+  }, 60_000);
+
+  test("an order cancelled the moment it is placed ends cancelled, never left resting", async () => {
+    for (let i = 0; i < 5; i++) {
+      const placed = await contractCall(oa, "placeorder", { strategy: "Test Strategy", exchange: "NSE", symbol: "INFY", action: "BUY", quantity: "1", pricetype: "LIMIT", product: "MIS", price: "1800" });
+      const orderid = placed.body.orderid as string;
+      expect((await contractCall(oa, "cancelorder", { strategy: "Test Strategy", orderid })).body).toEqual({ status: "success", orderid, mode: "analyze" });
+      await statusWhen(orderid, "cancelled", (d) => d.order_status === "cancelled");
+    }
   }, 60_000);
 
   test("placesmartorder to a target size; again, nothing placed", async () => {
