@@ -14,9 +14,8 @@
  */
 import { parseArgs } from "node:util";
 import { ApiKeys, SCOPES, type Scope } from "../gateway/api/auth.ts";
-import { configSchema } from "../src/config.ts";
-import { ConfigError } from "../src/errors.ts";
-import { openStore, type Store } from "../src/store/index.ts";
+import type { Store } from "../src/store/index.ts";
+import { configuredStore } from "./lib/store.ts";
 
 const USAGE = `usage:
   bun run apikey create --scope read|trade [--name NAME]
@@ -50,23 +49,13 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "revoke" && rest.length !== 1) return fail(`revoke needs exactly one key id (see \`bun run apikey list\`)`);
 
-  const url = process.env.DATABASE_URL?.trim();
-  const dataDir = configSchema.shape.DATA_DIR.safeParse(process.env.DATA_DIR);
-  if (!url && (!dataDir.success || dataDir.data === undefined)) {
-    return fail(
-      "DATABASE_URL is not set, and DATA_DIR=memory keeps no database to write to. API keys live in the gateway's store: " +
-        "set DATABASE_URL to its PostgreSQL, e.g. DATABASE_URL=postgres://alpha:alpha@127.0.0.1:15432/alpha (what `bun run infra:up` starts), " +
-        "or DATA_DIR to the embedded gateway's data directory. In memory the gateway prints a key at start, or set BOOTSTRAP_API_KEY.",
-    );
-  }
-  // openStore applies any pending migration, so the api_keys table exists even before the first gateway start.
-  let store: Store;
-  try {
-    store = url ? await openStore({ databaseUrl: url, maxConnections: 1 }) : await openStore({ dataDir: dataDir.data });
-  } catch (err) {
-    if (err instanceof ConfigError) return fail(err.message);
-    throw err;
-  }
+  const opened = await configuredStore(
+    "DATABASE_URL is not set, and DATA_DIR=memory keeps no database to write to. API keys live in the gateway's store: " +
+      "set DATABASE_URL to its PostgreSQL, e.g. DATABASE_URL=postgres://alpha:alpha@127.0.0.1:15432/alpha (what `bun run infra:up` starts), " +
+      "or DATA_DIR to the embedded gateway's data directory. In memory the gateway prints a key at start, or set BOOTSTRAP_API_KEY.",
+  );
+  if (typeof opened === "string") return fail(opened);
+  const store: Store = opened;
   try {
     const keys = new ApiKeys(store.sql);
     if (command === "create") {

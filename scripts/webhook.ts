@@ -15,9 +15,9 @@
  * DATABASE_URL=postgres://alpha:alpha@127.0.0.1:15432/alpha bun run webhook create breakout --quantity 10
  */
 import { parseArgs } from "node:util";
-import { configSchema } from "../src/config.ts";
-import { AlphaError, ConfigError } from "../src/errors.ts";
-import { openStore, type Store } from "../src/store/index.ts";
+import { AlphaError } from "../src/errors.ts";
+import type { Store } from "../src/store/index.ts";
+import { configuredStore } from "./lib/store.ts";
 import { listWebhooks, revokeWebhook } from "../src/store/webhooks.ts";
 import { problemsOf } from "../gateway/api/validate.ts";
 import { webhookRule, webhookService } from "../gateway/webhooks/index.ts";
@@ -73,21 +73,12 @@ async function main(argv: string[]): Promise<number> {
   const checked = webhookRule.safeParse(rule, { reportInput: true });
   if (command === "create" && !checked.success) return fail(problemsOf(checked.error.issues, "rule").map((p) => `--${p.message.replace("chartink_action", "chartink-action").replace("trading_mode", "trading-mode")}`).join("; "));
 
-  const url = process.env.DATABASE_URL?.trim();
-  const dataDir = configSchema.shape.DATA_DIR.safeParse(process.env.DATA_DIR);
-  if (!url && (!dataDir.success || dataDir.data === undefined)) {
-    return fail(
-      "DATABASE_URL is not set, and DATA_DIR=memory keeps no database to write to. Webhooks live in the gateway's store: " +
-        "set DATABASE_URL to its PostgreSQL, or DATA_DIR to the embedded gateway's data directory; or make one with POST /api/v1/strategies/:id/webhooks.",
-    );
-  }
-  let store: Store;
-  try {
-    store = url ? await openStore({ databaseUrl: url, maxConnections: 1 }) : await openStore({ dataDir: dataDir.data });
-  } catch (err) {
-    if (err instanceof ConfigError) return fail(err.message);
-    throw err;
-  }
+  const opened = await configuredStore(
+    "DATABASE_URL is not set, and DATA_DIR=memory keeps no database to write to. Webhooks live in the gateway's store: " +
+      "set DATABASE_URL to its PostgreSQL, or DATA_DIR to the embedded gateway's data directory; or make one with POST /api/v1/strategies/:id/webhooks.",
+  );
+  if (typeof opened === "string") return fail(opened);
+  const store: Store = opened;
   try {
     if (command === "create") {
       const strategyId = rest[0]!;
