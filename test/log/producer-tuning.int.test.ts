@@ -39,6 +39,7 @@ async function roundTrip(producer: Partial<ProducerTuning>, what: string): Promi
   }
 }
 
+// Skipped only without Kafka and without REQUIRE_INFRA=1: needs() then registers a failing test instead (test/support/infra.ts).
 describe.skipIf(!kafkaUp)("KAFKA_PRODUCER_* on Kafka", () => {
   for (const compression of COMPRESSIONS) {
     test(`compression ${compression}: the codec is used, and what is sent is read back, in order`, async () => {

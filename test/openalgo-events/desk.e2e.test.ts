@@ -19,6 +19,7 @@ const haveChromium = await chromiumPresent("the desk's OpenAlgo blotter");
 const KEY = `desk_openalgo_${crypto.randomUUID().replaceAll("-", "")}`;
 const SOURCE = `from_openalgo_desk_${Date.now().toString(36)}`;
 
+// Skipped only without Chromium and without REQUIRE_INFRA=1: chromiumPresent() then registers a failing test instead (test/support/chromium.ts).
 describe.skipIf(!haveChromium)("the desk's OpenAlgo blotter in Chromium", () => {
   let gw: Gateway;
   let browser: Browser;

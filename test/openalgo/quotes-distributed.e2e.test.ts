@@ -20,6 +20,7 @@ const ULTRACEMCO = 2952193;
 
 const up = (await needs("kafka")) && (await needs("redis")) && (await needs("postgres"));
 
+// Skipped only without Kafka, Redis or PostgreSQL and without REQUIRE_INFRA=1: needs() then registers a failing test instead (test/support/infra.ts).
 describe.skipIf(!up)("OpenAlgo quotes over Kafka and Redis", () => {
   let gw: GatewayProcess;
   let db: { url: string; drop: () => Promise<void> };

@@ -35,6 +35,7 @@ if (installError && requireInfra) {
   console.warn(`skipping the OpenAlgo SDK run: ${installError} (set REQUIRE_INFRA=1 to fail instead)`);
 }
 
+// Skipped only when python3 or PyPI is missing and REQUIRE_INFRA is not set; with it, the test above fails instead.
 describe.skipIf(installError !== undefined)(`OpenAlgo's Python SDK ${OPENALGO_SDK_VERSION}, unchanged, against the embedded gateway`, () => {
   test(
     "places, follows, modifies, sizes, cancels all and closes: our REST API agrees",
