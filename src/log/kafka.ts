@@ -13,7 +13,7 @@ import { producerTuning } from "./kafka-tuning.ts";
 import type { ProducerTuning } from "../config-kafka.ts";
 import { installFastReads } from "./kafka-reads.ts";
 import { installFastWrites } from "./kafka-writes.ts";
-import type { CommittedOffset, Consumer, ConsumerOptions, CreateTopicsResult, Log, OffsetRange, Producer, ProducerOptions, TopicInfo, TopicSpec } from "./port.ts";
+import type { CommittedOffset, Consumer, GroupInfo, ConsumerOptions, CreateTopicsResult, Log, OffsetRange, Producer, ProducerOptions, TopicInfo, TopicSpec } from "./port.ts";
 
 export interface KafkaLogOptions {
   /** Bootstrap brokers, `host:port` each. */
@@ -264,6 +264,29 @@ export class KafkaLog implements Log {
       return (group?.topics ?? []).flatMap((t) => t.partitions.filter((p) => p.committedOffset >= 0n).map((p) => ({ topic: t.name, partition: p.partitionIndex, next: Number(p.committedOffset) })));
     } catch (err) {
       throw toAlphaError(err, `reading the offsets group ${groupId} committed`);
+    }
+  }
+
+  async consumerGroups(prefix: string): Promise<GroupInfo[]> {
+    const admin = this.admin();
+    try {
+      const ids = [...(await admin.listGroups()).values()].filter((g) => g.id.startsWith(prefix) && g.state !== "Dead").map((g) => g.id);
+      if (ids.length === 0) return [];
+      const described = await admin.describeGroups({ groups: ids });
+      return [...described.values()].map((g) => ({ id: g.id, members: g.members.size }));
+    } catch (err) {
+      throw toAlphaError(err, `listing the consumer groups ${prefix}*`);
+    }
+  }
+
+  async seedOffsets(groupId: string, offsets: readonly CommittedOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    const topics = new Map<string, Array<{ partition: number; offset: bigint }>>();
+    for (const o of offsets) topics.set(o.topic, [...(topics.get(o.topic) ?? []), { partition: o.partition, offset: BigInt(o.next) }]);
+    try {
+      await this.admin().alterConsumerGroupOffsets({ groupId, topics: [...topics].map(([name, partitionOffsets]) => ({ name, partitionOffsets })) });
+    } catch (err) {
+      throw toAlphaError(err, `committing group ${groupId}'s starting offsets`);
     }
   }
 

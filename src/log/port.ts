@@ -116,6 +116,13 @@ export interface CommittedOffset extends TopicPartition {
   next: number;
 }
 
+/** A consumer group as the log's coordinator lists it. */
+export interface GroupInfo {
+  id: string;
+  /** Members now in the group (a dead one counts until its session times out). */
+  members: number;
+}
+
 export interface CreateTopicsResult {
   created: string[];
   existing: string[];
@@ -149,6 +156,13 @@ export interface Log {
    * per topic-partition it has committed on.
    */
   committedOffsets?(groupId: string): Promise<CommittedOffset[]>;
+  /** The consumer groups whose id starts with `prefix`, with how many members each has now. */
+  consumerGroups?(prefix: string): Promise<GroupInfo[]>;
+  /**
+   * Commits `offsets` for a group that has no member (a group with members refuses with an error),
+   * so its first member starts there instead of at its fallback.
+   */
+  seedOffsets?(groupId: string, offsets: readonly CommittedOffset[]): Promise<void>;
   producer(options?: ProducerOptions): Producer;
   consumer(options: ConsumerOptions): Consumer;
   /** Closes every producer and consumer made by this log. */
