@@ -19,7 +19,8 @@ import type { Logger } from "../src/logger.ts";
 import type { Log } from "../src/log/port.ts";
 import { Feed, recordTicks } from "../src/market/feed.ts";
 import { TickRecorder } from "../src/market/recorder.ts";
-import { STAGE_NAMES } from "../src/stage/stages.ts";
+import { prepareStageGroups } from "../src/stage/groups.ts";
+import { STAGE_GROUP_BASES, STAGE_NAMES } from "../src/stage/stages.ts";
 import { openStore } from "../src/store/index.ts";
 import { journaled, topicSpecs } from "../src/topics.ts";
 import { openAlgoTopicSpecs } from "../src/openalgo-events/topics.ts";
@@ -75,6 +76,8 @@ export async function startGateway(config: Config, logger: Logger, env: Record<s
         logger.warn({ created }, "created missing topics (run `bun run topics` to create them ahead of time)");
       }
     }
+    // Each broker set is its own group: refused beside a running overlapping one (src/stage/groups.ts).
+    if (config.kafka) await prepareStageGroups({ log, brokers: config.activeBrokers, bases: STAGE_GROUP_BASES, waitMs: 2 * config.kafka.sessionTimeoutMs, logger });
 
     const masterStarted = performance.now();
     const instruments = instrumentMaster(await readInstruments(sqlDb(store.sql)));

@@ -9,6 +9,7 @@ import type { Broker } from "../../src/config.ts";
 import type { Log } from "../../src/log/port.ts";
 import type { LatencyStats } from "../../src/stage/latency.ts";
 import type { StageStats } from "../../src/stage/protocol.ts";
+import { stageGroupId } from "../../src/stage/groups.ts";
 import { STAGES } from "../../src/stage/stages.ts";
 import { allTopics } from "../../src/topics.ts";
 import type { PipelineView, StageHealth } from "../api/services.ts";
@@ -33,14 +34,14 @@ interface Sample {
 }
 
 /** The stages as the pipeline lists them: each worker's stage, then its companions. */
-function stagesOf(workers: readonly WorkerStatus[]): Array<{ name: string; groupId: string; worker: WorkerStatus; stats?: StageStats }> {
+function stagesOf(workers: readonly WorkerStatus[], group: (base: string) => string): Array<{ name: string; groupId: string; worker: WorkerStatus; stats?: StageStats }> {
   return workers.flatMap((w) => {
     const def = STAGES[w.stage];
     // A companion that runs only with some settings is listed once its worker reports it running.
     const companions = Object.entries(def.companions ?? {})
       .filter(([name, c]) => c.enabled === undefined || w.stats?.companions?.[name] !== undefined)
-      .map(([name, c]) => ({ name, groupId: c.groupId, worker: w, stats: w.stats?.companions?.[name] }));
-    return [{ name: w.stage as string, groupId: def.groupId, worker: w, stats: w.stats }, ...companions];
+      .map(([name, c]) => ({ name, groupId: group(c.groupId), worker: w, stats: w.stats?.companions?.[name] }));
+    return [{ name: w.stage as string, groupId: group(def.groupId), worker: w, stats: w.stats }, ...companions];
   });
 }
 
@@ -58,12 +59,13 @@ const within = <T>(p: Promise<T>, ms: number): Promise<T | undefined> => {
 export function pipelineService(deps: { log: Log; workers: () => WorkerStatus[]; activeBrokers: readonly Broker[]; clock?: () => number }) {
   const clock = deps.clock ?? Date.now;
   const dlqTopics = allTopics(deps.activeBrokers).map((t) => t.dlq.name);
+  const group = (base: string) => stageGroupId(base, deps.activeBrokers, deps.log.kind === "kafka");
   // Per stage, its handled count over the last seconds (a worker that restarts counts from 0).
   const samples = new Map<string, Sample[]>();
 
   function sample(): void {
     const now = clock();
-    for (const s of stagesOf(deps.workers())) {
+    for (const s of stagesOf(deps.workers(), group)) {
       const ring = samples.get(s.name) ?? [];
       ring.push({ at: s.stats?.at ?? now, handled: s.stats?.handled ?? 0 });
       while (ring.length > 2 && ring[1]!.at <= now - RATE_WINDOW_MS) ring.shift();
@@ -113,7 +115,7 @@ export function pipelineService(deps: { log: Log; workers: () => WorkerStatus[];
     async status(): Promise<PipelineView> {
       sample();
       const workers = deps.workers();
-      const listed = stagesOf(workers);
+      const listed = stagesOf(workers, group);
       const [lagOf, dlq] = await fromLog(listed.map((s) => s.groupId));
       const stages: StageHealth[] = listed.map((s, i) => ({
         name: s.name,

@@ -14,6 +14,7 @@ import { cacheDeadLetters, type DeadLetterMarks } from "./replay.ts";
 import { StreamProcessor } from "./processor.ts";
 import type { FromWorker, StageStats, ToWorker } from "./protocol.ts";
 import type { Stage } from "./stage.ts";
+import { stageGroupId } from "./groups.ts";
 import { STAGES, type StageDef } from "./stages.ts";
 
 declare const self: Worker;
@@ -36,7 +37,7 @@ export const embeddedDedupTtlMs = (restartMaxMs: number): number => Math.max(2 *
 export function stageProcessor(name: string, def: StageDef, stage: Stage, ctx: StageContext, worker: { dedup: Dedup; deadLetters?: DeadLetterMarks; logger: Logger }): StreamProcessor {
   return new StreamProcessor({
     stage: name,
-    groupId: def.groupId,
+    groupId: stageGroupId(def.groupId, ctx.config.activeBrokers, ctx.config.kafka !== undefined),
     topics: stage.topics,
     // Embedded, a batch is read when the stage asks for it: a bigger one is fewer round trips to
     // the main thread. Kafka's consumer prefetches up to a batch, so there it stays at 500: more
@@ -129,7 +130,7 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<StartedWor
   const ctx: StageContext = { ...connections, instruments: instrumentMaster(await readInstruments(connections.db)) };
   const timers: Timer[] = [];
   const startStage = async (name: string, def: StageDef): Promise<FedStage> => {
-    const { groupId } = def;
+    const groupId = stageGroupId(def.groupId, config.activeBrokers, config.kafka !== undefined);
     const stage = await def.build(ctx);
     const processor = stageProcessor(name, def, stage, ctx, {
       // Without Redis the cache is the main thread's, and this worker the only one marking the

@@ -67,3 +67,6 @@ export const STAGES: Record<StageName, StageDef & { companions?: Record<string, 
     },
   },
 };
+
+/** Every stage's and companion's base group id (src/stage/groups.ts adds the broker set on Kafka). */
+export const STAGE_GROUP_BASES: readonly string[] = Object.values(STAGES).flatMap((def) => [def.groupId, ...Object.values(def.companions ?? {}).map((c) => c.groupId)]);
