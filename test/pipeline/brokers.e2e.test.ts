@@ -12,6 +12,7 @@ import { apiClient, until } from "../support/api-client.ts";
 import { freshDatabaseUrl } from "../support/fresh-db.ts";
 import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
 import { infra, needs } from "../support/infra.ts";
+import { clearReadModels } from "../support/read-models.ts";
 import { startFakeKite, type FakeKite } from "../kite/server/kite-server.ts";
 import { slowTests } from "../support/timeout.ts";
 
@@ -56,14 +57,7 @@ describe.skipIf(!up)("one process per broker on Kafka", () => {
 
   /** A fresh database and clean read models: this run's numbers only. */
   async function services(): Promise<Record<string, string>> {
-    for (const pattern of ["paper:*", "zerodha:*", "market:last", "dedup:*"]) {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== "0");
-    }
+    await clearReadModels(redis);
     const db = await freshDatabaseUrl();
     dbs.push(db);
     return { KAFKA_BROKERS: infra.kafkaBrokers, REDIS_URL: infra.redisUrl, DATABASE_URL: db.url };

@@ -9,6 +9,7 @@ import { apiClient, until } from "../support/api-client.ts";
 import { freshDatabaseUrl } from "../support/fresh-db.ts";
 import { spawnGateway, type GatewayProcess } from "../support/gateway-process.ts";
 import { infra, needs } from "../support/infra.ts";
+import { clearReadModels } from "../support/read-models.ts";
 import { KEY, pipelineScenarios } from "./scenarios.ts";
 import { slowTests } from "../support/timeout.ts";
 
@@ -25,20 +26,8 @@ if (up) {
     redis.disconnect();
   });
 
-  /** The gateway's read models in Redis from earlier runs would show up in this run's numbers. */
-  async function cleanRedis() {
-    for (const pattern of ["paper:*", "zerodha:*", "market:last", "dedup:*"]) {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== "0");
-    }
-  }
-
   async function services(): Promise<Record<string, string>> {
-    await cleanRedis();
+    await clearReadModels(redis);
     const db = await freshDatabaseUrl();
     dbs.push(db);
     return { KAFKA_BROKERS: infra.kafkaBrokers, REDIS_URL: infra.redisUrl, DATABASE_URL: db.url };
