@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { LOCAL } from "../local-infra.ts";
 import type { BenchModule, BenchOptions, BenchSection } from "./types.ts";
 import { stopChildren } from "./children.ts";
+import { RATE_KEYS } from "./rates.ts";
 import { render, rows, TARGETS } from "./table.ts";
 import { measureLedger, measureLogHop, measureWake, type Wake } from "./wake.ts";
 import type { Percentiles } from "./loadgen.ts";
@@ -48,6 +49,7 @@ const REQUIRED = [
   "api.post_order_rps",
   "ws.fanout_p99_ms",
   "memory.rss_growth_mb",
+  ...RATE_KEYS,
 ];
 
 /** `--name a,b` or `--name=a,b`: the listed names, each one of `allowed`; exits with a usage error otherwise. */
@@ -313,7 +315,7 @@ const result = {
   cpu_idle_before_section: idleBefore,
   cpu_steal_during_section: stealDuring,
   thread_wake_ms: wake || ledger ? { ...wake, ledger } : null,
-  targets: Object.fromEntries(TARGETS.map((t) => [t.key, `${t.op} ${t.value}`])),
+  targets: Object.fromEntries(TARGETS.map((t) => [t.key, `${t.op} ${t.value}${t.reference ? ` × ${t.reference}` : ""}`])),
   errors,
 };
 await Bun.write(join(ROOT, "bench-results.json"), `${JSON.stringify(result, null, 2)}\n`);

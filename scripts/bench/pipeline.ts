@@ -5,9 +5,11 @@
  * ticks, so the strategy reverses its position there and orders are filled at a steady rate.
  * Risk limits are raised first (the default allows 10 orders a second).
  *
- * - Tick → fill latency at an offered 5,000 ticks/s (paced): the portfolio stage records now −
- *   the tick's creation time for each fill it applies (src/stage/latency.ts); the quantiles are
- *   those of its window (the last 10 s), read at the end of the phase, after a warm-up.
+ * - Tick → fill latency at an offered 5,000, then 1,000, then 100 ticks/s (paced; scripts/bench/
+ *   rates.ts), beside the floor of four hops of the mode measured just before the gateway starts:
+ *   the portfolio stage records now − the tick's creation time for each fill it applies
+ *   (src/stage/latency.ts); the quantiles are those of its window (the last 10 s), read at the
+ *   end of each phase, after a warm-up.
  * - Sustained ticks/s: ticks offered as fast as the pipeline takes them (at most `MAX_LAG` ahead of
  *   the slowest stage); the rate is what the portfolio, the last stage, handled per second in the
  *   steady part, from its stats (handled, timestamped, posted every second). Risk, execution
@@ -27,6 +29,7 @@ import { publishTicks } from "../../src/market/feed.ts";
 import type { Instrument } from "../../src/market/instruments.ts";
 import { toPaise } from "../../src/money.ts";
 import { kafkaFloors } from "./kafka-floors.ts";
+import { embeddedFloors, floor4, moveEveryAt, RATES, rateKeys, TICKS_PER_INSTRUMENT_S } from "./rates.ts";
 import type { BenchOptions, BenchSection } from "./types.ts";
 import {
   apiClient,
@@ -61,8 +64,10 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 export const OFFERED_TICKS_PER_S = 5_000;
 export const STRATEGY_ID = "bench_flip";
-/** Ticks per order in the latency phase (see TickSource): 20 fills/s at 5,000 ticks/s. */
-export const LATENCY_MOVE_EVERY = 250;
+/** Ticks per order in the latency phase at 5,000 ticks/s (see TickSource): 20 fills/s. */
+export const LATENCY_MOVE_EVERY = moveEveryAt(OFFERED_TICKS_PER_S);
+/** The warm-up of each rate after the first: the gateway is warm by then. */
+const NEXT_RATE_WARMUP_MS = 3_000;
 /** The latency phase's warm-up with --long: past the JIT's warm-up (docs/benchmark-notes.md, "What limits the misses"). */
 export const LONG_LATENCY_WARMUP_MS = 90_000;
 /** Ticks the offered load may run ahead of the slowest stage. */
@@ -320,7 +325,8 @@ export async function throughputPhase(run: PipelineRun, source: TickSource, sett
 export let embeddedRss: { idle: number; warm: number; after: number } | undefined;
 
 async function one(mode: Mode, opts: BenchOptions): Promise<BenchSection> {
-  const floors = mode === "kafka" ? await kafkaFloors(opts) : {};
+  const floors = mode === "kafka" ? await kafkaFloors(opts) : await embeddedFloors(opts);
+  const hopFloor = { p50: floors[`${mode}.floor_ms.hop.p50`], p99: floors[`${mode}.floor_ms.hop.p99`] };
   const t0 = Date.now();
   const run = await startPipeline(mode, opts);
   try {
@@ -329,19 +335,32 @@ async function one(mode: Mode, opts: BenchOptions): Promise<BenchSection> {
     // One source for the whole run, so each instrument's prices go on where they were.
     const source = new TickSource(run.instruments, LATENCY_MOVE_EVERY);
     await prime(run, source);
-    // One order per 250 ticks: 20 fills/s at 5,000 ticks/s.
     // The short run measures a gateway seconds old, while JSC still compiles its hot code (on
     // Kafka its compiler threads take 30–55% of a core for about 90 s); --long measures it warm.
     const warmupMs = opts.long ? LONG_LATENCY_WARMUP_MS : 2_000;
-    const latency = await latencyPhase(run, source, OFFERED_TICKS_PER_S, warmupMs, opts);
+    const atRate: Record<number, LatencyResult> = {};
+    for (const rate of RATES) {
+      source.use(Math.ceil(rate / TICKS_PER_INSTRUMENT_S));
+      source.setMoveEvery(moveEveryAt(rate));
+      atRate[rate] = await latencyPhase(run, source, rate, rate === RATES[0] ? warmupMs : NEXT_RATE_WARMUP_MS, opts);
+    }
+    const latency = atRate[OFFERED_TICKS_PER_S]!;
+    for (const rate of RATES) {
+      const r = atRate[rate]!;
+      const ratio = (v: number, f: number | null | undefined) => (typeof f === "number" && f > 0 ? `${round(v / f, 2)}×` : "—");
+      opts.log(`  ${mode}: at ${rate} ticks/s p50 ${r.p50} ms (${ratio(r.p50, hopFloor.p50 && 4 * hopFloor.p50)} the four-hop floor), p99 ${r.p99} ms (${ratio(r.p99, hopFloor.p99 && 4 * hopFloor.p99)})`);
+    }
     const rssWarm = rssMb(run.gw.pid);
     // One per 1,000 at saturation: the pipeline's work stays mostly per tick.
-    source.moveEvery = 1_000;
+    source.use(run.instruments.length);
+    source.setMoveEvery(1_000);
     const thr = await throughputPhase(run, source, 2_000, opts.long ? 30_000 : 10_000, opts);
     const rssEnd = rssMb(run.gw.pid);
     if (mode === "embedded" && rssStart !== undefined && rssWarm !== undefined && rssEnd !== undefined) embeddedRss = { idle: rssStart, warm: rssWarm, after: rssEnd };
     return {
       ...floors,
+      ...floor4(mode, hopFloor),
+      ...Object.assign({}, ...RATES.map((rate) => rateKeys(mode, rate, atRate[rate]!))),
       [`${mode}.pipeline_ticks_per_s`]: thr.ticksPerS,
       [`${mode}.pipeline_offered_ticks_per_s`]: thr.offeredPerS,
       [`${mode}.pipeline_fills_per_s`]: thr.fillsPerS,

@@ -209,6 +209,8 @@ export class TickSource {
   private readonly dir: Int8Array;
   private readonly left: Int32Array;
   private cursor = 0;
+  /** The first `active` instruments are ticked, in turn. */
+  private active: number;
   produced = 0;
 
   constructor(
@@ -219,16 +221,38 @@ export class TickSource {
     this.steps = new Int32Array(n);
     this.dir = new Int8Array(n);
     this.left = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      this.dir[i] = i % 2 === 0 ? 1 : -1;
-      this.left[i] = 1 + ((i * 7_919) % moveEvery);
-    }
+    for (let i = 0; i < n; i++) this.dir[i] = i % 2 === 0 ? 1 : -1;
+    this.active = n;
+    this.spread();
+  }
+
+  /**
+   * Ticks only the first `count` instruments from now on (all of them when `count` is larger):
+   * at a low rate, each of 1,000 instruments would get a tick every few seconds and turn once a
+   * minute, too seldom for the orders to come at a steady rate within a short phase.
+   */
+  use(count: number): void {
+    this.active = Math.max(1, Math.min(count, this.instruments.length));
+    if (this.cursor >= this.active) this.cursor = 0;
+  }
+
+  /**
+   * Turns every `moveEvery` ticks from now on, the instruments' turns spread over that many, so
+   * orders come at the new steady rate at once (not after the old, longer countdowns).
+   */
+  setMoveEvery(moveEvery: number): void {
+    this.moveEvery = moveEvery;
+    this.spread();
+  }
+
+  private spread(): void {
+    for (let i = 0; i < this.left.length; i++) this.left[i] = 1 + ((i * 7_919) % this.moveEvery);
   }
 
   next(n: number): Tick[] {
     const ts = new Date().toISOString();
     const out: Tick[] = new Array(n);
-    const len = this.instruments.length;
+    const len = this.active;
     for (let k = 0; k < n; k++) {
       const i = this.cursor;
       this.cursor = i + 1 === len ? 0 : i + 1;

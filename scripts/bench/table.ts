@@ -9,7 +9,17 @@ export interface Target {
   op: ">=" | "<=";
   value: number;
   unit: string;
+  /** A metric of the same run the target is relative to: met when value op `value` × reference. */
+  reference?: string;
 }
+
+/** Issue 36: tick → fill at every rate within 1.5× (p50) and 3× (p99) its mode's four-hop floor (scripts/bench/rates.ts). */
+const RATE_TARGETS: Target[] = (["embedded", "kafka"] as const).flatMap((mode) =>
+  [5_000, 1_000, 100].flatMap((rate) => [
+    { key: `${mode}.tick_to_fill_ms.at_${rate}.p50`, label: `${mode} tick → fill p50 @${rate}/s`, op: "<=" as const, value: 1.5, unit: "× floor", reference: `${mode}.floor4_ms.p50` },
+    { key: `${mode}.tick_to_fill_ms.at_${rate}.p99`, label: `${mode} tick → fill p99 @${rate}/s`, op: "<=" as const, value: 3, unit: "× floor", reference: `${mode}.floor4_ms.p99` },
+  ]),
+);
 
 /** The targets the table checks; the ratio one is computed by the runner (kafka.ingest_vs_producer_perf). */
 export const TARGETS: Target[] = [
@@ -22,6 +32,7 @@ export const TARGETS: Target[] = [
   { key: "memory.rss_growth_mb", label: "RSS growth (--long, 5 min)", op: "<=", value: 50, unit: "MB" },
   // Issue 31: the backtest against the embedded pipeline of the same run.
   { key: "backtest.vs_embedded_pipeline", label: "backtest / embedded pipeline ticks/s", op: ">=", value: 10, unit: "×" },
+  ...RATE_TARGETS,
 ];
 
 /** Rows shown besides the targets, in this order; any other metric follows, sorted. */
@@ -57,6 +68,9 @@ const SHOWN_FIRST = [
 export interface Row {
   metric: string;
   value: string;
+  /** A relative target's reference (its metric and value), and value / reference. */
+  reference: string;
+  ratio: string;
   target: string;
   met: string;
 }
@@ -80,20 +94,25 @@ export function rows(metrics: Record<string, number | null>, all = false): Row[]
   return keys.map((k) => {
     const t = byKey.get(k);
     const v = metrics[k];
-    const measured = v !== null && v !== undefined;
+    const ref = t?.reference ? metrics[t.reference] : undefined;
+    // A relative target compares value / reference; an absolute one the value itself.
+    const compared = t?.reference ? (typeof v === "number" && typeof ref === "number" && ref > 0 ? v / ref : undefined) : v;
+    const measured = compared !== null && compared !== undefined;
     return {
       metric: k,
       value: fmt(v),
+      reference: t?.reference ? `${fmt(ref)} (${t.reference})` : "",
+      ratio: t?.reference && measured ? `${fmt(compared)}×` : "",
       target: t ? `${t.op} ${fmt(t.value)} ${t.unit}` : "",
-      met: t ? (measured ? ((t.op === ">=" ? v >= t.value : v <= t.value) ? "yes" : "NO") : "—") : "",
+      met: t ? (measured ? ((t.op === ">=" ? compared >= t.value : compared <= t.value) ? "yes" : "NO") : "—") : "",
     };
   });
 }
 
 /** A plain-text table (also valid Markdown). */
 export function render(list: Row[]): string {
-  const head: Row = { metric: "metric", value: "value", target: "target", met: "met?" };
-  const cols = ["metric", "value", "target", "met"] as const;
+  const head: Row = { metric: "metric", value: "value", reference: "reference", ratio: "ratio", target: "target", met: "met?" };
+  const cols = ["metric", "value", "reference", "ratio", "target", "met"] as const;
   const width = Object.fromEntries(cols.map((c) => [c, Math.max(...[head, ...list].map((r) => r[c].length))])) as Record<(typeof cols)[number], number>;
   const line = (r: Row) => `| ${cols.map((c) => (c === "value" ? r[c].padStart(width[c]) : r[c].padEnd(width[c]))).join(" | ")} |`;
   const rule = `|${cols.map((c) => (c === "value" ? `${"-".repeat(width[c] + 1)}:` : "-".repeat(width[c] + 2))).join("|")}|`;
