@@ -56,8 +56,8 @@ export interface ProcessorOptions {
   attempts?: number;
   backoffMs?: number;
   maxBatchSize?: number;
-  /** Called before each batch with the partitions owned now (stages rebuild state on change). */
-  onBatch?: (consumer: Consumer) => Promise<void> | void;
+  /** Called before each batch with the partitions owned now (stages rebuild state on change) and the batch. */
+  onBatch?: (consumer: Consumer, batch: readonly LogMessage[]) => Promise<void> | void;
   /** Called after a batch was handled, before its outputs are sent (stages flush state here). */
   afterBatch?: () => Promise<void> | void;
   /**
@@ -151,7 +151,7 @@ export class StreamProcessor {
     const consumer = this.consumer;
     await consumer.run((batch) =>
       this.bounded(batch.length, async () => {
-        await this.options.onBatch?.(consumer);
+        await this.options.onBatch?.(consumer, batch);
         await this.processBatch(batch);
       }),
     );

@@ -1,5 +1,5 @@
 /** What a stage module gives the runtime: its inputs, its handler, and its housekeeping. */
-import type { Consumer } from "../log/port.ts";
+import type { Consumer, LogMessage } from "../log/port.ts";
 import type { LatencyWindow } from "./latency.ts";
 import type { Conflation } from "./conflation.ts";
 import type { Handle } from "./processor.ts";
@@ -7,8 +7,8 @@ import type { Handle } from "./processor.ts";
 export interface Stage {
   topics: string[];
   handle: Handle;
-  /** Before each batch, with the partitions owned now. */
-  onBatch?: (consumer: Consumer) => Promise<void> | void;
+  /** Before each batch, with the partitions owned now and the batch (a backtest gives none). */
+  onBatch?: (consumer: Consumer, batch?: readonly LogMessage[]) => Promise<void> | void;
   /** After each batch, before its outputs are sent: flush state. */
   afterBatch?: () => Promise<void> | void;
   /** After each batch's outputs were acknowledged, before it is committed: save state. */

@@ -2,14 +2,17 @@
  * Risk applying controls, Given/When/Then, on both logs: the risk stage and the strategy stage
  * built over the in-process log and over real Kafka, controls written with sendControl, and a
  * signal handled right after the control was acknowledged, with no wait: it must be judged under
- * that control. On Kafka the topics are the shared `paper.control` and friends; each test sets
- * what it needs first and the suite leaves paper ACTIVE under the default limits.
+ * that control. The signal's batch is handed to onBatch as the stream processor hands it (the
+ * catch-up starts there, beside the dedup lookup), or not at all as a backtest does; both must
+ * judge under the control. On Kafka the topics are the shared `paper.control` and friends; each
+ * test sets what it needs first and the suite leaves paper ACTIVE under the default limits.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pino from "pino";
 import { MemoryCache } from "../../src/cache/memory.ts";
 import { loadConfig } from "../../src/config.ts";
 import { ControlReader, sendControl, type ControlCommand, type StrategyDef } from "../../src/control/index.ts";
+import { AlphaError } from "../../src/errors.ts";
 import { createEvent, type AnyEnvelope, type Envelope } from "../../src/events/envelope.ts";
 import { KafkaLog } from "../../src/log/kafka.ts";
 import { MemoryLog } from "../../src/log/memory.ts";
@@ -63,10 +66,11 @@ function suite(name: string, connect: () => Promise<Log>) {
     let risk: Stage;
     let ctxs: StageContext[] = [];
 
-    /** A new batch with one signal, as the stream processor hands it over. */
-    async function judge(e: AnyEnvelope): Promise<string> {
-      await risk.onBatch!(noConsumer);
-      return verdict(await risk.handle(e, { topic: topicName("signalsRaw", "paper") } as LogMessage, quiet));
+    /** A new batch with one signal, as the stream processor hands it over (or, `withBatch` false, as a backtest does). */
+    async function judge(e: AnyEnvelope, withBatch = true, stage = risk): Promise<string> {
+      const m = { topic: topicName("signalsRaw", "paper"), key: e.key } as LogMessage;
+      await stage.onBatch!(noConsumer, withBatch ? [m] : undefined);
+      return verdict(await stage.handle(e, m, quiet));
     }
     const control = (cmd: ControlCommand) => sendControl(producer, "paper", cmd, "test");
     /** The offset the next command on paper's control topic gets. */
@@ -94,11 +98,46 @@ function suite(name: string, connect: () => Promise<Log>) {
 
     test("given HALTED was acknowledged, an order created at once is rejected TRADING_HALTED; after ACTIVE it is judged normally", async () => {
       for (let round = 0; round < 5; round++) {
+        const withBatch = round % 2 === 0;
         await control({ type: "control.trading_state", data: { state: "HALTED", reason: `round ${round}` } });
-        expect(await judge(signal(1))).toBe("TRADING_HALTED");
+        expect(await judge(signal(1), withBatch)).toBe("TRADING_HALTED");
         await control({ type: "control.trading_state", data: { state: "ACTIVE", reason: "" } });
-        expect(await judge(signal(1))).toBe("VALIDATED");
+        expect(await judge(signal(1), withBatch)).toBe("VALIDATED");
       }
+    });
+
+    test("given the catch-up started with the batch failed (the log down a moment), the retried signal reads the end offsets again and is judged under the control", async () => {
+      let failNext = false;
+      let reads = 0;
+      // The same log, but its end offsets can be made to fail once.
+      const flaky: Log = Object.create(log, {
+        endOffsets: {
+          value: async (topic: string) => {
+            reads++;
+            if (failNext) {
+              failNext = false;
+              throw new AlphaError("LOG_UNAVAILABLE", "end offsets: the log is down", { canRetry: true });
+            }
+            return log.endOffsets(topic);
+          },
+        },
+      });
+      const stage = await riskStage({ ...ctxs[0]!, log: flaky });
+      await stage.handle(tick(129_000), { topic: "market.ticks" } as LogMessage, quiet);
+      await control({ type: "control.trading_state", data: { state: "HALTED", reason: "flaky" } });
+      const e = signal(1);
+      const m = { topic: topicName("signalsRaw", "paper"), key: e.key } as LogMessage;
+      failNext = true;
+      const before = reads;
+      await stage.onBatch!(noConsumer, [m]);
+      // Started with the batch, before the signal is handled.
+      expect(reads).toBe(before + 1);
+      await expect(Promise.resolve(stage.handle(e, m, quiet))).rejects.toMatchObject({ code: "LOG_UNAVAILABLE" });
+      // The processor's retry handles the signal again in the same batch: a fresh read, not the failed one.
+      expect(verdict(await stage.handle(e, m, quiet))).toBe("TRADING_HALTED");
+      expect(reads).toBe(before + 2);
+      await control({ type: "control.trading_state", data: { state: "ACTIVE", reason: "" } });
+      expect(await judge(signal(1), true, stage)).toBe("VALIDATED");
     });
 
     test("given a lowered limit was acknowledged, an order above it is rejected; after a raised one it passes", async () => {

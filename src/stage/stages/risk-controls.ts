@@ -26,6 +26,8 @@ export function controlSide(ctx: StageContext, brokers: readonly Broker[], state
     else if (cmd.type === "control.limits") apply(c.broker, { type: "LimitsChanged", limits: cmd.data.limits, at: c.at });
   });
   let caught = false;
+  /** This batch's catch-up, started as the batch arrived (see onBatch). */
+  let early: Promise<void> | undefined;
   return {
     /** Joins and applies every control the log holds before the stage takes its first batch. */
     async start(): Promise<void> {
@@ -34,8 +36,16 @@ export function controlSide(ctx: StageContext, brokers: readonly Broker[], state
       // What the log held (the last state, a breach's own command) is applied: nothing to write yet.
       breached.clear();
     },
-    onBatch(): void {
+    /**
+     * A new batch; `hasSignals`: it holds signals, so the catch-up they need starts now, while the
+     * processor looks their ids up in the dedup cache, instead of after that round trip. The end
+     * offsets read now are still read after the signals were created.
+     */
+    onBatch(hasSignals: boolean): void {
       caught = false;
+      early = hasSignals ? reader.caughtUp() : undefined;
+      // Awaited by the first signal; a batch that fails before it must not leave a rejection unheard.
+      early?.catch(() => {});
     },
     /**
      * Once per batch, before its first signal: the signal was in the log before this batch was
@@ -44,7 +54,10 @@ export function controlSide(ctx: StageContext, brokers: readonly Broker[], state
      */
     async caughtUpOncePerBatch(): Promise<void> {
       if (caught) return;
-      await reader.caughtUp();
+      // A failed early catch-up is not reused: the retry reads the end offsets again.
+      const pending = early ?? reader.caughtUp();
+      early = undefined;
+      await pending;
       caught = true;
     },
     /** A strategy's signal refused under risk's own view of its strategy (API orders carry no strategy_offset). */

@@ -51,6 +51,8 @@ import { dayEndSide } from "./risk-day-end.ts";
 
 export async function riskStage(ctx: StageContext): Promise<Stage> {
   const brokers = ctx.config.activeBrokers;
+  /** Where signals and modifies come: a batch with one of them needs the controls caught up. */
+  const signalTopics = new Set(brokers.map((b) => topicName("signalsRaw", b)));
   // MARKET_HOURS=nse: orders for a closed market are refused MARKET_CLOSED (src/risk/rules.ts).
   const hours = ctx.config.marketHours === "nse" ? loadCalendar(ctx.config.marketCalendarFile) : undefined;
   const state = new Map<Broker, RiskState>();
@@ -151,8 +153,8 @@ export async function riskStage(ctx: StageContext): Promise<Stage> {
     // A tick only sets the last price and the marks: the latest one of an instrument is enough.
     conflation: { topics: [topicName("marketTicks")] },
     topics: [topicName("marketTicks"), ...brokers.flatMap((b) => [topicName("signalsRaw", b), topicName("ordersFilled", b)])],
-    onBatch: (consumer) => {
-      controls.onBatch();
+    onBatch: (consumer, batch) => {
+      controls.onBatch(batch?.some((m) => signalTopics.has(m.topic)) ?? false);
       return onAssignment(consumer);
     },
     // Saved only once the batch's outputs are acknowledged, as execution's books are.
