@@ -51,9 +51,13 @@ export async function embeddedFloors(opts: BenchOptions): Promise<BenchSection> 
   }
 }
 
-/** What one rate's phase measured, under `<mode>.tick_to_fill_ms.at_<rate>.*` and `<mode>.hop_ms.at_<rate>.*`. */
-export function rateKeys(mode: string, rate: number, r: { p50: number; p95: number; p99: number; max: number; samples: number; fillsPerS: number; hops: Record<string, { p50: number; p99: number }> }): BenchSection {
+/**
+ * What one rate's phase measured, under `<mode>.tick_to_fill_ms.at_<rate>.*` and
+ * `<mode>.hop_ms.at_<rate>.*`; null when `r` is undefined (not this gateway's numbers).
+ */
+export function rateKeys(mode: string, rate: number, r: { p50: number; p95: number; p99: number; max: number; samples: number; fillsPerS: number; hops: Record<string, { p50: number; p99: number }> } | undefined): BenchSection {
   const at = `${mode}.tick_to_fill_ms.at_${rate}`;
+  if (!r) return { [`${at}.p50`]: null, [`${at}.p95`]: null, [`${at}.p99`]: null, [`${at}.max`]: null, [`${at}.samples`]: null, [`${at}.fills_per_s`]: null };
   const out: BenchSection = { [`${at}.p50`]: r.p50, [`${at}.p95`]: r.p95, [`${at}.p99`]: r.p99, [`${at}.max`]: r.max, [`${at}.samples`]: r.samples, [`${at}.fills_per_s`]: r.fillsPerS };
   for (const [hop, q] of Object.entries(r.hops)) {
     out[`${mode}.hop_ms.at_${rate}.${hop}.p50`] = q.p50;
