@@ -3,6 +3,7 @@
  * their committed offsets, bounded as that module says, journaled when given a journal.
  */
 import { AlphaError } from "../errors.ts";
+import { wallClockMs } from "../events/ids.ts";
 import type { Journal, RecoveredPartition } from "./journal.ts";
 import { laggingGroup, lowestCommitted, notify, tp, type Group, type Member, type Partition, type Topic } from "./memory-groups.ts";
 import { restore, snapshot, type BrokerState } from "./memory-recovery.ts";
@@ -118,7 +119,9 @@ export class MemoryBroker {
         key: m.key,
         value,
         headers: copyHeaders(m.headers),
-        timestamp: Date.now(),
+        // To the microsecond, as the stages read their clock: a hop's wait (StreamProcessor.inbound)
+        // is often under a millisecond here.
+        timestamp: wallClockMs(),
       };
       p.messages.push(message);
       if (topic.journaled) this.journal!.message(message);

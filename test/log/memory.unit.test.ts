@@ -1,10 +1,30 @@
 import { describe, expect, test } from "bun:test";
 import { AlphaError } from "../../src/errors.ts";
+import { wallClockMs } from "../../src/events/ids.ts";
 import { MemoryBroker, MemoryLog } from "../../src/log/memory.ts";
 import { logConformance } from "./conformance.ts";
 
 const broker = new MemoryBroker();
 logConformance("in-process", async () => new MemoryLog(broker));
+
+describe("in-process log: append time", () => {
+  test("a message's timestamp is its append time to below the millisecond, read from the clock the stages read (a hop's wait is often under 1 ms)", async () => {
+    const broker = new MemoryBroker();
+    const log = new MemoryLog(broker);
+    await log.createTopics([{ name: "t", partitions: 1, retentionMs: -1 }]);
+    const producer = log.producer();
+    const within: boolean[] = [];
+    for (let i = 0; i < 20; i++) {
+      const before = wallClockMs();
+      await producer.send([{ topic: "t", key: "k", value: String(i) }]);
+      const after = wallClockMs();
+      const [m] = broker.read("t", 0, i, 1);
+      within.push(m!.timestamp >= before && m!.timestamp <= after);
+    }
+    expect(within.every(Boolean)).toBe(true);
+    await log.close();
+  });
+});
 
 describe("in-process log: bounded memory", () => {
   test("a full partition makes the producer wait for the lagging group, then go on", async () => {
