@@ -22,8 +22,10 @@ const post = (m: FromDbWorker) => self.postMessage(m);
  * PGlite's own start parameters, and a small WAL: in memory it is memory, and Postgres's defaults
  * keep at least 80 MB of it (min_wal_size) and let it grow to 1 GB (max_wal_size) between
  * checkpoints. Two 16 MB segments, the least Postgres takes, and a checkpoint when they are used.
+ * A 16 MB buffer pool, not 128: the pages it caches are already in this process (in memory) or in
+ * the OS's page cache (on disk), so a larger pool holds a second copy of the same pages.
  */
-const START_PARAMS = [...PGlite.defaultStartParams, "-c", "min_wal_size=32MB", "-c", "max_wal_size=32MB"];
+const START_PARAMS = [...PGlite.defaultStartParams, "-c", "min_wal_size=32MB", "-c", "max_wal_size=32MB", "-c", "shared_buffers=16MB"];
 /** Sockets at once: the gateway's client, a client per stage worker, and room for restarts and tools. */
 const MAX_CONNECTIONS = 32;
 let running: { db: PGlite; server: PGliteServer } | undefined;
