@@ -14,6 +14,7 @@ import { cacheDeadLetters, type DeadLetterMarks } from "./replay.ts";
 import { StreamProcessor } from "./processor.ts";
 import type { FromWorker, StageStats, ToWorker } from "./protocol.ts";
 import type { Stage } from "./stage.ts";
+import { threadMemory } from "../thread-memory.ts";
 import { STAGES, type StageDef } from "./stages.ts";
 
 declare const self: Worker;
@@ -94,6 +95,7 @@ function statsOf(fed?: FedStage): StageStats {
 
 function workerStats(worker?: StartedWorker): StageStats {
   const stats = statsOf(worker?.main);
+  stats.memory = threadMemory();
   if (worker && worker.companions.size > 0) stats.companions = Object.fromEntries([...worker.companions].map(([name, fed]) => [name, statsOf(fed)]));
   return stats;
 }

@@ -3,17 +3,19 @@
  * so that executing SQL does not take the main thread, which serves the API and the in-process
  * log. Started and stopped by `startEmbedded` (src/store/pglite.ts) through messages:
  * `{ t: "start", dataDir? }` → `{ t: "ready", port }` | `{ t: "failed", message }`;
- * `{ t: "stop" }` → `{ t: "stopped" }`; `{ t: "acceptor", port }` (no answer): a port on which
+ * `{ t: "stop" }` → `{ t: "stopped" }`; `{ t: "memory", port }` → this thread's heap on `port`;
+ * `{ t: "acceptor", port }` (no answer): a port on which
  * another thread asks for connections served over ports (`{ t: "connect", port }`,
  * src/store/pglite-port.ts).
  */
 import { PGlite } from "@electric-sql/pglite";
+import { threadMemory } from "../thread-memory.ts";
 import type { ConnectRequest } from "./pglite-port.ts";
 import { servePGlite, type PGliteServer } from "./pglite-server.ts";
 
 declare const self: Worker;
 
-export type ToDbWorker = { t: "start"; dataDir?: string } | { t: "stop" } | { t: "acceptor"; port: MessagePort };
+export type ToDbWorker = { t: "start"; dataDir?: string } | { t: "stop" } | { t: "acceptor"; port: MessagePort } | { t: "memory"; port: MessagePort };
 export type FromDbWorker = { t: "ready"; port: number } | { t: "failed"; message: string } | { t: "stopped" };
 
 const post = (m: FromDbWorker) => self.postMessage(m);
@@ -32,6 +34,11 @@ let running: { db: PGlite; server: PGliteServer } | undefined;
 
 self.onmessage = async (event: MessageEvent<ToDbWorker>) => {
   const msg = event.data;
+  if (msg.t === "memory") {
+    msg.port.postMessage(threadMemory());
+    msg.port.close();
+    return;
+  }
   if (msg.t === "acceptor") {
     // Connections from another thread over ports (src/store/pglite-port.ts), each served as a socket is.
     msg.port.onmessage = (e) => {
