@@ -9,6 +9,10 @@ export interface Target {
   op: ">=" | "<=";
   value: number;
   unit: string;
+  /** A metric of the same run the target is relative to: met when value op `value` × reference. */
+  reference?: string;
+  /** A floor measured in the same run, shown beside an absolute target with value / floor. */
+  floor?: string;
 }
 
 /** The targets the table checks; the ratio one is computed by the runner (kafka.ingest_vs_producer_perf). */
@@ -22,6 +26,9 @@ export const TARGETS: Target[] = [
   { key: "memory.rss_growth_mb", label: "RSS growth (--long, 5 min)", op: "<=", value: 50, unit: "MB" },
   // Issue 31: the backtest against the embedded pipeline of the same run.
   { key: "backtest.vs_embedded_pipeline", label: "backtest / embedded pipeline ticks/s", op: ">=", value: 10, unit: "×" },
+  // Issue 36, memory: idle RSS beside the floor of the same shape with nothing of ours running (scripts/bench/memory-floor.ts).
+  { key: "memory.idle_mb.embedded", label: "embedded idle RSS", op: "<=", value: 250, unit: "MB", floor: "memory.floor_mb.embedded" },
+  { key: "memory.idle_mb.distributed", label: "distributed idle RSS", op: "<=", value: 150, unit: "MB", floor: "memory.floor_mb.distributed" },
 ];
 
 /** Rows shown besides the targets, in this order; any other metric follows, sorted. */
@@ -52,11 +59,16 @@ const SHOWN_FIRST = [
   "memory.rss_before_mb",
   "memory.rss_after_mb",
   "memory.rss_growth_mb",
+  "memory.idle_mb.embedded_disk",
+  ...(["embedded", "disk", "distributed"] as const).flatMap((m) => ["main", "database", "strategy", "risk", "execution", "portfolio"].map((t) => `memory.${m}.heap_mb.${t}`)),
 ];
 
 export interface Row {
   metric: string;
   value: string;
+  /** A relative target's reference (its metric and value), and value / reference. */
+  reference: string;
+  ratio: string;
   target: string;
   met: string;
 }
@@ -80,20 +92,29 @@ export function rows(metrics: Record<string, number | null>, all = false): Row[]
   return keys.map((k) => {
     const t = byKey.get(k);
     const v = metrics[k];
-    const measured = v !== null && v !== undefined;
+    const ref = t?.reference ? metrics[t.reference] : undefined;
+    // A relative target compares value / reference; an absolute one the value itself.
+    const compared = t?.reference ? (typeof v === "number" && typeof ref === "number" && ref > 0 ? v / ref : undefined) : v;
+    const measured = compared !== null && compared !== undefined;
+    const floor = t?.floor ? metrics[t.floor] : undefined;
+    const beside = t?.reference ?? t?.floor;
+    const besideValue = t?.reference ? ref : floor;
+    const ratio = t?.reference ? compared : typeof v === "number" && typeof floor === "number" && floor > 0 ? v / floor : undefined;
     return {
       metric: k,
       value: fmt(v),
+      reference: beside ? `${fmt(besideValue)} (${beside})` : "",
+      ratio: beside && ratio !== undefined && ratio !== null ? `${fmt(ratio)}×` : "",
       target: t ? `${t.op} ${fmt(t.value)} ${t.unit}` : "",
-      met: t ? (measured ? ((t.op === ">=" ? v >= t.value : v <= t.value) ? "yes" : "NO") : "—") : "",
+      met: t ? (measured ? ((t.op === ">=" ? compared >= t.value : compared <= t.value) ? "yes" : "NO") : "—") : "",
     };
   });
 }
 
 /** A plain-text table (also valid Markdown). */
 export function render(list: Row[]): string {
-  const head: Row = { metric: "metric", value: "value", target: "target", met: "met?" };
-  const cols = ["metric", "value", "target", "met"] as const;
+  const head: Row = { metric: "metric", value: "value", reference: "reference", ratio: "ratio", target: "target", met: "met?" };
+  const cols = ["metric", "value", "reference", "ratio", "target", "met"] as const;
   const width = Object.fromEntries(cols.map((c) => [c, Math.max(...[head, ...list].map((r) => r[c].length))])) as Record<(typeof cols)[number], number>;
   const line = (r: Row) => `| ${cols.map((c) => (c === "value" ? r[c].padStart(width[c]) : r[c].padEnd(width[c]))).join(" | ")} |`;
   const rule = `|${cols.map((c) => (c === "value" ? `${"-".repeat(width[c] + 1)}:` : "-".repeat(width[c] + 2))).join("|")}|`;
