@@ -28,6 +28,12 @@ const post = (m: FromDbWorker) => self.postMessage(m);
  * the OS's page cache (on disk), so a larger pool holds a second copy of the same pages.
  */
 const START_PARAMS = [...PGlite.defaultStartParams, "-c", "min_wal_size=32MB", "-c", "max_wal_size=32MB", "-c", "shared_buffers=16MB"];
+/**
+ * In memory, WAL segments of 1 MB instead of 16: each segment is a file held whole in memory, and
+ * the tables are unlogged there anyway (src/store/index.ts skipWal). A data directory keeps
+ * Postgres's 16 MB: fewer segment switches, each one a sync to disk.
+ */
+const IN_MEMORY_INITDB = ["--wal-segsize=1"];
 /** Sockets at once: the gateway's client, a client per stage worker, and room for restarts and tools. */
 const MAX_CONNECTIONS = 32;
 let running: { db: PGlite; server: PGliteServer } | undefined;
@@ -52,7 +58,7 @@ self.onmessage = async (event: MessageEvent<ToDbWorker>) => {
   if (msg.t === "start") {
     let db: PGlite | undefined;
     try {
-      db = await PGlite.create({ ...(msg.dataDir === undefined ? {} : { dataDir: msg.dataDir }), startParams: START_PARAMS });
+      db = await PGlite.create({ ...(msg.dataDir === undefined ? { initDbStartParams: IN_MEMORY_INITDB } : { dataDir: msg.dataDir }), startParams: START_PARAMS });
       // One socket for the main thread and one for each stage worker, sharing PGlite's one
       // session a unit of work at a time (src/store/pglite-server.ts).
       const server = servePGlite(db, { host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
