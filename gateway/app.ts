@@ -12,6 +12,7 @@ import type { Store } from "../src/store/index.ts";
 import { ApiKeys, bearerKey } from "./api/auth.ts";
 import { mountDesk } from "./desk/serve.ts";
 import { tickToFill } from "./services/pipeline.ts";
+import { threadMemory } from "../src/thread-memory.ts";
 import type { WorkerStatus } from "./supervisor.ts";
 
 export interface AppDeps {
@@ -102,7 +103,7 @@ export function createApp(deps: AppDeps): Hono {
     checks.push({ name: "feed", ok: feed.kind === "none" || feed.running || !feed.lastError, kind: feed.kind, detail: { published: feed.published }, error: feed.lastError });
     const ready = checks.every((x) => x.ok);
     const status = ready ? "ready" : "not_ready";
-    return c.json(holder ? { status, checks } : { status }, ready ? 200 : 503, ready ? {} : RETRY);
+    return c.json(holder ? { status, checks, memory: await memoryOf(deps.store) } : { status }, ready ? 200 : 503, ready ? {} : RETRY);
   });
 
   // Prometheus text format: what each stage and the feed have done, and worker restarts.
@@ -159,4 +160,14 @@ export function createApp(deps: AppDeps): Hono {
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => c.json(errorBody("INTERNAL", err.message), 500));
   return app;
+}
+
+/**
+ * The process's resident set, the main thread's heap and the embedded database thread's (each
+ * stage worker's is in its stats). A database thread that does not answer at once is left out:
+ * the store's check says whether it is stuck.
+ */
+async function memoryOf(store: Store) {
+  const database = store.embeddedMemory && (await Promise.race([store.embeddedMemory(), Bun.sleep(1_000).then(() => undefined)]));
+  return { rss_mb: Math.round(process.memoryUsage.rss() / 104857.6) / 10, main: threadMemory(), ...(database ? { database } : {}) };
 }

@@ -111,13 +111,15 @@ const publicGet = (summary: string, description: string, content: Record<string,
 function readyPath(errors: JsonSchema): JsonSchema {
   const status = (s: string) => ({ type: "string", enum: [s] });
   const checks = { type: "array", items: { type: "object", required: ["name", "ok"], properties: { name: { type: "string" }, ok: { type: "boolean" } } } };
+  const thread = { type: "object", properties: { heap_mb: { type: "number" }, external_mb: { type: "number" } } };
+  const memory = { type: "object", description: "The process's resident set and threads' heaps, in MB (each stage's is in its check)", properties: { rss_mb: { type: "number" }, main: thread, database: thread } };
   return {
     get: {
       summary: "Readiness: every dependency answers (503 while one does not); the checks only for a holder of an API key",
       tags: ["gateway"],
       security: [{}, { bearerAuth: [] }],
       responses: {
-        200: { description: "Ready.", content: json({ type: "object", required: ["status"], properties: { status: status("ready"), checks } }) },
+        200: { description: "Ready.", content: json({ type: "object", required: ["status"], properties: { status: status("ready"), checks, memory } }) },
         401: { description: ERROR_TEXT[401], content: json(errors) },
         503: { description: "Not ready yet, or a dependency is down.", headers: RETRY_AFTER, content: json({ type: "object", required: ["status"], properties: { status: status("not_ready"), checks } }) },
       },

@@ -50,6 +50,8 @@ const REQUIRED = [
   "ws.fanout_p99_ms",
   "memory.rss_growth_mb",
   ...RATE_KEYS,
+  "memory.idle_mb.embedded",
+  "memory.idle_mb.distributed",
 ];
 
 /** `--name a,b` or `--name=a,b`: the listed names, each one of `allowed`; exits with a usage error otherwise. */

@@ -1,5 +1,8 @@
 /**
- * 5. Memory: the resident set of the gateway process (its stage workers are threads of it, so
+ * 5. Memory. First idle (scripts/bench/memory-idle.ts): a gateway ready with nothing to do,
+ * embedded in memory, embedded with a data directory and distributed, each thread's heap, and the
+ * floor under each measured beside it (`memory.idle_mb.*`, `memory.floor_mb.*`,
+ * `memory.<mode>.heap_mb.<thread>`). Then under load: the resident set of the gateway process (its stage workers are threads of it, so
  * VmRSS covers them; embedded, it also holds the in-process log, the cache and PGlite) before and
  * after sustained load at the offered 5,000 ticks/s, with the benchmark strategy trading (about
  * 20 fills a second).
@@ -14,6 +17,7 @@
  * saturation) instead of starting another gateway.
  */
 import type { BenchOptions, BenchSection } from "./types.ts";
+import { floorRss, idleGateway } from "./memory-idle.ts";
 import { embeddedRss, LATENCY_MOVE_EVERY, OFFERED_TICKS_PER_S, prime, startPipeline } from "./pipeline.ts";
 import { offerPaced, rssMb, round, stageStats, TickSource } from "./support.ts";
 
@@ -40,6 +44,32 @@ function slopePerMin(points: Array<[number, number]>): number {
 }
 
 export async function run(opts: BenchOptions): Promise<BenchSection> {
+  const out: BenchSection = {};
+  const errors: string[] = [];
+  const measure = async (what: string, f: () => Promise<BenchSection>) => {
+    try {
+      Object.assign(out, await f());
+    } catch (err) {
+      errors.push(`${what}: ${(err as Error).message}`);
+      opts.log(`  ${what} failed: ${(err as Error).message}`);
+    }
+  };
+  const distributed = !opts.modes || opts.modes.includes("kafka");
+  await measure("embedded floor", async () => ({ "memory.floor_mb.embedded": await floorRss("embedded") }));
+  await measure("embedded idle", () => idleGateway("embedded", opts));
+  await measure("embedded idle with a data directory", () => idleGateway("disk", opts));
+  if (distributed) {
+    await measure("distributed floor", async () => ({ "memory.floor_mb.distributed": await floorRss("distributed") }));
+    await measure("distributed idle", () => idleGateway("distributed", opts));
+  }
+  opts.log(`  floors (the gateway's threads and code, PGlite embedded, nothing of ours running): embedded ${out["memory.floor_mb.embedded"] ?? "—"} MB, distributed ${out["memory.floor_mb.distributed"] ?? "—"} MB`);
+  await measure("under load", () => underLoad(opts));
+  if (errors.length > 0) throw Object.assign(new Error(errors.join("; ")), { partial: out });
+  return out;
+}
+
+/** The embedded gateway's RSS before and after sustained load (see the file's comment). */
+async function underLoad(opts: BenchOptions): Promise<BenchSection> {
   if (!opts.long && embeddedRss) {
     // A short run: the pipeline section's embedded gateway was measured already; no trend in it.
     const r = embeddedRss;

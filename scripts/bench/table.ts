@@ -11,6 +11,8 @@ export interface Target {
   unit: string;
   /** A metric of the same run the target is relative to: met when value op `value` × reference. */
   reference?: string;
+  /** A floor measured in the same run, shown beside an absolute target with value / floor. */
+  floor?: string;
 }
 
 /** Issue 36: tick → fill at every rate within 1.5× (p50) and 3× (p99) its mode's four-hop floor (scripts/bench/rates.ts). */
@@ -33,6 +35,9 @@ export const TARGETS: Target[] = [
   // Issue 31: the backtest against the embedded pipeline of the same run.
   { key: "backtest.vs_embedded_pipeline", label: "backtest / embedded pipeline ticks/s", op: ">=", value: 10, unit: "×" },
   ...RATE_TARGETS,
+  // Issue 36, memory: idle RSS beside the floor of the same shape with nothing of ours running (scripts/bench/memory-floor.ts).
+  { key: "memory.idle_mb.embedded", label: "embedded idle RSS", op: "<=", value: 250, unit: "MB", floor: "memory.floor_mb.embedded" },
+  { key: "memory.idle_mb.distributed", label: "distributed idle RSS", op: "<=", value: 150, unit: "MB", floor: "memory.floor_mb.distributed" },
 ];
 
 /** Rows shown besides the targets, in this order; any other metric follows, sorted. */
@@ -63,6 +68,8 @@ const SHOWN_FIRST = [
   "memory.rss_before_mb",
   "memory.rss_after_mb",
   "memory.rss_growth_mb",
+  "memory.idle_mb.embedded_disk",
+  ...(["embedded", "disk", "distributed"] as const).flatMap((m) => ["main", "database", "strategy", "risk", "execution", "portfolio"].map((t) => `memory.${m}.heap_mb.${t}`)),
 ];
 
 export interface Row {
@@ -98,11 +105,15 @@ export function rows(metrics: Record<string, number | null>, all = false): Row[]
     // A relative target compares value / reference; an absolute one the value itself.
     const compared = t?.reference ? (typeof v === "number" && typeof ref === "number" && ref > 0 ? v / ref : undefined) : v;
     const measured = compared !== null && compared !== undefined;
+    const floor = t?.floor ? metrics[t.floor] : undefined;
+    const beside = t?.reference ?? t?.floor;
+    const besideValue = t?.reference ? ref : floor;
+    const ratio = t?.reference ? compared : typeof v === "number" && typeof floor === "number" && floor > 0 ? v / floor : undefined;
     return {
       metric: k,
       value: fmt(v),
-      reference: t?.reference ? `${fmt(ref)} (${t.reference})` : "",
-      ratio: t?.reference && measured ? `${fmt(compared)}×` : "",
+      reference: beside ? `${fmt(besideValue)} (${beside})` : "",
+      ratio: beside && ratio !== undefined && ratio !== null ? `${fmt(ratio)}×` : "",
       target: t ? `${t.op} ${fmt(t.value)} ${t.unit}` : "",
       met: t ? (measured ? ((t.op === ">=" ? compared >= t.value : compared <= t.value) ? "yes" : "NO") : "—") : "",
     };

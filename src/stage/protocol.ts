@@ -7,6 +7,7 @@ import type { EmbeddedOptions } from "../store/pglite.ts";
 import type { StagePorts } from "./context.ts";
 import type { LatencyStats } from "./latency.ts";
 import type { StageName } from "./stages.ts";
+import type { ThreadMemory } from "../thread-memory.ts";
 
 /** Supervisor → worker. */
 export type ToWorker = { t: "init"; stage: StageName; env: Record<string, string | undefined>; ports: StagePorts; embeddedDb?: EmbeddedOptions } | { t: "stop" };
@@ -28,6 +29,8 @@ export interface StageStats {
   tickToFill?: LatencyStats;
   /** Creation → arrival of the events of its non-conflated inputs: this hop (StreamProcessor.inbound). */
   inbound?: LatencyStats;
+  /** The worker thread's heap (src/thread-memory.ts). */
+  memory?: ThreadMemory;
   /** The stats of the stage's companions (src/stage/stages.ts), by name. */
   companions?: Record<string, StageStats>;
 }

@@ -15,6 +15,7 @@ import { StreamProcessor } from "./processor.ts";
 import type { FromWorker, StageStats, ToWorker } from "./protocol.ts";
 import type { Stage } from "./stage.ts";
 import { stageGroupId } from "./groups.ts";
+import { threadMemory } from "../thread-memory.ts";
 import { STAGES, type StageDef } from "./stages.ts";
 
 declare const self: Worker;
@@ -95,6 +96,7 @@ function statsOf(fed?: FedStage): StageStats {
 
 function workerStats(worker?: StartedWorker): StageStats {
   const stats = statsOf(worker?.main);
+  stats.memory = threadMemory();
   if (worker && worker.companions.size > 0) stats.companions = Object.fromEntries([...worker.companions].map(([name, fed]) => [name, statsOf(fed)]));
   return stats;
 }

@@ -9,6 +9,7 @@ import { reconnectBackoff } from "./db.ts";
 import { loadMigrations, migrate } from "./migrate.ts";
 import { lockDataDir, pgDir } from "./data-dir.ts";
 import { startEmbedded, type EmbeddedOptions } from "./pglite.ts";
+import type { ThreadMemory } from "../thread-memory.ts";
 
 export { loadMigrations, migrate, MIGRATIONS_DIR } from "./migrate.ts";
 export type { Migration } from "./migrate.ts";
@@ -60,6 +61,8 @@ export interface Store {
   /** Embedded only: a new port for another thread's connections to the same database, with
    *  `embeddedOptions` (src/store/pglite-port.ts). */
   readonly embeddedConnector?: () => MessagePort;
+  /** Embedded only: the heap of the database's thread, WebAssembly memory included. */
+  readonly embeddedMemory?: () => Promise<ThreadMemory>;
   /** Resolves once the database answers a trivial statement: for readiness checks. */
   ping(): Promise<void>;
   /** Ends the client (waiting up to 5 s for queries in flight), then stops PGlite if embedded. */
@@ -100,6 +103,7 @@ export async function openStore(opts: StoreOptions = {}): Promise<Store> {
     url: embedded ? embedded.url : redactUrl(opts.databaseUrl!, "database"),
     embeddedOptions: embedded?.options,
     embeddedConnector: embedded ? () => embedded.connector() : undefined,
+    embeddedMemory: embedded ? () => embedded.memory() : undefined,
     async ping() {
       await sql`select 1`;
     },

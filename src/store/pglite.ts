@@ -5,6 +5,7 @@
  * as to a real server.
  */
 import type { Options, PostgresType } from "postgres";
+import type { ThreadMemory } from "../thread-memory.ts";
 import type { FromDbWorker, ToDbWorker } from "./pglite-worker.ts";
 
 /** postgres.js options that reach the embedded database. */
@@ -19,6 +20,8 @@ export interface Embedded {
    * src/store/pglite-port.ts `overPort`), past the loopback socket.
    */
   connector(): MessagePort;
+  /** The database thread's heap (its WebAssembly memory and in-memory files included). */
+  memory(): Promise<ThreadMemory>;
   stop(): Promise<void>;
 }
 
@@ -87,6 +90,15 @@ export async function startEmbedded(dataDir?: string): Promise<Embedded> {
       const { port1, port2 } = new MessageChannel();
       worker.postMessage({ t: "acceptor", port: port1 } satisfies ToDbWorker, [port1]);
       return port2;
+    },
+    memory() {
+      // A port of its own, so an answer never mixes with the start/stop replies.
+      const { port1, port2 } = new MessageChannel();
+      const answer = new Promise<ThreadMemory>((resolve) => {
+        port2.onmessage = (e) => (port2.close(), resolve(e.data as ThreadMemory));
+      });
+      worker.postMessage({ t: "memory", port: port1 } satisfies ToDbWorker, [port1]);
+      return answer;
     },
     stop() {
       stopped ??= (async () => {

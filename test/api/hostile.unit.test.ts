@@ -189,6 +189,9 @@ describe("/ready: details only for a key holder", () => {
     expect(r.status).toBe(200);
     expect(r.json.status).toBe("ready");
     expect(r.json.checks.map((c: { name: string }) => c.name)).toContain("store");
+    // The process's memory beside the checks: its resident set and the main thread's heap.
+    expect(r.json.memory.rss_mb).toBeGreaterThan(r.json.memory.main.heap_mb);
+    expect(r.json.memory.main.heap_mb).toBeGreaterThan(0);
   });
 
   test("with an unknown key: 401, and no details", async () => {

@@ -58,6 +58,9 @@ describe("bun run gateway, embedded (no settings)", () => {
     expect(body.checks.map((c) => c.name)).toEqual(["log", "store", "cache", "stage.strategy", "stage.risk", "stage.execution", "stage.portfolio", "feed"]);
     expect(body.checks.find((c) => c.name === "stage.strategy")?.detail?.partitions).toBe(6);
     expect(body.checks.find((c) => c.name === "store")?.kind).toBe("pglite");
+    // Each thread's heap: every stage worker's in its check, the embedded database thread's beside the main one's.
+    expect((body.checks.find((c) => c.name === "stage.risk")?.detail as { memory?: { heap_mb: number } })?.memory?.heap_mb).toBeGreaterThan(0);
+    expect((body as { memory?: { database?: { heap_mb: number } } }).memory?.database?.heap_mb).toBeGreaterThan(0);
     expect(JSON.stringify(body)).toContain("postgres://");
     // Without a key: ready or not, and nothing else (the embedded store's URL is a way in).
     const anonymous = await fetch(`${url}/ready`);

@@ -1,0 +1,27 @@
+/**
+ * What this thread's JavaScript engine holds, for /ready and the memory bench. Threads share one
+ * process, so the resident set (VmRSS) cannot be split among them; each thread's heap can.
+ */
+import { heapStats } from "bun:jsc";
+
+const MB = 1024 * 1024;
+const mb = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
+
+/** One thread's heap, in MB. */
+export interface ThreadMemory {
+  /** The collector's heap: objects, and the buffers it accounts for (`external_mb`). */
+  heap_mb: number;
+  /** Of that, memory outside JS objects: ArrayBuffers, WebAssembly memories, strings' storage. */
+  external_mb: number;
+}
+
+/**
+ * This thread's heap.
+ *
+ * @example
+ * threadMemory() // { heap_mb: 21.3, external_mb: 2.1 }
+ */
+export function threadMemory(): ThreadMemory {
+  const s = heapStats();
+  return { heap_mb: mb(s.heapSize), external_mb: mb(s.extraMemorySize) };
+}
