@@ -46,6 +46,12 @@ const REQUIRED = [
   "reference.kafkajs_produce_per_s",
   "api.get_portfolio_rps",
   "api.post_order_rps",
+  "api.post_order_ms.at_100.p50",
+  "api.post_order_ms.at_100.p99",
+  "api.distributed.post_order_ms.at_100.p50",
+  "api.distributed.post_order_ms.at_100.p99",
+  "reference.bare_order_route_rps",
+  "reference.distributed.bare_order_route_rps",
   "ws.fanout_p99_ms",
   "memory.rss_growth_mb",
 ];

@@ -22,6 +22,11 @@ export const TARGETS: Target[] = [
   { key: "memory.rss_growth_mb", label: "RSS growth (--long, 5 min)", op: "<=", value: 50, unit: "MB" },
   // Issue 31: the backtest against the embedded pipeline of the same run.
   { key: "backtest.vs_embedded_pipeline", label: "backtest / embedded pipeline ticks/s", op: ">=", value: 10, unit: "×" },
+  // Issue 36, the order path: each beside its bare route's (reference.*) in SHOWN_FIRST.
+  { key: "api.post_order_ms.at_100.p99", label: "embedded POST /orders p99 @100/s", op: "<=", value: 5, unit: "ms" },
+  { key: "api.distributed.post_order_ms.at_100.p99", label: "distributed POST /orders p99 @100/s", op: "<=", value: 10, unit: "ms" },
+  { key: "api.post_order_vs_bare_route", label: "embedded POST /orders rps / bare route's", op: ">=", value: 0.5, unit: "×" },
+  { key: "api.distributed.post_order_vs_bare_route", label: "distributed POST /orders rps / bare route's", op: ">=", value: 0.5, unit: "×" },
 ];
 
 /** Rows shown besides the targets, in this order; any other metric follows, sorted. */
@@ -47,6 +52,17 @@ const SHOWN_FIRST = [
   "reference.ours_e2e_ms.p99",
   "api.get_portfolio_rps",
   "api.post_order_rps",
+  "reference.bare_order_route_rps",
+  "api.post_order_vs_bare_route",
+  "api.post_order_ms.at_100.p50",
+  "api.post_order_ms.at_100.p99",
+  "reference.bare_order_route_ms.at_100.p99",
+  "api.distributed.post_order_rps",
+  "reference.distributed.bare_order_route_rps",
+  "api.distributed.post_order_vs_bare_route",
+  "api.distributed.post_order_ms.at_100.p50",
+  "api.distributed.post_order_ms.at_100.p99",
+  "reference.distributed.bare_order_route_ms.at_100.p99",
   "ws.fanout_p99_ms",
   "memory.rss_idle_mb",
   "memory.rss_before_mb",
