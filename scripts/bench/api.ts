@@ -14,6 +14,8 @@
  *
  * - POST /api/v1/orders at a fixed 100 requests/s first (open loop: each request starts on
  *   time whatever the ones before it take), then at saturation as above;
+ * - POST /api/v1/orders at saturation again with trading HALTED: each order refused by risk, so
+ *   no execution, portfolio or ledger work follows it (what the pipeline behind takes);
  * - the reference, after the gateway stopped: the bare order route (bare-order-route.ts: one
  *   row to the same kind of store, one record to the same kind of log, no gateway), at 100/s and
  *   at saturation, the same way.
@@ -22,7 +24,7 @@
  * api.post_order_ms.{p50,p90,p99,max}, api.post_order_ms.at_100.{p50,p90,p99,p999,max},
  * api.*_errors, api.concurrency, reference.bare_order_route_rps,
  * reference.bare_order_route_ms.at_100.*, api.post_order_vs_bare_route (saturation, ours over
- * the bare route's); the distributed ones under api.distributed.* and reference.distributed.*
+ * the bare route's), api.post_order_halted_rps (and _ms.p99, _vs_bare_route); the distributed ones under api.distributed.* and reference.distributed.*
  * when the distributed mode runs (see run()).
  */
 import { httpLoadProcess, type HttpResult } from "./loadgen.ts";
@@ -117,6 +119,9 @@ export const marketOrder = (token: number, side: "BUY" | "SELL", quantity = 1, e
   ...extra,
 });
 
+/** The Redis database the distributed gateway of this section uses. */
+const API_REDIS_DB = 9;
+
 /** The open loop's rate, requests/s: a person's orders, and a few strategies', at an ordinary pace. */
 export const PACED_RATE = 100;
 
@@ -156,7 +161,9 @@ async function postOrders(opts: BenchOptions, what: string, url: string, headers
   const load = { url: `${url}/api/v1/orders`, method: "POST" as const, headers: { ...headers, "content-type": "application/json" }, bodies: orderBodies() };
   const show = (r: HttpResult) => `p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms, max ${r.latency_ms.max} ms, ${r.errors} errors${r.first_error ? ` (${r.first_error})` : ""}`;
   opts.log(`api: ${what}: POST /api/v1/orders at ${PACED_RATE}/s (open loop), ${o.pacedSeconds} s`);
-  const paced = await httpLoadProcess({ ...load, rate: PACED_RATE, concurrency: o.concurrency, durationMs: o.pacedSeconds * 1000 });
+  // A longer warm-up than the closed loop's: a distributed gateway's consumers are still settling
+  // into their groups for a few seconds after /ready, and 100/s shows every stall.
+  const paced = await httpLoadProcess({ ...load, rate: PACED_RATE, concurrency: o.concurrency, durationMs: o.pacedSeconds * 1000, warmupMs: 5_000 });
   opts.log(`api: ${what}: POST order at ${PACED_RATE}/s: ${show(paced)}`);
   opts.log(`api: ${what}: POST /api/v1/orders (MARKET), ${o.concurrency} connections, ${o.seconds} s`);
   const saturated = await httpLoadProcess({ ...load, concurrency: o.concurrency, durationMs: o.seconds * 1000, client: o.client });
@@ -198,6 +205,7 @@ async function measure(opts: BenchOptions, mode: string, env: Record<string, str
   let get: HttpResult | undefined;
   let post: { paced: HttpResult; saturated: HttpResult } | undefined;
   let bare: { paced: HttpResult; saturated: HttpResult } | undefined;
+  let halted: HttpResult | undefined;
   try {
     // A portfolio with a position per instrument, so the GET has something to format.
     for (const [n, i] of BENCH_INSTRUMENTS.entries()) {
@@ -219,6 +227,16 @@ async function measure(opts: BenchOptions, mode: string, env: Record<string, str
       opts.log(`api: ${mode}: GET portfolio ${get.rps} req/s, p50 ${get.latency_ms.p50} ms, p99 ${get.latency_ms.p99} ms, ${get.errors} errors${get.first_error ? ` (${get.first_error})` : ""}`);
     }
     post = await postOrders(opts, mode, g.url, headers, o);
+    // The floor under the saturation: the same POSTs with trading HALTED, so risk refuses each
+    // order and no execution, portfolio or ledger work follows it on the same cores.
+    if (!process.env.BENCH_API_SKIP_HALTED) {
+      const halt = await g.call("POST", "/api/v1/risk/paper/state", { state: "HALTED", reason: "bench: the order path without the pipeline behind it" });
+      if (halt.status !== 200) throw new Error(`POST risk state: ${halt.status} ${JSON.stringify(halt.body)}`);
+      await Bun.sleep(1_500);
+      opts.log(`api: ${mode}: POST /api/v1/orders with trading HALTED, ${o.concurrency} connections, ${o.seconds} s`);
+      halted = await httpLoadProcess({ url: `${g.url}/api/v1/orders`, method: "POST", headers: { ...headers, "content-type": "application/json" }, bodies: orderBodies(), concurrency: o.concurrency, durationMs: o.seconds * 1000, client: o.client });
+      opts.log(`api: ${mode}: POST order (HALTED) ${halted.rps} req/s, p50 ${halted.latency_ms.p50} ms, p99 ${halted.latency_ms.p99} ms, ${halted.errors} errors`);
+    }
   } finally {
     await g.stop();
   }
@@ -239,6 +257,9 @@ async function measure(opts: BenchOptions, mode: string, env: Record<string, str
     ...flat(`${refPrefix}bare_order_route`, bare?.saturated),
     ...paced(`${refPrefix}bare_order_route`, bare?.paced),
     [`${prefix}post_order_vs_bare_route`]: ratio,
+    [`${prefix}post_order_halted_rps`]: halted ? halted.rps : null,
+    [`${prefix}post_order_halted_ms.p99`]: halted ? halted.latency_ms.p99 : null,
+    [`${prefix}post_order_halted_vs_bare_route`]: halted && bare && bare.saturated.rps > 0 ? Math.round((halted.rps / bare.saturated.rps) * 100) / 100 : null,
   };
 }
 
@@ -246,8 +267,8 @@ async function measure(opts: BenchOptions, mode: string, env: Record<string, str
  * BENCH_API_MODES: "embedded" (default), "distributed" (Kafka, PostgreSQL in a fresh schema,
  * Redis: the infra of `bun run infra:up`), or both; --long runs both. The embedded numbers are
  * api.* and reference.*, the distributed ones api.distributed.* and reference.distributed.*.
- * BENCH_API_SKIP_GET / BENCH_API_SKIP_BARE leave out the GET load / the bare route (profiling
- * the order path alone).
+ * BENCH_API_SKIP_GET / BENCH_API_SKIP_BARE / BENCH_API_SKIP_HALTED leave out the GET load / the
+ * bare route / the HALTED run (profiling the order path alone).
  */
 export async function run(opts: BenchOptions): Promise<BenchSection> {
   const o: LoadOpts = {
@@ -260,15 +281,20 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
   const out: BenchSection = { "api.concurrency": o.concurrency, "api.seconds": o.seconds };
   if (modes.includes("embedded")) Object.assign(out, await measure(opts, "embedded", {}, "api.", "reference.", o));
   if (modes.includes("distributed")) {
-    const removed = await cleanRedis(opts.redisUrl);
+    // A Redis database of its own (unless the URL names one): clearing it never touches the read
+    // models of another gateway or test on the same Redis.
+    const url = new URL(opts.redisUrl);
+    if (url.pathname === "" || url.pathname === "/") url.pathname = `/${API_REDIS_DB}`;
+    const redisUrl = url.toString();
+    const removed = await cleanRedis(redisUrl);
     if (removed > 0) opts.log(`api: removed ${removed} stale gateway keys from Redis`);
     const db = await freshSchema(opts.databaseUrl);
     try {
-      const env = { KAFKA_BROKERS: opts.kafkaBrokers, REDIS_URL: opts.redisUrl, DATABASE_URL: db.url };
+      const env = { KAFKA_BROKERS: opts.kafkaBrokers, REDIS_URL: redisUrl, DATABASE_URL: db.url };
       Object.assign(out, await measure(opts, "distributed", env, "api.distributed.", "reference.distributed.", o));
     } finally {
       await db.drop().catch(() => {});
-      await cleanRedis(opts.redisUrl).catch(() => 0);
+      await cleanRedis(redisUrl).catch(() => 0);
     }
   }
   return out;
