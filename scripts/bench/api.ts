@@ -18,12 +18,14 @@
  *   no execution, portfolio or ledger work follows it (what the pipeline behind takes);
  * - the reference, after the gateway stopped: the bare order route (bare-order-route.ts: one
  *   row to the same kind of store, one record to the same kind of log, no gateway), at 100/s and
- *   at saturation, the same way.
+ *   at saturation, the same way; then the same route writing our intake's own statement (the
+ *   order, its first event, its outbox row) instead of its one row: the floor of our write.
  *
  * Keys: api.get_portfolio_rps, api.get_portfolio_ms.{p50,p90,p99,max}, api.post_order_rps,
  * api.post_order_ms.{p50,p90,p99,max}, api.post_order_ms.at_100.{p50,p90,p99,p999,max},
  * api.*_errors, api.concurrency, reference.bare_order_route_rps,
- * reference.bare_order_route_ms.at_100.*, api.post_order_vs_bare_route (saturation, ours over
+ * reference.bare_order_route_ms.at_100.*, reference.bare_order_statement_rps (and _ms.at_100.*),
+ * api.post_order_vs_bare_route (saturation, ours over
  * the bare route's), api.post_order_halted_rps (and _ms.p99, _vs_bare_route); the distributed ones under api.distributed.* and reference.distributed.*
  * when the distributed mode runs (see run()).
  */
@@ -206,6 +208,7 @@ async function measure(opts: BenchOptions, mode: string, env: Record<string, str
   let post: { paced: HttpResult; saturated: HttpResult } | undefined;
   let bare: { paced: HttpResult; saturated: HttpResult } | undefined;
   let halted: HttpResult | undefined;
+  let ownWrite: { paced: HttpResult; saturated: HttpResult } | undefined;
   try {
     // A portfolio with a position per instrument, so the GET has something to format.
     for (const [n, i] of BENCH_INSTRUMENTS.entries()) {
@@ -248,6 +251,14 @@ async function measure(opts: BenchOptions, mode: string, env: Record<string, str
     } finally {
       await b.stop();
     }
+    // The floor of our own write: the bare route with our intake's statement (three rows) instead of one row.
+    opts.log(`api: starting the bare order route with our order statement (${mode})`);
+    const w = await startBareRoute({ ...env, BARE_STATEMENT: "order" });
+    try {
+      ownWrite = await postOrders(opts, `${mode}, bare route, our statement`, w.url, {}, o);
+    } finally {
+      await w.stop();
+    }
   }
   const ratio = post && bare && bare.saturated.rps > 0 ? Math.round((post.saturated.rps / bare.saturated.rps) * 100) / 100 : null;
   return {
@@ -256,6 +267,8 @@ async function measure(opts: BenchOptions, mode: string, env: Record<string, str
     ...paced(`${prefix}post_order`, post?.paced),
     ...flat(`${refPrefix}bare_order_route`, bare?.saturated),
     ...paced(`${refPrefix}bare_order_route`, bare?.paced),
+    ...flat(`${refPrefix}bare_order_statement`, ownWrite?.saturated),
+    ...paced(`${refPrefix}bare_order_statement`, ownWrite?.paced),
     [`${prefix}post_order_vs_bare_route`]: ratio,
     [`${prefix}post_order_halted_rps`]: halted ? halted.rps : null,
     [`${prefix}post_order_halted_ms.p99`]: halted ? halted.latency_ms.p99 : null,

@@ -11,6 +11,10 @@
  * PostgreSQL and Kafka through `openLog` (acks=all, idempotent, the gateway's producer settings),
  * into a topic of its own with signals.raw's partitions, deleted on exit. Prints one JSON line
  * {"url": …} once it listens; SIGINT or SIGTERM stops it.
+ *
+ * BARE_STATEMENT=order: the row is our order intake's own statement instead (the order, its first
+ * event and its outbox row: src/store/outbox.ts `insertOrder`), the record its envelope: what the
+ * gateway's durable write costs without the gateway around it.
  */
 import { Admin } from "@platformatic/kafka";
 import { Hono } from "hono";
@@ -18,6 +22,7 @@ import { loadConfig } from "../../src/config.ts";
 import { openLog } from "../../src/log/index.ts";
 import { prepared } from "../../src/store/db.ts";
 import { openStore } from "../../src/store/index.ts";
+import { insertOrder } from "../../src/store/outbox.ts";
 import { TOPIC_TABLE } from "../../src/topics.ts";
 
 const TOPIC = `bench.bare.orders.${process.pid}`;
@@ -30,12 +35,32 @@ await store.sql.unsafe(`create table if not exists bench_bare_orders (
 const log = openLog(config, "bench-bare");
 await log.createTopics([{ name: TOPIC, partitions: TOPIC_TABLE.signalsRaw.partitions, retentionMs: 3_600_000 }]);
 const producer = log.producer({ clientId: "bench-bare" });
+const ownStatement = process.env.BARE_STATEMENT === "order";
+
+type Body = { broker: string; instrument_token: number; side: string; quantity: number; order_type: string; strategy_id?: string };
+
+/** Our intake's statement for the order, and the envelope it would send (no gateway code). */
+async function insertOurs(o: Body, orderId: string, key: string): Promise<string> {
+  const eventId = crypto.randomUUID();
+  const ts = new Date().toISOString();
+  const data = { signal_id: orderId, strategy_id: o.strategy_id ?? "manual", instrument_token: o.instrument_token, side: o.side as "BUY", quantity: o.quantity, order_type: o.order_type as "MARKET", expires_at: new Date(Date.now() + 30_000).toISOString() };
+  const envelope = JSON.stringify({ id: eventId, type: "signal.generated", ts, broker: o.broker, key, data });
+  const message = { event_id: eventId, order_id: orderId, topic: TOPIC, key, envelope, expires_at: Date.now() + 30_000 };
+  const { signal_id: _, expires_at: __, ...fields } = data;
+  await insertOrder(store.sql, { ...fields, order_id: orderId, broker: o.broker, correlation_id: eventId }, { event_id: eventId, type: "signal.generated", ts, data }, message, 5_000);
+  return envelope;
+}
 
 const app = new Hono();
 app.post("/api/v1/orders", async (c) => {
-  const o = (await c.req.json()) as { broker: string; instrument_token: number; side: string; quantity: number; order_type: string; strategy_id?: string };
+  const o = (await c.req.json()) as Body;
   const orderId = crypto.randomUUID();
   const key = String(o.instrument_token);
+  const order = { order_id: orderId, status: "PENDING", ...o };
+  if (ownStatement) {
+    await producer.send([{ topic: TOPIC, key, value: await insertOurs(o, orderId, key) }]);
+    return c.json({ order }, 202);
+  }
   await prepared(store.sql, `insert into bench_bare_orders (order_id, broker, instrument_token, side, quantity, order_type, strategy_id) values ($1, $2, $3, $4, $5, $6, $7)`, [
     orderId,
     o.broker,
@@ -45,7 +70,6 @@ app.post("/api/v1/orders", async (c) => {
     o.order_type,
     o.strategy_id ?? "manual",
   ]);
-  const order = { order_id: orderId, status: "PENDING", ...o };
   await producer.send([{ topic: TOPIC, key, value: JSON.stringify({ type: "signal.generated", data: order }) }]);
   return c.json({ order }, 202);
 });
