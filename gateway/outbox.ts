@@ -9,8 +9,11 @@
  *   (FAILED SEND_TIMEOUT), then claims unsent rows whose lease lapsed (a crashed process's, a
  *   failed send's) with `for update skip locked`, so several gateways on one database share the
  *   work without waiting on each other, and sends them.
- * - Marks are batched: each send's mark joins the next `update … where event_id = any(…)`, one
- *   statement for every send that finished meanwhile, off the API's path.
+ * - Marks are batched: each send's mark waits up to `markDelayMs` and joins the next `update …
+ *   where event_id = any(…)`, one statement for every send that finished meanwhile, off the API's
+ *   path. A mark only keeps another relay from sending a row again once its lease lapses, so it
+ *   can wait; a statement per order would queue before the inserts in the embedded database's one
+ *   session.
  * - A send that has not finished is never started again by this process; another process may
  *   resend it once the lease lapses. A duplicate is harmless (the envelope id is the dedup key
  *   downstream); the lease keeps them rare.
@@ -46,6 +49,8 @@ export interface RelayOptions {
   batch?: number;
   /** Ended rows are deleted after this long (default 5 minutes): kept to look into, not needed. */
   keepMs?: number;
+  /** How long a send's mark waits for others to share its statement (default 100 ms; far below the lease). */
+  markDelayMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<false>((r) => setTimeout(() => r(false), ms));
@@ -54,7 +59,7 @@ export class OrderRelay {
   readonly leaseMs: number;
   readonly attemptMs: number;
   readonly settleMs: number;
-  readonly #options: Required<Pick<RelayOptions, "pollMs" | "batch" | "keepMs">> & RelayOptions;
+  readonly #options: Required<Pick<RelayOptions, "pollMs" | "batch" | "keepMs" | "markDelayMs">> & RelayOptions;
   /** Sends this process awaits, by event id: never started twice here. */
   readonly #inFlight = new Map<string, Promise<boolean>>();
   /** Rows this process holds (inserted or claimed) whose send failed: claimed again at once. */
@@ -63,6 +68,7 @@ export class OrderRelay {
   readonly #held = new Set<string>();
   #toMark: string[] = [];
   #marking: Promise<void> | undefined;
+  #markTimer: Timer | undefined;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #kicked = false;
@@ -72,7 +78,7 @@ export class OrderRelay {
   readonly stats = { sent: 0, failedSends: 0, expired: 0, rounds: 0 };
 
   constructor(options: RelayOptions) {
-    this.#options = { pollMs: 1_000, batch: 200, keepMs: 300_000, ...options };
+    this.#options = { pollMs: 1_000, batch: 200, keepMs: 300_000, markDelayMs: 100, ...options };
     this.leaseMs = options.leaseMs ?? 5_000;
     this.attemptMs = options.attemptMs ?? 1_000;
     this.settleMs = options.settleMs ?? 2_000;
@@ -128,6 +134,9 @@ export class OrderRelay {
     this.#wake?.();
     await this.#loop;
     await Promise.race([Promise.allSettled([...this.#inFlight.values()]), sleep(waitMs)]);
+    clearTimeout(this.#markTimer);
+    this.#markTimer = undefined;
+    await this.#marking;
     await this.#flushMarks();
   }
 
@@ -158,7 +167,12 @@ export class OrderRelay {
 
   #mark(eventId: string): void {
     this.#toMark.push(eventId);
-    this.#marking ??= this.#flushMarks().finally(() => (this.#marking = undefined));
+    // A flush running takes this mark in its next statement; otherwise one starts after the delay.
+    if (this.#marking || this.#markTimer) return;
+    this.#markTimer = setTimeout(() => {
+      this.#markTimer = undefined;
+      this.#marking = this.#flushMarks().finally(() => (this.#marking = undefined));
+    }, this.#options.markDelayMs);
   }
 
   /** One statement for every mark waiting; on failure they wait for the next round. */

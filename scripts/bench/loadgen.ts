@@ -36,6 +36,12 @@ export interface HttpLoad {
    * client we have, so the 2 cores go to the server. `fetch`: Bun's fetch (keep-alive pool).
    */
   client?: "raw" | "fetch";
+  /**
+   * Open loop: requests start at this fixed rate (per second) whatever the answers take, each on
+   * an idle connection (at most `concurrency` of them), so a slow answer delays none after it.
+   * Latency runs from the request's start. Raw client only. Without it: closed loops.
+   */
+  rate?: number;
 }
 
 /** Latency percentiles, milliseconds. */
@@ -215,6 +221,43 @@ function rawRequests(load: HttpLoad, url: URL): Uint8Array[] {
   });
 }
 
+/**
+ * Requests started at `load.rate` per second until `stopAt`, each on an idle connection; with
+ * none idle and `concurrency` open, the request is an error (the server fell that far behind).
+ */
+async function paced(load: HttpLoad, url: URL, stopAt: number, record: (start: number, end: number, status: number | undefined, err?: unknown) => void): Promise<void> {
+  const requests = rawRequests(load, url);
+  const idle: RawConnection[] = [];
+  const all: RawConnection[] = [];
+  const running = new Set<Promise<void>>();
+  const interval = 1000 / load.rate!;
+  const t0 = now();
+  for (let i = 0; ; i++) {
+    const due = t0 + i * interval;
+    if (due >= stopAt) break;
+    if (due > now()) await Bun.sleep(due - now());
+    let conn = idle.pop();
+    if (!conn && all.length < load.concurrency) all.push((conn = new RawConnection(url.hostname, Number(url.port || 80))));
+    const start = now();
+    if (!conn) {
+      record(start, start, undefined, new Error(`no idle connection of ${load.concurrency}: the server fell behind the rate`));
+      continue;
+    }
+    const c = conn;
+    const p = c.request(requests[i % requests.length]!).then(
+      (status) => record(start, now(), status),
+      (err) => record(start, now(), undefined, err),
+    );
+    const done = p.then(() => {
+      idle.push(c);
+      running.delete(done);
+    });
+    running.add(done);
+  }
+  await Promise.all(running);
+  for (const c of all) c.close();
+}
+
 export async function runHttp(load: HttpLoad): Promise<HttpResult> {
   const url = new URL(load.url);
   const warmupMs = load.warmupMs ?? 1_000;
@@ -240,7 +283,9 @@ export async function runHttp(load: HttpLoad): Promise<HttpResult> {
   };
 
   const loops: Promise<void>[] = [];
-  if ((load.client ?? "raw") === "raw") {
+  if (load.rate !== undefined) {
+    loops.push(paced(load, url, stopAt, record));
+  } else if ((load.client ?? "raw") === "raw") {
     const requests = rawRequests(load, url);
     for (let i = 0; i < load.concurrency; i++) {
       loops.push(

@@ -38,6 +38,11 @@ export const TARGETS: Target[] = [
   // Issue 36, memory: idle RSS beside the floor of the same shape with nothing of ours running (scripts/bench/memory-floor.ts).
   { key: "memory.idle_mb.embedded", label: "embedded idle RSS", op: "<=", value: 250, unit: "MB", floor: "memory.floor_mb.embedded" },
   { key: "memory.idle_mb.distributed", label: "distributed idle RSS", op: "<=", value: 150, unit: "MB", floor: "memory.floor_mb.distributed" },
+  // Issue 36, the order path: each beside its bare route's (reference.*) in SHOWN_FIRST.
+  { key: "api.post_order_ms.at_100.p99", label: "embedded POST /orders p99 @100/s", op: "<=", value: 5, unit: "ms" },
+  { key: "api.distributed.post_order_ms.at_100.p99", label: "distributed POST /orders p99 @100/s", op: "<=", value: 10, unit: "ms" },
+  { key: "api.post_order_vs_bare_route", label: "embedded POST /orders rps / bare route's", op: ">=", value: 0.5, unit: "×" },
+  { key: "api.distributed.post_order_vs_bare_route", label: "distributed POST /orders rps / bare route's", op: ">=", value: 0.5, unit: "×" },
 ];
 
 /** Rows shown besides the targets, in this order; any other metric follows, sorted. */
@@ -63,6 +68,23 @@ const SHOWN_FIRST = [
   "reference.ours_e2e_ms.p99",
   "api.get_portfolio_rps",
   "api.post_order_rps",
+  "reference.bare_order_route_rps",
+  "reference.bare_order_statement_rps",
+  "api.post_order_vs_bare_route",
+  "api.post_order_halted_vs_bare_route",
+  "api.post_order_ms.at_100.p50",
+  "api.post_order_ms.at_100.p99",
+  "reference.bare_order_route_ms.at_100.p99",
+  "reference.bare_order_statement_ms.at_100.p99",
+  "api.distributed.post_order_rps",
+  "reference.distributed.bare_order_route_rps",
+  "reference.distributed.bare_order_statement_rps",
+  "api.distributed.post_order_vs_bare_route",
+  "api.distributed.post_order_halted_vs_bare_route",
+  "api.distributed.post_order_ms.at_100.p50",
+  "api.distributed.post_order_ms.at_100.p99",
+  "reference.distributed.bare_order_route_ms.at_100.p99",
+  "reference.distributed.bare_order_statement_ms.at_100.p99",
   "ws.fanout_p99_ms",
   "memory.rss_idle_mb",
   "memory.rss_before_mb",

@@ -114,6 +114,35 @@ describe("the relay", () => {
     }
   });
 
+  test("the marks of sends that finish together share one statement, written within the mark delay; close writes those still waiting", async () => {
+    const producer = new TestProducer();
+    let marks = 0;
+    // The relay's statements, counted: a mark is `update order_outbox set sent_at …`.
+    const sql = new Proxy(store.sql, {
+      get(target, prop, receiver) {
+        if (prop !== "unsafe") return Reflect.get(target, prop, receiver);
+        return (text: string, ...rest: unknown[]) => {
+          if (text.includes("set sent_at = now()")) marks++;
+          return (target.unsafe as (...a: unknown[]) => unknown)(text, ...rest);
+        };
+      },
+    });
+    const relay = new OrderRelay({ sql, producer, logger: silent, markDelayMs: 150 });
+    const rows = await Promise.all([0, 1, 2, 3, 4].map(() => placeRow(store.sql, { leaseMs: 5_000 })));
+    const t0 = Date.now();
+    expect(await Promise.all(rows.map((r) => relay.sendNow(r.message, 1_000)))).toEqual([true, true, true, true, true]);
+    expect(marks).toBe(0);
+    await until(async () => (await Promise.all(rows.map((r) => outboxOf(store, r.orderId)))).every((x) => x?.sent_at !== null));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(100);
+    expect(marks).toBe(1);
+    // One more send, then close before its delay: close writes its mark.
+    const last = await placeRow(store.sql, { leaseMs: 5_000 });
+    expect(await relay.sendNow(last.message, 1_000)).toBe(true);
+    await relay.close();
+    expect((await outboxOf(store, last.orderId))?.sent_at).not.toBeNull();
+    expect(marks).toBe(2);
+  });
+
   test("a send that fails is sent again once the log is back, once; POST answers at once meanwhile", async () => {
     const producer = new TestProducer();
     producer.mode = "fail";
