@@ -19,7 +19,9 @@ export class RiskView {
     private readonly ctx: DeskContext,
     private readonly broker: string,
   ) {
-    this.#button = h("button", { type: "button", "data-testid": `kill-switch-${broker}`, onclick: () => void this.toggle() }, "Halt trading");
+    // Nothing to act on until the state is read (show() enables it for a trade key).
+    const act = actionState(ctx, "POST", "/risk/{broker}/state");
+    this.#button = h("button", { type: "button", "data-testid": `kill-switch-${broker}`, disabled: true, title: act.title ?? "reading the trading state", onclick: () => void this.toggle() }, "Halt trading");
     this.el = h("section", { class: "card risk" }, h("div", { class: "row-head" }, h("h2", {}, "Risk"), this.#button), h("p", {}, "Trading state: ", this.#state, " ", this.#reason), this.#limits);
   }
 
