@@ -283,8 +283,8 @@ async function measure(opts: BenchOptions, mode: string, env: Record<string, str
 }
 
 /**
- * BENCH_API_MODES: "embedded" (default), "distributed" (Kafka, PostgreSQL in a fresh schema,
- * Redis: the infra of `bun run infra:up`), or both; --long runs both. The embedded numbers are
+ * BENCH_API_MODES: "embedded", "distributed" (Kafka, PostgreSQL in a fresh schema, Redis: the
+ * infra of `bun run infra:up`), or both (the default). The embedded numbers are
  * api.* and reference.*, the distributed ones api.distributed.* and reference.distributed.*.
  * BENCH_API_SKIP_GET / BENCH_API_SKIP_BARE / BENCH_API_SKIP_HALTED leave out the GET load / the
  * bare route / the HALTED run (profiling the order path alone).
@@ -296,7 +296,7 @@ export async function run(opts: BenchOptions): Promise<BenchSection> {
     pacedSeconds: Number(process.env.BENCH_API_PACED_SECONDS ?? (opts.long ? 60 : 15)),
     client: (process.env.BENCH_API_CLIENT ?? "raw") as "raw" | "fetch",
   };
-  const modes = (process.env.BENCH_API_MODES ?? (opts.long ? "embedded,distributed" : "embedded")).split(",").map((m) => m.trim());
+  const modes = (process.env.BENCH_API_MODES ?? "embedded,distributed").split(",").map((m) => m.trim());
   const out: BenchSection = { "api.concurrency": o.concurrency, "api.seconds": o.seconds };
   if (modes.includes("embedded")) Object.assign(out, await measure(opts, "embedded", {}, "api.", "reference.", o));
   if (modes.includes("distributed")) {
