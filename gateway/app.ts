@@ -12,7 +12,8 @@ import type { Store } from "../src/store/index.ts";
 import { ApiKeys, bearerKey } from "./api/auth.ts";
 import { mountDesk } from "./desk/serve.ts";
 import { tickToFill } from "./services/pipeline.ts";
-import { threadMemory } from "../src/thread-memory.ts";
+import { mb, threadMemory } from "../src/thread-memory.ts";
+import { within } from "../src/errors.ts";
 import type { WorkerStatus } from "./supervisor.ts";
 
 export interface AppDeps {
@@ -168,6 +169,6 @@ export function createApp(deps: AppDeps): Hono {
  * the store's check says whether it is stuck.
  */
 async function memoryOf(store: Store) {
-  const database = store.embeddedMemory && (await Promise.race([store.embeddedMemory(), Bun.sleep(1_000).then(() => undefined)]));
-  return { rss_mb: Math.round(process.memoryUsage.rss() / 104857.6) / 10, main: threadMemory(), ...(database ? { database } : {}) };
+  const database = store.embeddedMemory && (await within(store.embeddedMemory(), 1_000));
+  return { rss_mb: mb(process.memoryUsage.rss()), main: threadMemory(), ...(database ? { database } : {}) };
 }

@@ -171,3 +171,19 @@ export function bounded<T>(work: Promise<T>, ms: number, code: ErrorCode, doing:
   work.catch(() => {}); // a rejection after the timeout is nobody's to handle
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * `promise`'s value, or undefined once `ms` pass first (the timer is cleared either way). A
+ * rejection before then is passed on.
+ *
+ * @example
+ * const quote = await within(cache.get(key), 50); // undefined after 50 ms
+ */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: Timer | undefined;
+  try {
+    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

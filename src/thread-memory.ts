@@ -5,7 +5,8 @@
 import { heapStats } from "bun:jsc";
 
 const MB = 1024 * 1024;
-const mb = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
+/** Bytes in MB, to a tenth. */
+export const mb = (bytes: number): number => Math.round((bytes / MB) * 10) / 10;
 
 /** One thread's heap, in MB. */
 export interface ThreadMemory {

@@ -8,7 +8,7 @@
 import { isFinal } from "../../src/orders/vocabulary.ts";
 import type { Sql } from "postgres";
 import { createEvent, encodeEnvelope, newId } from "../../src/events/envelope.ts";
-import { AlphaError, bounded } from "../../src/errors.ts";
+import { AlphaError, bounded, within } from "../../src/errors.ts";
 import type { Producer } from "../../src/log/port.ts";
 import type { Logger } from "../../src/logger.ts";
 import { storeError } from "../../src/store/errors.ts";
@@ -35,15 +35,6 @@ const neverSent = (err: unknown): boolean => {
 };
 
 const sleep = (ms: number) => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms));
-/** `promise`'s value, or undefined once `ms` pass first (the timer cleared either way: one per order). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: Timer | undefined;
-  try {
-    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface OrderService {
   /** Everything but cancel-all, which square-off.ts adds. */

@@ -6,6 +6,7 @@
  * bounded: when it does not answer, lag and depths are null and the rest is still shown.
  */
 import type { Broker } from "../../src/config.ts";
+import { within } from "../../src/errors.ts";
 import type { Log } from "../../src/log/port.ts";
 import type { LatencyStats } from "../../src/stage/latency.ts";
 import type { StageStats } from "../../src/stage/protocol.ts";
@@ -45,10 +46,8 @@ function stagesOf(workers: readonly WorkerStatus[], group: (base: string) => str
   });
 }
 
-const within = <T>(p: Promise<T>, ms: number): Promise<T | undefined> => {
-  let timer: Timer | undefined;
-  return Promise.race([p.catch(() => undefined), new Promise<undefined>((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
-};
+/** The log's answer, or undefined when it fails or is late: the rest of the view is still shown. */
+const answer = <T>(p: Promise<T>, ms: number): Promise<T | undefined> => within(p.catch(() => undefined), ms);
 
 /**
  * @example
@@ -87,15 +86,15 @@ export function pipelineService(deps: { log: Log; workers: () => WorkerStatus[];
   async function lags(groupIds: readonly string[]): Promise<Array<number | null>> {
     const { committedOffsets, offsetRanges } = deps.log;
     if (!committedOffsets || !offsetRanges) return groupIds.map(() => null);
-    const committed = await Promise.all(groupIds.map((g) => within(committedOffsets.call(deps.log, g), LOG_ANSWER_MS)));
+    const committed = await Promise.all(groupIds.map((g) => answer(committedOffsets.call(deps.log, g), LOG_ANSWER_MS)));
     // One read of the end offsets for every group's topics.
     const topics = [...new Set(committed.flatMap((c) => c?.map((o) => o.topic) ?? []))];
-    const ranges = topics.length === 0 ? new Map() : await within(offsetRanges.call(deps.log, topics), LOG_ANSWER_MS);
+    const ranges = topics.length === 0 ? new Map() : await answer(offsetRanges.call(deps.log, topics), LOG_ANSWER_MS);
     return committed.map((c) => (c && ranges ? c.reduce((lag, o) => lag + Math.max(0, (ranges.get(o.topic)?.[o.partition]?.end ?? o.next) - o.next), 0) : null));
   }
 
   async function dlqDepths(): Promise<PipelineView["dlq"]> {
-    const ranges = deps.log.offsetRanges ? await within(deps.log.offsetRanges(dlqTopics), LOG_ANSWER_MS) : undefined;
+    const ranges = deps.log.offsetRanges ? await answer(deps.log.offsetRanges(dlqTopics), LOG_ANSWER_MS) : undefined;
     return dlqTopics.map((topic) => {
       const parts = ranges?.get(topic);
       return { topic, depth: parts ? parts.reduce((n, r) => n + (r.end - r.start), 0) : null };
