@@ -192,4 +192,15 @@ describe("the daily loss", () => {
     expect((refused[0]!.event.data as { reason_code: string }).reason_code).toBe("REDUCE_ONLY");
     expect(await handle(...tick(1_265, ist("12:00:02")))).toEqual([]);
   });
+
+  test("a fill read after a lower tick (fills and ticks are two topics) is marked at that tick: the loss breaches at once", async () => {
+    const handle = await stage({ MARKET_HOURS: "off" }, { max_daily_loss: 500_00 });
+    // The tick at ₹1,170 came in before the fill of the BUY at ₹1,200 was read: ₹3,000 lost on 100.
+    expect(await handle(...tick(1_170, ist("10:05:00")))).toEqual([]);
+    const out = await handle(...fill("BUY", 100, 1_200, ist("10:00:01")));
+    expect(out.map(said).slice(0, 2)).toEqual([
+      ["paper.control", "control.trading_state", "REDUCING"],
+      ["paper.orders.commands", "order.cancel_open", RELIANCE, "MIS", expect.stringContaining("DAILY_LOSS_BREACHED: day P&L ₹-3000.00")],
+    ]);
+  });
 });

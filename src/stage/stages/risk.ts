@@ -238,7 +238,13 @@ function riskFold(ctx: StageContext, state: Map<Broker, RiskState>, dayEnd: Retu
       const fold = folds.get(b)!;
       const where = { partition: m.partition, offset: m.offset };
       if (isRedelivery(fold.applied.get(String(e.data.instrument_token))?.fill, where)) return [];
-      state.set(b, foldFill(fold, state.get(b)!, e.data, Date.parse(e.ts), where));
+      const at = Date.parse(e.ts);
+      let s = foldFill(fold, state.get(b)!, e.data, at, where);
+      // Ticks and fills are two topics: a tick read before the fill that opened the position marked
+      // nothing, so the position is marked at the latest price known (as the portfolio does).
+      const last = prices.get(e.data.instrument_token);
+      if (last !== undefined) s = foldTick(fold, s, e.data.instrument_token, last, at);
+      state.set(b, s);
       return dayEnd.onFill(b, fold, state.get(b)!, e);
     },
     /** A signal's event time, and the event clock (with it) its send deadline is judged by. */
