@@ -134,6 +134,7 @@ export class Supervisor {
       if (msg.t === "ready") {
         slot.status.state = "running";
         slot.backoffMs = 100;
+        if (msg.stats) slot.status.stats = msg.stats;
       } else if (msg.t === "stats") {
         slot.status.stats = msg.stats;
       } else if (msg.t === "stopped") {

@@ -37,7 +37,7 @@ export interface StageStats {
 
 /** Worker → supervisor. */
 export type FromWorker =
-  | { t: "ready"; inputs: string[] }
+  | { t: "ready"; inputs: string[]; stats?: StageStats }
   | { t: "stats"; stats: StageStats }
   | { t: "stopped"; stats: StageStats }
   | { t: "failed"; error: string };

@@ -167,7 +167,8 @@ async function start(init: Extract<ToWorker, { t: "init" }>): Promise<StartedWor
   const companions = new Map<string, FedStage>();
   for (const [name, c] of Object.entries(def.companions ?? {})) if (c.enabled?.(config) ?? true) companions.set(name, await startStage(name, c));
   const running: StartedWorker = { ctx, main, companions, timers };
-  post({ t: "ready", inputs: [...new Set([main, ...companions.values()].flatMap((fed) => fed.stage.topics))] });
+  // Stats with it, not a second later: a ready stage shows its heap and partitions from the start.
+  post({ t: "ready", inputs: [...new Set([main, ...companions.values()].flatMap((fed) => fed.stage.topics))], stats: workerStats(running) });
 
   let reported = -1;
   let lastLog = 0;
