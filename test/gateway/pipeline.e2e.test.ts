@@ -37,10 +37,11 @@ test("every stage is listed and running; the poison is risk's dead letter and pa
     const r = await api.get("/api/v1/pipeline");
     const dlq = r.body.dlq?.find((d: { topic: string }) => d.topic === "paper.signals.raw.dlq");
     const risk = r.body.stages?.find((s: { name: string }) => s.name === "risk");
-    // The workers report their counts when ready and every second: the DLQ may show it first,
-    // and a count may show before its offset is committed (the lag then 1 for a moment).
+    // The workers report their counts when ready and every second, a batch's as it goes: the DLQ
+    // may show it first, the dead letter before its send is counted (produced) or its offset
+    // committed (the lag then 1 for a moment).
     const settled = r.body.stages?.every((s: { running: boolean; lag: number | null }) => s.running && s.lag === 0);
-    return r.status === 200 && dlq?.depth === 1 && risk?.dead_letters === 1 && settled ? r.body : undefined;
+    return r.status === 200 && dlq?.depth === 1 && risk?.dead_letters === 1 && risk?.produced === 1 && settled ? r.body : undefined;
   }, 30_000, 200);
   expect(view.stages.map((s: { name: string }) => s.name)).toEqual(["strategy", "risk", "execution", "portfolio", "orders"]);
   const risk = view.stages.find((s: { name: string }) => s.name === "risk");
